@@ -1,0 +1,77 @@
+/**
+ * Stable codes the server sends on the wire: error codes (`ERR <code>`), disconnect reasons
+ * (`BYE <reason>`), and the error class the library throws.
+ * @module
+ */
+
+/** Codes of `ERR <code> :<text>` lines. Stable: scripts may match on them. */
+export type ErrorCode =
+  | "bad-name"
+  | "name-taken"
+  | "not-registered"
+  | "already-registered"
+  | "unknown-command"
+  | "bad-args"
+  | "no-such-user"
+  | "no-such-group"
+  | "group-exists"
+  | "not-allowed"
+  | "line-too-long"
+  | "bad-utf8"
+  | "refused"
+  | "server-full"
+  | "too-many-connections"
+  | "shutting-down";
+
+/** Why a connection ended; sent as `BYE <reason>`, logged and counted. */
+export type DisconnectReason =
+  | "quit"
+  | "idle"
+  | "stale"
+  | "slow-consumer"
+  | "kicked"
+  | "server-full"
+  | "refused"
+  | "shutdown"
+  | "protocol-error";
+
+/** Every disconnect reason, in a stable order (used by `:stats`). */
+export const DISCONNECT_REASONS: readonly DisconnectReason[] = [
+  "quit",
+  "idle",
+  "stale",
+  "slow-consumer",
+  "kicked",
+  "server-full",
+  "refused",
+  "shutdown",
+  "protocol-error",
+];
+
+/** Reasons that mean something went wrong; they are logged as warnings. */
+export const ABNORMAL_REASONS: ReadonlySet<DisconnectReason> = new Set([
+  "slow-consumer",
+  "stale",
+  "protocol-error",
+]);
+
+/**
+ * An error from the Switchboard library, carrying a stable `code`.
+ *
+ * @example
+ * ```ts
+ * import { SwitchboardError } from "./errors.ts";
+ * const err = new SwitchboardError("address-in-use", "port 12345 is already in use");
+ * console.assert(err.code === "address-in-use");
+ * ```
+ */
+export class SwitchboardError extends Error {
+  /** Machine-readable code, e.g. `address-in-use`. */
+  readonly code: string;
+  /** Creates an error with a code and a message for a person. */
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "SwitchboardError";
+    this.code = code;
+  }
+}

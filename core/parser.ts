@@ -1,0 +1,172 @@
+/**
+ * Byte-level line framing: turns a stream of chunks into lines without ever decoding or
+ * buffering more than one line. The maximum line length is enforced before bytes are kept, so
+ * a flood without newlines costs at most `maxLineBytes` of memory.
+ * @module
+ */
+
+/** Returned by {@linkcode LineParser.next} for a line longer than the limit (already skipped). */
+export const TOO_LONG: unique symbol = Symbol("line-too-long");
+
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+const EMPTY = new Uint8Array(0);
+
+/**
+ * A pull parser: `push` a chunk, then call `next` until it returns `null`. Pulling (rather than
+ * callbacks) lets the caller pause between lines, e.g. for rate limiting, without copying the
+ * rest of the chunk.
+ *
+ * Lines are returned without their `\n` (and without a `\r` before it). A returned line is a
+ * view into the pushed chunk unless {@linkcode LineParser.carried} is true; it stays valid
+ * only while the caller keeps that chunk unmodified.
+ *
+ * @example
+ * ```ts
+ * import { LineParser } from "./parser.ts";
+ * const parser = new LineParser(1024);
+ * parser.push(new TextEncoder().encode("hello\r\nwor"));
+ * console.assert(new TextDecoder().decode(parser.next() as Uint8Array) === "hello");
+ * console.assert(parser.next() === null); // "wor" is kept until its newline arrives
+ * ```
+ */
+export class LineParser {
+  readonly #maxLineBytes: number;
+  #chunk: Uint8Array = EMPTY;
+  #pos = 0;
+  #carry: Uint8Array | null = null;
+  #carryLength = 0;
+  #discarding = false;
+  #payloadRemaining = 0;
+  /** True when the last line returned was assembled from more than one chunk (a copy). */
+  carried = false;
+
+  /** @param maxLineBytes longest line accepted, without its line ending */
+  constructor(maxLineBytes: number) {
+    this.#maxLineBytes = maxLineBytes;
+  }
+
+  /** Offset in the current chunk just past the last line returned (its `\n` included). */
+  get position(): number {
+    return this.#pos;
+  }
+
+  /** Bytes of the current chunk not yet consumed. */
+  get remaining(): number {
+    return this.#chunk.length - this.#pos;
+  }
+
+  /** True while part of a line is held, waiting for its end. */
+  get hasPartialLine(): boolean {
+    return this.#carryLength > 0 || this.#discarding;
+  }
+
+  /** Gives the parser the next chunk. The previous chunk must have been consumed. */
+  push(chunk: Uint8Array): void {
+    this.#chunk = chunk;
+    this.#pos = 0;
+  }
+
+  /**
+   * Returns the partial line held so far (at end of input a last line may lack its newline) and
+   * forgets it, or `null` if there is none. An over-long partial line yields {@linkcode TOO_LONG}.
+   */
+  takePartial(): Uint8Array | typeof TOO_LONG | null {
+    if (this.#discarding) {
+      this.#discarding = false;
+      return null;
+    }
+    if (this.#carryLength === 0) return null;
+    return this.#finishCarried(new Uint8Array(0));
+  }
+
+  /**
+   * Switches to raw mode for a sized payload: the next `bytes` bytes are returned by
+   * {@linkcode LineParser.nextPayload} instead of being parsed as lines.
+   */
+  expectPayload(bytes: number): void {
+    this.#payloadRemaining = bytes;
+  }
+
+  /** Bytes of a sized payload still expected. */
+  get payloadRemaining(): number {
+    return this.#payloadRemaining;
+  }
+
+  /** Returns the next piece of a sized payload from the current chunk, or `null` if none. */
+  nextPayload(): Uint8Array | null {
+    if (this.#payloadRemaining === 0 || this.#pos >= this.#chunk.length) return null;
+    const end = Math.min(this.#chunk.length, this.#pos + this.#payloadRemaining);
+    const piece = this.#chunk.subarray(this.#pos, end);
+    this.#payloadRemaining -= piece.length;
+    this.#pos = end;
+    return piece;
+  }
+
+  /**
+   * Returns the next complete line, {@linkcode TOO_LONG} once for each over-long line (whose
+   * bytes are skipped up to its newline), or `null` when the chunk is used up.
+   */
+  next(): Uint8Array | typeof TOO_LONG | null {
+    if (this.#payloadRemaining > 0) return null;
+    const chunk = this.#chunk;
+    while (this.#pos < chunk.length) {
+      const newline = chunk.indexOf(NEWLINE, this.#pos);
+      if (this.#discarding) {
+        if (newline < 0) {
+          this.#pos = chunk.length;
+          return null;
+        }
+        this.#discarding = false;
+        this.#pos = newline + 1;
+        continue;
+      }
+      if (newline < 0) return this.#keepPartial(chunk);
+      const start = this.#pos;
+      this.#pos = newline + 1;
+      if (this.#carryLength > 0) return this.#finishCarried(chunk.subarray(start, newline));
+      this.carried = false;
+      const end = newline > start && chunk[newline - 1] === CARRIAGE_RETURN ? newline - 1 : newline;
+      if (end - start > this.#maxLineBytes) return TOO_LONG;
+      return chunk.subarray(start, end);
+    }
+    return null;
+  }
+
+  #keepPartial(chunk: Uint8Array): typeof TOO_LONG | null {
+    const rest = chunk.length - this.#pos;
+    // One byte more than the limit is allowed: it may be the `\r` of a `\r\n`.
+    if (this.#carryLength + rest > this.#maxLineBytes + 1) {
+      this.#carryLength = 0;
+      this.#carry = null;
+      this.#discarding = true;
+      this.#pos = chunk.length;
+      return TOO_LONG;
+    }
+    const needed = this.#carryLength + rest;
+    if (this.#carry === null || this.#carry.length < needed) {
+      const grown = new Uint8Array(Math.min(this.#maxLineBytes + 1, Math.max(needed, 256) * 2));
+      if (this.#carry !== null) grown.set(this.#carry.subarray(0, this.#carryLength));
+      this.#carry = grown;
+    }
+    this.#carry.set(chunk.subarray(this.#pos), this.#carryLength);
+    this.#carryLength = needed;
+    this.#pos = chunk.length;
+    return null;
+  }
+
+  #finishCarried(tail: Uint8Array): Uint8Array | typeof TOO_LONG {
+    const carry = this.#carry as Uint8Array;
+    let line = new Uint8Array(this.#carryLength + tail.length);
+    line.set(carry.subarray(0, this.#carryLength));
+    line.set(tail, this.#carryLength);
+    this.#carryLength = 0;
+    // Drop a large carry buffer so an idle connection does not keep it.
+    if (carry.length > 4096) this.#carry = null;
+    if (line.length > 0 && line[line.length - 1] === CARRIAGE_RETURN) {
+      line = line.subarray(0, line.length - 1);
+    }
+    this.carried = true;
+    return line.length > this.#maxLineBytes ? TOO_LONG : line;
+  }
+}
