@@ -1,0 +1,547 @@
+/**
+ * One task per connection: read chunks, cut them into lines, act on each line, queue replies.
+ *
+ * The hot path never decodes a plain chat line: it is validated as UTF-8 once per chunk, checked
+ * for control characters byte by byte, and copied into one `MSG` batch per chunk that is handed
+ * to every recipient as the same `Uint8Array`. Before each line the connection respects the
+ * server's backpressure gate and its own rate limit, so it stops reading while others catch up.
+ * @module
+ */
+
+import { isUtf8 } from "node:buffer";
+import { runCommand } from "./commands.ts";
+import type { Caller, ConnectionHandle, ServerContext } from "./context.ts";
+import { ABNORMAL_REASONS, type DisconnectReason } from "./errors.ts";
+import type { Group } from "./hub.ts";
+import { livenessAction } from "./heartbeat.ts";
+import { Outbound } from "./outbound.ts";
+import { LineParser, TOO_LONG } from "./parser.ts";
+import {
+  byeLine,
+  errLine,
+  formatLine,
+  isPlainText,
+  nameProblem,
+  neutralize,
+  parseCommand,
+  PROTOCOL_VERSION,
+} from "./protocol.ts";
+import { TokenBucket } from "./rate_limit.ts";
+import { VERSION } from "./version.ts";
+
+const COLON = 0x3a;
+const NEWLINE = 0x0a;
+/** Read buffers start small (idle connections stay cheap) and grow while reads fill them. */
+const MIN_READ_BUFFER = 1024;
+const MAX_READ_BUFFER = 64 * 1024;
+/**
+ * A broadcast batch is handed out once it reaches this size (or a quarter of the queue limit,
+ * the high-water mark, if smaller), then the gate is checked again: a queue never holds more
+ * than the mark plus one batch plus one line, so healthy readers are never cut in a flood.
+ */
+const MAX_BATCH_BYTES = 64 * 1024;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+type State = "open" | "closing" | "closed";
+
+/** A client connection. Created by the server for each accepted socket. */
+export class Connection implements ConnectionHandle, Caller {
+  readonly id: number;
+  readonly ip: string;
+  readonly port: number;
+  readonly address: string;
+  name = "";
+  registered = false;
+  admin: boolean;
+  readonly groups: Set<Group> = new Set();
+  readonly outbound: Outbound;
+  readonly acceptedAt = performance.now();
+  lastReceived = this.acceptedAt;
+  lastActivity = this.acceptedAt;
+  pingSentAt = 0;
+
+  readonly #conn: Deno.Conn;
+  readonly #ctx: ServerContext;
+  readonly #parser: LineParser;
+  readonly #bucket: TokenBucket | undefined;
+  readonly #echo: boolean;
+  readonly #batchLimit: number;
+  readonly #onClosed: (connection: Connection, reason: DisconnectReason) => void;
+  readonly #wake = new AbortController();
+  #state: State = "open";
+  #closing: Promise<void> | undefined;
+  #processing: Promise<void> | undefined;
+  #chunk: Uint8Array = new Uint8Array(0);
+  #chunkIsUtf8 = false;
+  #chunkTime = 0;
+  #retained = false;
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  #prefix: Uint8Array = new Uint8Array(0);
+  #prefixName = "";
+  #echoStart = -1;
+  #echoEnd = -1;
+
+  /** Wraps an accepted socket; call {@linkcode Connection.run} to serve it. */
+  constructor(
+    id: number,
+    conn: Deno.Conn,
+    ctx: ServerContext,
+    peer: { ip: string; port: number; address: string; admin: boolean },
+    onClosed: (connection: Connection, reason: DisconnectReason) => void,
+  ) {
+    this.id = id;
+    this.#conn = conn;
+    this.#ctx = ctx;
+    this.ip = peer.ip;
+    this.port = peer.port;
+    this.address = peer.address;
+    this.admin = peer.admin;
+    this.#onClosed = onClosed;
+    const options = ctx.options;
+    this.#echo = options.mode === "echo";
+    this.#batchLimit = Math.min(MAX_BATCH_BYTES, Math.floor(options.maxQueueBytes / 4));
+    this.#parser = new LineParser(options.maxLineBytes);
+    this.#bucket = options.rateLimit > 0 ? new TokenBucket(options.rateLimit) : undefined;
+    this.outbound = new Outbound(conn, {
+      maxQueueBytes: options.maxQueueBytes,
+      onCongestion: (congested) => {
+        if (!this.#echo) ctx.gate.set(this, congested);
+        if (!congested) this.#wakeUp();
+      },
+      onError: () => void this.#closeAbruptly("quit", "write failed"),
+    });
+  }
+
+  /** The hub peer once registered. */
+  get peer(): Connection | undefined {
+    return this.registered ? this : undefined;
+  }
+
+  /** True until the connection starts closing. */
+  get open(): boolean {
+    return this.#state === "open";
+  }
+
+  /** Serves the connection until it closes. Never throws. */
+  async run(): Promise<void> {
+    const mode = this.#echo ? "echo" : "chat";
+    const greeting = this.#echo
+      ? "Echo server: every line comes back; send exit to leave"
+      : "Welcome to Switchboard! Send your name (1-32 of A-Z a-z 0-9 _ - .)";
+    this.send(formatLine("HELLO", [PROTOCOL_VERSION, mode, VERSION], greeting));
+    try {
+      for await (const chunk of this.#chunks()) {
+        this.#ctx.counters.bytesIn += chunk.length;
+        this.#chunkTime = this.lastReceived = performance.now();
+        this.pingSentAt = 0;
+        this.#chunk = chunk;
+        this.#parser.push(chunk);
+        const newline = chunk.lastIndexOf(NEWLINE);
+        this.#chunkIsUtf8 = newline >= 0 && isUtf8(chunk.subarray(0, newline + 1));
+        this.#processing = this.#drain();
+        await this.#processing;
+        this.#processing = undefined;
+        if (this.#state !== "open") return;
+      }
+      if (this.#state !== "open") return;
+      // The peer finished sending: a last line without its newline still counts.
+      const tail = this.#parser.takePartial();
+      if (tail !== null) {
+        this.#chunkIsUtf8 = false;
+        this.#handle(tail);
+        this.#flush();
+      }
+      await this.close("quit", "Goodbye!");
+    } catch (error) {
+      await this.#closeAbruptly("quit", describe(error));
+    } finally {
+      this.#processing = undefined;
+    }
+  }
+
+  /** Resolves once the line being handled (if any) and the rest of its chunk are done. */
+  settled(): Promise<void> {
+    return this.#processing ?? Promise.resolve();
+  }
+
+  /** Lets held lines through at once (shutdown: everything already read must be handled). */
+  release(): void {
+    this.#wakeUp();
+  }
+
+  /** Queues one server line to this client. */
+  send(line: string): void {
+    this.deliver(encoder.encode(line));
+  }
+
+  /** Queues bytes to this client; a client that cannot take them is cut as a slow consumer. */
+  deliver(bytes: Uint8Array): void {
+    if (this.#state !== "open") return;
+    if (this.outbound.enqueue(bytes)) return;
+    this.#ctx.log.limits.warning(
+      "slow consumer {name} ({peer}): more than {bytes} bytes queued",
+      { name: this.name, peer: this.address, bytes: this.#ctx.options.maxQueueBytes },
+    );
+    void this.close("slow-consumer", `more than ${this.#ctx.options.maxQueueBytes} bytes queued`);
+  }
+
+  /** Runs one sweep of the liveness wheel for this connection. */
+  checkLiveness(now: number): void {
+    if (this.#state !== "open") return;
+    const action = livenessAction(
+      {
+        acceptedAt: this.acceptedAt,
+        registering: !this.#echo && !this.registered,
+        lastReceived: this.lastReceived,
+        lastActivity: this.lastActivity,
+        pingSentAt: this.pingSentAt,
+        queuedBytes: this.outbound.queuedBytes,
+        lastProgress: this.outbound.lastProgress,
+        congestedSince: this.outbound.congestedSince,
+      },
+      this.#ctx.options,
+      now,
+    );
+    if (action === undefined) return;
+    if (action.kind === "ping") {
+      this.pingSentAt = now;
+      this.send("PING\n");
+      return;
+    }
+    this.#ctx.log.limits.warning("{reason}: {name} ({peer}): {text}", {
+      reason: action.reason,
+      name: this.name,
+      peer: this.address,
+      text: action.text,
+    });
+    void this.close(action.reason, action.text);
+  }
+
+  /**
+   * Closes the connection: leaves the hub, tells the client `BYE <reason> :<text>` and waits up
+   * to `waitMs` (default: the write deadline) for queued bytes to go out, then closes the socket.
+   */
+  close(reason: DisconnectReason, text: string, waitMs?: number): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    this.#closing = this.#close(reason, text, waitMs ?? this.#ctx.options.writeDeadline * 1000);
+    return this.#closing;
+  }
+
+  async #close(reason: DisconnectReason, text: string, waitMs: number): Promise<void> {
+    this.#flush();
+    this.#leave(reason, text);
+    if (reason === "slow-consumer") this.outbound.discardPending();
+    this.outbound.enqueue(encoder.encode(byeLine(reason, neutralize(text))), true);
+    await settleWithin(this.outbound.flushed(), waitMs);
+    this.#finish(reason, text);
+  }
+
+  #closeAbruptly(reason: DisconnectReason, detail: string): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    this.#flush();
+    this.#leave(reason, detail);
+    this.#finish(reason, detail);
+    this.#closing = Promise.resolve();
+    return this.#closing;
+  }
+
+  #leave(reason: DisconnectReason, text: string): void {
+    this.#state = "closing";
+    this.#wakeUp();
+    this.#ctx.gate.set(this, false);
+    if (!this.registered) return;
+    this.#ctx.hub.remove(this, reason, {
+      kickText: reason === "kicked" ? neutralize(text) : undefined,
+      announce: !this.#ctx.draining,
+    });
+  }
+
+  #finish(reason: DisconnectReason, detail: string): void {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by the peer or by a failed write.
+    }
+    this.#ctx.counters.bytesOut += this.outbound.bytesWritten;
+    const level = ABNORMAL_REASONS.has(reason) ? "warning" : "info";
+    this.#ctx.log.conn[level]("disconnected {peer} {name}: {reason} ({detail})", {
+      peer: this.address,
+      ip: this.ip,
+      port: this.port,
+      name: this.name,
+      reason,
+      detail,
+    });
+    this.#onClosed(this, reason);
+  }
+
+  async *#chunks(): AsyncGenerator<Uint8Array> {
+    let buffer = new Uint8Array(MIN_READ_BUFFER);
+    while (this.#state === "open") {
+      const count = await this.#conn.read(buffer);
+      if (count === null) return;
+      yield buffer.subarray(0, count);
+      if (count === buffer.length && buffer.length < MAX_READ_BUFFER) {
+        buffer = new Uint8Array(buffer.length * 4);
+      } else if (count < buffer.length / 16 && buffer.length > MIN_READ_BUFFER) {
+        buffer = new Uint8Array(buffer.length / 4);
+      } else if (this.#retained) {
+        buffer = new Uint8Array(buffer.length);
+      }
+      this.#retained = false;
+    }
+  }
+
+  /** Handles every line of the current chunk, pausing for backpressure and the rate limit. */
+  async #drain(): Promise<void> {
+    const parser = this.#parser;
+    for (;;) {
+      if (!this.#ctx.draining) {
+        if (this.#echo ? this.outbound.congested : this.#ctx.gate.closed) {
+          this.#flush();
+          await this.#waitForGate();
+          if (this.#state !== "open") return;
+        }
+        if (this.#bucket !== undefined && !this.#bucket.take()) {
+          this.#flush();
+          await this.#waitForToken(this.#bucket);
+          if (this.#state !== "open") return;
+        }
+      }
+      const line = parser.next();
+      if (line === null) break;
+      this.#handle(line);
+      if (this.#state !== "open") return;
+    }
+    this.#flush();
+  }
+
+  #handle(line: Uint8Array | typeof TOO_LONG): void {
+    if (line === TOO_LONG) {
+      this.#touch();
+      this.#flush();
+      const max = this.#ctx.options.maxLineBytes;
+      this.#ctx.log.limits.warning("line too long from {name} ({peer}): limit {bytes} bytes", {
+        name: this.name,
+        peer: this.address,
+        bytes: max,
+      });
+      this.send(
+        errLine("line-too-long", `lines are limited to ${max} bytes; that one was dropped`),
+      );
+      return;
+    }
+    if (!(this.#chunkIsUtf8 && !this.#parser.carried) && !isUtf8(line)) {
+      this.#touch();
+      this.#flush();
+      this.#ctx.log.limits.warning("invalid UTF-8 from {name} ({peer})", {
+        name: this.name,
+        peer: this.address,
+      });
+      this.send(errLine("bad-utf8", "lines must be valid UTF-8; that one was dropped"));
+      return;
+    }
+    if (line.length > 0 && line[0] === COLON && line[1] !== COLON && !this.#echo) {
+      this.#flush();
+      return this.#command(decoder.decode(line));
+    }
+    this.#touch();
+    if (this.#echo) return this.#echoLine(line);
+    if (line.length === 0) return;
+    if (isExit(line)) {
+      this.#flush();
+      void this.close("quit", "Goodbye!");
+      return;
+    }
+    if (!this.registered) return this.#register(decoder.decode(line));
+    // "::text" sends a message that starts with one colon.
+    const text = line[0] === COLON ? line.subarray(1) : line;
+    this.#ctx.counters.messages++;
+    if (isPlainText(text)) return this.#queueBroadcast(text);
+    this.#queueBroadcast(encoder.encode(neutralize(decoder.decode(text))));
+  }
+
+  #queueBroadcast(text: Uint8Array): void {
+    this.#pending.push(text);
+    this.#pendingBytes += this.#messagePrefix().length + text.length + 1;
+    if (this.#pendingBytes >= this.#batchLimit) this.#flush();
+  }
+
+  /** Hands out pending broadcast messages (one buffer for all recipients) and pending echoes. */
+  #flush(): void {
+    if (this.#echoStart >= 0) {
+      this.deliver(this.#chunk.subarray(this.#echoStart, this.#echoEnd));
+      this.#retained = true;
+      this.#echoStart = -1;
+    }
+    if (this.#pending.length === 0) return;
+    const prefix = this.#messagePrefix();
+    const pending = this.#pending;
+    const batch = new Uint8Array(this.#pendingBytes);
+    let offset = 0;
+    for (const text of pending) {
+      batch.set(prefix, offset);
+      offset += prefix.length;
+      batch.set(text, offset);
+      offset += text.length;
+      batch[offset++] = NEWLINE;
+    }
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    const ctx = this.#ctx;
+    const recipients = ctx.hub.broadcast(batch, this);
+    ctx.counters.deliveries += recipients * pending.length;
+    const traffic = ctx.log.traffic;
+    for (const text of pending) {
+      traffic.info(
+        "message from {name} ({peer}) to {target}: {recipients} recipients, {bytes} bytes",
+        {
+          name: this.name,
+          peer: this.address,
+          target: "*",
+          recipients,
+          bytes: text.length,
+        },
+      );
+    }
+    if (ctx.events.has("message")) {
+      for (const text of pending) {
+        ctx.events.emit("message", {
+          from: this.name,
+          target: "*",
+          text: decoder.decode(text),
+          recipients,
+        });
+      }
+    }
+  }
+
+  #messagePrefix(): Uint8Array {
+    if (this.#prefixName !== this.name) {
+      this.#prefix = encoder.encode(`MSG ${this.name} * :`);
+      this.#prefixName = this.name;
+    }
+    return this.#prefix;
+  }
+
+  #echoLine(line: Uint8Array): void {
+    if (isExit(line)) {
+      this.#flush();
+      void this.close("quit", "Goodbye!");
+      return;
+    }
+    if (this.#parser.carried) {
+      this.#flush();
+      const copy = new Uint8Array(line.length + 1);
+      copy.set(line);
+      copy[line.length] = NEWLINE;
+      this.deliver(copy);
+      return;
+    }
+    // Extend the run of verbatim lines (with their own line endings) that #flush will echo.
+    if (this.#echoStart < 0) this.#echoStart = line.byteOffset - this.#chunk.byteOffset;
+    this.#echoEnd = this.#parser.position;
+  }
+
+  #register(name: string): void {
+    const problem = nameProblem(name);
+    if (problem !== undefined) {
+      this.send(errLine("bad-name", `${problem}; try another`));
+      return;
+    }
+    const hub = this.#ctx.hub;
+    if (hub.isTaken(name)) {
+      this.send(errLine("name-taken", `"${name}" is taken; try another`));
+      return;
+    }
+    this.name = name;
+    this.registered = true;
+    hub.register(this);
+    const online = hub.online;
+    this.send(
+      formatLine(
+        "WELCOME",
+        [name, online],
+        `Hello ${name}! ${online} online. Type :help for commands`,
+      ),
+    );
+    this.#ctx.log.conn.info("registered {name} ({peer})", { name, peer: this.address });
+    this.#ctx.events.emit("register", { id: this.id, name, address: this.address });
+  }
+
+  #command(line: string): void {
+    const { verb, rest } = parseCommand(line);
+    // A pong proves liveness (any received byte does) but is not activity of the client's own.
+    if (verb === "pong") return;
+    this.#touch();
+    if (verb === "quit") {
+      void this.close("quit", "Goodbye!");
+      return;
+    }
+    runCommand(this.#ctx, this, verb, rest);
+  }
+
+  #touch(): void {
+    this.lastActivity = this.#chunkTime;
+  }
+
+  async #waitForGate(): Promise<void> {
+    const gate = this.#echo ? undefined : this.#ctx.gate;
+    while (this.#state === "open" && !this.#ctx.draining) {
+      if (gate !== undefined ? !gate.closed : !this.outbound.congested) return;
+      await Promise.race([gate?.opened() ?? this.outbound.flushed(), this.#woken()]);
+    }
+  }
+
+  async #waitForToken(bucket: TokenBucket): Promise<void> {
+    while (this.#state === "open" && !this.#ctx.draining && !bucket.take()) {
+      await sleep(bucket.delay(), this.#woken());
+    }
+  }
+
+  #wakers: (() => void)[] = [];
+
+  #woken(): Promise<void> {
+    return new Promise((resolve) => this.#wakers.push(resolve));
+  }
+
+  #wakeUp(): void {
+    const wakers = this.#wakers;
+    this.#wakers = [];
+    for (const wake of wakers) wake();
+  }
+}
+
+/** True for the line `exit` in any case. */
+function isExit(line: Uint8Array): boolean {
+  return line.length === 4 && (line[0]! | 0x20) === 0x65 && (line[1]! | 0x20) === 0x78 &&
+    (line[2]! | 0x20) === 0x69 && (line[3]! | 0x20) === 0x74;
+}
+
+/** Waits for `promise` at most `ms` milliseconds, leaving no timer behind. */
+export async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    promise,
+    new Promise<void>((resolve) => timer = setTimeout(resolve, Math.max(0, ms))),
+  ]);
+  clearTimeout(timer);
+}
+
+/** Sleeps `ms` milliseconds, or less if `interrupt` settles first. */
+async function sleep(ms: number, interrupt: Promise<void>): Promise<void> {
+  await settleWithin(interrupt, ms);
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Deno.errors.ConnectionReset) return "connection reset by peer";
+  if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
+    return "connection closed";
+  }
+  return error instanceof Error ? error.message : String(error);
+}

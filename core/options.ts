@@ -1,0 +1,124 @@
+/**
+ * Server options: every knob of the server, its documented default, and the resolved form the
+ * server runs with. Config files, environment variables and flags all end up here.
+ * @module
+ */
+
+/** How the server treats lines: relay between named clients, or return them to the sender. */
+export type ServerMode = "chat" | "echo";
+
+/** Format of the log files. */
+export type LogFormat = "text" | "json";
+
+/** CIDR lists deciding which peers may connect. Deny wins; a non-empty allow list admits only its members. */
+export interface AccessOptions {
+  /** Networks allowed to connect, e.g. `["127.0.0.0/8", "::1/128"]`. @default {[]} (everyone) */
+  allow?: string[];
+  /** Networks refused at accept. @default {[]} */
+  deny?: string[];
+}
+
+/** Options accepted by {@linkcode startServer}. Durations are in seconds. */
+export interface ServerOptions {
+  /** Address to bind. @default {"127.0.0.1"} */
+  host?: string;
+  /** Port to bind; 0 picks a free one. @default {12345} */
+  port?: number;
+  /** Chat relay or echo. @default {"chat"} */
+  mode?: ServerMode;
+  /** Connections open at once; one more gets `ERR server-full`. @default {100} */
+  maxClients?: number;
+  /** Connections per IP address; 0 means no cap beyond `maxClients`. @default {0} */
+  maxPerIp?: number;
+  /** Seconds without a message or command of the client's own before `BYE idle`. @default {120} */
+  idleTimeout?: number;
+  /** Seconds with nothing received before the server sends `PING`. @default {30} */
+  pingInterval?: number;
+  /** Seconds to answer a `PING` before `BYE stale`. @default {12} */
+  pingTimeout?: number;
+  /** Seconds to send a name before `BYE idle`. @default {10} */
+  registerTimeout?: number;
+  /** Longest accepted line in bytes, without its newline. @default {65536} */
+  maxLineBytes?: number;
+  /** Bytes queued for one client before it is cut as a slow consumer. @default {1048576} */
+  maxQueueBytes?: number;
+  /** Seconds a client may stay backed up (no progress, or above the high-water mark) before it is cut. @default {5} */
+  writeDeadline?: number;
+  /** Lines per second per connection after a burst of twice as many; 0 is off. @default {0} */
+  rateLimit?: number;
+  /** Online count up to which lobby announcements go to everyone. @default {100} */
+  announceLimit?: number;
+  /** Peer access lists. */
+  access?: AccessOptions;
+  /** Networks whose clients are admins without `:auth`. @default {[]} */
+  admins?: string[];
+  /** Admin token; when absent one is generated and written to `tokenFile`. */
+  adminToken?: string;
+  /** Where a generated admin token is written (mode 0600, removed at exit). @default {".switchboard/admin-<port>.token"} */
+  tokenFile?: string;
+  /** Folder of `server.log` and `errors.log`; empty string disables file logs. @default {"logs"} */
+  logDir?: string;
+  /** Log file format. @default {"text"} */
+  logFormat?: LogFormat;
+  /** Read operator commands from stdin: true, false, or undefined for "when stdin is a TTY". */
+  console?: boolean;
+  /** Seconds the shutdown waits for queued bytes to reach clients. @default {5} */
+  shutdownGrace?: number;
+  /** Cancels the server: aborting it starts a graceful shutdown. */
+  signal?: AbortSignal;
+}
+
+/** The options a running server uses: every default filled in. */
+export interface ResolvedServerOptions extends
+  Required<
+    Omit<ServerOptions, "access" | "adminToken" | "tokenFile" | "console" | "signal">
+  > {
+  access: Required<AccessOptions>;
+  adminToken: string | undefined;
+  tokenFile: string | undefined;
+  console: boolean | undefined;
+  signal: AbortSignal | undefined;
+}
+
+/** Default value of every option, as documented on {@linkcode ServerOptions}. */
+export const DEFAULT_OPTIONS: Readonly<
+  Omit<ResolvedServerOptions, "access" | "admins" | "signal">
+> = Object.freeze({
+  host: "127.0.0.1",
+  port: 12345,
+  mode: "chat",
+  maxClients: 100,
+  maxPerIp: 0,
+  idleTimeout: 120,
+  pingInterval: 30,
+  pingTimeout: 12,
+  registerTimeout: 10,
+  maxLineBytes: 65536,
+  maxQueueBytes: 1024 * 1024,
+  writeDeadline: 5,
+  rateLimit: 0,
+  announceLimit: 100,
+  adminToken: undefined,
+  tokenFile: undefined,
+  logDir: "logs",
+  logFormat: "text",
+  console: undefined,
+  shutdownGrace: 5,
+});
+
+/** Fills in defaults. Validation of user input lives in `config.ts`; this trusts its caller. */
+export function resolveOptions(options: ServerOptions = {}): ResolvedServerOptions {
+  const defined = Object.fromEntries(
+    Object.entries(options).filter(([, value]) => value !== undefined),
+  ) as ServerOptions;
+  return {
+    ...DEFAULT_OPTIONS,
+    ...defined,
+    access: { allow: options.access?.allow ?? [], deny: options.access?.deny ?? [] },
+    admins: options.admins ?? [],
+    adminToken: options.adminToken,
+    tokenFile: options.tokenFile,
+    console: options.console,
+    signal: options.signal,
+  } as ResolvedServerOptions;
+}

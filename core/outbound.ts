@@ -1,0 +1,200 @@
+/**
+ * The per-connection outbound queue: one writer task, a byte limit, and write coalescing.
+ * Many small queued buffers become one `write` call; the same `Uint8Array` may be queued to any
+ * number of connections (a broadcast is encoded once).
+ * @module
+ */
+
+/** Largest single `write` the queue assembles from small buffers. */
+const MAX_COALESCED_WRITE = 256 * 1024;
+
+/** The transport an {@linkcode Outbound} writes to; `Deno.Conn` fits. */
+export interface ByteSink {
+  /** Writes some bytes and resolves with how many were taken (possibly fewer than given). */
+  write(bytes: Uint8Array): Promise<number>;
+}
+
+/** Limits and callbacks of an {@linkcode Outbound}. */
+export interface OutboundOptions {
+  /** Bytes queued beyond which {@linkcode Outbound.enqueue} refuses. */
+  maxQueueBytes: number;
+  /** Above this the queue reports itself congested. @default {maxQueueBytes / 4} */
+  highWater?: number;
+  /** At or below this a congested queue reports itself drained. @default {maxQueueBytes / 16} */
+  lowWater?: number;
+  /** Called when the queue passes the high-water mark, and again when it drains. */
+  onCongestion?: (congested: boolean) => void;
+  /** Called once when a write fails; the queue stops writing. */
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * A bounded, coalescing write queue for one connection.
+ *
+ * @example
+ * ```ts
+ * import { Outbound } from "./outbound.ts";
+ * const written: Uint8Array[] = [];
+ * const out = new Outbound({ write: (b) => { written.push(b.slice()); return Promise.resolve(b.length); } }, { maxQueueBytes: 1024 });
+ * out.enqueue(new TextEncoder().encode("a\n"));
+ * out.enqueue(new TextEncoder().encode("b\n"));
+ * await out.flushed();
+ * console.assert(written.length === 1); // coalesced into one write
+ * ```
+ */
+export class Outbound {
+  readonly #sink: ByteSink;
+  readonly #maxQueueBytes: number;
+  readonly #highWater: number;
+  readonly #lowWater: number;
+  readonly #onCongestion: ((congested: boolean) => void) | undefined;
+  readonly #onError: ((error: unknown) => void) | undefined;
+  #queue: Uint8Array[] = [];
+  #queuedBytes = 0;
+  #scheduled = false;
+  #writing = false;
+  #failed = false;
+  #waiters: (() => void)[] = [];
+  /** `performance.now()` of the last write that made progress, or of the first enqueue since idle. */
+  lastProgress = 0;
+  /** `performance.now()` since which the queue is above its high-water mark, or 0. */
+  congestedSince = 0;
+  /** Total bytes handed to the sink. */
+  bytesWritten = 0;
+
+  /** Creates a queue writing to `sink`. */
+  constructor(sink: ByteSink, options: OutboundOptions) {
+    this.#sink = sink;
+    this.#maxQueueBytes = options.maxQueueBytes;
+    this.#highWater = options.highWater ?? Math.floor(options.maxQueueBytes / 4);
+    this.#lowWater = options.lowWater ?? Math.floor(options.maxQueueBytes / 16);
+    this.#onCongestion = options.onCongestion;
+    this.#onError = options.onError;
+  }
+
+  /** Bytes queued and not yet taken by the sink. */
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  /** True while the queue is above its high-water mark. */
+  get congested(): boolean {
+    return this.congestedSince !== 0;
+  }
+
+  /** True once a write has failed; nothing more will be written. */
+  get failed(): boolean {
+    return this.#failed;
+  }
+
+  /**
+   * Queues bytes for writing. Returns false, queuing nothing, when that would pass the byte limit
+   * (unless `force`, used for a final `BYE` line) or when the queue has failed.
+   */
+  enqueue(bytes: Uint8Array, force = false): boolean {
+    if (this.#failed) return false;
+    if (!force && this.#queuedBytes + bytes.length > this.#maxQueueBytes) return false;
+    if (this.#queuedBytes === 0) this.lastProgress = performance.now();
+    this.#queue.push(bytes);
+    this.#queuedBytes += bytes.length;
+    if (this.congestedSince === 0 && this.#queuedBytes > this.#highWater) {
+      this.congestedSince = performance.now();
+      this.#onCongestion?.(true);
+    }
+    if (!this.#scheduled && !this.#writing) {
+      this.#scheduled = true;
+      // Wait for the current synchronous pass to finish so everything it queues goes out in one write.
+      queueMicrotask(() => this.#run());
+    }
+    return true;
+  }
+
+  /**
+   * Drops queued bytes that are not being written yet (used before a final `BYE` to a slow
+   * consumer). Returns how many bytes were dropped.
+   */
+  discardPending(): number {
+    let dropped = 0;
+    for (const bytes of this.#queue) dropped += bytes.length;
+    this.#queue = [];
+    this.#queuedBytes -= dropped;
+    this.#settle();
+    return dropped;
+  }
+
+  /** Resolves once everything queued so far has been written, or the queue failed. */
+  flushed(): Promise<void> {
+    if (this.#queuedBytes === 0 || this.#failed) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  async #run(): Promise<void> {
+    this.#scheduled = false;
+    this.#writing = true;
+    try {
+      while (this.#queue.length > 0 && !this.#failed) {
+        const batch = this.#queue;
+        this.#queue = [];
+        let index = 0;
+        while (index < batch.length) {
+          const [bytes, next] = coalesce(batch, index);
+          index = next;
+          await this.#writeAll(bytes);
+        }
+      }
+    } catch (error) {
+      this.#failed = true;
+      this.#queue = [];
+      this.#queuedBytes = 0;
+      this.#onError?.(error);
+    } finally {
+      this.#writing = false;
+      this.#settle();
+    }
+  }
+
+  async #writeAll(bytes: Uint8Array): Promise<void> {
+    let offset = 0;
+    while (offset < bytes.length) {
+      const written = await this.#sink.write(offset === 0 ? bytes : bytes.subarray(offset));
+      offset += written;
+      this.#queuedBytes -= written;
+      this.bytesWritten += written;
+      this.lastProgress = performance.now();
+      if (this.congestedSince !== 0 && this.#queuedBytes <= this.#lowWater) this.#settle();
+    }
+  }
+
+  #settle(): void {
+    if (this.congestedSince !== 0 && (this.#queuedBytes <= this.#lowWater || this.#failed)) {
+      this.congestedSince = 0;
+      this.#onCongestion?.(false);
+    }
+    if (this.#waiters.length > 0 && (this.#queuedBytes === 0 || this.#failed)) {
+      const waiters = this.#waiters;
+      this.#waiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+}
+
+/** Joins small buffers from `batch[start]` on into one of at most MAX_COALESCED_WRITE bytes. */
+function coalesce(batch: Uint8Array[], start: number): [Uint8Array, number] {
+  const first = batch[start] as Uint8Array;
+  if (start + 1 === batch.length || first.length >= MAX_COALESCED_WRITE) return [first, start + 1];
+  let end = start;
+  let size = 0;
+  while (end < batch.length && size + (batch[end] as Uint8Array).length <= MAX_COALESCED_WRITE) {
+    size += (batch[end] as Uint8Array).length;
+    end++;
+  }
+  if (end === start + 1) return [first, end];
+  const joined = new Uint8Array(size);
+  let offset = 0;
+  for (let i = start; i < end; i++) {
+    const bytes = batch[i] as Uint8Array;
+    joined.set(bytes, offset);
+    offset += bytes.length;
+  }
+  return [joined, end];
+}

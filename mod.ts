@@ -1,0 +1,62 @@
+/**
+ * Switchboard: a multi-client TCP messaging toolkit for Deno. One server accepts many clients,
+ * each connection is its own async task, and clients broadcast, send private messages, talk in
+ * groups, or just echo. The wire protocol (`sb/1`) is plain UTF-8 lines, usable by hand with
+ * `ncat`; it is specified in `docs/protocol.md`.
+ *
+ * This module is the public API: the same surface the `server` and `shutdown` programs and the
+ * tests use.
+ *
+ * @example Embed a server
+ * ```ts
+ * import { startServer } from "./mod.ts";
+ *
+ * await using server = await startServer({ port: 0, logDir: "" });
+ * const stop = server.on("message", (m) => console.log(`${m.from} → ${m.target}: ${m.text}`));
+ * console.log(`listening on port ${server.addr.port}`);
+ * stop();
+ * await server.shutdown({ reason: "done" });
+ * ```
+ * @module
+ */
+
+// Running a server.
+export { type Server, startServer } from "./core/server.ts";
+export {
+  type AccessOptions,
+  DEFAULT_OPTIONS,
+  type LogFormat,
+  type ResolvedServerOptions,
+  type ServerMode,
+  type ServerOptions,
+} from "./core/options.ts";
+export type { ServerEventMap, ServerEventName } from "./core/events.ts";
+export type { ServerStats } from "./core/stats.ts";
+
+// Configuration the way the `server` program reads it.
+export { ConfigError, loadServerConfig, type ServerConfig } from "./core/config.ts";
+export { CidrList } from "./core/cidr.ts";
+
+// Logging (LogTape sinks for server.log / errors.log and the console).
+export { configureLogging, LOG_CATEGORIES, type LoggingOptions } from "./core/log.ts";
+
+// Admin token files, as the `server` writes them and `shutdown` reads them.
+export {
+  defaultTokenFile,
+  generateToken,
+  readTokenFile,
+  writeTokenFile,
+} from "./core/admin_token.ts";
+
+// The wire protocol.
+export {
+  DISCONNECT_REASONS,
+  type DisconnectReason,
+  type ErrorCode,
+  SwitchboardError,
+} from "./core/errors.ts";
+export { formatAddress, MAX_NAME_LENGTH, nameProblem, PROTOCOL_VERSION } from "./core/protocol.ts";
+export { LineParser, TOO_LONG } from "./core/parser.ts";
+export { LineReader } from "./core/line_reader.ts";
+
+export { VERSION, versionText } from "./core/version.ts";

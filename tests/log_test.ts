@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { configureLogging } from "../core/log.ts";
+import type { ServerOptions } from "../core/options.ts";
+import { connect, startTestServer, TestClient } from "./_helpers.ts";
+
+/** Runs a short session against a server logging to a temp folder; returns both files. */
+async function session(
+  logFormat: "text" | "json",
+  options: ServerOptions = {},
+): Promise<{ server: string; errors: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "switchboard-logs-" });
+  try {
+    const stderr: string[] = [];
+    const consoleWriter = {
+      writeSync: (data: Uint8Array) => (stderr.push(new TextDecoder().decode(data)), data.length),
+      isTerminal: () => false,
+    };
+    {
+      await using _logging = await configureLogging({
+        logDir: dir,
+        logFormat,
+        console: "auto",
+        consoleWriter,
+      });
+      await using server = await startTestServer({ access: { deny: ["10.0.0.0/8"] }, ...options });
+      await using alice = await connect(server, "alice");
+      await using bob = await connect(server, "bob");
+      await using carol = await connect(server, "carol");
+      await alice.send("hello \x1b[31mworld\x1b[0m");
+      await bob.waitFor("MSG alice");
+      await carol.waitFor("MSG alice");
+      await alice.sendRaw(new Uint8Array([0xff, 0x0a]));
+      await alice.waitFor("ERR bad-utf8");
+      await alice.command(":auth wrong-token");
+      await using stranger = await TestClient.open(server);
+      await stranger.nextLine();
+      await stranger.send("evil\rname");
+      await stranger.waitFor("ERR");
+      server.console(":kick bob \x1b[31mred\r2026-01-01T00:00:00.000Z [INF] forged");
+      await bob.closed();
+      await alice.send(":quit");
+      await alice.closed();
+      await using closedDoor = await startTestServer({ access: { deny: ["127.0.0.1"] } });
+      await using refused = await TestClient.open(closedDoor);
+      await refused.closed();
+    }
+    // Logging is disposed here: everything buffered has reached the files.
+    return {
+      server: await Deno.readTextFile(join(dir, "server.log")),
+      errors: await Deno.readTextFile(join(dir, "errors.log")),
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("log: server.log records connections, one line per message, commands and disconnects", async () => {
+  const { server } = await session("text");
+  assert.match(server, /listening on 127\.0\.0\.1:\d+ in chat mode/);
+  assert.match(server, /connected 127\.0\.0\.1:\d+/);
+  assert.match(server, /registered alice \(127\.0\.0\.1:\d+\)/);
+  const messages = server.split("\n").filter((line) => line.includes("message from alice"));
+  assert.equal(messages.length, 1, "one line per message, not per recipient");
+  assert.match(messages[0] ?? "", /to \*: 2 recipients, \d+ bytes/);
+  assert.match(server, /refused 127\.0\.0\.1:\d+: refused/);
+  assert.match(server, /disconnected 127\.0\.0\.1:\d+ alice: quit/);
+  // Every line starts with a timestamp.
+  for (const line of server.trimEnd().split("\n")) {
+    assert.match(line, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /, line);
+  }
+});
+
+Deno.test("log: errors.log holds warnings only: bad input and failed :auth", async () => {
+  const { errors } = await session("text");
+  assert.match(errors, /invalid UTF-8 from alice/);
+  assert.match(errors, /failed :auth from alice/);
+  assert.match(errors, /refused 127\.0\.0\.1:\d+: refused/);
+  assert.doesNotMatch(errors, /registered|message from|\[INF\]/);
+});
+
+Deno.test("log: a crafted message cannot forge a line or reach the terminal raw", async () => {
+  const { server } = await session("text");
+  const kick = server.split("\n").filter((line) => line.includes("kicked bob"));
+  assert.equal(kick.length, 1, server);
+  assert.match(kick[0] ?? "", /\\x1b\[31mred\\r2026-01-01T00:00:00\.000Z \[INF\] forged$/);
+  assert.doesNotMatch(server, /\x1b|\r/);
+});
+
+Deno.test("log: --log-format json writes one JSON object per line to both files", async () => {
+  const { server, errors } = await session("json");
+  const records = server.trimEnd().split("\n").map((line) => JSON.parse(line));
+  const message = records.find((r) => String(r.message).startsWith("message from"));
+  assert.ok(message, "a message record");
+  assert.equal(message.properties.name, "alice");
+  assert.equal(message.properties.target, "*");
+  assert.equal(message.properties.recipients, 2);
+  for (const line of errors.trimEnd().split("\n")) {
+    assert.ok(["WARN", "ERROR", "warning", "error"].includes(JSON.parse(line).level), line);
+  }
+});
