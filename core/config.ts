@@ -1,0 +1,473 @@
+/**
+ * The server's configuration from its four sources, in order of precedence: command-line flags,
+ * `SWITCHBOARD_*` environment variables, a JSON config file, and the defaults of
+ * {@linkcode DEFAULT_OPTIONS}. One table ({@linkcode SERVER_SETTINGS}) names every setting once,
+ * and the flag, the variable, the config key, the validation and the `--help` text all come from
+ * it. Every invalid value is refused with a {@linkcode ConfigError} naming where it came from.
+ *
+ * @example
+ * ```ts
+ * import { loadServerConfig } from "./config.ts";
+ * const config = await loadServerConfig(["--port", "0"], { SWITCHBOARD_MAX_CLIENTS: "5" });
+ * console.assert(config.options.port === 0 && config.options.maxClients === 5);
+ * ```
+ * @module
+ */
+
+import { dirname, isAbsolute, join } from "node:path";
+import { parseArgs } from "node:util";
+import { cidrProblem, isIpAddress } from "./cidr.ts";
+import { DEFAULT_OPTIONS, type ServerOptions } from "./options.ts";
+
+/** A configuration the server refuses to start with; its message names the source and the reason. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** What the command line asked for: help, the version, or a server with these options. */
+export interface ServerConfig {
+  /** `--help` was given. */
+  help: boolean;
+  /** `--version` was given. */
+  version: boolean;
+  /** The config file read, if any. */
+  configFile: string | undefined;
+  /** Options for {@linkcode startServer}, every source merged. */
+  options: ServerOptions;
+}
+
+type Kind =
+  | "host"
+  | "port"
+  | "count"
+  | "seconds"
+  | "mode"
+  | "logFormat"
+  | "path"
+  | "switch"
+  | "networks"
+  | "token";
+
+/** One setting: its option key, how it is written in each source, and its rules. */
+export interface Setting {
+  /** Key in {@linkcode ServerOptions} and in the config file (for access lists, a path inside `access`). */
+  key: string;
+  /** The long flag, without dashes; undefined for settings with no flag (the admin token). */
+  flag: string | undefined;
+  /** The environment variable. */
+  env: string;
+  /** Kind of value, deciding validation. */
+  kind: Kind;
+  /** Smallest allowed value for numbers. */
+  min?: number;
+  /** Largest allowed value for numbers. */
+  max?: number;
+  /** Placeholder shown in `--help`. */
+  placeholder?: string;
+  /** One line of `--help`. */
+  help: string;
+}
+
+const MiB = 1024 * 1024;
+
+function setting(
+  key: string,
+  kind: Kind,
+  help: string,
+  extra: Partial<Pick<Setting, "min" | "max" | "placeholder" | "flag">> = {},
+): Setting {
+  const kebab = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace(/^access\./, "");
+  const flag = "flag" in extra ? extra.flag : kebab;
+  const env = `SWITCHBOARD_${(flag ?? kebab).replaceAll("-", "_").toUpperCase()}`;
+  return { key, flag, env, kind, help, ...extra };
+}
+
+/** Every server setting, in `--help` order. */
+export const SERVER_SETTINGS: readonly Setting[] = Object.freeze([
+  setting("host", "host", "address to listen on: IPv4, IPv6 or localhost", {
+    placeholder: "ADDR",
+  }),
+  setting("port", "port", "port to listen on; 0 picks a free one", { placeholder: "PORT" }),
+  setting("mode", "mode", "chat relays lines between users; echo returns them", {
+    placeholder: "chat|echo",
+  }),
+  setting("config", "path", "JSON config file (keys are the flag names in camelCase)", {
+    placeholder: "FILE",
+  }),
+  setting("maxClients", "count", "connections at once; one more gets ERR server-full", {
+    min: 1,
+    max: 1_000_000,
+  }),
+  setting("maxPerIp", "count", "connections per IP address; 0 = only max-clients", {
+    min: 0,
+    max: 1_000_000,
+  }),
+  setting(
+    "idleTimeout",
+    "seconds",
+    "seconds without a message before BYE idle; 0 = off",
+  ),
+  setting(
+    "pingInterval",
+    "seconds",
+    "quiet seconds before the server sends PING; 0 = off",
+  ),
+  setting("pingTimeout", "seconds", "seconds to answer PING with :pong before BYE stale", {
+    min: 0.01,
+  }),
+  setting("registerTimeout", "seconds", "seconds to send a name before BYE idle", { min: 0.01 }),
+  setting("maxLineBytes", "count", "longest line accepted, in bytes", { min: 128, max: 16 * MiB }),
+  setting("maxQueueBytes", "count", "bytes queued for one client before it is cut as slow", {
+    min: 1024,
+    max: 1024 * MiB,
+  }),
+  setting("writeDeadline", "seconds", "seconds a client may stay backed up before it is cut", {
+    min: 0.01,
+  }),
+  setting("rateLimit", "count", "lines/s per connection after a burst of 2N; 0 = off", {
+    min: 0,
+    max: 1_000_000,
+  }),
+  setting(
+    "announceLimit",
+    "count",
+    "users online up to which JOIN/LEAVE/NICK/KICK go to all",
+    {
+      min: 0,
+      max: 1_000_000,
+    },
+  ),
+  setting("shutdownGrace", "seconds", "seconds a shutdown waits for queued lines to drain"),
+  setting(
+    "access.allow",
+    "networks",
+    "admit only these networks (repeatable, or comma-separated)",
+    {
+      placeholder: "CIDR",
+    },
+  ),
+  setting("access.deny", "networks", "refuse these networks; deny wins over allow", {
+    placeholder: "CIDR",
+  }),
+  setting("admins", "networks", "networks whose clients are admins without :auth", {
+    flag: "admin",
+    placeholder: "CIDR",
+  }),
+  setting("adminToken", "token", "admin token (config file or environment only)", {
+    flag: undefined,
+  }),
+  setting("tokenFile", "path", "where a generated admin token is written (mode 0600)", {
+    placeholder: "FILE",
+  }),
+  setting("logDir", "path", `folder for server.log and errors.log; "" = none`, {
+    placeholder: "DIR",
+  }),
+  setting("logFormat", "logFormat", "log file format", { placeholder: "text|json" }),
+  setting("console", "switch", "read operator commands from stdin (default: when it is a TTY)"),
+]);
+
+/** What each kind of value must be, for messages. */
+function expectation(s: Setting): string {
+  switch (s.kind) {
+    case "host":
+      return "an IP address or localhost";
+    case "port":
+      return "a port number from 0 to 65535";
+    case "count":
+      return `a whole number from ${s.min ?? 0} to ${s.max ?? Number.MAX_SAFE_INTEGER}`;
+    case "seconds":
+      return s.min ? `a number of seconds greater than 0` : "a number of seconds (0 or more)";
+    case "mode":
+      return `"chat" or "echo"`;
+    case "logFormat":
+      return `"text" or "json"`;
+    case "path":
+      return "a path";
+    case "switch":
+      return "true or false";
+    case "networks":
+      return "a list of IP addresses or CIDR networks";
+    case "token":
+      return "8 to 256 characters without spaces";
+  }
+}
+
+class Invalid extends Error {}
+
+/** Converts one value (a JSON value, or text from a flag or variable) to its option value. */
+function convert(s: Setting, raw: unknown, fromText: boolean): unknown {
+  const fail = (why?: string): never => {
+    const shown = typeof raw === "string" ? `"${raw}"` : JSON.stringify(raw);
+    throw new Invalid(why ?? `expected ${expectation(s)}, got ${shown}`);
+  };
+  switch (s.kind) {
+    case "host": {
+      if (typeof raw !== "string") return fail();
+      if (raw !== "localhost" && !isIpAddress(raw)) fail();
+      return raw.startsWith("[") ? raw.slice(1, -1) : raw;
+    }
+    case "port":
+    case "count":
+    case "seconds": {
+      const value = fromText && typeof raw === "string" && /^[0-9]+(\.[0-9]+)?$/.test(raw.trim())
+        ? Number(raw)
+        : raw;
+      if (typeof value !== "number" || !Number.isFinite(value)) return fail();
+      const integer = s.kind !== "seconds";
+      const min = s.kind === "port" ? 0 : s.min ?? 0;
+      const max = s.kind === "port" ? 65535 : s.max ?? 7 * 24 * 3600;
+      if ((integer && !Number.isInteger(value)) || value < min || value > max) fail();
+      return value;
+    }
+    case "mode":
+    case "logFormat": {
+      const allowed = s.kind === "mode" ? ["chat", "echo"] : ["text", "json"];
+      if (typeof raw !== "string" || !allowed.includes(raw)) fail();
+      return raw;
+    }
+    case "path":
+      if (typeof raw !== "string") fail();
+      return raw;
+    case "switch":
+      if (typeof raw === "boolean") return raw;
+      if (fromText && typeof raw === "string" && /^(true|false|1|0|yes|no)$/i.test(raw)) {
+        return /^(true|1|yes)$/i.test(raw);
+      }
+      return fail();
+    case "networks": {
+      const list = fromText && typeof raw === "string"
+        ? raw.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "")
+        : raw;
+      if (!Array.isArray(list) || !list.every((entry) => typeof entry === "string")) return fail();
+      for (const entry of list) {
+        const problem = cidrProblem(entry);
+        if (problem) fail(`invalid network "${entry}": ${problem}`);
+      }
+      return list;
+    }
+    case "token":
+      if (typeof raw !== "string" || !/^\S{8,256}$/.test(raw)) fail();
+      return raw;
+  }
+}
+
+/** Options collected from one source, keyed like {@linkcode SERVER_SETTINGS}. */
+type Layer = Map<string, unknown>;
+
+function readLayer(
+  entries: Iterable<[Setting, unknown]>,
+  fromText: boolean,
+  where: (s: Setting) => string,
+): Layer {
+  const layer: Layer = new Map();
+  for (const [s, raw] of entries) {
+    try {
+      layer.set(s.key, convert(s, raw, fromText));
+    } catch (error) {
+      if (!(error instanceof Invalid)) throw error;
+      throw new ConfigError(`${where(s)}: ${error.message}`);
+    }
+  }
+  return layer;
+}
+
+function parseFlags(args: string[]) {
+  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = {
+    help: { type: "boolean" },
+    version: { type: "boolean" },
+  };
+  for (const s of SERVER_SETTINGS) {
+    if (s.flag === undefined) continue;
+    options[s.flag] = s.kind === "switch"
+      ? { type: "boolean" }
+      : s.kind === "networks"
+      ? { type: "string", multiple: true }
+      : { type: "string" };
+  }
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: true, allowNegative: true });
+  } catch (error) {
+    throw new ConfigError(flagProblem((error as Error).message));
+  }
+}
+
+/** Shortens Node's parseArgs messages ("Unknown option '--x'. To specify…") to their first sentence. */
+function flagProblem(message: string): string {
+  const first = message.split(/\.\s/)[0] ?? message;
+  return first.replace(/^Unknown option '(.*)'$/, "unknown flag $1").replace(
+    /^Option '(.*)' argument missing$/,
+    "flag $1 needs a value",
+  );
+}
+
+async function readConfigFile(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    const why = error instanceof Deno.errors.NotFound
+      ? "no such file"
+      : error instanceof Deno.errors.IsADirectory
+      ? "is a directory"
+      : (error as Error).message;
+    throw new ConfigError(`config file ${path}: ${why}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${path}: not valid JSON (${(error as Error).message})`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(`config file ${path}: expected a JSON object of settings`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** Flattens `{"access": {"allow": …}}` to `access.allow` and checks every key is known. */
+function fileEntries(path: string, json: Record<string, unknown>): [Setting, unknown][] {
+  const byKey = new Map(SERVER_SETTINGS.map((s) => [s.key, s]));
+  const entries: [Setting, unknown][] = [];
+  const unknown = (key: string) => new ConfigError(`config file ${path}: unknown key "${key}"`);
+  for (const [key, value] of Object.entries(json)) {
+    if (key === "access") {
+      if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        throw new ConfigError(
+          `config file ${path}: key "access": expected an object {"allow": [...], "deny": [...]}`,
+        );
+      }
+      for (const [inner, list] of Object.entries(value)) {
+        const s = byKey.get(`access.${inner}`);
+        if (!s) throw unknown(`access.${inner}`);
+        entries.push([s, list]);
+      }
+      continue;
+    }
+    const s = byKey.get(key);
+    if (!s || key === "config" || key.startsWith("access.")) throw unknown(key);
+    entries.push([s, value]);
+  }
+  return entries;
+}
+
+/** Resolves relative paths in a config file against the file's folder, so it works from any cwd. */
+function anchorPaths(layer: Layer, configFile: string): void {
+  for (const key of ["tokenFile", "logDir"]) {
+    const value = layer.get(key);
+    if (typeof value === "string" && value !== "" && !isAbsolute(value)) {
+      layer.set(key, join(dirname(configFile), value));
+    }
+  }
+}
+
+function toOptions(merged: Layer): ServerOptions {
+  const options: Record<string, unknown> = {};
+  const access: Record<string, unknown> = {};
+  for (const [key, value] of merged) {
+    if (key === "config") continue;
+    if (key.startsWith("access.")) access[key.slice("access.".length)] = value;
+    else options[key] = value;
+  }
+  if (Object.keys(access).length > 0) options.access = access;
+  return options as ServerOptions;
+}
+
+/** Rules that involve two settings. */
+function checkCombinations(options: ServerOptions): void {
+  const line = options.maxLineBytes ?? DEFAULT_OPTIONS.maxLineBytes;
+  const queue = options.maxQueueBytes ?? DEFAULT_OPTIONS.maxQueueBytes;
+  // A full-length line can triple in size when control bytes become U+FFFD, plus its prefix.
+  if (queue < 4 * line) {
+    throw new ConfigError(
+      `maxQueueBytes (${queue}) must be at least 4 × maxLineBytes (${line}) so that any accepted line fits a client's queue`,
+    );
+  }
+}
+
+/**
+ * Reads the server's configuration. `args` are the command-line arguments, `env` the environment
+ * (only `SWITCHBOARD_*` variables are read). Throws {@linkcode ConfigError} for anything invalid.
+ */
+export async function loadServerConfig(
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<ServerConfig> {
+  const { values, positionals } = parseFlags(args);
+  const help = values.help === true;
+  const version = values.version === true;
+  if (help || version) return { help, version, configFile: undefined, options: {} };
+  if (positionals.length > 0) {
+    throw new ConfigError(
+      `unexpected argument "${positionals[0]}" (use --host and --port to choose the address)`,
+    );
+  }
+
+  const settings = SERVER_SETTINGS;
+  const flagLayer = readLayer(
+    settings.flatMap((s): [Setting, unknown][] => {
+      const value = s.flag === undefined ? undefined : values[s.flag];
+      if (value === undefined) return [];
+      return [[s, Array.isArray(value) ? value.join(",") : value]];
+    }),
+    true,
+    (s) => `--${s.flag}`,
+  );
+  const envLayer = readLayer(
+    settings.flatMap((s): [Setting, unknown][] => {
+      const value = env[s.env];
+      return value === undefined || value === "" ? [] : [[s, value]];
+    }),
+    true,
+    (s) => s.env,
+  );
+
+  const configFile = (flagLayer.get("config") ?? envLayer.get("config")) as string | undefined;
+  let fileLayer: Layer = new Map();
+  if (configFile !== undefined) {
+    fileLayer = readLayer(
+      fileEntries(configFile, await readConfigFile(configFile)),
+      false,
+      (s) => `config file ${configFile}: key "${s.key}"`,
+    );
+    anchorPaths(fileLayer, configFile);
+  }
+
+  const merged: Layer = new Map([...fileLayer, ...envLayer, ...flagLayer]);
+  const options = toOptions(merged);
+  checkCombinations(options);
+  return { help, version, configFile, options };
+}
+
+function usageLine(s: Setting): string | undefined {
+  if (s.flag === undefined) return undefined;
+  const defaults = DEFAULT_OPTIONS as Record<string, unknown>;
+  const shown = s.kind === "switch"
+    ? `--${s.flag} / --no-${s.flag}`
+    : `--${s.flag} ${s.placeholder ?? (s.kind === "seconds" ? "SECONDS" : "N")}`;
+  const fallback = defaults[s.key];
+  const suffix = fallback === undefined || fallback === "" || s.kind === "switch"
+    ? ""
+    : ` (default ${fallback})`;
+  return `  ${shown.padEnd(28)}${s.help}${suffix}`;
+}
+
+/** The `server --help` text. */
+export const SERVER_USAGE: string = `Usage: server [options]
+
+Runs a Switchboard server (protocol sb/1, see docs/protocol.md). Stop it with Ctrl+C, SIGTERM,
+the shutdown program, or :shutdown from an admin.
+
+Options:
+${SERVER_SETTINGS.map(usageLine).filter((line) => line !== undefined).join("\n")}
+  --help                      show this text
+  --version                   show the version
+
+Every option is also read from SWITCHBOARD_<FLAG_NAME> (e.g. SWITCHBOARD_MAX_CLIENTS=50; lists
+comma-separated) and from the --config file (e.g. {"maxClients": 50, "access": {"deny":
+["10.0.0.0/8"]}, "admins": ["127.0.0.1"]}). Flags win over the environment, which wins over the
+file. The admin token comes only from the file ("adminToken") or SWITCHBOARD_ADMIN_TOKEN;
+without one a token is generated and written to --token-file (default
+.switchboard/admin-<port>.token, removed at exit).
+
+Exit codes: 0 after a graceful shutdown, 1 when the server cannot run (port in use, permission
+denied), 2 for a usage or configuration error.`;

@@ -1,0 +1,277 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { ConfigError, loadServerConfig, SERVER_USAGE } from "../core/config.ts";
+
+async function withConfigFile<T>(json: unknown, run: (path: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "switchboard-config-" });
+  const path = join(dir, "switchboard.json");
+  await Deno.writeTextFile(path, typeof json === "string" ? json : JSON.stringify(json));
+  try {
+    return await run(path);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function refused(args: string[], env: Record<string, string>, message: RegExp) {
+  await assert.rejects(loadServerConfig(args, env), (error: unknown) => {
+    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${error}`);
+    assert.match(error.message, message);
+    return true;
+  });
+}
+
+Deno.test("config: no sources means no options, so every default applies", async () => {
+  const config = await loadServerConfig([], {});
+  assert.deepEqual(config.options, {});
+  assert.equal(config.help, false);
+});
+
+Deno.test("config: flags beat environment beat file", async () => {
+  await withConfigFile(
+    { port: 1111, maxClients: 7, idleTimeout: 9, mode: "echo" },
+    async (path) => {
+      const config = await loadServerConfig(
+        ["--config", path, "--port", "3333"],
+        { SWITCHBOARD_PORT: "2222", SWITCHBOARD_MAX_CLIENTS: "8" },
+      );
+      assert.equal(config.options.port, 3333);
+      assert.equal(config.options.maxClients, 8);
+      assert.equal(config.options.idleTimeout, 9);
+      assert.equal(config.options.mode, "echo");
+      assert.equal(config.configFile, path);
+    },
+  );
+});
+
+Deno.test("config: the config file can come from SWITCHBOARD_CONFIG", async () => {
+  await withConfigFile({ maxPerIp: 3 }, async (path) => {
+    const config = await loadServerConfig([], { SWITCHBOARD_CONFIG: path });
+    assert.equal(config.options.maxPerIp, 3);
+  });
+});
+
+Deno.test("config: every flag is read, with its value converted", async () => {
+  const config = await loadServerConfig([
+    "--host=::1",
+    "--port=0",
+    "--mode=echo",
+    "--max-clients=5",
+    "--max-per-ip=2",
+    "--idle-timeout=0.5",
+    "--ping-interval=0",
+    "--ping-timeout=1.5",
+    "--register-timeout=3",
+    "--max-line-bytes=1024",
+    "--max-queue-bytes=65536",
+    "--write-deadline=2",
+    "--rate-limit=10",
+    "--announce-limit=0",
+    "--shutdown-grace=1",
+    "--allow=127.0.0.0/8,::1",
+    "--allow=10.0.0.0/8",
+    "--deny=10.9.0.0/16",
+    "--admin=127.0.0.1",
+    "--token-file=t.token",
+    "--log-dir=",
+    "--log-format=json",
+    "--no-console",
+  ], {});
+  assert.deepEqual(config.options, {
+    host: "::1",
+    port: 0,
+    mode: "echo",
+    maxClients: 5,
+    maxPerIp: 2,
+    idleTimeout: 0.5,
+    pingInterval: 0,
+    pingTimeout: 1.5,
+    registerTimeout: 3,
+    maxLineBytes: 1024,
+    maxQueueBytes: 65536,
+    writeDeadline: 2,
+    rateLimit: 10,
+    announceLimit: 0,
+    shutdownGrace: 1,
+    access: { allow: ["127.0.0.0/8", "::1", "10.0.0.0/8"], deny: ["10.9.0.0/16"] },
+    admins: ["127.0.0.1"],
+    tokenFile: "t.token",
+    logDir: "",
+    logFormat: "json",
+    console: false,
+  });
+});
+
+Deno.test("config: environment variables are SWITCHBOARD_ plus the flag in upper snake case", async () => {
+  const config = await loadServerConfig([], {
+    SWITCHBOARD_HOST: "127.0.0.1",
+    SWITCHBOARD_MAX_LINE_BYTES: "2048",
+    SWITCHBOARD_DENY: "192.168.0.0/16, 10.0.0.1",
+    SWITCHBOARD_ADMIN: "::1",
+    SWITCHBOARD_CONSOLE: "yes",
+    SWITCHBOARD_ADMIN_TOKEN: "s3cret-token",
+    SWITCHBOARD_LOG_FORMAT: "json",
+    UNRELATED: "ignored",
+    SWITCHBOARD_PORT: "",
+  });
+  assert.deepEqual(config.options, {
+    host: "127.0.0.1",
+    maxLineBytes: 2048,
+    access: { deny: ["192.168.0.0/16", "10.0.0.1"] },
+    admins: ["::1"],
+    console: true,
+    adminToken: "s3cret-token",
+    logFormat: "json",
+  });
+});
+
+Deno.test("config: the file uses camelCase keys and nested access lists", async () => {
+  await withConfigFile(
+    {
+      maxClients: 50,
+      access: { allow: ["10.0.0.0/8"], deny: ["10.1.0.0/16"] },
+      admins: ["127.0.0.1", "::1"],
+      adminToken: "from-the-file",
+      console: true,
+    },
+    async (path) => {
+      const { options } = await loadServerConfig(["--config", path], {});
+      assert.equal(options.maxClients, 50);
+      assert.deepEqual(options.access, { allow: ["10.0.0.0/8"], deny: ["10.1.0.0/16"] });
+      assert.deepEqual(options.admins, ["127.0.0.1", "::1"]);
+      assert.equal(options.adminToken, "from-the-file");
+      assert.equal(options.console, true);
+    },
+  );
+});
+
+Deno.test("config: relative paths in the file are relative to the file's folder", async () => {
+  await withConfigFile({ logDir: "logs", tokenFile: "/abs/admin.token" }, async (path) => {
+    const { options } = await loadServerConfig(["--config", path], {});
+    assert.equal(options.logDir, join(path, "..", "logs"));
+    assert.equal(options.tokenFile, "/abs/admin.token");
+  });
+});
+
+Deno.test("config: --help and --version win over everything else", async () => {
+  assert.equal((await loadServerConfig(["--port", "x", "--help"], {})).help, true);
+  assert.equal((await loadServerConfig(["--version"], {})).version, true);
+  assert.match(SERVER_USAGE, /--max-clients N\s+connections at once.*\(default 100\)/);
+  for (const line of SERVER_USAGE.split("\n")) assert.ok(line.length <= 100, line);
+});
+
+Deno.test("config: invalid flag values are refused naming the flag and the reason", async () => {
+  await refused(
+    ["--port", "65536"],
+    {},
+    /^--port: expected a port number from 0 to 65535, got "65536"$/,
+  );
+  await refused(["--port", "-1"], {}, /--port/);
+  await refused(["--host", "999.1.1.1"], {}, /^--host: expected an IP address or localhost/);
+  await refused(["--host", "example.com"], {}, /^--host:/);
+  await refused(["--mode", "relay"], {}, /^--mode: expected "chat" or "echo", got "relay"$/);
+  await refused(["--max-clients", "0"], {}, /^--max-clients: expected a whole number from 1/);
+  await refused(["--max-clients", "2.5"], {}, /^--max-clients:/);
+  await refused(["--idle-timeout", "soon"], {}, /^--idle-timeout: expected a number of seconds/);
+  await refused(
+    ["--ping-timeout", "0"],
+    {},
+    /^--ping-timeout: expected a number of seconds greater than 0/,
+  );
+  await refused(["--log-format", "xml"], {}, /^--log-format: expected "text" or "json"/);
+  await refused(
+    ["--allow", "10.0.0.0/33"],
+    {},
+    /^--allow: invalid network "10.0.0.0\/33": prefix length/,
+  );
+  await refused(["--deny", "nonsense"], {}, /^--deny: invalid network "nonsense"/);
+  await refused(
+    ["--max-line-bytes", "65536", "--max-queue-bytes", "65536"],
+    {},
+    /maxQueueBytes \(65536\) must be at least 4 × maxLineBytes/,
+  );
+});
+
+Deno.test("config: unknown flags, missing values and stray arguments are refused", async () => {
+  await refused(["--bogus"], {}, /^unknown flag --bogus$/);
+  await refused(["--port"], {}, /--port/);
+  await refused(["8080"], {}, /^unexpected argument "8080"/);
+  await refused(["--admin-token", "x"], {}, /^unknown flag --admin-token$/);
+});
+
+Deno.test("config: invalid environment values name the variable", async () => {
+  await refused(
+    [],
+    { SWITCHBOARD_MAX_CLIENTS: "lots" },
+    /^SWITCHBOARD_MAX_CLIENTS: expected a whole number/,
+  );
+  await refused(
+    [],
+    { SWITCHBOARD_CONSOLE: "maybe" },
+    /^SWITCHBOARD_CONSOLE: expected true or false/,
+  );
+  await refused(
+    [],
+    { SWITCHBOARD_ADMIN_TOKEN: "short" },
+    /^SWITCHBOARD_ADMIN_TOKEN: expected 8 to 256 characters without spaces/,
+  );
+  await refused([], { SWITCHBOARD_ALLOW: "1.2.3.4/40" }, /^SWITCHBOARD_ALLOW: invalid network/);
+});
+
+Deno.test("config: file problems name the file and the key", async () => {
+  await refused(
+    ["--config", "/no/such/switchboard.json"],
+    {},
+    /^config file \/no\/such\/switchboard.json: no such file$/,
+  );
+  await withConfigFile(
+    "{ not json",
+    (path) => refused(["--config", path], {}, /^config file .*: not valid JSON/),
+  );
+  await withConfigFile([1, 2], (path) => refused(["--config", path], {}, /expected a JSON object/));
+  await withConfigFile(
+    { maxClient: 5 },
+    (path) => refused(["--config", path], {}, /: unknown key "maxClient"$/),
+  );
+  await withConfigFile(
+    { maxClients: "5" },
+    (path) =>
+      refused(
+        ["--config", path],
+        {},
+        /: key "maxClients": expected a whole number from 1 to 1000000, got "5"$/,
+      ),
+  );
+  await withConfigFile(
+    { port: 70000 },
+    (path) => refused(["--config", path], {}, /: key "port": expected a port number/),
+  );
+  await withConfigFile(
+    { host: "1.2.3" },
+    (path) => refused(["--config", path], {}, /: key "host": expected an IP address/),
+  );
+  await withConfigFile(
+    { access: ["10.0.0.0/8"] },
+    (path) => refused(["--config", path], {}, /: key "access": expected an object/),
+  );
+  await withConfigFile(
+    { access: { permit: [] } },
+    (path) => refused(["--config", path], {}, /: unknown key "access.permit"$/),
+  );
+  await withConfigFile(
+    { access: { deny: "10.0.0.0/8" } },
+    (path) => refused(["--config", path], {}, /: key "access.deny": expected a list/),
+  );
+  await withConfigFile(
+    { admins: ["300.0.0.1"] },
+    (path) => refused(["--config", path], {}, /: key "admins": invalid network "300.0.0.1"/),
+  );
+  await withConfigFile(
+    { console: "yes" },
+    (path) => refused(["--config", path], {}, /: key "console": expected true or false/),
+  );
+  await withConfigFile(
+    { config: "other.json" },
+    (path) => refused(["--config", path], {}, /: unknown key "config"$/),
+  );
+});
