@@ -13,7 +13,7 @@ import {
   type TokenFile,
   writeTokenFile,
 } from "../core/admin_token.ts";
-import { ConfigError, loadServerConfig, SERVER_USAGE } from "../core/config.ts";
+import { ConfigError, loadServerConfig, SERVER_USAGE, serverEnvironment } from "../core/config.ts";
 import { SwitchboardError } from "../core/errors.ts";
 import { configureLogging } from "../core/log.ts";
 import { formatAddress } from "../core/protocol.ts";
@@ -28,7 +28,7 @@ const EXIT_USAGE = 2;
 async function main(args: string[]): Promise<number> {
   let config;
   try {
-    config = await loadServerConfig(args, Deno.env.toObject());
+    config = await loadServerConfig(args, serverEnvironment());
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(`server: ${error.message}`);

@@ -438,6 +438,16 @@ export async function loadServerConfig(
   return { help, version, configFile, options };
 }
 
+/**
+ * The `SWITCHBOARD_*` variables the server reads, each asked for by name, so the program needs
+ * environment access to those variables only (`--allow-env=SWITCHBOARD_*`), not to all of them.
+ */
+export function serverEnvironment(
+  get: (name: string) => string | undefined = (name) => Deno.env.get(name),
+): Record<string, string | undefined> {
+  return Object.fromEntries(SERVER_SETTINGS.map((s) => [s.env, get(s.env)]));
+}
+
 function usageLine(s: Setting): string | undefined {
   if (s.flag === undefined) return undefined;
   const defaults = DEFAULT_OPTIONS as Record<string, unknown>;

@@ -1,0 +1,142 @@
+/**
+ * Test helpers for the programs themselves: each runs as `deno run -P=<program> cli/<program>.ts`
+ * from the repository root, with the permission set the compiled binary embeds, so a permission
+ * missing from `deno.json` fails a test.
+ * @module
+ */
+
+import { LINE_TIMEOUT_MS } from "./_helpers.ts";
+
+const decoder = new TextDecoder();
+/** The repository root: programs run here so `deno.json` and its permission sets are found. */
+export const REPO_ROOT: string = new URL("..", import.meta.url).pathname;
+
+/** Output and exit code of a finished program. */
+export interface ProgramResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Builds the command for `program` with `args`, run like the compiled binary would be. */
+export function programCommand(
+  program: "server" | "client" | "shutdown",
+  args: string[],
+  options: { env?: Record<string, string>; stdin?: "piped" | "null" } = {},
+): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", `-P=${program}`, `cli/${program}.ts`, ...args],
+    cwd: REPO_ROOT,
+    env: { NO_COLOR: "1", ...options.env },
+    stdin: options.stdin ?? "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+/** Runs a program to completion, killing it after `timeoutMs`. */
+export async function runProgram(
+  program: "server" | "client" | "shutdown",
+  args: string[],
+  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<ProgramResult> {
+  const child = programCommand(program, args, options).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 20_000);
+  try {
+    const output = await child.output();
+    return {
+      code: output.code,
+      stdout: decoder.decode(output.stdout),
+      stderr: decoder.decode(output.stderr),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A `server` process that has printed its `listening on` line. */
+export class ServerProcess implements AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  readonly hostname: string;
+  readonly port: number;
+  readonly #stdout: Promise<string>;
+  readonly #stderr: Promise<string>;
+
+  private constructor(
+    child: Deno.ChildProcess,
+    hostname: string,
+    port: number,
+    stdout: Promise<string>,
+    stderr: Promise<string>,
+  ) {
+    this.child = child;
+    this.hostname = hostname;
+    this.port = port;
+    this.#stdout = stdout;
+    this.#stderr = stderr;
+  }
+
+  /** Starts `server` with `args` (add `--port 0`) and waits for `listening on HOST:PORT`. */
+  static async start(
+    args: string[],
+    options: { env?: Record<string, string>; stdin?: "piped" | "null" } = {},
+  ): Promise<ServerProcess> {
+    const child = programCommand("server", args, options).spawn();
+    const stderr = new Response(child.stderr).text();
+    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let seen = "";
+    const deadline = Date.now() + LINE_TIMEOUT_MS * 2;
+    for (;;) {
+      const match = /^listening on (.+):(\d+)$/m.exec(seen);
+      if (match) {
+        const rest = (async () => {
+          let text = seen.slice(match.index + match[0].length);
+          for (let r = await lines.read(); !r.done; r = await lines.read()) text += r.value;
+          return text;
+        })();
+        const host = (match[1] as string).replace(/^\[(.*)\]$/, "$1");
+        return new ServerProcess(child, host, Number(match[2]), rest, stderr);
+      }
+      const chunk = Date.now() < deadline ? await lines.read() : { done: true as const };
+      if (chunk.done) {
+        child.kill("SIGKILL");
+        const status = await child.status;
+        throw new Error(
+          `server did not start (exit ${status.code}): ${seen}${await stderr}`,
+        );
+      }
+      seen += chunk.value;
+    }
+  }
+
+  /** Sends a signal. */
+  kill(signal: Deno.Signal = "SIGTERM"): void {
+    this.child.kill(signal);
+  }
+
+  /** Waits for the process to exit (killing it after `timeoutMs`) and returns its output. */
+  async finished(timeoutMs = 20_000): Promise<ProgramResult> {
+    const timer = setTimeout(() => {
+      try {
+        this.child.kill("SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }, timeoutMs);
+    try {
+      const status = await this.child.status;
+      return { code: status.code, stdout: await this.#stdout, stderr: await this.#stderr };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // Already exited.
+    }
+    await this.finished();
+  }
+}
