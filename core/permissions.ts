@@ -43,7 +43,7 @@ export type LaunchKind = "source" | "binary";
 
 /**
  * The line printed for a permission error: what was refused, and the flag that grants it. From
- * source the advice is the flag (or the program's deno task); a compiled binary cannot take
+ * source the advice is the flag, with the value that was refused; a compiled binary cannot take
  * flags, so it says the access is not among the permissions built into the binary.
  *
  * @example
@@ -77,9 +77,15 @@ export function permissionMessage(
     return `${program}: permission denied: ${what} is not among the permissions built into this ` +
       `binary (${denied.flag}); see "Permissions" in docs/install.md.`;
   }
-  return `${program}: permission denied: ${what}; run it with ${denied.flag}` +
-    `${denied.value === undefined ? "" : `=${denied.value}`}, or with its permission set ` +
-    `(deno run -P=${program} …, or deno task).`;
+  // A value with spaces, quotes or control characters is quoted, so the line stays one line
+  // and can be pasted into a shell.
+  const value = denied.value === undefined
+    ? undefined
+    : /^[^\s"'\\\p{Cc}]+$/u.test(denied.value)
+    ? denied.value
+    : JSON.stringify(denied.value);
+  const grant = value === undefined ? denied.flag : `${denied.flag}=${value}`;
+  return `${program}: permission denied: ${what}; grant it with ${grant}.`;
 }
 
 /** True for the two errors that mean "not allowed": Deno's sandbox, or the operating system. */
@@ -130,25 +136,4 @@ export function runMain(program: string, main: () => Promise<number>): void {
       throw error;
     },
   );
-}
-
-/**
- * Reads the named environment variables one at a time. Unlike `Deno.env.toObject()`, which needs
- * access to the whole environment, this needs only `--allow-env` for these names (or a prefix
- * such as `SWITCHBOARD_*`), so a program can run with a narrow env permission.
- *
- * @example
- * ```ts
- * import { readEnv } from "./permissions.ts";
- * const env = readEnv(["SWITCHBOARD_PORT"]);
- * console.assert(env.SWITCHBOARD_PORT === Deno.env.get("SWITCHBOARD_PORT"));
- * ```
- */
-export function readEnv(names: Iterable<string>): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = {};
-  for (const name of names) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
-  }
-  return env;
 }
