@@ -16,6 +16,7 @@ import {
   okLine,
   splitWords,
 } from "./protocol.ts";
+import { logMessages } from "./message_log.ts";
 
 type Requirement = "none" | "name" | "admin";
 
@@ -316,10 +317,9 @@ function recordMessage(
 ): void {
   ctx.counters.messages++;
   ctx.counters.deliveries += recipients;
-  ctx.log.traffic.info(
-    "message from {name} ({peer}) to {target}: {recipients} recipients, {bytes} bytes",
+  logMessages(ctx.log.traffic, [
     { name: caller.name, peer: caller.address, target, recipients, bytes: text.length },
-  );
+  ]);
   if (ctx.events.has("message")) {
     ctx.events.emit("message", { from: caller.name, target, text, recipients });
   }

@@ -15,6 +15,7 @@ import { ABNORMAL_REASONS, type DisconnectReason } from "./errors.ts";
 import type { Group } from "./hub.ts";
 import { livenessAction } from "./heartbeat.ts";
 import { Outbound } from "./outbound.ts";
+import { logMessages } from "./message_log.ts";
 import { LineParser, TOO_LONG } from "./parser.ts";
 import {
   byeLine,
@@ -396,17 +397,11 @@ export class Connection implements ConnectionHandle, Caller {
     const ctx = this.#ctx;
     const recipients = ctx.hub.broadcast(batch, this);
     ctx.counters.deliveries += recipients * pending.length;
-    const traffic = ctx.log.traffic;
-    for (const text of pending) {
-      traffic.info(
-        "message from {name} ({peer}) to {target}: {recipients} recipients, {bytes} bytes",
-        {
-          name: this.name,
-          peer: this.address,
-          target: "*",
-          recipients,
-          bytes: text.length,
-        },
+    if (ctx.log.traffic.isEnabledFor("info")) {
+      const name = this.name, peer = this.address;
+      logMessages(
+        ctx.log.traffic,
+        pending.map((text) => ({ name, peer, target: "*", recipients, bytes: text.length })),
       );
     }
     if (ctx.events.has("message")) {

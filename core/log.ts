@@ -33,6 +33,7 @@ import {
   type TextFormatter,
 } from "@logtape/logtape";
 import { getRotatingFileSink, type RotatingFileSinkOptions } from "@logtape/file";
+import { MESSAGE_BATCH, type MessageLogEntry } from "./message_log.ts";
 
 /**
  * The categories the server logs under. Library code calls
@@ -183,7 +184,10 @@ export async function configureLogging(options: LoggingOptions): Promise<AsyncDi
 
   if (options.logDir !== "") {
     await Deno.mkdir(options.logDir, { recursive: true });
-    const formatter = options.logFormat === "json" ? jsonLinesFormatter : getFileTextFormatter();
+    const formatter = expandMessageBatches(
+      options.logFormat === "json" ? jsonLinesFormatter : getFileTextFormatter(),
+      options.logFormat,
+    );
     const fileOptions = {
       formatter,
       maxSize,
@@ -398,6 +402,41 @@ function extraProperties(record: LogRecord): string {
     out += ` ${escapeUnsafe(key)}=${escapeUnsafe(text)}`;
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Relayed messages: a batch record of logMessages() becomes one line per message
+
+/** Wraps a file formatter so that a batch record of {@linkcode logMessages} becomes its lines. */
+function expandMessageBatches(format: TextFormatter, kind: "text" | "json"): TextFormatter {
+  return (record) => {
+    const batch = record.properties[MESSAGE_BATCH];
+    if (!Array.isArray(batch)) return format(record);
+    const timestamp = new Date(record.timestamp).toISOString();
+    const category = record.category.join(".");
+    let out = "";
+    if (kind === "json") {
+      for (const entry of batch as MessageLogEntry[]) {
+        out += JSON.stringify({
+          "@timestamp": timestamp,
+          level: "INFO",
+          message: `message from ${JSON.stringify(entry.name)} (${JSON.stringify(entry.peer)}) to ${
+            JSON.stringify(entry.target)
+          }: ${entry.recipients} recipients, ${entry.bytes} bytes`,
+          logger: category,
+          properties: entry,
+        }) + "\n";
+      }
+      return out;
+    }
+    const prefix = `${timestamp} [INF] ${category}: message from `;
+    for (const entry of batch as MessageLogEntry[]) {
+      out += `${prefix}${escapeUnsafe(entry.name)} (${entry.peer}) to ${
+        escapeUnsafe(entry.target)
+      }: ${entry.recipients} recipients, ${entry.bytes} bytes\n`;
+    }
+    return out;
+  };
 }
 
 /**

@@ -100,3 +100,35 @@ Deno.test("log: --log-format json writes one JSON object per line to both files"
     assert.ok(["WARN", "ERROR", "warning", "error"].includes(JSON.parse(line).level), line);
   }
 });
+
+Deno.test("log: a pasted burst relayed in one batch still gets one line per message", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "switchboard-logs-" });
+  try {
+    {
+      await using _logging = await configureLogging({
+        logDir: dir,
+        logFormat: "text",
+        console: "off",
+      });
+      await using server = await startTestServer();
+      await using alice = await connect(server, "alice");
+      await using bob = await connect(server, "bob");
+      await alice.send(Array.from({ length: 50 }, (_, i) => `burst ${i}`).join("\n"));
+      for (let i = 0; i < 50; i++) await bob.waitFor(`MSG alice * :burst ${i}`);
+    }
+    const lines = (await Deno.readTextFile(join(dir, "server.log"))).split("\n")
+      .filter((line) => line.includes("message from alice"));
+    assert.equal(lines.length, 50);
+    for (const [i, line] of lines.entries()) {
+      const bytes = new TextEncoder().encode(`burst ${i}`).length;
+      assert.match(
+        line,
+        new RegExp(
+          `^\\S+Z \\[INF\\] switchboard\\.traffic: message from alice \\(127\\.0\\.0\\.1:\\d+\\) to \\*: 1 recipients, ${bytes} bytes$`,
+        ),
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
