@@ -4,8 +4,8 @@
  * groups, or just echo. The wire protocol (`sb/1`) is plain UTF-8 lines, usable by hand with
  * `ncat`; it is specified in `docs/protocol.md`.
  *
- * This module is the public API: the same surface the `server` and `shutdown` programs and the
- * tests use.
+ * This module is the public API: the same surface the `server`, `client` and `shutdown` programs
+ * and the tests use.
  *
  * @example Embed a server
  * ```ts
@@ -32,6 +32,21 @@ export {
 } from "./core/options.ts";
 export type { ServerEventMap, ServerEventName } from "./core/events.ts";
 export type { ServerStats } from "./core/stats.ts";
+
+// Connecting as a client: registration, commands with their answers, PING handled,
+// reconnection with the same name and groups.
+export {
+  type ClientEnd,
+  type ClientEventMap,
+  type ClientOptions,
+  type ClientState,
+  ConnectError,
+  type ConnectErrorCode,
+  type SendStatus,
+  SwitchboardClient,
+} from "./core/client.ts";
+export { type Backoff, exponentialBackoff, fixedBackoff } from "./core/backoff.ts";
+export { parseServerLine, type ServerEvent, splitServerLine } from "./core/server_line.ts";
 
 // Configuration the way the `server` program reads it.
 export { ConfigError, loadServerConfig, type ServerConfig } from "./core/config.ts";

@@ -1,0 +1,542 @@
+/**
+ * The `client` program's behaviour on top of the client library: pick interactive or scripted
+ * mode, connect and report failures with their exit codes, get a name (asking again on a
+ * terminal), then hand each typed line to the server or to a client-local command, and show
+ * what happens. Private to `cli/`.
+ * @module
+ */
+
+import {
+  type ClientEnd,
+  ConnectError,
+  type ConnectErrorCode,
+  type ReceivedLine,
+  SwitchboardClient,
+} from "../core/client.ts";
+import { formatAddress, parseCommand } from "../core/protocol.ts";
+import { EXIT, type ExitCode } from "./_exit_codes.ts";
+import type { ClientPlan } from "./_client_args.ts";
+import {
+  clock,
+  eventRecord,
+  jsonRecord,
+  type Painter,
+  painter,
+  renderLine,
+} from "./_client_render.ts";
+import {
+  type LineSource,
+  ListLines,
+  PlainScreen,
+  type Screen,
+  StdinLines,
+  TerminalScreen,
+} from "./_client_terminal.ts";
+
+/** Exit code for each way connecting fails. */
+const CONNECT_EXIT: Record<ConnectErrorCode, ExitCode> = {
+  "refused": EXIT.refused,
+  "unreachable": EXIT.unreachable,
+  "timeout": EXIT.timeout,
+  "access-denied": EXIT.accessDenied,
+  "server-full": EXIT.serverFull,
+  "shutting-down": EXIT.disconnected,
+  "not-switchboard": EXIT.failure,
+  "closed": EXIT.failure,
+};
+
+/** Shortest time between two "still disconnected" notices. */
+const RETRY_NOTICE_MS = 4000;
+
+/** Client-local commands, listed by `:help` after the server's. */
+const LOCAL_HELP = [
+  ":status                     connection, name, groups and queued lines",
+  ":wait                       wait until the server has answered everything sent",
+  ":sleep <seconds>            pause before the next line (for scripts)",
+  ":quit, exit, Ctrl+D, Ctrl+C leave",
+];
+
+/** Runs the program with a parsed command line; resolves with the exit code. */
+export async function runClient(plan: ClientPlan): Promise<number> {
+  const interactive = !plan.json && plan.send.length === 0 && Deno.stdin.isTerminal() &&
+    Deno.stdout.isTerminal();
+  const colorAllowed = plan.color && !Deno.noColor;
+  let log: SessionLog | undefined;
+  if (plan.logFile !== undefined) {
+    try {
+      log = SessionLog.open(plan.logFile);
+    } catch (error) {
+      console.error(
+        `client: cannot write the log file ${plan.logFile}: ${(error as Error).message}`,
+      );
+      return EXIT.usage;
+    }
+  }
+  const app = new ClientApp(plan, interactive, {
+    out: painter(colorAllowed && !plan.json && Deno.stdout.isTerminal()),
+    err: painter(colorAllowed && Deno.stderr.isTerminal()),
+  }, log);
+  try {
+    return await app.run();
+  } finally {
+    app.close();
+    log?.close();
+  }
+}
+
+/** Appends what the client shows to a file, one line each with a full timestamp, no colours. */
+class SessionLog {
+  readonly #file: Deno.FsFile;
+  readonly #encoder = new TextEncoder();
+
+  private constructor(file: Deno.FsFile) {
+    this.#file = file;
+  }
+
+  static open(path: string): SessionLog {
+    return new SessionLog(Deno.openSync(path, { append: true, create: true, write: true }));
+  }
+
+  write(time: Date, text: string): void {
+    const bytes = this.#encoder.encode(`${time.toISOString()} ${text}\n`);
+    try {
+      for (let offset = 0; offset < bytes.length;) {
+        offset += this.#file.writeSync(bytes.subarray(offset));
+      }
+    } catch {
+      // A full disk must not end the chat.
+    }
+  }
+
+  close(): void {
+    try {
+      this.#file.close();
+    } catch {
+      // Closed already.
+    }
+  }
+}
+
+class ClientApp {
+  readonly #plan: ClientPlan;
+  readonly #interactive: boolean;
+  readonly #paint: { out: Painter; err: Painter };
+  readonly #plain = painter(false);
+  readonly #log: SessionLog | undefined;
+  #screen: Screen = new PlainScreen();
+  #terminal: TerminalScreen | undefined;
+  #client: SwitchboardClient | undefined;
+  #failure: ExitCode | undefined;
+
+  constructor(
+    plan: ClientPlan,
+    interactive: boolean,
+    paint: { out: Painter; err: Painter },
+    log: SessionLog | undefined,
+  ) {
+    this.#plan = plan;
+    this.#interactive = interactive;
+    this.#paint = paint;
+    this.#log = log;
+  }
+
+  async run(): Promise<number> {
+    const plan = this.#plan;
+    if (this.#interactive) {
+      this.#notice(`connecting to ${formatAddress(plan.hostname, plan.port)}…`);
+    }
+    let client: SwitchboardClient;
+    try {
+      client = await SwitchboardClient.connect({
+        hostname: plan.hostname,
+        port: plan.port,
+        connectTimeout: plan.connectTimeout,
+        reconnectInterval: plan.reconnectInterval,
+        reconnectTimeout: plan.reconnectTimeout,
+        queueLimit: plan.queueLimit,
+        staleTimeout: plan.staleTimeout,
+      });
+    } catch (error) {
+      if (!(error instanceof ConnectError)) throw error;
+      this.#problem(error.message);
+      return CONNECT_EXIT[error.code];
+    }
+    this.#client = client;
+    this.#listen(client);
+    this.#greeted(client);
+    if (this.#interactive) {
+      this.#terminal = new TerminalScreen(this.#prompt());
+      this.#screen = this.#terminal;
+    }
+    const input: LineSource = plan.send.length > 0
+      ? new ListLines(plan.send)
+      : this.#terminal ?? new StdinLines();
+    if (client.mode === "chat") {
+      const code = await this.#register(client, input);
+      if (code !== undefined) return code;
+    }
+    this.#updatePrompt();
+    if (!this.#interactive) leaveOnInterrupt(client);
+    const ended = client.closed.then(() => undefined);
+    for (;;) {
+      const line = await Promise.race([input.next(), ended]);
+      if (line === undefined) break;
+      if (line === null) {
+        // Ctrl+D on a terminal leaves now; the end of a script first waits for every answer.
+        if (!this.#interactive) await client.settle();
+        await client.quit();
+        break;
+      }
+      if ((await this.#handle(client, line)) === "quit") {
+        await client.quit();
+        break;
+      }
+    }
+    return this.#report(await client.closed);
+  }
+
+  close(): void {
+    this.#terminal?.close();
+    this.#client?.close();
+  }
+
+  // --- getting a name -----------------------------------------------------------------------
+
+  /** Registers a name; returns an exit code when the program should stop instead. */
+  async #register(client: SwitchboardClient, input: LineSource): Promise<number | undefined> {
+    const ask = this.#asker(input);
+    let name = this.#plan.name;
+    for (;;) {
+      if (name === undefined) {
+        if (ask !== undefined) {
+          name = (await ask("Your name: "))?.trim();
+        } else if (this.#plan.send.length === 0) {
+          // From a pipe, the first non-empty line is the name, as with a raw connection.
+          let line: string | null;
+          do line = await input.next(); while (line !== null && line.trim() === "");
+          name = line?.trim();
+        } else {
+          this.#problem("a chat server needs a name: pass --name NAME with --send");
+          client.close();
+          return EXIT.usage;
+        }
+        if (name === undefined) {
+          client.close();
+          // A person who closed the prompt (Ctrl+D) has simply left.
+          if (ask !== undefined) return EXIT.ok;
+          this.#problem("no name given: pass --name NAME, or make it the first input line");
+          return EXIT.usage;
+        }
+        if (name === "") {
+          name = undefined;
+          continue;
+        }
+      }
+      let result;
+      try {
+        result = await client.register(name);
+      } catch (error) {
+        if (!(error instanceof ConnectError)) throw error;
+        this.#problem(error.message);
+        return CONNECT_EXIT[error.code];
+      }
+      if (result.ok) {
+        this.#notice(result.welcome.text || `welcome, ${result.welcome.name}`);
+        return undefined;
+      }
+      if (result.code === "closed") {
+        this.#problem(`the server closed the connection while registering (${result.text})`);
+        return EXIT.disconnected;
+      }
+      const why = `the server refused the name "${name}": ${result.text} (${result.code})`;
+      if (ask === undefined) {
+        this.#problem(why);
+        await client.quit(1000);
+        return EXIT.nameRefused;
+      }
+      this.#notice(why, "warn");
+      name = undefined;
+    }
+  }
+
+  /**
+   * How to ask a person for a name: the line editor in interactive mode; a prompt on stderr
+   * when stdin is still a terminal (with `--json`, `--send` or a redirected stdout); nothing
+   * when input comes from a pipe or a file.
+   */
+  #asker(input: LineSource): ((question: string) => Promise<string | null>) | undefined {
+    const terminal = this.#terminal;
+    if (terminal !== undefined) return (question) => terminal.ask(question);
+    if (!Deno.stdin.isTerminal()) return undefined;
+    const lines = this.#plan.send.length > 0 ? new StdinLines() : input;
+    return (question) => {
+      new PlainScreen().prompt(question);
+      return lines.next();
+    };
+  }
+
+  // --- typed lines --------------------------------------------------------------------------
+
+  async #handle(client: SwitchboardClient, line: string): Promise<"quit" | undefined> {
+    const trimmed = line.trim();
+    if (trimmed === "") return undefined;
+    const lower = trimmed.toLowerCase();
+    if (lower === "exit" || lower === ":quit" || lower.startsWith(":quit ")) return "quit";
+    if (trimmed.startsWith(":") && !trimmed.startsWith("::")) {
+      const { verb, rest } = parseCommand(trimmed);
+      switch (verb) {
+        case "help":
+          await this.#help(client);
+          return undefined;
+        case "status":
+          this.#notice(this.#status(client));
+          return undefined;
+        case "wait":
+          await client.settle();
+          return undefined;
+        case "sleep": {
+          const seconds = Number(rest.trim());
+          if (rest.trim() === "" || !Number.isFinite(seconds) || seconds < 0) {
+            this.#localError("usage: :sleep <seconds>");
+          } else {
+            await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+          }
+          return undefined;
+        }
+      }
+    }
+    await this.#send(client, line);
+    return undefined;
+  }
+
+  async #send(client: SwitchboardClient, line: string): Promise<void> {
+    let status = client.send(line);
+    if (status === "queue-full" && !this.#interactive) {
+      // A script is not a person typing: wait for the connection instead of dropping lines.
+      if (await client.ready()) status = client.send(line);
+    }
+    switch (status) {
+      case "sent":
+        return;
+      case "queued":
+        this.#notice(
+          `not connected: "${line}" is queued (${client.queued} waiting) and goes out after reconnecting`,
+          "warn",
+        );
+        return;
+      case "queue-full":
+        this.#localError(
+          `not sent: "${line}" (${client.options.queueLimit} lines already wait for the connection)`,
+        );
+        return;
+      case "too-long":
+        this.#localError(`not sent: the line is longer than ${client.options.maxLineBytes} bytes`);
+        return;
+      case "closed":
+        this.#localError(`not sent: "${line}" (the connection is closed)`);
+        return;
+    }
+  }
+
+  async #help(client: SwitchboardClient): Promise<void> {
+    if (client.mode === "echo") {
+      this.#notice("echo server: every line you send comes back");
+    } else if (client.state === "ready") {
+      await client.request(":help");
+    } else {
+      this.#notice("not connected: the server's commands are listed once reconnected");
+    }
+    this.#notice("client commands:");
+    for (const line of LOCAL_HELP) this.#notice(`  ${line}`);
+  }
+
+  #status(client: SwitchboardClient): string {
+    const server = `${client.address} (${client.mode} server ${client.hello.version})`;
+    const groups = client.groups.length === 0
+      ? "no groups"
+      : client.groups.map((g) => `#${g}`).join(" ");
+    const state = client.state === "ready"
+      ? `connected to ${server}`
+      : `${client.state}: ${server}`;
+    const name = client.name === undefined ? "" : ` as ${client.name}, in ${groups}`;
+    return `${state}${name}; ${client.queued} lines queued`;
+  }
+
+  // --- what the client reports --------------------------------------------------------------
+
+  #listen(client: SwitchboardClient): void {
+    client.on("line", (received) => this.#onLine(received));
+    client.on("disconnect", ({ bye, error, reconnecting, unanswered }) => {
+      for (const command of unanswered) {
+        this.#notice(`no answer came for "${command}": it may not have been carried out`, "warn");
+      }
+      if (reconnecting) {
+        const why = bye === undefined
+          ? (error ?? "the server closed the connection")
+          : `${bye.reason}: ${bye.text}`;
+        const o = client.options;
+        this.#notice(
+          `connection to ${client.address} lost (${why}); reconnecting every ${o.reconnectInterval} s ` +
+            `for up to ${o.reconnectTimeout} s. Lines typed meanwhile are queued.`,
+          "warn",
+        );
+      }
+      this.#updatePrompt();
+    });
+    let lastRetryNotice = 0;
+    client.on("reconnecting", ({ attempt, delayMs, lastError }) => {
+      // With a short interval, say it once every few seconds rather than at every attempt.
+      if (attempt === 1 || Date.now() - lastRetryNotice < RETRY_NOTICE_MS) return;
+      lastRetryNotice = Date.now();
+      this.#notice(
+        `still disconnected (${lastError ?? "no answer"}); next try in ${formatSeconds(delayMs)}`,
+        "warn",
+      );
+    });
+    client.on("reconnect", ({ name, groups, lostGroups, resent }) => {
+      this.#greeted(client);
+      const parts = [`reconnected to ${client.address}${name === undefined ? "" : ` as ${name}`}`];
+      if (groups.length > 0) parts.push(`rejoined ${groups.map((g) => `#${g}`).join(" ")}`);
+      if (resent > 0) parts.push(`sent ${resent} queued line${resent === 1 ? "" : "s"}`);
+      this.#notice(parts.join("; "));
+      for (const { group, text } of lostGroups) {
+        this.#notice(`could not rejoin #${group}: ${text}`, "warn");
+      }
+      this.#updatePrompt();
+    });
+  }
+
+  #greeted(client: SwitchboardClient): void {
+    const hello = client.hello;
+    if (this.#plan.json) {
+      this.#emitJson(eventRecord(hello, new Date()));
+    } else if (this.#interactive) {
+      // A chat server's greeting asks for a name, which this program takes care of.
+      const greeting = hello.mode === "echo" ? `: ${hello.text}` : "";
+      this.#notice(
+        `connected to ${client.address} (${hello.mode} server ${hello.version})${greeting}`,
+      );
+    }
+  }
+
+  #onLine(received: ReceivedLine): void {
+    const now = new Date();
+    const event = received.event;
+    if (event.type === "error" && !received.registration) {
+      this.#failure ??= event.code === "not-allowed" ? EXIT.notAllowed : EXIT.failure;
+    }
+    const me = this.#client?.name;
+    const plain = renderLine(received, { me, paint: this.#plain });
+    if (plain !== undefined) this.#log?.write(now, plain);
+    if (this.#plan.json) {
+      this.#emitJson(jsonRecord(received, now));
+    } else if (!received.registration) {
+      const text = renderLine(received, { me, paint: this.#paint.out });
+      if (text !== undefined) {
+        this.#screen.show(`${this.#paint.out.paint("gray", clock(now))} ${text}`);
+      }
+    }
+    if (event.type === "nick") this.#updatePrompt();
+  }
+
+  #emitJson(record: Record<string, unknown>): void {
+    new PlainScreen().show(JSON.stringify(record));
+  }
+
+  /** A notice (client status): above the prompt on a terminal, on stderr otherwise. */
+  #notice(text: string, level: "info" | "warn" = "info"): void {
+    const now = new Date();
+    this.#log?.write(now, `* ${text}`);
+    if (this.#interactive) {
+      const paint = this.#paint.out;
+      const styled = level === "warn" ? paint.paint("yellow", text) : paint.paint("gray", text);
+      this.#screen.show(`${paint.paint("gray", clock(now))} ${styled}`);
+    } else {
+      this.#screen.notice(`client: ${text}`);
+    }
+  }
+
+  /** A client-side error about a typed line; counts as a failure for the exit code. */
+  #localError(text: string): void {
+    this.#failure ??= EXIT.failure;
+    this.#problem(text);
+  }
+
+  /** A problem: red above the prompt on a terminal, `client: …` on stderr otherwise. */
+  #problem(text: string): void {
+    const now = new Date();
+    this.#log?.write(now, `! ${text}`);
+    if (this.#interactive && this.#terminal !== undefined) {
+      const paint = this.#paint.out;
+      this.#screen.show(`${paint.paint("gray", clock(now))} ${paint.paint("red", text)}`);
+    } else {
+      new PlainScreen().notice(this.#paint.err.paint("red", `client: ${text}`));
+    }
+  }
+
+  #prompt(): string {
+    const client = this.#client;
+    if (client === undefined) return "> ";
+    const paint = this.#paint.out;
+    const who = client.mode === "echo"
+      ? "echo"
+      : client.name === undefined
+      ? ""
+      : paint.sender(client.name);
+    const offline = client.state === "reconnecting" ? paint.paint("yellow", "(offline) ") : "";
+    return `${offline}${who}> `;
+  }
+
+  #updatePrompt(): void {
+    this.#screen.setPrompt(this.#prompt());
+  }
+
+  /** Says how the session ended and picks the exit code. */
+  #report(end: ClientEnd): number {
+    if (end.unsent.length > 0) {
+      this.#problem(
+        `${end.unsent.length} line${end.unsent.length === 1 ? " was" : "s were"} never sent:`,
+      );
+      for (const line of end.unsent) this.#problem(`  ${line}`);
+    }
+    const bye = end.bye;
+    switch (end.reason) {
+      case "quit":
+      case "closed":
+        if (this.#interactive) this.#notice("disconnected. Bye!");
+        return end.unsent.length > 0 ? EXIT.failure : this.#failure ?? EXIT.ok;
+      case "kicked":
+        this.#problem(
+          `you were kicked from the server (${bye?.text ?? "no reason given"}); not reconnecting`,
+        );
+        return EXIT.kicked;
+      case "disconnected":
+        this.#problem(
+          bye !== undefined && !end.detail.startsWith("gave up")
+            ? `disconnected by the server: ${bye.reason} (${bye.text})`
+            : `disconnected: ${end.detail}`,
+        );
+        return EXIT.disconnected;
+      case "lost":
+        this.#problem(`connection lost: ${end.detail}`);
+        return EXIT.failure;
+      case "access-denied":
+        this.#problem(end.detail);
+        return EXIT.accessDenied;
+      case "name-refused":
+        this.#problem(end.detail);
+        return EXIT.nameRefused;
+    }
+  }
+}
+
+/** Ctrl+C on a script (the terminal's line editor handles it in interactive mode): leave politely. */
+function leaveOnInterrupt(client: SwitchboardClient): void {
+  const leave = () => void client.quit(1000);
+  Deno.addSignalListener("SIGINT", leave);
+  client.closed.then(() => Deno.removeSignalListener("SIGINT", leave));
+}
+
+function formatSeconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
+}

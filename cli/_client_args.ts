@@ -1,0 +1,174 @@
+/**
+ * The `client` program's command line: usage text, flags (via `node:util` `parseArgs`) and their
+ * validation into a {@linkcode ClientPlan}. Private to `cli/`.
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+
+/** The `--help` text. */
+export const CLIENT_USAGE = `Usage: client [host] [port] [options]
+
+Chat on a Switchboard server (default 127.0.0.1 12345) from a terminal, or from a script.
+
+Options:
+  --host HOST                  server address (default 127.0.0.1)
+  --port PORT                  server port (default 12345)
+  -n, --name NAME              your name; asked for on a terminal when missing, and when piping
+                               input the first line is the name
+  -s, --send TEXT              send TEXT (a message or a :command) and exit once the server has
+                               handled it; repeat to send several lines in order
+  --json                       print every event from the server as one JSON object per line
+                               (type, from, target, text, time, …); notices go to stderr
+  --no-color                   plain text (the NO_COLOR environment variable works too)
+  --log-file FILE              also append everything shown, with full timestamps, to FILE
+  --connect-timeout SECONDS    per connection attempt (default 5)
+  --reconnect-interval SECONDS between reconnect attempts after a drop (default 5)
+  --reconnect-timeout SECONDS  give up reconnecting after this long; 0 never reconnects
+                               (default 120)
+  --queue-limit LINES          lines kept while disconnected, sent after reconnecting
+                               (default 100)
+  --stale-timeout SECONDS      reconnect when the server sent nothing for this long; 0 is off
+                               (default 90)
+  -h, --help                   this text
+  -V, --version                version, commit, protocol and Deno version
+
+Typed lines are sent as they are: plain text goes to everyone, :pm, :group, :list, :name and the
+other server commands work as in the protocol (see :help). The client adds :status, :wait,
+:sleep SECONDS and :help for itself. exit, :quit, Ctrl+D or Ctrl+C leave.
+
+Without a terminal, input lines are handled in order; at the end of input the client waits for
+every answer, then quits. A dropped connection is retried (lines typed meanwhile are queued);
+being kicked is not.
+
+Exit codes:
+  0  done            1  failure (a command failed, connection lost)   2  usage
+  3  connection refused   4  host unreachable   5  timed out   6  access denied
+  7  server full     8  name refused (no terminal to ask again)   9  not allowed
+  10 kicked          11 disconnected by the server (idle, shutdown, …)`;
+
+/** What the user asked for. Durations in seconds. */
+export interface ClientPlan {
+  /** Server host. */
+  hostname: string;
+  /** Server port. */
+  port: number;
+  /** `--name`, if given. */
+  name: string | undefined;
+  /** `--send` lines, in order (empty: read stdin or the terminal). */
+  send: string[];
+  /** `--json`. */
+  json: boolean;
+  /** False with `--no-color`. */
+  color: boolean;
+  /** `--log-file`, if given. */
+  logFile: string | undefined;
+  /** `--connect-timeout`. */
+  connectTimeout: number;
+  /** `--reconnect-interval`. */
+  reconnectInterval: number;
+  /** `--reconnect-timeout`. */
+  reconnectTimeout: number;
+  /** `--queue-limit`. */
+  queueLimit: number;
+  /** `--stale-timeout`. */
+  staleTimeout: number;
+}
+
+/** A flag or argument the program cannot use; reported with exit code 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/**
+ * Parses the command line. Returns `"help"` or `"version"` when asked for those.
+ * @throws {UsageError} for an unknown flag, a missing value or a bad number.
+ */
+export function parseClientArgs(args: string[]): ClientPlan | "help" | "version" {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      allowNegative: true,
+      strict: true,
+      options: {
+        host: { type: "string" },
+        port: { type: "string" },
+        name: { type: "string", short: "n" },
+        send: { type: "string", short: "s", multiple: true },
+        json: { type: "boolean" },
+        color: { type: "boolean" },
+        "log-file": { type: "string" },
+        "connect-timeout": { type: "string" },
+        "reconnect-interval": { type: "string" },
+        "reconnect-timeout": { type: "string" },
+        "queue-limit": { type: "string" },
+        "stale-timeout": { type: "string" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "V" },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return "help";
+  if (values.version) return "version";
+  if (positionals.length > 2) throw new UsageError(`unexpected argument "${positionals[2]}"`);
+  if (values.host !== undefined && positionals.length > 0) {
+    throw new UsageError("give the host either as an argument or with --host, not both");
+  }
+  if (values.port !== undefined && positionals.length > 1) {
+    throw new UsageError("give the port either as an argument or with --port, not both");
+  }
+  const hostname = values.host ?? positionals[0] ?? "127.0.0.1";
+  if (hostname === "") throw new UsageError("the host cannot be empty");
+  const port = number("port", values.port ?? positionals[1] ?? "12345", {
+    integer: true,
+    min: 1,
+    max: 65535,
+  });
+  const name = values.name;
+  if (name !== undefined && name.trim() === "") throw new UsageError("--name cannot be empty");
+  const send = values.send ?? [];
+  for (const line of send) {
+    if (/[\r\n]/.test(line)) {
+      throw new UsageError("a --send line cannot contain a line break; repeat --send");
+    }
+  }
+  return {
+    hostname: hostname.replace(/^\[(.*)\]$/, "$1"),
+    port,
+    name: name?.trim(),
+    send,
+    json: values.json ?? false,
+    color: values.color ?? true,
+    logFile: values["log-file"],
+    connectTimeout: number("connect-timeout", values["connect-timeout"] ?? "5", { min: 0.001 }),
+    reconnectInterval: number("reconnect-interval", values["reconnect-interval"] ?? "5", {
+      min: 0,
+    }),
+    reconnectTimeout: number("reconnect-timeout", values["reconnect-timeout"] ?? "120", { min: 0 }),
+    queueLimit: number("queue-limit", values["queue-limit"] ?? "100", { integer: true, min: 0 }),
+    staleTimeout: number("stale-timeout", values["stale-timeout"] ?? "90", { min: 0 }),
+  };
+}
+
+function number(
+  flag: string,
+  text: string,
+  rules: { integer?: boolean; min: number; max?: number },
+): number {
+  const value = Number(text);
+  const valid = text.trim() !== "" && Number.isFinite(value) && value >= rules.min &&
+    (rules.max === undefined || value <= rules.max) && (!rules.integer || Number.isInteger(value));
+  if (!valid) {
+    const kind = rules.integer ? "a whole number" : "a number";
+    const range = rules.max === undefined
+      ? `at least ${rules.min}`
+      : `from ${rules.min} to ${rules.max}`;
+    throw new UsageError(`--${flag} must be ${kind} ${range}, got "${text}"`);
+  }
+  return value;
+}

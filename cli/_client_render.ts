@@ -1,0 +1,247 @@
+/**
+ * How the `client` program shows things: server events as short readable lines (timestamped,
+ * senders in stable colours, private and group messages, notices and errors each in their own
+ * style) or as JSON records for other programs. Pure functions; private to `cli/`.
+ * @module
+ */
+
+import { styleText } from "node:util";
+import type { ClientLineEvent, ReceivedLine } from "../core/client.ts";
+import { neutralize, splitWords } from "../core/protocol.ts";
+
+/** A `styleText` format name. */
+type Style = Parameters<typeof styleText>[0];
+
+/** Colours a sender's name can get; red (errors) and grey (notices) are kept for the client. */
+const SENDER_COLORS: readonly Style[] = [
+  "green",
+  "yellow",
+  "blue",
+  "magenta",
+  "cyan",
+  "greenBright",
+  "yellowBright",
+  "blueBright",
+  "magentaBright",
+  "cyanBright",
+];
+
+/** Applies styles to text, or leaves it plain. */
+export interface Painter {
+  /** Styles `text` (unchanged when colours are off). */
+  paint(style: Style, text: string): string;
+  /** A sender's name in its stable colour. */
+  sender(name: string): string;
+}
+
+/**
+ * A painter. With `color` false every method returns plain text.
+ *
+ * @example
+ * ```ts
+ * import { painter } from "./_client_render.ts";
+ * console.assert(painter(false).sender("alice") === "alice");
+ * ```
+ */
+export function painter(color: boolean): Painter {
+  const paint = (style: Style, text: string) =>
+    color ? styleText(style, text, { validateStream: false }) : text;
+  return { paint, sender: (name) => paint(senderColor(name), name) };
+}
+
+/**
+ * The colour of a sender: a hash of the name without regard to case, so `Alice` keeps her
+ * colour across sessions, renames back and forth, and every client that shows her.
+ */
+export function senderColor(name: string): Style {
+  let hash = 2166136261;
+  for (const char of name.toLowerCase()) {
+    hash ^= char.codePointAt(0) ?? 0;
+    hash = Math.imul(hash, 16777619) >>> 0;
+  }
+  return SENDER_COLORS[hash % SENDER_COLORS.length] as Style;
+}
+
+/** `HH:MM:SS` in local time. */
+export function clock(date: Date): string {
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
+}
+
+/** Context for rendering: who "you" are and how to paint. */
+export interface RenderContext {
+  /** This client's current name. */
+  me: string | undefined;
+  /** Styles. */
+  paint: Painter;
+}
+
+/**
+ * One server event as a line for a person, without timestamp; `undefined` for events not worth
+ * a line (the `OK` of `:help`, a `BYE` the disconnect notice explains, …).
+ */
+export function renderLine(received: ReceivedLine, ctx: RenderContext): string | undefined {
+  const { event, command } = received;
+  const p = ctx.paint;
+  const note = (text: string) => p.paint("gray", text);
+  switch (event.type) {
+    case "message": {
+      const text = clean(event.text);
+      if (event.from === "server") return `${p.paint(["bold", "yellow"], "[server]")} ${text}`;
+      const who = `<${p.sender(clean(event.from))}>`;
+      if (event.target === "*") return `${who} ${text}`;
+      return `${p.paint("cyan", `[${clean(event.target)}]`)} ${who} ${text}`;
+    }
+    case "private":
+      return `${p.paint(["bold", "magenta"], "[pm from")} ${p.sender(clean(event.from))}${
+        p.paint(["bold", "magenta"], "]")
+      } ${clean(event.text)}`;
+    case "join":
+      return note(
+        `→ ${clean(event.name)} joined${event.target === "*" ? "" : ` ${clean(event.target)}`}`,
+      );
+    case "leave": {
+      const where = event.target === "*" ? "" : ` ${clean(event.target)}`;
+      return note(`← ${clean(event.name)} left${where} (${clean(event.reason)})`);
+    }
+    case "nick":
+      if (ctx.me !== undefined && event.to.toLowerCase() === ctx.me.toLowerCase()) {
+        return note(`you are now known as ${clean(event.to)}`);
+      }
+      return note(`${clean(event.from)} is now known as ${clean(event.to)}`);
+    case "kick":
+      return note(`${clean(event.name)} was kicked (${clean(event.text)})`);
+    case "ok":
+      return renderOk(event.verb, event.params, command, ctx);
+    case "error": {
+      const what = command === undefined ? "" : `${clean(command)}: `;
+      return p.paint("red", `✗ ${what}${clean(event.text)} (${clean(event.code)})`);
+    }
+    case "bye":
+    case "hello":
+    case "welcome":
+    case "ping":
+      return undefined;
+    case "user":
+      return `  ${p.sender(clean(event.name))}${
+        event.address === undefined ? "" : note(` ${clean(event.address)}`)
+      }`;
+    case "group":
+      return `  ${p.paint("cyan", clean(event.target))} ${note(plural(event.members, "member"))}`;
+    case "member":
+      return `  ${p.sender(clean(event.name))}`;
+    case "stat":
+      return `  ${clean(event.key)} ${clean(event.value)}`;
+    case "help":
+      return `  ${clean(event.text)}`;
+    case "whoami": {
+      const groups = event.groups.length === 0 ? "no groups" : event.groups.map(clean).join(" ");
+      return note(
+        `you are ${clean(event.name)} from ${clean(event.address)} (${
+          clean(event.role)
+        }), in ${groups}`,
+      );
+    }
+    case "echo":
+      return `${p.paint("cyan", "echo:")} ${clean(event.text)}`;
+    case "unknown":
+      return note(clean(event.line));
+  }
+}
+
+/** Confirmations of commands, phrased for a person. */
+function renderOk(
+  verb: string,
+  params: string[],
+  command: string | undefined,
+  ctx: RenderContext,
+): string | undefined {
+  const p = ctx.paint;
+  const ok = (text: string) => p.paint("gray", `✓ ${text}`);
+  const [a = "", b = "", c = ""] = params.map(clean);
+  switch (verb) {
+    case "pm": {
+      const [, , text = ""] = command === undefined ? [] : splitWords(command, 2);
+      return `${p.paint(["bold", "magenta"], "[pm to")} ${p.sender(a)}${
+        p.paint(["bold", "magenta"], "]")
+      } ${clean(text)}`;
+    }
+    case "group":
+      switch (a) {
+        case "create":
+          return ok(`created and joined #${b}`);
+        case "join":
+          return ok(`joined #${b}`);
+        case "leave":
+          return ok(`left #${b}`);
+        case "members":
+          return ok(`#${b}: ${plural(Number(c), "member")}`);
+        case "send":
+          return undefined;
+      }
+      return ok(params.join(" "));
+    case "groups":
+      return ok(plural(Number(a), "group"));
+    case "list":
+      return ok(`${a} online`);
+    case "ping":
+      return ok("the server answered");
+    case "auth":
+      return ok("you are an admin now");
+    case "kick":
+      return ok(`kicked ${a}`);
+    case "rename":
+      return ok(`renamed ${a} to ${b}`);
+    case "shutdown":
+      return ok(`the server is shutting down (grace ${a} s)`);
+    case "name":
+    case "help":
+    case "whoami":
+    case "stats":
+      return undefined;
+    default:
+      return ok([verb, ...params].map(clean).join(" "));
+  }
+}
+
+/**
+ * One server event as a JSON record: `type` and `time` (ISO 8601), then the event's own
+ * fields (`from`, `target`, `text`, `name`, `code`, …), and `command` for the answer to a
+ * command this client sent.
+ *
+ * @example
+ * ```ts
+ * import { jsonRecord } from "./_client_render.ts";
+ * const record = jsonRecord({
+ *   event: { type: "private", from: "bob", text: "hi", line: "PM bob :hi" },
+ *   command: undefined,
+ *   registration: false,
+ * }, new Date(0));
+ * console.assert(JSON.stringify(record) === '{"type":"private","time":"1970-01-01T00:00:00.000Z","from":"bob","text":"hi"}');
+ * ```
+ */
+export function jsonRecord(received: ReceivedLine, time: Date): Record<string, unknown> {
+  return eventRecord(received.event, time, received.command);
+}
+
+/** The JSON record of an event (see {@linkcode jsonRecord}). */
+export function eventRecord(
+  event: ClientLineEvent,
+  time: Date,
+  command?: string,
+): Record<string, unknown> {
+  const { type, line: _line, ...fields } = event;
+  const record: Record<string, unknown> = { type, time: time.toISOString(), ...fields };
+  if (event.type === "unknown") record.text = event.line;
+  if (command !== undefined) record.command = command;
+  return record;
+}
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? "" : "s"}`;
+}
+
+/** Server text is neutralised by the server already; a client trusts no one with its terminal. */
+function clean(text: string): string {
+  return neutralize(text);
+}

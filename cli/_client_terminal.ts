@@ -1,0 +1,225 @@
+/**
+ * Where the `client` program reads lines and shows output: an interactive terminal (a real line
+ * editor from `node:readline`, with incoming lines printed above the prompt and the half-typed
+ * line redrawn), or plain streams for scripts (stdin lines, or the `--send` list). Private to
+ * `cli/`.
+ * @module
+ */
+
+import process from "node:process";
+import {
+  clearScreenDown,
+  createInterface,
+  cursorTo,
+  type Interface,
+  moveCursor,
+} from "node:readline";
+
+/** Where output goes. */
+export interface Screen {
+  /** Shows a line of conversation (stdout). */
+  show(text: string): void;
+  /** Shows a notice: above the prompt on a terminal, on stderr for scripts. */
+  notice(text: string): void;
+  /** Changes the prompt (terminal only). */
+  setPrompt(text: string): void;
+  /** Stops reading and gives the terminal back. */
+  close(): void;
+}
+
+/** Where typed lines come from. */
+export interface LineSource {
+  /** The next line, or `null` at the end of input (Ctrl+D, Ctrl+C, end of a pipe). */
+  next(): Promise<string | null>;
+}
+
+const encoder = new TextEncoder();
+
+function writeLine(stream: { writeSync(data: Uint8Array): number }, text: string): void {
+  const bytes = encoder.encode(text + "\n");
+  try {
+    for (let offset = 0; offset < bytes.length;) offset += stream.writeSync(bytes.subarray(offset));
+  } catch {
+    // The reader went away (a closed pipe): nothing left to tell it.
+  }
+}
+
+/**
+ * The interactive terminal: a `node:readline` line editor (history with the arrow keys,
+ * Ctrl+A/E, …) whose prompt and half-typed line survive incoming messages.
+ */
+export class TerminalScreen implements Screen, LineSource {
+  readonly #rl: Interface;
+  readonly #lines: string[] = [];
+  #wake: (() => void) | undefined;
+  #prompting = false;
+  #closed = false;
+
+  /** Takes over the terminal (raw mode) until {@linkcode TerminalScreen.close}. */
+  constructor(prompt: string) {
+    this.#rl = createInterface({
+      input: process.stdin,
+      output: process.stdout,
+      terminal: true,
+      prompt,
+      historySize: 1000,
+      removeHistoryDuplicates: true,
+    });
+    this.#rl.on("line", (line) => {
+      this.#lines.push(line);
+      // Draw the next prompt at once: keys typed while this line is handled land after it, and
+      // output meanwhile goes above it.
+      if (this.#prompting) this.#rl.prompt();
+      this.#notify();
+    });
+    this.#rl.on("close", () => {
+      this.#closed = true;
+      this.#prompting = false;
+      this.#notify();
+    });
+    // Ctrl+C leaves like Ctrl+D (readline would otherwise just close).
+    this.#rl.on("SIGINT", () => this.#rl.close());
+  }
+
+  /** Asks a question on the terminal; `null` when the person pressed Ctrl+D or Ctrl+C. */
+  ask(question: string): Promise<string | null> {
+    if (this.#closed) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const onClose = () => resolve(null);
+      this.#rl.once("close", onClose);
+      this.#prompting = true;
+      this.#rl.question(question, (answer) => {
+        this.#rl.off("close", onClose);
+        this.#prompting = false;
+        resolve(answer);
+      });
+    });
+  }
+
+  async next(): Promise<string | null> {
+    for (;;) {
+      const line = this.#lines.shift();
+      if (line !== undefined) return line;
+      if (this.#closed) return null;
+      if (!this.#prompting) {
+        this.#prompting = true;
+        this.#rl.prompt();
+      }
+      await new Promise<void>((resolve) => this.#wake = resolve);
+    }
+  }
+
+  show(text: string): void {
+    if (!this.#prompting || this.#closed) {
+      writeLine(Deno.stdout, text);
+      return;
+    }
+    // Erase the prompt and what is typed so far (it may span rows), print the line where the
+    // prompt was, then let readline draw the prompt and the typed text again below it.
+    const rows = this.#erasePrompt();
+    // readline moves up by the rows it last drew before redrawing: leave it that many blank rows.
+    process.stdout.write(text + "\n" + "\n".repeat(rows));
+    this.#rl.prompt(true);
+  }
+
+  notice(text: string): void {
+    this.show(text);
+  }
+
+  setPrompt(text: string): void {
+    if (this.#rl.getPrompt() === text) return;
+    this.#rl.setPrompt(text);
+    if (this.#prompting && !this.#closed) {
+      process.stdout.write("\n".repeat(this.#erasePrompt()));
+      this.#rl.prompt(true);
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    if (this.#prompting) this.#erasePrompt();
+    this.#closed = true;
+    this.#rl.close();
+  }
+
+  /** Moves to where the prompt starts and clears it and everything typed after it. */
+  #erasePrompt(): number {
+    const rows = this.#rl.getCursorPos().rows;
+    moveCursor(process.stdout, 0, -rows);
+    cursorTo(process.stdout, 0);
+    clearScreenDown(process.stdout);
+    return rows;
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+}
+
+/** Output for scripts: conversation on stdout, notices on stderr. */
+export class PlainScreen implements Screen {
+  show(text: string): void {
+    writeLine(Deno.stdout, text);
+  }
+
+  /** Writes a question on stderr without ending the line. */
+  prompt(question: string): void {
+    try {
+      Deno.stderr.writeSync(encoder.encode(question));
+    } catch {
+      // Nobody reads stderr.
+    }
+  }
+
+  notice(text: string): void {
+    writeLine(Deno.stderr, text);
+  }
+
+  setPrompt(): void {}
+
+  close(): void {}
+}
+
+/** Lines of standard input, read as they come (with backpressure: one line at a time). */
+export class StdinLines implements LineSource {
+  #reader: ReadableStreamDefaultReader<string> | undefined;
+  #buffer = "";
+  #done = false;
+
+  async next(): Promise<string | null> {
+    // Opened on first use: reading stdin must not start while a line editor owns the terminal.
+    this.#reader ??= Deno.stdin.readable.pipeThrough(new TextDecoderStream()).getReader();
+    for (;;) {
+      const newline = this.#buffer.indexOf("\n");
+      if (newline >= 0) {
+        const line = this.#buffer.slice(0, newline);
+        this.#buffer = this.#buffer.slice(newline + 1);
+        return line.endsWith("\r") ? line.slice(0, -1) : line;
+      }
+      if (this.#done) {
+        const rest = this.#buffer;
+        this.#buffer = "";
+        return rest === "" ? null : rest;
+      }
+      const { value, done } = await this.#reader.read();
+      if (done) this.#done = true;
+      else this.#buffer += value;
+    }
+  }
+}
+
+/** A fixed list of lines (the `--send` flags), then the end. */
+export class ListLines implements LineSource {
+  readonly #lines: string[];
+
+  /** Serves `lines` in order. */
+  constructor(lines: readonly string[]) {
+    this.#lines = [...lines];
+  }
+
+  next(): Promise<string | null> {
+    return Promise.resolve(this.#lines.shift() ?? null);
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * `client`: chat on a Switchboard server from a terminal (a line editor whose prompt survives
+ * incoming messages, timestamps, sender colours, reconnection) or from a script (`--send`,
+ * piped input, `--json`). Usage and exit codes: `client --help`, and `docs/client.md`.
+ * @module
+ */
+
+import { runMain } from "../core/permissions.ts";
+import { versionText } from "../core/version.ts";
+import { runClient } from "./_client_app.ts";
+import { CLIENT_USAGE, parseClientArgs, UsageError } from "./_client_args.ts";
+import { EXIT } from "./_exit_codes.ts";
+
+async function main(args: string[]): Promise<number> {
+  let plan;
+  try {
+    plan = parseClientArgs(args);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`client: ${error.message}`);
+    console.error("Run `client --help` for usage.");
+    return EXIT.usage;
+  }
+  if (plan === "help") return console.log(CLIENT_USAGE), EXIT.ok;
+  if (plan === "version") return console.log(versionText("client")), EXIT.ok;
+  return await runClient(plan);
+}
+
+runMain("client", () => main(Deno.args));

@@ -1,0 +1,244 @@
+import assert from "node:assert/strict";
+import { connect, startTestServer } from "./_helpers.ts";
+import { until } from "./client_harness.ts";
+import { type ReceivedLine, SwitchboardClient } from "../core/client.ts";
+import { fixedBackoff } from "../core/backoff.ts";
+
+const encoder = new TextEncoder();
+
+/** Fast reconnects for tests. */
+const QUICK = {
+  reconnectInterval: 0.05,
+  backoff: fixedBackoff(50, { jitter: 0 }),
+  connectTimeout: 1,
+};
+
+/** A TCP relay in front of a server whose connections can be cut like a network failure (no BYE). */
+class Relay implements AsyncDisposable {
+  readonly listener: Deno.TcpListener;
+  readonly #conns = new Set<Deno.TcpConn>();
+  readonly #tasks = new Set<Promise<void>>();
+  readonly #accepting: Promise<void>;
+
+  constructor(targetPort: number) {
+    this.listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    this.#accepting = this.#accept(targetPort);
+  }
+
+  get port(): number {
+    return this.listener.addr.port;
+  }
+
+  /** Closes every relayed connection at once, in both directions. */
+  cut(): void {
+    for (const conn of this.#conns) {
+      try {
+        conn.close();
+      } catch {
+        // Closed by the other side.
+      }
+    }
+    this.#conns.clear();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.listener.close();
+    await this.#accepting;
+    this.cut();
+    await Promise.all(this.#tasks);
+  }
+
+  async #accept(targetPort: number): Promise<void> {
+    for (;;) {
+      let client: Deno.TcpConn;
+      try {
+        client = await this.listener.accept();
+      } catch {
+        return;
+      }
+      const server = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
+      this.#conns.add(client);
+      this.#conns.add(server);
+      for (const [from, to] of [[client, server], [server, client]] as const) {
+        const task = this.#pipe(from, to);
+        this.#tasks.add(task);
+        task.finally(() => this.#tasks.delete(task));
+      }
+    }
+  }
+
+  async #pipe(from: Deno.TcpConn, to: Deno.TcpConn): Promise<void> {
+    const buffer = new Uint8Array(16 * 1024);
+    try {
+      for (;;) {
+        const count = await from.read(buffer);
+        if (count === null) break;
+        for (let offset = 0; offset < count;) {
+          offset += await to.write(buffer.subarray(offset, count));
+        }
+      }
+    } catch {
+      // Cut.
+    }
+    for (const conn of [from, to]) {
+      if (!this.#conns.delete(conn)) continue;
+      try {
+        conn.close();
+      } catch {
+        // Closed already.
+      }
+    }
+  }
+}
+
+function record(client: SwitchboardClient): ReceivedLine[] {
+  const received: ReceivedLine[] = [];
+  client.on("line", (line) => received.push(line));
+  return received;
+}
+
+Deno.test("library: a command's data lines and final line come back together as its answer", async () => {
+  await using server = await startTestServer();
+  await using _bob = await connect(server, "bob");
+  await using client = await SwitchboardClient.connect({ port: server.addr.port });
+  assert.equal(client.mode, "chat");
+  assert.deepEqual(await client.register("alice"), {
+    ok: true,
+    welcome: {
+      type: "welcome",
+      name: "alice",
+      online: 2,
+      text: "Hello alice! 2 online. Type :help for commands",
+      line: "WELCOME alice 2 :Hello alice! 2 online. Type :help for commands",
+    },
+  });
+  const answer = await client.request(":list");
+  assert.deepEqual(answer.data.map((event) => event.line), ["USER bob", "USER alice"]);
+  assert.equal(answer.final?.line, "OK list 2");
+  const end = await client.quit();
+  assert.equal(end.reason, "quit");
+  assert.equal(end.bye?.reason, "quit");
+});
+
+Deno.test("library: a refused name leaves the connection open for another try", async () => {
+  await using server = await startTestServer();
+  await using _alice = await connect(server, "alice");
+  await using client = await SwitchboardClient.connect({ port: server.addr.port });
+  const taken = await client.register("Alice");
+  assert.deepEqual(taken, { ok: false, code: "name-taken", text: `"Alice" is taken; try another` });
+  const bad = await client.register("two words");
+  assert.equal(bad.ok, false);
+  assert.equal(!bad.ok && bad.code, "bad-name");
+  assert.equal((await client.register("alice2")).ok, true);
+  assert.equal(client.name, "alice2");
+});
+
+Deno.test("library: the server's PINGs are answered with :pong and never reported", async () => {
+  await using server = await startTestServer({ pingInterval: 0.1, pingTimeout: 0.2 });
+  await using client = await SwitchboardClient.connect({ port: server.addr.port });
+  const received = record(client);
+  assert.ok((await client.register("alice")).ok);
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  assert.equal(client.state, "ready");
+  assert.equal(server.stats().disconnects.stale, 0);
+  assert.deepEqual(received.map((r) => r.event.type), ["welcome"]);
+});
+
+Deno.test("library: a connection cut without BYE is retried with the same name and groups", async () => {
+  await using server = await startTestServer();
+  await using relay = new Relay(server.addr.port);
+  await using client = await SwitchboardClient.connect({ port: relay.port, ...QUICK });
+  const events: string[] = [];
+  client.on(
+    "disconnect",
+    ({ bye, reconnecting }) => events.push(`disconnect ${bye?.reason} ${reconnecting}`),
+  );
+  client.on(
+    "reconnect",
+    ({ name, groups, resent }) => events.push(`reconnect ${name} ${groups} ${resent}`),
+  );
+  assert.ok((await client.register("alice")).ok);
+  assert.equal((await client.request(":group create dev")).final?.type, "ok");
+  assert.equal((await client.request(":group create ops")).final?.type, "ok");
+  await client.request(":group leave ops");
+  relay.cut();
+  await until(() => events.length === 2, 5000, "reconnect");
+  assert.deepEqual(events, ["disconnect undefined true", "reconnect alice dev 0"]);
+  assert.deepEqual(server.console(":group members dev"), [
+    "MEMBER #dev alice",
+    "OK group members dev 1",
+  ]);
+  assert.deepEqual(server.console(":groups"), ["GROUP #dev 1", "OK groups 1"]);
+});
+
+Deno.test("library: lines sent while disconnected are queued up to the limit, and the rest refused", async () => {
+  const server = await startTestServer();
+  await using client = await SwitchboardClient.connect({
+    port: server.addr.port,
+    ...QUICK,
+    queueLimit: 2,
+  });
+  assert.ok((await client.register("alice")).ok);
+  assert.equal(client.send("sent at once"), "sent");
+  await client.settle();
+  await server.shutdown();
+  await until(() => client.state === "reconnecting", 5000, "reconnecting");
+  assert.deepEqual(["one", "two", "three"].map((line) => client.send(line)), [
+    "queued",
+    "queued",
+    "queue-full",
+  ]);
+  assert.equal(client.send("x".repeat(70_000)), "too-long");
+  client.close();
+  const end = await client.closed;
+  assert.equal(end.reason, "closed");
+  assert.deepEqual(end.unsent, ["one", "two"]);
+});
+
+Deno.test("library: a server that falls silent is taken as dead after the stale timeout", async () => {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = (async () => {
+    using conn = await listener.accept();
+    await conn.write(encoder.encode("HELLO sb/1 chat 9.9.9 :hi\n"));
+    await conn.read(new Uint8Array(64));
+    await conn.write(encoder.encode("WELCOME alice 1 :hello\n"));
+    // Then nothing, as if the network had silently gone away.
+    await conn.read(new Uint8Array(64)).catch(() => null);
+  })();
+  await using client = await SwitchboardClient.connect({
+    port: listener.addr.port,
+    staleTimeout: 0.3,
+    reconnectTimeout: 0,
+  });
+  assert.ok((await client.register("alice")).ok);
+  const end = await client.closed;
+  assert.equal(end.reason, "lost");
+  assert.equal(end.detail, "no data from the server for 0.3 s");
+  await serving;
+});
+
+Deno.test("library: an echo server returns every line; settle waits for the echoes", async () => {
+  await using server = await startTestServer({ mode: "echo" });
+  await using client = await SwitchboardClient.connect({ port: server.addr.port });
+  const received = record(client);
+  assert.equal(client.mode, "echo");
+  assert.equal(client.state, "ready");
+  for (const line of ["one", ":pong", "BYE not really"]) assert.equal(client.send(line), "sent");
+  await client.settle();
+  assert.deepEqual(received.map((r) => [r.event.type, r.event.line, r.command]), [
+    ["echo", "one", "one"],
+    ["echo", ":pong", ":pong"],
+    ["echo", "BYE not really", "BYE not really"],
+  ]);
+  assert.equal((await client.quit()).bye?.reason, "quit");
+});
+
+Deno.test("library: a name sent after the server's registration timeout connects again once", async () => {
+  await using server = await startTestServer({ registerTimeout: 0.2 });
+  await using client = await SwitchboardClient.connect({ port: server.addr.port });
+  // A person taking their time to type a name: the server gives up on the first connection.
+  await until(() => server.stats().disconnects.idle === 1, 5000, "register timeout");
+  const result = await client.register("slowpoke");
+  assert.equal(result.ok, true);
+  assert.equal(server.stats().accepted, 2);
+});

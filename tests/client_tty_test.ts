@@ -1,0 +1,191 @@
+/**
+ * The interactive client in a real pseudo-terminal: `tmux` runs it, `send-keys` types and
+ * `capture-pane` reads the screen. Skipped (with a note) where tmux is not installed.
+ */
+
+import assert from "node:assert/strict";
+import { connect, startTestServer } from "./_helpers.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+function hasTmux(): boolean {
+  try {
+    return new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" }).outputSync()
+      .success;
+  } catch {
+    return false;
+  }
+}
+
+const TMUX = hasTmux();
+if (!TMUX) console.warn("client_tty_test: tmux is not installed; the terminal tests are skipped");
+
+let sessions = 0;
+
+/** A tmux server of its own (unique socket), running one command in an 100×30 window. */
+class Terminal implements AsyncDisposable {
+  readonly socket = `sb-client-test-${Deno.pid}-${++sessions}`;
+  #socketPath: string | undefined;
+
+  async start(args: string[], env: Record<string, string> = {}): Promise<void> {
+    // `sh` keeps the window open after the client exits, and shows its exit code. NO_COLOR
+    // (set by CI) is inherited by the tmux server unless the test sets it itself.
+    const unsetColor = "NO_COLOR" in env ? "" : "env -u NO_COLOR";
+    const client = [Deno.execPath(), "run", "-P=client", "cli/client.ts", ...args].map(quote).join(
+      " ",
+    );
+    const envArgs = Object.entries({ DENO_NO_UPDATE_CHECK: "1", ...env }).flatMap((
+      [k, v],
+    ) => ["-e", `${k}=${v}`]);
+    await this.#tmux(
+      "new-session",
+      "-d",
+      "-s",
+      "main",
+      "-x",
+      "100",
+      "-y",
+      "30",
+      "-c",
+      ROOT,
+      ...envArgs,
+      `${unsetColor} sh -c '${client}; echo "exit=$?"; sleep 60'`,
+    );
+    this.#socketPath = (await this.#tmux("display-message", "-p", "#{socket_path}")).trim();
+  }
+
+  /** Types keys (tmux key names such as `Enter`, `C-d`). */
+  async keys(...keys: string[]): Promise<void> {
+    await this.#tmux("send-keys", "-t", "main", ...keys);
+  }
+
+  /** Types text literally. */
+  async type(text: string): Promise<void> {
+    await this.#tmux("send-keys", "-t", "main", "-l", text);
+  }
+
+  /** The screen as text (`withStyles`: with SGR colour codes). */
+  async screen(withStyles = false): Promise<string> {
+    return await this.#tmux("capture-pane", "-p", ...(withStyles ? ["-e"] : []), "-t", "main");
+  }
+
+  /** Waits until the screen matches `pattern`. */
+  async waitFor(pattern: RegExp, timeoutMs = 5000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const screen = await this.screen();
+      if (pattern.test(screen)) return screen;
+      if (Date.now() > deadline) {
+        throw new Error(`no ${pattern} on the screen within ${timeoutMs} ms:\n${screen}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#tmux("kill-server").catch(() => "");
+    // tmux leaves its socket file behind; tidy up so runs do not accumulate them.
+    if (this.#socketPath !== undefined) await Deno.remove(this.#socketPath).catch(() => {});
+  }
+
+  async #tmux(...args: string[]): Promise<string> {
+    const output = await new Deno.Command("tmux", {
+      args: ["-L", this.socket, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .output();
+    if (!output.success) {
+      throw new Error(`tmux ${args[0]}: ${new TextDecoder().decode(output.stderr)}`);
+    }
+    return new TextDecoder().decode(output.stdout);
+  }
+}
+
+function quote(arg: string): string {
+  return /^[\w./:=-]+$/.test(arg) ? arg : `"${arg.replace(/["\\$`]/g, "\\$&")}"`;
+}
+
+/** Non-empty screen lines. */
+function rows(screen: string): string[] {
+  return screen.split("\n").map((line) => line.trimEnd()).filter((line) => line !== "");
+}
+
+Deno.test({
+  name:
+    "terminal: an incoming message is printed above the prompt and the half-typed line survives",
+  ignore: !TMUX,
+  fn: async () => {
+    await using server = await startTestServer();
+    await using term = new Terminal();
+    await term.start(["--port", String(server.addr.port), "--name", "carol"]);
+    await term.waitFor(/^carol>$/m);
+    await term.type("half typed wor");
+    await term.waitFor(/^carol> half typed wor$/m);
+    await using bob = await connect(server, "bob");
+    await bob.send("hello carol, how are you?");
+    const screen = await term.waitFor(/<bob> hello carol, how are you\?/);
+    const lines = rows(screen);
+    assert.equal(lines.at(-1), "carol> half typed wor", screen);
+    assert.match(lines.at(-2) ?? "", /^\d\d:\d\d:\d\d <bob> hello carol, how are you\?$/, screen);
+    assert.match(lines.at(-3) ?? "", /^\d\d:\d\d:\d\d → bob joined$/, screen);
+    assert.equal(lines.filter((line) => line.includes("half typed")).length, 1, screen);
+    // Senders are coloured on a terminal.
+    // deno-lint-ignore no-control-regex
+    assert.match(await term.screen(true), /<\x1b\[[39]\dmbob\x1b\[39m> hello carol/);
+    // The line editor still holds exactly what was typed: finishing it sends it whole.
+    await term.type("ld");
+    await term.keys("Enter");
+    assert.equal(await bob.waitFor("MSG "), "MSG carol * :half typed world");
+    await term.keys("C-d");
+    await term.waitFor(/^exit=0$/m);
+    assert.equal(await bob.waitFor("LEAVE "), "LEAVE carol quit");
+  },
+});
+
+Deno.test({
+  name:
+    "terminal: a refused name is explained and asked again; NO_COLOR is respected; Ctrl+C leaves",
+  ignore: !TMUX,
+  fn: async () => {
+    await using server = await startTestServer();
+    await using _alice = await connect(server, "alice");
+    await using term = new Terminal();
+    await term.start(["--port", String(server.addr.port)], { NO_COLOR: "1" });
+    await term.waitFor(/Your name:$/m);
+    await term.type("Alice");
+    await term.keys("Enter");
+    const refused = await term.waitFor(
+      /refused the name "Alice": "Alice" is taken.*\n(.*\n)*Your name:$/m,
+    );
+    assert.match(refused, /\(name-taken\)/);
+    await term.type("carol");
+    await term.keys("Enter");
+    await term.waitFor(/Hello carol! 2 online/);
+    await term.waitFor(/^carol>$/m);
+    // deno-lint-ignore no-control-regex
+    assert.doesNotMatch(await term.screen(true), /\x1b\[[\d;]*m/, "no colours with NO_COLOR");
+    await term.keys("C-c");
+    await term.waitFor(/^exit=0$/m);
+    assert.equal(server.console(":list").at(-1), "OK list 1", "carol left with :quit");
+  },
+});
+
+Deno.test({
+  name: "terminal: --send without --name asks for the name on the terminal, again when refused",
+  ignore: !TMUX,
+  fn: async () => {
+    await using server = await startTestServer();
+    await using bob = await connect(server, "bob");
+    await using term = new Terminal();
+    await term.start(["--port", String(server.addr.port), "--send", "sent after asking"]);
+    await term.waitFor(/Your name:$/m);
+    await term.type("BOB");
+    await term.keys("Enter");
+    await term.waitFor(/refused the name "BOB".*\n(.*\n)*Your name:$/m);
+    await term.type("dora");
+    await term.keys("Enter");
+    assert.equal(await bob.waitFor("MSG "), "MSG dora * :sent after asking");
+    await term.waitFor(/^exit=0$/m);
+  },
+});
