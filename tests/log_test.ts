@@ -132,3 +132,63 @@ Deno.test("log: a pasted burst relayed in one batch still gets one line per mess
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("log: files rotate by size and keep the configured number", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "switchboard-logs-" });
+  try {
+    {
+      await using _logging = await configureLogging({
+        logDir: dir,
+        logFormat: "text",
+        console: "off",
+        maxFileBytes: 4096,
+        maxFiles: 2,
+      });
+      await using server = await startTestServer();
+      await using alice = await connect(server, "alice");
+      await using bob = await connect(server, "bob");
+      for (let i = 0; i < 600; i++) await alice.command(`:pm bob message number ${i}`);
+    }
+    const files = [...Deno.readDirSync(dir)].map((entry) => entry.name).sort();
+    assert.ok(files.includes("server.log.1"), files.join(" "));
+    assert.ok(files.includes("server.log.2"), files.join(" "));
+    assert.ok(!files.includes("server.log.3"), "no more than maxFiles old files");
+    // LogTape rotates before a write that would pass the cap; a write may carry what piled up
+    // while the previous one was on its way, so a file can pass the cap by that much. What
+    // matters is that the disk use stays bounded while far more than that was logged.
+    const kept = files.filter((f) => f.startsWith("server.log"))
+      .reduce((sum, name) => sum + Deno.statSync(join(dir, name)).size, 0);
+    assert.ok(kept < 3 * (4096 + 16 * 1024), `kept ${kept} bytes`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("log: the console is coloured on a terminal, plain otherwise, and never shows traffic", async () => {
+  for (const terminal of [true, false]) {
+    const written: string[] = [];
+    const consoleWriter = {
+      writeSync: (data: Uint8Array) => (written.push(new TextDecoder().decode(data)), data.length),
+      isTerminal: () => terminal,
+    };
+    {
+      await using _logging = await configureLogging({
+        logDir: "",
+        logFormat: "text",
+        console: "auto",
+        consoleWriter,
+      });
+      await using server = await startTestServer();
+      await using alice = await connect(server, "alice");
+      await using bob = await connect(server, "bob");
+      await alice.send("hello");
+      await bob.waitFor("MSG");
+    }
+    const text = written.join("");
+    assert.match(text, /connected 127\.0\.0\.1:\d+/);
+    assert.doesNotMatch(text, /message from/);
+    // deno-lint-ignore no-control-regex -- colour codes are what this checks
+    const coloured = /\x1b\[/.test(text);
+    assert.equal(coloured, terminal && !Deno.noColor, text);
+  }
+});
