@@ -146,7 +146,7 @@ Deno.test("log: files rotate by size and keep the configured number", async () =
       });
       await using server = await startTestServer();
       await using alice = await connect(server, "alice");
-      await using bob = await connect(server, "bob");
+      await using _bob = await connect(server, "bob");
       for (let i = 0; i < 600; i++) await alice.command(`:pm bob message number ${i}`);
     }
     const files = [...Deno.readDirSync(dir)].map((entry) => entry.name).sort();
