@@ -4,6 +4,7 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import type { Caller, ConnectionHandle, ServerContext } from "./context.ts";
 import type { Group, Peer } from "./hub.ts";
 import {
@@ -16,7 +17,6 @@ import {
   okLine,
   splitWords,
 } from "./protocol.ts";
-import { logMessages } from "./message_log.ts";
 
 type Requirement = "none" | "name" | "admin";
 
@@ -317,9 +317,16 @@ function recordMessage(
 ): void {
   ctx.counters.messages++;
   ctx.counters.deliveries += recipients;
-  logMessages(ctx.log.traffic, [
-    { name: caller.name, peer: caller.address, target, recipients, bytes: text.length },
-  ]);
+  if (ctx.messages.enabled) {
+    ctx.messages.add({
+      time: Date.now(),
+      name: caller.name,
+      peer: caller.address,
+      target,
+      recipients,
+      bytes: Buffer.byteLength(text, "utf8"),
+    });
+  }
   if (ctx.events.has("message")) {
     ctx.events.emit("message", { from: caller.name, target, text, recipients });
   }

@@ -15,7 +15,6 @@ import { ABNORMAL_REASONS, type DisconnectReason } from "./errors.ts";
 import type { Group } from "./hub.ts";
 import { livenessAction } from "./heartbeat.ts";
 import { Outbound } from "./outbound.ts";
-import { logMessages } from "./message_log.ts";
 import { LineParser, TOO_LONG } from "./parser.ts";
 import {
   byeLine,
@@ -83,6 +82,10 @@ export class Connection implements ConnectionHandle, Caller {
   #prefix: Uint8Array = new Uint8Array(0);
   #prefixName = "";
   #echoStart = -1;
+  /** Whether the request log takes message lines, checked once a chunk. */
+  #logMessages = false;
+  /** When the current chunk was read, for the request log (set only while it logs). */
+  #chunkWallTime = 0;
   #echoEnd = -1;
 
   /** Wraps an accepted socket; call {@linkcode Connection.run} to serve it. */
@@ -139,6 +142,8 @@ export class Connection implements ConnectionHandle, Caller {
         this.#chunkTime = this.lastReceived = performance.now();
         this.pingSentAt = 0;
         this.#chunk = chunk;
+        this.#logMessages = this.#ctx.messages.enabled;
+        if (this.#logMessages) this.#chunkWallTime = Date.now();
         this.#parser.push(chunk);
         const newline = chunk.lastIndexOf(NEWLINE);
         this.#chunkIsUtf8 = newline >= 0 && isUtf8(chunk.subarray(0, newline + 1));
@@ -397,12 +402,11 @@ export class Connection implements ConnectionHandle, Caller {
     const ctx = this.#ctx;
     const recipients = ctx.hub.broadcast(batch, this);
     ctx.counters.deliveries += recipients * pending.length;
-    if (ctx.log.traffic.isEnabledFor("info")) {
-      const name = this.name, peer = this.address;
-      logMessages(
-        ctx.log.traffic,
-        pending.map((text) => ({ name, peer, target: "*", recipients, bytes: text.length })),
-      );
+    if (this.#logMessages) {
+      const time = this.#chunkWallTime, name = this.name, peer = this.address;
+      for (const text of pending) {
+        ctx.messages.add({ time, name, peer, target: "*", recipients, bytes: text.length });
+      }
     }
     if (ctx.events.has("message")) {
       for (const text of pending) {
@@ -429,6 +433,16 @@ export class Connection implements ConnectionHandle, Caller {
       this.#flush();
       void this.close("quit", "Goodbye!");
       return;
+    }
+    if (this.#logMessages) {
+      this.#ctx.messages.add({
+        time: this.#chunkWallTime,
+        name: "",
+        peer: this.address,
+        target: "echo",
+        recipients: 1,
+        bytes: line.length,
+      });
     }
     if (this.#parser.carried) {
       this.#flush();

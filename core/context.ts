@@ -12,6 +12,7 @@ import type { Emitter, ServerEventMap } from "./events.ts";
 import type { Hub, Peer } from "./hub.ts";
 import type { ResolvedServerOptions } from "./options.ts";
 import type { ServerStats, StatsCounter } from "./stats.ts";
+import type { MessageLog } from "./message_log.ts";
 
 /** Loggers by concern; categories are documented in core/log.ts. */
 export interface ServerLoggers {
@@ -53,6 +54,8 @@ export interface ServerContext {
   readonly gate: CongestionGate;
   readonly counters: StatsCounter;
   readonly log: ServerLoggers;
+  /** The request log's message lines, batched; see `message_log.ts`. */
+  readonly messages: MessageLog;
   readonly events: Emitter<ServerEventMap>;
   /** True once shutdown has begun. */
   readonly draining: boolean;

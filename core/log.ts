@@ -405,35 +405,43 @@ function extraProperties(record: LogRecord): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Relayed messages: a batch record of logMessages() becomes one line per message
+// Relayed messages: a batch record of a MessageLog becomes one line per message
 
-/** Wraps a file formatter so that a batch record of {@linkcode logMessages} becomes its lines. */
+/** Wraps a file formatter so that a batch record of a {@linkcode MessageLog} becomes its lines. */
 function expandMessageBatches(format: TextFormatter, kind: "text" | "json"): TextFormatter {
   return (record) => {
     const batch = record.properties[MESSAGE_BATCH];
     if (!Array.isArray(batch)) return format(record);
-    const timestamp = new Date(record.timestamp).toISOString();
     const category = record.category.join(".");
     let out = "";
-    if (kind === "json") {
-      for (const entry of batch as MessageLogEntry[]) {
+    let lastTime = NaN;
+    let timestamp = "";
+    for (const entry of batch as MessageLogEntry[]) {
+      if (entry.time !== lastTime) timestamp = new Date(lastTime = entry.time).toISOString();
+      const name = entry.name === "" ? "-" : entry.name;
+      if (kind === "json") {
         out += JSON.stringify({
           "@timestamp": timestamp,
           level: "INFO",
-          message: `message from ${JSON.stringify(entry.name)} (${JSON.stringify(entry.peer)}) to ${
+          message: `message from ${JSON.stringify(name)} (${JSON.stringify(entry.peer)}) to ${
             JSON.stringify(entry.target)
           }: ${entry.recipients} recipients, ${entry.bytes} bytes`,
           logger: category,
-          properties: entry,
+          properties: {
+            name,
+            peer: entry.peer,
+            target: entry.target,
+            recipients: entry.recipients,
+            bytes: entry.bytes,
+          },
         }) + "\n";
+      } else {
+        out += `${timestamp} [INF] ${category}: message from ${
+          escapeUnsafe(name)
+        } (${entry.peer}) to ${
+          escapeUnsafe(entry.target)
+        }: ${entry.recipients} recipients, ${entry.bytes} bytes\n`;
       }
-      return out;
-    }
-    const prefix = `${timestamp} [INF] ${category}: message from `;
-    for (const entry of batch as MessageLogEntry[]) {
-      out += `${prefix}${escapeUnsafe(entry.name)} (${entry.peer}) to ${
-        escapeUnsafe(entry.target)
-      }: ${entry.recipients} recipients, ${entry.bytes} bytes\n`;
     }
     return out;
   };

@@ -15,6 +15,7 @@ import { type DisconnectReason, type ErrorCode, SwitchboardError } from "./error
 import { Emitter, type ServerEventMap } from "./events.ts";
 import { sweepInterval } from "./heartbeat.ts";
 import { Hub } from "./hub.ts";
+import { MessageLog } from "./message_log.ts";
 import { type ResolvedServerOptions, resolveOptions, type ServerOptions } from "./options.ts";
 import { errLine, formatAddress, formatLine, neutralize, parseCommand } from "./protocol.ts";
 import { type ServerStats, StatsCounter } from "./stats.ts";
@@ -106,6 +107,7 @@ class SwitchboardServer implements Server, ServerContext {
     admin: getLogger(["switchboard", "admin"]),
     limits: getLogger(["switchboard", "limits"]),
   };
+  readonly messages: MessageLog = new MessageLog(this.log.traffic);
   readonly finished: Promise<void>;
   readonly #listener: Deno.TcpListener;
   readonly #connections = new Set<Connection>();
@@ -257,6 +259,7 @@ class SwitchboardServer implements Server, ServerContext {
     await Promise.all([...this.#connections].map((c) => c.close("shutdown", reason, waitMs)));
     clearInterval(this.#sweeper);
     await Promise.all(this.#tasks);
+    this.messages.flush();
     this.log.server.info("shut down: {accepted} connections served", {
       accepted: this.counters.accepted,
     });

@@ -192,3 +192,32 @@ Deno.test("log: the console is coloured on a terminal, plain otherwise, and neve
     assert.equal(coloured, terminal && !Deno.noColor, text);
   }
 });
+
+Deno.test("log: in echo mode every line is a request-log line too", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "switchboard-logs-" });
+  try {
+    {
+      await using _logging = await configureLogging({
+        logDir: dir,
+        logFormat: "text",
+        console: "off",
+      });
+      await using server = await startTestServer({ mode: "echo" });
+      await using client = await TestClient.open(server);
+      await client.nextLine();
+      await client.send("ping one\nping two two");
+      assert.equal(await client.nextLine(), "ping one");
+      assert.equal(await client.nextLine(), "ping two two");
+    }
+    const lines = (await Deno.readTextFile(join(dir, "server.log"))).split("\n")
+      .filter((line) => line.includes(" to echo: "));
+    assert.equal(lines.length, 2);
+    assert.match(
+      lines[0] ?? "",
+      /message from - \(127\.0\.0\.1:\d+\) to echo: 1 recipients, 8 bytes$/,
+    );
+    assert.match(lines[1] ?? "", /to echo: 1 recipients, 12 bytes$/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
