@@ -40,6 +40,12 @@ const MAX_READ_BUFFER = 64 * 1024;
  * than the mark plus one batch plus one line, so healthy readers are never cut in a flood.
  */
 const MAX_BATCH_BYTES = 64 * 1024;
+/**
+ * Refused lines in a row (too long, invalid UTF-8) after which a connection is taken as not
+ * speaking the protocol at all (binary data, TLS, a wrong program) and closed with
+ * `BYE protocol-error`. A person pasting text in the wrong encoding stays far below it.
+ */
+export const MAX_BAD_LINES_IN_A_ROW = 100;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -82,6 +88,8 @@ export class Connection implements ConnectionHandle, Caller {
   #prefix: Uint8Array = new Uint8Array(0);
   #prefixName = "";
   #echoStart = -1;
+  /** Refused lines since the last valid one; see {@linkcode MAX_BAD_LINES_IN_A_ROW}. */
+  #badLines = 0;
   /** Whether the request log takes message lines, checked once a chunk. */
   #logMessages = false;
   /** When the current chunk was read, for the request log (set only while it logs). */
@@ -340,6 +348,7 @@ export class Connection implements ConnectionHandle, Caller {
       this.send(
         errLine("line-too-long", `lines are limited to ${max} bytes; that one was dropped`),
       );
+      this.#countBadLine();
       return;
     }
     if (!(this.#chunkIsUtf8 && !this.#parser.carried) && !isUtf8(line)) {
@@ -350,8 +359,10 @@ export class Connection implements ConnectionHandle, Caller {
         peer: this.address,
       });
       this.send(errLine("bad-utf8", "lines must be valid UTF-8; that one was dropped"));
+      this.#countBadLine();
       return;
     }
+    this.#badLines = 0;
     if (line.length > 0 && line[0] === COLON && line[1] !== COLON && !this.#echo) {
       this.#flush();
       return this.#command(decoder.decode(line));
@@ -493,6 +504,11 @@ export class Connection implements ConnectionHandle, Caller {
       return;
     }
     runCommand(this.#ctx, this, verb, rest);
+  }
+
+  #countBadLine(): void {
+    if (++this.#badLines < MAX_BAD_LINES_IN_A_ROW) return;
+    void this.close("protocol-error", `${MAX_BAD_LINES_IN_A_ROW} invalid lines in a row`);
   }
 
   #touch(): void {

@@ -250,3 +250,18 @@ Deno.test("a flood to healthy readers is slowed by backpressure, never cut, noth
     await Promise.all(readers.map((reader) => reader[Symbol.asyncDispose]()));
   }
 });
+
+Deno.test("a connection that sends only invalid lines is closed with BYE protocol-error", async () => {
+  await using server = await startTestServer();
+  await using alice = await connect(server, "alice");
+  await using bob = await connect(server, "bob");
+  // 99 bad lines, then a good one: the count starts over, the connection stays.
+  const bad = new Uint8Array([0xc3, 0x28, 0x0a]);
+  await bob.sendRaw(new Uint8Array(Array.from({ length: 99 }, () => [...bad]).flat()));
+  await bob.send("still fine");
+  assert.equal(await alice.waitFor("MSG"), "MSG bob * :still fine");
+  await bob.sendRaw(new Uint8Array(Array.from({ length: 100 }, () => [...bad]).flat()));
+  assert.match(await bob.waitFor("BYE"), /^BYE protocol-error :100 invalid lines in a row/);
+  assert.equal(await alice.waitFor("LEAVE"), "LEAVE bob protocol-error");
+  assert.equal(server.stats().disconnects["protocol-error"], 1);
+});
