@@ -18,7 +18,14 @@ async function tokenFileExists(port: number): Promise<boolean> {
 }
 
 Deno.test("server prints `listening on HOST:PORT` with the real port, and SIGTERM stops it gracefully", async () => {
-  await using server = await ServerProcess.start(["--port", "0", ...QUIET]);
+  const logDir = await Deno.makeTempDir({ prefix: "switchboard-cli-logs-" });
+  await using server = await ServerProcess.start([
+    "--port",
+    "0",
+    "--log-dir",
+    logDir,
+    "--no-console",
+  ]);
   assert.equal(server.hostname, "127.0.0.1");
   assert.ok(server.port > 0);
   assert.ok(await tokenFileExists(server.port), "the generated token is written for shutdown");
@@ -31,6 +38,11 @@ Deno.test("server prints `listening on HOST:PORT` with the real port, and SIGTER
   const result = await server.finished();
   assert.equal(result.code, 0, result.stderr);
   assert.ok(!(await tokenFileExists(server.port)), "the token file is removed at exit");
+  // The logs were flushed and closed: the last line of the run is there.
+  const log = await Deno.readTextFile(`${logDir}/server.log`);
+  assert.match(log, /message from alice \(127\.0\.0\.1:\d+\) to \*: 1 recipients/);
+  assert.match(log.trimEnd().split("\n").at(-1) ?? "", /shut down: 2 connections served$/);
+  await Deno.remove(logDir, { recursive: true });
 });
 
 Deno.test("server: a repeated SIGINT does not cut the grace period short; in-flight lines arrive", async () => {
