@@ -88,6 +88,8 @@ export class Connection implements ConnectionHandle, Caller {
   #prefix: Uint8Array = new Uint8Array(0);
   #prefixName = "";
   #echoStart = -1;
+  /** When the rate limit was last logged for this client (performance.now()), or 0. */
+  #rateLimitLoggedAt = 0;
   /** Refused lines since the last valid one; see {@linkcode MAX_BAD_LINES_IN_A_ROW}. */
   #badLines = 0;
   /** Whether the request log takes message lines, checked once a chunk. */
@@ -321,14 +323,16 @@ export class Connection implements ConnectionHandle, Caller {
           await this.#waitForGate();
           if (this.#state !== "open") return;
         }
-        if (this.#bucket !== undefined && !this.#bucket.take()) {
-          this.#flush();
-          await this.#waitForToken(this.#bucket);
-          if (this.#state !== "open") return;
-        }
       }
       const line = parser.next();
       if (line === null) break;
+      // A token per line, taken once the line is there (not for the end of a chunk).
+      if (this.#bucket !== undefined && !this.#ctx.draining && !this.#bucket.take()) {
+        this.#flush();
+        this.#noteRateLimited();
+        await this.#waitForToken(this.#bucket);
+        if (this.#state !== "open") return;
+      }
       this.#handle(line);
       if (this.#state !== "open") return;
     }
@@ -504,6 +508,17 @@ export class Connection implements ConnectionHandle, Caller {
       return;
     }
     runCommand(this.#ctx, this, verb, rest);
+  }
+
+  /** Logs that this client is being held by the rate limit: once, then at most once a minute. */
+  #noteRateLimited(): void {
+    const now = this.#chunkTime;
+    if (this.#rateLimitLoggedAt !== 0 && now - this.#rateLimitLoggedAt < 60_000) return;
+    this.#rateLimitLoggedAt = now;
+    this.#ctx.log.limits.warning(
+      "rate limit: {name} ({peer}) sends faster than {rate} lines/s; its lines are held, not dropped",
+      { name: this.name, peer: this.address, rate: this.#ctx.options.rateLimit },
+    );
   }
 
   #countBadLine(): void {

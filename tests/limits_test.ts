@@ -143,6 +143,18 @@ Deno.test("rate limit: a pasted burst is held, not dropped, not reordered, and t
   assert.equal((await alice.command(":ping")).at(-1), "OK ping");
 });
 
+Deno.test("rate limit: a person typing line by line gets the whole burst of 2N", async () => {
+  // Rate 1.5/s, burst 3: the name and two lines sent one at a time all go straight through.
+  // (A token taken for the end of each read too would hold "second" for at least 0.67 s.)
+  await using server = await startTestServer({ rateLimit: 1.5 });
+  await using alice = await connect(server, "alice");
+  await using bob = await connect(server, "bob");
+  await alice.send("first");
+  assert.equal(await bob.waitFor("MSG"), "MSG alice * :first");
+  await alice.send("second");
+  assert.equal(await bob.waitFor("MSG", 600), "MSG alice * :second");
+});
+
 Deno.test("rate limit of one client does not slow the others", async () => {
   await using server = await startTestServer({ rateLimit: 2 });
   await using flooder = await connect(server, "flooder");

@@ -221,3 +221,27 @@ Deno.test("log: in echo mode every line is a request-log line too", async () => 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("log: a client held by the rate limit is a warning in errors.log, once", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "switchboard-logs-" });
+  try {
+    {
+      await using _logging = await configureLogging({
+        logDir: dir,
+        logFormat: "text",
+        console: "off",
+      });
+      await using server = await startTestServer({ rateLimit: 10 });
+      await using alice = await connect(server, "alice");
+      await using bob = await connect(server, "bob");
+      await alice.send(Array.from({ length: 25 }, (_, i) => `line ${i}`).join("\n"));
+      await bob.waitFor("MSG alice * :line 24");
+    }
+    const warnings = (await Deno.readTextFile(join(dir, "errors.log"))).split("\n")
+      .filter((line) => line.includes("rate limit: alice"));
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0] ?? "", /faster than 10 lines\/s; its lines are held, not dropped/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
