@@ -1,58 +1,76 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { configureLogging } from "../core/log.ts";
-import type { ServerOptions } from "../core/options.ts";
+import { configureLogging, type LoggingOptions } from "../core/log.ts";
 import { connect, startTestServer, TestClient } from "./_helpers.ts";
 
-/** Runs a short session against a server logging to a temp folder; returns both files. */
-async function session(
-  logFormat: "text" | "json",
-  options: ServerOptions = {},
-): Promise<{ server: string; errors: string }> {
+/** What a run left in its log folder. */
+interface LogFiles {
+  /** `server.log`. */
+  server: string;
+  /** `errors.log`. */
+  errors: string;
+  /** Every file in the folder with its size, rotated ones included. */
+  sizes: Map<string, number>;
+}
+
+/**
+ * Configures logging into a temp folder, runs `body`, disposes the logging (so everything
+ * buffered reaches the files) and returns what the files hold.
+ */
+async function withLogs(
+  logging: Partial<LoggingOptions>,
+  body: () => Promise<void>,
+): Promise<LogFiles> {
   const dir = await Deno.makeTempDir({ prefix: "switchboard-logs-" });
   try {
-    const stderr: string[] = [];
-    const consoleWriter = {
-      writeSync: (data: Uint8Array) => (stderr.push(new TextDecoder().decode(data)), data.length),
-      isTerminal: () => false,
-    };
     {
       await using _logging = await configureLogging({
         logDir: dir,
-        logFormat,
-        console: "auto",
-        consoleWriter,
+        logFormat: "text",
+        console: "off",
+        ...logging,
       });
-      await using server = await startTestServer({ access: { deny: ["10.0.0.0/8"] }, ...options });
-      await using alice = await connect(server, "alice");
-      await using bob = await connect(server, "bob");
-      await using carol = await connect(server, "carol");
-      await alice.send("hello \x1b[31mworld\x1b[0m");
-      await bob.waitFor("MSG alice");
-      await carol.waitFor("MSG alice");
-      await alice.sendRaw(new Uint8Array([0xff, 0x0a]));
-      await alice.waitFor("ERR bad-utf8");
-      await alice.command(":auth wrong-token");
-      await using stranger = await TestClient.open(server);
-      await stranger.nextLine();
-      await stranger.send("evil\rname");
-      await stranger.waitFor("ERR");
-      server.console(":kick bob \x1b[31mred\r2026-01-01T00:00:00.000Z [INF] forged");
-      await bob.closed();
-      await alice.send(":quit");
-      await alice.closed();
-      await using closedDoor = await startTestServer({ access: { deny: ["127.0.0.1"] } });
-      await using refused = await TestClient.open(closedDoor);
-      await refused.closed();
+      await body();
     }
-    // Logging is disposed here: everything buffered has reached the files.
+    const sizes = new Map<string, number>();
+    for (const entry of Deno.readDirSync(dir)) {
+      sizes.set(entry.name, Deno.statSync(join(dir, entry.name)).size);
+    }
     return {
       server: await Deno.readTextFile(join(dir, "server.log")),
       errors: await Deno.readTextFile(join(dir, "errors.log")),
+      sizes,
     };
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** A short session with messages, bad input, a failed :auth, a kick and a refusal. */
+function session(logFormat: "text" | "json"): Promise<LogFiles> {
+  return withLogs({ logFormat }, async () => {
+    await using server = await startTestServer();
+    await using alice = await connect(server, "alice");
+    await using bob = await connect(server, "bob");
+    await using carol = await connect(server, "carol");
+    await alice.send("hello \x1b[31mworld\x1b[0m");
+    await bob.waitFor("MSG alice");
+    await carol.waitFor("MSG alice");
+    await alice.sendRaw(new Uint8Array([0xff, 0x0a]));
+    await alice.waitFor("ERR bad-utf8");
+    await alice.command(":auth wrong-token");
+    await using stranger = await TestClient.open(server);
+    await stranger.nextLine();
+    await stranger.send("evil\rname");
+    await stranger.waitFor("ERR");
+    server.console(":kick bob \x1b[31mred\r2026-01-01T00:00:00.000Z [INF] forged");
+    await bob.closed();
+    await alice.send(":quit");
+    await alice.closed();
+    await using closedDoor = await startTestServer({ access: { deny: ["127.0.0.1"] } });
+    await using refused = await TestClient.open(closedDoor);
+    await refused.closed();
+  });
 }
 
 Deno.test("log: server.log records connections, one line per message, commands and disconnects", async () => {
@@ -102,66 +120,42 @@ Deno.test("log: --log-format json writes one JSON object per line to both files"
 });
 
 Deno.test("log: a pasted burst relayed in one batch still gets one line per message", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "switchboard-logs-" });
-  try {
-    {
-      await using _logging = await configureLogging({
-        logDir: dir,
-        logFormat: "text",
-        console: "off",
-      });
-      await using server = await startTestServer();
-      await using alice = await connect(server, "alice");
-      await using bob = await connect(server, "bob");
-      await alice.send(Array.from({ length: 50 }, (_, i) => `burst ${i}`).join("\n"));
-      for (let i = 0; i < 50; i++) await bob.waitFor(`MSG alice * :burst ${i}`);
-    }
-    const lines = (await Deno.readTextFile(join(dir, "server.log"))).split("\n")
-      .filter((line) => line.includes("message from alice"));
-    assert.equal(lines.length, 50);
-    for (const [i, line] of lines.entries()) {
-      const bytes = new TextEncoder().encode(`burst ${i}`).length;
-      assert.match(
-        line,
-        new RegExp(
-          `^\\S+Z \\[INF\\] switchboard\\.traffic: message from alice \\(127\\.0\\.0\\.1:\\d+\\) to \\*: 1 recipients, ${bytes} bytes$`,
-        ),
-      );
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  const { server } = await withLogs({}, async () => {
+    await using server = await startTestServer();
+    await using alice = await connect(server, "alice");
+    await using bob = await connect(server, "bob");
+    await alice.send(Array.from({ length: 50 }, (_, i) => `burst ${i}`).join("\n"));
+    for (let i = 0; i < 50; i++) await bob.waitFor(`MSG alice * :burst ${i}`);
+  });
+  const lines = server.split("\n").filter((line) => line.includes("message from alice"));
+  assert.equal(lines.length, 50);
+  for (const [i, line] of lines.entries()) {
+    const bytes = new TextEncoder().encode(`burst ${i}`).length;
+    assert.match(
+      line,
+      new RegExp(
+        `^\\S+Z \\[INF\\] switchboard\\.traffic: message from alice \\(127\\.0\\.0\\.1:\\d+\\) to \\*: 1 recipients, ${bytes} bytes$`,
+      ),
+    );
   }
 });
 
 Deno.test("log: files rotate by size and keep the configured number", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "switchboard-logs-" });
-  try {
-    {
-      await using _logging = await configureLogging({
-        logDir: dir,
-        logFormat: "text",
-        console: "off",
-        maxFileBytes: 4096,
-        maxFiles: 2,
-      });
-      await using server = await startTestServer();
-      await using alice = await connect(server, "alice");
-      await using _bob = await connect(server, "bob");
-      for (let i = 0; i < 600; i++) await alice.command(`:pm bob message number ${i}`);
-    }
-    const files = [...Deno.readDirSync(dir)].map((entry) => entry.name).sort();
-    assert.ok(files.includes("server.log.1"), files.join(" "));
-    assert.ok(files.includes("server.log.2"), files.join(" "));
-    assert.ok(!files.includes("server.log.3"), "no more than maxFiles old files");
-    // LogTape rotates before a write that would pass the cap; a write may carry what piled up
-    // while the previous one was on its way, so a file can pass the cap by that much. What
-    // matters is that the disk use stays bounded while far more than that was logged.
-    const kept = files.filter((f) => f.startsWith("server.log"))
-      .reduce((sum, name) => sum + Deno.statSync(join(dir, name)).size, 0);
-    assert.ok(kept < 3 * (4096 + 16 * 1024), `kept ${kept} bytes`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const { sizes } = await withLogs({ maxFileBytes: 4096, maxFiles: 2 }, async () => {
+    await using server = await startTestServer();
+    await using alice = await connect(server, "alice");
+    await using _bob = await connect(server, "bob");
+    for (let i = 0; i < 600; i++) await alice.command(`:pm bob message number ${i}`);
+  });
+  const names = [...sizes.keys()];
+  assert.ok(sizes.has("server.log.1") && sizes.has("server.log.2"), names.join(" "));
+  assert.ok(!sizes.has("server.log.3"), "no more than maxFiles old files");
+  // LogTape rotates before a write that would pass the cap; a write may carry what piled up
+  // while the previous one was on its way, so a file can pass the cap by that much. What
+  // matters is that the disk use stays bounded while far more than that was logged.
+  const kept = names.filter((name) => name.startsWith("server.log"))
+    .reduce((sum, name) => sum + (sizes.get(name) ?? 0), 0);
+  assert.ok(kept < 3 * (4096 + 16 * 1024), `kept ${kept} bytes`);
 });
 
 Deno.test("log: the console is coloured on a terminal, plain otherwise, and never shows traffic", async () => {
@@ -194,54 +188,32 @@ Deno.test("log: the console is coloured on a terminal, plain otherwise, and neve
 });
 
 Deno.test("log: in echo mode every line is a request-log line too", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "switchboard-logs-" });
-  try {
-    {
-      await using _logging = await configureLogging({
-        logDir: dir,
-        logFormat: "text",
-        console: "off",
-      });
-      await using server = await startTestServer({ mode: "echo" });
-      await using client = await TestClient.open(server);
-      await client.nextLine();
-      await client.send("ping one\nping two two");
-      assert.equal(await client.nextLine(), "ping one");
-      assert.equal(await client.nextLine(), "ping two two");
-    }
-    const lines = (await Deno.readTextFile(join(dir, "server.log"))).split("\n")
-      .filter((line) => line.includes(" to echo: "));
-    assert.equal(lines.length, 2);
-    assert.match(
-      lines[0] ?? "",
-      /message from - \(127\.0\.0\.1:\d+\) to echo: 1 recipients, 8 bytes$/,
-    );
-    assert.match(lines[1] ?? "", /to echo: 1 recipients, 12 bytes$/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const { server } = await withLogs({}, async () => {
+    await using server = await startTestServer({ mode: "echo" });
+    await using client = await TestClient.open(server);
+    await client.nextLine();
+    await client.send("ping one\nping two two");
+    assert.equal(await client.nextLine(), "ping one");
+    assert.equal(await client.nextLine(), "ping two two");
+  });
+  const lines = server.split("\n").filter((line) => line.includes(" to echo: "));
+  assert.equal(lines.length, 2);
+  assert.match(
+    lines[0] ?? "",
+    /message from - \(127\.0\.0\.1:\d+\) to echo: 1 recipients, 8 bytes$/,
+  );
+  assert.match(lines[1] ?? "", /to echo: 1 recipients, 12 bytes$/);
 });
 
 Deno.test("log: a client held by the rate limit is a warning in errors.log, once", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "switchboard-logs-" });
-  try {
-    {
-      await using _logging = await configureLogging({
-        logDir: dir,
-        logFormat: "text",
-        console: "off",
-      });
-      await using server = await startTestServer({ rateLimit: 10 });
-      await using alice = await connect(server, "alice");
-      await using bob = await connect(server, "bob");
-      await alice.send(Array.from({ length: 25 }, (_, i) => `line ${i}`).join("\n"));
-      await bob.waitFor("MSG alice * :line 24");
-    }
-    const warnings = (await Deno.readTextFile(join(dir, "errors.log"))).split("\n")
-      .filter((line) => line.includes("rate limit: alice"));
-    assert.equal(warnings.length, 1);
-    assert.match(warnings[0] ?? "", /faster than 10 lines\/s; its lines are held, not dropped/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const { errors } = await withLogs({}, async () => {
+    await using server = await startTestServer({ rateLimit: 10 });
+    await using alice = await connect(server, "alice");
+    await using bob = await connect(server, "bob");
+    await alice.send(Array.from({ length: 25 }, (_, i) => `line ${i}`).join("\n"));
+    await bob.waitFor("MSG alice * :line 24");
+  });
+  const warnings = errors.split("\n").filter((line) => line.includes("rate limit: alice"));
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0] ?? "", /faster than 10 lines\/s; its lines are held, not dropped/);
 });
