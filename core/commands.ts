@@ -30,8 +30,8 @@ const encoder = new TextEncoder();
 
 const COMMANDS = new Map<string, CommandSpec>([
   ["help", { needs: "none", usage: ":help", run: help }],
-  ["ping", { needs: "none", usage: ":ping", run: (_ctx, caller) => caller.send(okLine("ping")) }],
-  ["whoami", { needs: "none", usage: ":whoami", run: whoami }],
+  ["ping", { needs: "name", usage: ":ping", run: (_ctx, caller) => caller.send(okLine("ping")) }],
+  ["whoami", { needs: "name", usage: ":whoami", run: whoami }],
   ["auth", { needs: "none", usage: ":auth <token>", run: auth }],
   ["pm", { needs: "name", usage: ":pm <user> <text>", run: privateMessage }],
   ["group", {
