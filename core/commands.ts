@@ -6,7 +6,21 @@
 
 import { Buffer } from "node:buffer";
 import type { Caller, ConnectionHandle, ServerContext } from "./context.ts";
+import type { ErrorCode } from "./errors.ts";
 import type { Group, Peer } from "./hub.ts";
+import {
+  accept,
+  decline,
+  FILE_USAGE,
+  files,
+  get,
+  payloadSize,
+  put,
+  refusePayload,
+  rm,
+  send,
+} from "./file_commands.ts";
+import { commandArgs, execute, findCommand, listCommands } from "./remote_commands.ts";
 import {
   errLine,
   formatLine,
@@ -46,6 +60,17 @@ const COMMANDS = new Map<string, CommandSpec>([
   ["rename", { needs: "admin", usage: ":rename <old> <new>", run: adminRename }],
   ["shutdown", { needs: "admin", usage: ":shutdown [grace-seconds] [reason]", run: shutdown }],
   ["stats", { needs: "admin", usage: ":stats", run: stats }],
+  // Files, transfers, remote commands and acknowledgements (docs/protocol.md, sb/1 additions).
+  ["put", { needs: "name", usage: FILE_USAGE.put, run: put }],
+  ["get", { needs: "name", usage: FILE_USAGE.get, run: get }],
+  ["files", { needs: "name", usage: FILE_USAGE.files, run: files }],
+  ["rm", { needs: "name", usage: FILE_USAGE.rm, run: rm }],
+  ["send", { needs: "name", usage: FILE_USAGE.send, run: send }],
+  ["accept", { needs: "name", usage: FILE_USAGE.accept, run: accept }],
+  ["decline", { needs: "name", usage: FILE_USAGE.decline, run: decline }],
+  ["run", { needs: "name", usage: ":run <command> [args...]", run: runRemote }],
+  ["commands", { needs: "name", usage: ":commands", run: listCommands }],
+  ["ack", { needs: "none", usage: ":ack [on|off]", run: ack }],
 ]);
 
 /** Runs one command for `caller`. `verb` is lower-case without its colon. */
@@ -62,14 +87,62 @@ export function runCommand(ctx: ServerContext, caller: Caller, verb: string, res
     return;
   }
   if (spec.needs === "name" && !caller.registered) {
-    caller.send(errLine("not-registered", "send your name first"));
-    return;
+    return refuse(caller, verb, rest, "not-registered", "send your name first");
   }
   if (spec.needs === "admin" && !caller.admin) {
     caller.send(errLine("not-allowed", `:${verb} is for admins (see :auth)`));
     return;
   }
   spec.run(ctx, caller, rest);
+}
+
+/** A refusal before the command runs; a command with a sized payload still consumes it. */
+function refuse(caller: Caller, verb: string, rest: string, code: ErrorCode, text: string): void {
+  const size = payloadSize(verb, rest);
+  if (size === undefined) caller.send(errLine(code, text));
+  else refusePayload(caller, size, code, text);
+}
+
+/** `:run <command> [args...]` → `STDOUT`/`STDERR` lines, then `OK run <command> <exit-code>`. */
+function runRemote(ctx: ServerContext, caller: Caller, rest: string): void {
+  const [name = "", words = ""] = splitWords(rest, 1);
+  if (name === "") return usage(caller, "run");
+  const session = caller.session;
+  if (session === undefined) {
+    caller.send(errLine("not-allowed", "the console cannot run commands"));
+    return;
+  }
+  const spec = findCommand(ctx, name);
+  if (spec === undefined) {
+    caller.send(errLine("no-such-command", `no command "${neutralize(name)}"; try :commands`));
+    return;
+  }
+  if (spec.admin && !caller.admin) {
+    caller.send(errLine("not-allowed", `${name} is for admins (see :auth)`));
+    return;
+  }
+  const args = commandArgs(words, spec);
+  if (typeof args === "string") {
+    caller.send(errLine("bad-args", args));
+    return;
+  }
+  session.defer(
+    (signal) => execute(ctx, caller, session, name, spec, args, signal),
+    { abortOnEof: true },
+  );
+}
+
+/** `:ack [on|off]` → `OK ack on|off`. */
+function ack(_ctx: ServerContext, caller: Caller, rest: string): void {
+  const session = caller.session;
+  if (session === undefined) {
+    caller.send(errLine("not-allowed", "the console has no acknowledgements"));
+    return;
+  }
+  const word = rest.trim().toLowerCase();
+  if (word === "on" || word === "off") session.setAck(word === "on");
+  else if (word !== "") return usage(caller, "ack");
+  caller.send(okLine("ack", session.ack ? "on" : "off"));
 }
 
 function usage(caller: Caller, verb: string): void {

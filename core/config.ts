@@ -17,7 +17,7 @@
 import { dirname, isAbsolute, join } from "node:path";
 import { parseArgs } from "node:util";
 import { cidrProblem, isIpAddress } from "./cidr.ts";
-import { DEFAULT_OPTIONS, type ServerOptions } from "./options.ts";
+import { DEFAULT_OPTIONS, type RemoteCommand, type ServerOptions } from "./options.ts";
 
 /** A configuration the server refuses to start with; its message names the source and the reason. */
 export class ConfigError extends Error {
@@ -46,7 +46,9 @@ type Kind =
   | "path"
   | "switch"
   | "networks"
-  | "token";
+  | "token"
+  | "bytes"
+  | "commands";
 
 /** One setting: its option key, how it is written in each source, and its rules. */
 export interface Setting {
@@ -164,6 +166,18 @@ export const SERVER_SETTINGS: readonly Setting[] = Object.freeze([
   }),
   setting("logFormat", "logFormat", "log file format", { placeholder: "text|json" }),
   setting("console", "switch", "read operator commands from stdin (default: when it is a TTY)"),
+  setting("filesDir", "path", "shared file area for :put/:get/:files/:rm; off unless set", {
+    placeholder: "DIR",
+  }),
+  setting("fileQuota", "bytes", "largest file :put or :send takes, e.g. 100M; 0 = no limit"),
+  setting("areaQuota", "bytes", "total bytes the shared area may hold; 0 = no limit"),
+  setting("spoolDir", "path", "where :send uploads wait for :accept (default: a temp dir)", {
+    placeholder: "DIR",
+  }),
+  setting("spoolQuota", "bytes", "bytes of :send uploads waiting at once; 0 = no limit"),
+  setting("offerTimeout", "seconds", "seconds a :send offer waits for :accept", { min: 0.01 }),
+  setting("ack", "switch", "acknowledge plain messages with ACK/NACK <seq> (see :ack)"),
+  setting("commands", "commands", "commands for :run (config file only)", { flag: undefined }),
 ]);
 
 /** What each kind of value must be, for messages. */
@@ -189,6 +203,10 @@ function expectation(s: Setting): string {
       return "a list of IP addresses or CIDR networks";
     case "token":
       return "8 to 256 characters without spaces";
+    case "bytes":
+      return "a number of bytes (0 or more; K, M, G, T suffixes count in 1024s)";
+    case "commands":
+      return 'an object {"<name>": {"argv": [...], "timeout": s, "admin": bool, "maxArgs": n}}';
   }
 }
 
@@ -248,7 +266,91 @@ function convert(s: Setting, raw: unknown, fromText: boolean): unknown {
     case "token":
       if (typeof raw !== "string" || !/^\S{8,256}$/.test(raw)) fail();
       return raw;
+    case "bytes": {
+      const value = typeof raw === "string" ? parseBytes(raw) : raw;
+      if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) return fail();
+      return value;
+    }
+    case "commands":
+      if (fromText) return fail("commands are read from the config file only");
+      return convertCommands(raw);
   }
+}
+
+const BYTE_SUFFIXES: Record<string, number> = {
+  "": 1,
+  k: 1024,
+  m: 1024 ** 2,
+  g: 1024 ** 3,
+  t: 1024 ** 4,
+};
+
+/** `"64M"` → 67108864; `undefined` when the text is not a size. */
+function parseBytes(text: string): number | undefined {
+  const match = /^\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(text);
+  if (match === null) return undefined;
+  const value = Number(match[1]) * (BYTE_SUFFIXES[(match[2] ?? "").toLowerCase()] ?? 1);
+  return Number.isInteger(value) ? value : Math.floor(value);
+}
+
+const COMMAND_NAME = /^[A-Za-z0-9_.-]{1,32}$/;
+const COMMAND_KEYS = new Set(["argv", "timeout", "admin", "maxArgs"]);
+
+/** Validates the `commands` object of the config file; every problem names the command. */
+function convertCommands(raw: unknown): Record<string, RemoteCommand> {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new Invalid(
+      'expected an object {"<name>": {"argv": ["program", "arg", ...], "timeout": seconds}}',
+    );
+  }
+  const commands: Record<string, RemoteCommand> = {};
+  for (const [name, spec] of Object.entries(raw)) {
+    const bad = (why: string): never => {
+      throw new Invalid(`command "${name}": ${why}`);
+    };
+    if (!COMMAND_NAME.test(name)) {
+      bad("names are 1-32 of the letters A-Z a-z, digits, '_', '-' and '.'");
+    }
+    if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
+      return bad('expected an object {"argv": [...], "timeout": seconds, "admin": true|false}');
+    }
+    const fields = spec as Record<string, unknown>;
+    for (const key of Object.keys(fields)) {
+      if (!COMMAND_KEYS.has(key)) {
+        bad(`unknown key "${key}" (known: argv, timeout, admin, maxArgs)`);
+      }
+    }
+    const argv = fields.argv;
+    if (
+      !Array.isArray(argv) || argv.length === 0 ||
+      !argv.every((part) => typeof part === "string" && !part.includes("\0")) || argv[0] === ""
+    ) {
+      bad('"argv" must be a non-empty list of strings, the program first');
+    }
+    const command: RemoteCommand = { argv: [...(argv as string[])] };
+    if (fields.timeout !== undefined) {
+      const timeout = fields.timeout;
+      if (typeof timeout !== "number" || !(timeout > 0) || timeout > 24 * 3600) {
+        bad('"timeout" must be a number of seconds greater than 0 (at most 86400)');
+      }
+      command.timeout = timeout as number;
+    }
+    if (fields.admin !== undefined) {
+      if (typeof fields.admin !== "boolean") bad('"admin" must be true or false');
+      command.admin = fields.admin as boolean;
+    }
+    if (fields.maxArgs !== undefined) {
+      const maxArgs = fields.maxArgs;
+      if (
+        typeof maxArgs !== "number" || !Number.isInteger(maxArgs) || maxArgs < 0 || maxArgs > 256
+      ) {
+        bad('"maxArgs" must be a whole number from 0 to 256');
+      }
+      command.maxArgs = maxArgs as number;
+    }
+    commands[name] = command;
+  }
+  return commands;
 }
 
 /** Options collected from one source, keyed like {@linkcode SERVER_SETTINGS}. */
@@ -352,7 +454,7 @@ function fileEntries(path: string, json: Record<string, unknown>): [Setting, unk
 
 /** Resolves relative paths in a config file against the file's folder, so it works from any cwd. */
 function anchorPaths(layer: Layer, configFile: string): void {
-  for (const key of ["tokenFile", "logDir"]) {
+  for (const key of ["tokenFile", "logDir", "filesDir", "spoolDir"]) {
     const value = layer.get(key);
     if (typeof value === "string" && value !== "" && !isAbsolute(value)) {
       layer.set(key, join(dirname(configFile), value));
@@ -453,9 +555,12 @@ function usageLine(s: Setting): string | undefined {
   const defaults = DEFAULT_OPTIONS as Record<string, unknown>;
   const shown = s.kind === "switch"
     ? `--${s.flag} / --no-${s.flag}`
-    : `--${s.flag} ${s.placeholder ?? (s.kind === "seconds" ? "SECONDS" : "N")}`;
+    : `--${s.flag} ${
+      s.placeholder ?? (s.kind === "seconds" ? "SECONDS" : s.kind === "bytes" ? "BYTES" : "N")
+    }`;
   const fallback = defaults[s.key];
-  const suffix = fallback === undefined || fallback === "" || s.kind === "switch"
+  const suffix = fallback === undefined || fallback === "" || s.kind === "switch" ||
+      (s.kind === "bytes" && fallback === 0)
     ? ""
     : ` (default ${fallback})`;
   return `  ${shown.padEnd(28)}${s.help}${suffix}`;
@@ -477,7 +582,9 @@ comma-separated) and from the --config file (e.g. {"maxClients": 50, "access": {
 ["10.0.0.0/8"]}, "admins": ["127.0.0.1"]}). Flags win over the environment, which wins over the
 file. The admin token comes only from the file ("adminToken") or SWITCHBOARD_ADMIN_TOKEN;
 without one a token is generated and written to --token-file (default
-.switchboard/admin-<port>.token, removed at exit).
+.switchboard/admin-<port>.token, removed at exit). Commands for :run come only from the file:
+{"commands": {"uptime": {"argv": ["/usr/bin/uptime"], "timeout": 5, "admin": false}}}; they run
+without a shell, the client's words appended as arguments (needs --allow-run for the programs).
 
 Exit codes: 0 after a graceful shutdown, 1 when the server cannot run (port in use, permission
 denied), 2 for a usage or configuration error.`;

@@ -5,17 +5,31 @@
  * for control characters byte by byte, and copied into one `MSG` batch per chunk that is handed
  * to every recipient as the same `Uint8Array`. Before each line the connection respects the
  * server's backpressure gate and its own rate limit, so it stops reading while others catch up.
+ *
+ * Sized payloads and long-running commands (file transfers, `:run`) pause the line loop instead
+ * of adding work to it: a command that needs one registers a pause, the parser then yields no
+ * more lines, and the pause is served where the loop already stops at the end of a chunk. Plain
+ * lines pay nothing for these features.
  * @module
  */
 
 import { isUtf8 } from "node:buffer";
 import { runCommand } from "./commands.ts";
-import type { Caller, ConnectionHandle, ServerContext } from "./context.ts";
-import { ABNORMAL_REASONS, type DisconnectReason } from "./errors.ts";
+import type {
+  Caller,
+  ConnectionHandle,
+  DeferOptions,
+  PayloadSink,
+  PayloadSource,
+  ServerContext,
+  Session,
+} from "./context.ts";
+import { ABNORMAL_REASONS, type DisconnectReason, type ErrorCode } from "./errors.ts";
 import type { Group } from "./hub.ts";
 import { livenessAction } from "./heartbeat.ts";
 import { Outbound } from "./outbound.ts";
 import { LineParser, TOO_LONG } from "./parser.ts";
+import { abortion, pumpPayload } from "./payload.ts";
 import {
   byeLine,
   errLine,
@@ -46,14 +60,20 @@ const MAX_BATCH_BYTES = 64 * 1024;
  * `BYE protocol-error`. A person pasting text in the wrong encoding stays far below it.
  */
 export const MAX_BAD_LINES_IN_A_ROW = 100;
+const EMPTY = new Uint8Array(0);
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 type State = "open" | "closing" | "closed";
 
+/** What the line loop serves before its next line: a sized payload to read, or a task to await. */
+type Pause =
+  | { kind: "payload"; sink: PayloadSink; size: number; received: number }
+  | { kind: "task"; run: (signal: AbortSignal) => Promise<void>; abortOnEof: boolean };
+
 /** A client connection. Created by the server for each accepted socket. */
-export class Connection implements ConnectionHandle, Caller {
+export class Connection implements ConnectionHandle, Caller, Session {
   readonly id: number;
   readonly ip: string;
   readonly port: number;
@@ -97,6 +117,19 @@ export class Connection implements ConnectionHandle, Caller {
   /** When the current chunk was read, for the request log (set only while it logs). */
   #chunkWallTime = 0;
   #echoEnd = -1;
+  /** A payload or task to serve before the next line (see the module comment). */
+  #pause: Pause | undefined;
+  /** The unparsed rest of the chunk, set aside while a task runs. */
+  #rest: Uint8Array | undefined;
+  /** A socket read started while a task runs (to notice the peer leaving); the next chunk. */
+  #early: { buffer: Uint8Array; read: Promise<number | null> } | undefined;
+  /** Aborts the running task. */
+  #task: AbortController | undefined;
+  /** Lines for this client held back while a payload is being sent to it. */
+  #held: Uint8Array[] | undefined;
+  #heldBytes = 0;
+  #ack: boolean;
+  #ackSeq = 0;
 
   /** Wraps an accepted socket; call {@linkcode Connection.run} to serve it. */
   constructor(
@@ -119,6 +152,7 @@ export class Connection implements ConnectionHandle, Caller {
     this.#batchLimit = Math.min(MAX_BATCH_BYTES, Math.floor(options.maxQueueBytes / 4));
     this.#parser = new LineParser(options.maxLineBytes);
     this.#bucket = options.rateLimit > 0 ? new TokenBucket(options.rateLimit) : undefined;
+    this.#ack = options.ack && !this.#echo;
     this.outbound = new Outbound(conn, {
       maxQueueBytes: options.maxQueueBytes,
       onCongestion: (congested) => {
@@ -139,6 +173,16 @@ export class Connection implements ConnectionHandle, Caller {
     return this.#state === "open";
   }
 
+  /** The connection itself, for commands that move bytes or wait. */
+  get session(): Session {
+    return this;
+  }
+
+  /** Whether plain messages are acknowledged with `ACK`/`NACK`. */
+  get ack(): boolean {
+    return this.#ack;
+  }
+
   /** Serves the connection until it closes. Never throws. */
   async run(): Promise<void> {
     const mode = this.#echo ? "echo" : "chat";
@@ -155,7 +199,8 @@ export class Connection implements ConnectionHandle, Caller {
         this.#logMessages = this.#ctx.messages.enabled;
         if (this.#logMessages) this.#chunkWallTime = Date.now();
         this.#parser.push(chunk);
-        const newline = chunk.lastIndexOf(NEWLINE);
+        // A chunk that continues a payload is not scanned for text.
+        const newline = this.#pause === undefined ? chunk.lastIndexOf(NEWLINE) : -1;
         this.#chunkIsUtf8 = newline >= 0 && isUtf8(chunk.subarray(0, newline + 1));
         this.#processing = this.#drain();
         await this.#processing;
@@ -163,11 +208,13 @@ export class Connection implements ConnectionHandle, Caller {
         if (this.#state !== "open") return;
       }
       if (this.#state !== "open") return;
+      await this.#abortPayload();
       // The peer finished sending: a last line without its newline still counts.
       const tail = this.#parser.takePartial();
       if (tail !== null) {
         this.#chunkIsUtf8 = false;
         this.#handle(tail);
+        if (this.#pause?.kind === "task") await this.#resume();
         this.#flush();
       }
       await this.close("quit", "Goodbye!");
@@ -175,6 +222,7 @@ export class Connection implements ConnectionHandle, Caller {
       await this.#closeAbruptly("quit", describe(error));
     } finally {
       this.#processing = undefined;
+      await this.#abortPayload();
     }
   }
 
@@ -183,9 +231,13 @@ export class Connection implements ConnectionHandle, Caller {
     return this.#processing ?? Promise.resolve();
   }
 
-  /** Lets held lines through at once (shutdown: everything already read must be handled). */
+  /**
+   * Lets held lines through at once (shutdown: everything already read must be handled) and
+   * aborts a running task (a download or `:run`), which would otherwise hold the shutdown up.
+   */
   release(): void {
     this.#wakeUp();
+    this.#task?.abort();
   }
 
   /** Queues one server line to this client. */
@@ -196,7 +248,7 @@ export class Connection implements ConnectionHandle, Caller {
   /** Queues bytes to this client; a client that cannot take them is cut as a slow consumer. */
   deliver(bytes: Uint8Array): void {
     if (this.#state !== "open") return;
-    if (this.outbound.enqueue(bytes)) return;
+    if (this.#held === undefined ? this.outbound.enqueue(bytes) : this.#hold(bytes)) return;
     this.#ctx.log.limits.warning(
       "slow consumer {name} ({peer}): more than {bytes} bytes queued",
       { name: this.name, peer: this.address, bytes: this.#ctx.options.maxQueueBytes },
@@ -207,6 +259,8 @@ export class Connection implements ConnectionHandle, Caller {
   /** Runs one sweep of the liveness wheel for this connection. */
   checkLiveness(now: number): void {
     if (this.#state !== "open") return;
+    // A running task (download, :run) is activity: only the slow-consumer rules apply to it.
+    if (this.#task !== undefined) this.lastActivity = this.lastReceived = now;
     const action = livenessAction(
       {
         acceptedAt: this.acceptedAt,
@@ -250,7 +304,11 @@ export class Connection implements ConnectionHandle, Caller {
     this.#flush();
     this.#leave(reason, text);
     if (reason === "slow-consumer") this.outbound.discardPending();
-    this.outbound.enqueue(encoder.encode(byeLine(reason, neutralize(text))), true);
+    // In the middle of a payload a BYE would be read as payload bytes: the client sees the
+    // payload cut short instead.
+    if (this.#held === undefined) {
+      this.outbound.enqueue(encoder.encode(byeLine(reason, neutralize(text))), true);
+    }
     await settleWithin(this.outbound.flushed(), waitMs);
     this.#finish(reason, text);
   }
@@ -267,6 +325,7 @@ export class Connection implements ConnectionHandle, Caller {
   #leave(reason: DisconnectReason, text: string): void {
     this.#state = "closing";
     this.#wakeUp();
+    this.#task?.abort();
     this.#ctx.gate.set(this, false);
     if (!this.registered) return;
     this.#ctx.hub.remove(this, reason, {
@@ -299,6 +358,15 @@ export class Connection implements ConnectionHandle, Caller {
   async *#chunks(): AsyncGenerator<Uint8Array> {
     let buffer = new Uint8Array(MIN_READ_BUFFER);
     while (this.#state === "open") {
+      const early = this.#early;
+      if (early !== undefined) {
+        this.#early = undefined;
+        const count = await early.read;
+        if (count === null) return;
+        yield early.buffer.subarray(0, count);
+        this.#retained = false;
+        continue;
+      }
       const count = await this.#conn.read(buffer);
       if (count === null) return;
       yield buffer.subarray(0, count);
@@ -313,9 +381,15 @@ export class Connection implements ConnectionHandle, Caller {
     }
   }
 
-  /** Handles every line of the current chunk, pausing for backpressure and the rate limit. */
+  /**
+   * Handles every line of the current chunk, pausing for backpressure and the rate limit, and
+   * serves a pending payload or task where the parser stops yielding lines.
+   */
   async #drain(): Promise<void> {
     const parser = this.#parser;
+    // A payload that continues from the previous chunk is read before any line (and without
+    // waiting for the gate: it is one command's data, not lines for anyone else).
+    if (this.#pause !== undefined && !(await this.#resume())) return;
     for (;;) {
       if (!this.#ctx.draining) {
         if (this.#echo ? this.outbound.congested : this.#ctx.gate.closed) {
@@ -325,7 +399,11 @@ export class Connection implements ConnectionHandle, Caller {
         }
       }
       const line = parser.next();
-      if (line === null) break;
+      if (line === null) {
+        if (this.#pause === undefined) break;
+        if (!(await this.#resume())) return;
+        continue;
+      }
       // A token per line, taken once the line is there (not for the end of a chunk).
       if (this.#bucket !== undefined && !this.#ctx.draining && !this.#bucket.take()) {
         this.#flush();
@@ -339,6 +417,199 @@ export class Connection implements ConnectionHandle, Caller {
     this.#flush();
   }
 
+  /**
+   * Serves the pending pause. Returns true when lines may be handled again, false when the chunk
+   * is used up in the middle of a payload (read more) or the connection is closing.
+   */
+  #resume(): Promise<boolean> {
+    const pause = this.#pause as Pause;
+    return pause.kind === "payload" ? this.#readPayload(pause) : this.#runTask(pause);
+  }
+
+  async #readPayload(pause: Pause & { kind: "payload" }): Promise<boolean> {
+    const parser = this.#parser;
+    this.#touch();
+    for (;;) {
+      const piece = parser.nextPayload();
+      if (piece === null) break;
+      pause.received += piece.length;
+      // The socket is not read while the sink (a disk write) is busy: bounded memory.
+      await pause.sink.write(piece);
+      if (this.#state !== "open") return false;
+    }
+    if (parser.payloadRemaining > 0) return false;
+    this.#pause = undefined;
+    await pause.sink.end();
+    return this.#state === "open";
+  }
+
+  async #runTask(pause: Pause & { kind: "task" }): Promise<boolean> {
+    const controller = new AbortController();
+    this.#task = controller;
+    if (pause.abortOnEof) this.#watchPeer(controller);
+    try {
+      await pause.run(controller.signal);
+    } catch (error) {
+      // A task sends its own final line; one that throws is a bug, but the client still gets one.
+      this.#ctx.log.server.error("command task failed for {name} ({peer}): {error}", {
+        name: this.name,
+        peer: this.address,
+        error: describe(error),
+      });
+      if (this.#held === undefined) this.send(errLine("io-error", "internal error"));
+    } finally {
+      this.#task = undefined;
+    }
+    if (this.#pause === pause) this.#pause = undefined;
+    if (this.#state !== "open") return false;
+    this.lastActivity = performance.now();
+    // A task may have deferred another one: the rest of the chunk waits for that too.
+    if (this.#pause?.kind === "task") return true;
+    const rest = this.#rest as Uint8Array;
+    this.#rest = undefined;
+    this.#chunk = rest;
+    this.#parser.push(rest);
+    return true;
+  }
+
+  /**
+   * Starts reading the next chunk while a task runs, so a peer that closes the connection is
+   * noticed (and the task aborted) even when the task sends nothing. At most one chunk is read
+   * ahead; it is handled after the task.
+   */
+  #watchPeer(controller: AbortController): void {
+    let early = this.#early;
+    if (early === undefined) {
+      const buffer = new Uint8Array(MAX_READ_BUFFER);
+      early = this.#early = { buffer, read: this.#conn.read(buffer) };
+    }
+    early.read.then(
+      (count) => {
+        if (count === null) controller.abort();
+      },
+      () => controller.abort(),
+    );
+  }
+
+  /** The sink of a payload cut short removes what it stored (and tells the client, if any). */
+  async #abortPayload(): Promise<void> {
+    const pause = this.#pause;
+    if (pause?.kind !== "payload") return;
+    this.#pause = undefined;
+    await pause.sink.abort();
+  }
+
+  /** Reads the next `size` raw bytes into `sink` before any further line. */
+  receive(size: number, sink: PayloadSink): void {
+    if (size === 0) {
+      this.defer(() => sink.end());
+      return;
+    }
+    this.#pause = { kind: "payload", sink, size, received: 0 };
+    this.#parser.expectPayload(size);
+  }
+
+  /** Runs `task` before the next line: the rest of the chunk is set aside until it is done. */
+  defer(run: (signal: AbortSignal) => Promise<void>, options: DeferOptions = {}): void {
+    if (this.#rest === undefined) {
+      const parser = this.#parser;
+      this.#rest = this.#chunk.subarray(this.#chunk.length - parser.remaining);
+      parser.push(EMPTY);
+    }
+    this.#pause = { kind: "task", run, abortOnEof: options.abortOnEof ?? false };
+  }
+
+  /** Sends a header line, a payload of exactly `size` bytes from `source`, then a trailer line. */
+  async sendPayload(
+    header: string,
+    source: PayloadSource,
+    size: number,
+    trailer: string,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    if (this.#state !== "open") return false;
+    this.send(header);
+    this.#held = [];
+    this.#heldBytes = 0;
+    const { sent, failure } = await pumpPayload(this.outbound, source, size, {
+      highWater: this.#highWater,
+      signal,
+      open: () => this.#state === "open",
+    });
+    if (sent === size && this.#state === "open") {
+      this.outbound.enqueue(encoder.encode(trailer));
+      const held = this.#held;
+      this.#held = undefined;
+      this.#heldBytes = 0;
+      for (const bytes of held) this.deliver(bytes);
+      return true;
+    }
+    // The framing is lost: nothing may follow an incomplete payload, so the connection ends.
+    this.#held = [];
+    if (this.#state === "open") {
+      this.#ctx.log.conn.warning("payload to {name} ({peer}) broken after {bytes} bytes: {why}", {
+        name: this.name,
+        peer: this.address,
+        bytes: sent,
+        why: failure,
+      });
+      void this.close(this.#ctx.draining ? "shutdown" : "protocol-error", failure);
+    }
+    return false;
+  }
+
+  /** Queues `line` once the queue is below half its high-water mark. */
+  async sendPaced(line: string, signal: AbortSignal): Promise<boolean> {
+    const limit = Math.floor(this.#highWater / 2);
+    if (this.outbound.queuedBytes > limit) {
+      const stop = abortion(signal);
+      try {
+        while (this.#state === "open" && !signal.aborted && this.outbound.queuedBytes > limit) {
+          await Promise.race([this.outbound.flushed(), stop.promise]);
+        }
+      } finally {
+        stop.dispose();
+      }
+    }
+    if (this.#state !== "open") return false;
+    this.send(line);
+    return true;
+  }
+
+  /** Resolves once everything queued so far has been written. */
+  flushed(): Promise<void> {
+    return this.outbound.flushed();
+  }
+
+  /** Turns acknowledgements on (numbering restarts at 1) or off. */
+  setAck(on: boolean): void {
+    this.#ack = on && !this.#echo;
+    this.#ackSeq = 0;
+  }
+
+  get #highWater(): number {
+    return Math.max(1, Math.floor(this.#ctx.options.maxQueueBytes / 4));
+  }
+
+  #hold(bytes: Uint8Array): boolean {
+    if (this.#heldBytes + bytes.length > this.#ctx.options.maxQueueBytes) return false;
+    (this.#held as Uint8Array[]).push(bytes);
+    this.#heldBytes += bytes.length;
+    return true;
+  }
+
+  /** `ACK <seq>` for each of `count` messages just handed to their recipients, in one buffer. */
+  #acknowledge(count: number): void {
+    let lines = "";
+    for (let i = 0; i < count; i++) lines += `ACK ${++this.#ackSeq}\n`;
+    this.send(lines);
+  }
+
+  /** `NACK <seq> <code> :<text>` for a refused message. */
+  #refuse(code: ErrorCode, text: string): void {
+    this.send(formatLine("NACK", [++this.#ackSeq, code], text));
+  }
+
   #handle(line: Uint8Array | typeof TOO_LONG): void {
     if (line === TOO_LONG) {
       this.#touch();
@@ -349,9 +620,10 @@ export class Connection implements ConnectionHandle, Caller {
         peer: this.address,
         bytes: max,
       });
-      this.send(
-        errLine("line-too-long", `lines are limited to ${max} bytes; that one was dropped`),
-      );
+      const text = `lines are limited to ${max} bytes; that one was dropped`;
+      // With acknowledgements on, an over-long line counts as a message (its start is gone).
+      if (this.#ack && this.registered) this.#refuse("line-too-long", text);
+      else this.send(errLine("line-too-long", text));
       this.#countBadLine();
       return;
     }
@@ -362,7 +634,10 @@ export class Connection implements ConnectionHandle, Caller {
         name: this.name,
         peer: this.address,
       });
-      this.send(errLine("bad-utf8", "lines must be valid UTF-8; that one was dropped"));
+      const text = "lines must be valid UTF-8; that one was dropped";
+      const command = line[0] === COLON && line[1] !== COLON;
+      if (this.#ack && this.registered && !command) this.#refuse("bad-utf8", text);
+      else this.send(errLine("bad-utf8", text));
       this.#countBadLine();
       return;
     }
@@ -417,6 +692,7 @@ export class Connection implements ConnectionHandle, Caller {
     const ctx = this.#ctx;
     const recipients = ctx.hub.broadcast(batch, this);
     ctx.counters.deliveries += recipients * pending.length;
+    if (this.#ack) this.#acknowledge(pending.length);
     if (this.#logMessages) {
       const time = this.#chunkWallTime, name = this.name, peer = this.address;
       for (const text of pending) {

@@ -37,6 +37,79 @@ export interface Caller {
   readonly peer: Peer | undefined;
   /** Queues one server line (with its `\n`) to the caller. */
   send(line: string): void;
+  /** The connection behind the caller, for commands that move bytes or wait (not the console). */
+  readonly session?: Session | undefined;
+}
+
+/**
+ * Takes a sized payload as it arrives. The connection stops reading its socket while a `write`
+ * is pending, so a slow disk slows the sender instead of filling memory. `write` must not throw:
+ * a sink that fails keeps swallowing bytes and reports the failure from `end`.
+ */
+export interface PayloadSink {
+  /** The next piece of the payload; `piece` is only valid until the returned promise settles. */
+  write(piece: Uint8Array): Promise<void> | void;
+  /** Every byte arrived: finish and send the command's final line. */
+  end(): Promise<void>;
+  /** The connection broke before the last byte: remove whatever was stored. */
+  abort(): Promise<void>;
+}
+
+/** Where an outgoing payload's bytes come from; `Deno.FsFile` fits. */
+export interface PayloadSource {
+  /** Reads into `buffer`; resolves with the byte count, or `null` at the end. */
+  read(buffer: Uint8Array): Promise<number | null>;
+}
+
+/** Options of {@linkcode Session.defer}. */
+export interface DeferOptions {
+  /** Abort the task when the peer closes its sending side (used by `:run`). @default {false} */
+  abortOnEof?: boolean;
+}
+
+/**
+ * A client connection as the transfer, acknowledgement and remote-command features see it.
+ * Everything here keeps the connection's order: a payload or a deferred task finishes before the
+ * connection handles its next line, so replies stay in the order of the commands.
+ */
+export interface Session {
+  /** Connection id, as in server events. */
+  readonly id: number;
+  /** True until the connection starts closing. */
+  readonly open: boolean;
+  /**
+   * Reads the next `size` raw bytes of the connection into `sink` (its `end` runs once all
+   * arrived) before any further line. Call it while handling the command line that announced the
+   * payload, or from a task deferred by that command.
+   */
+  receive(size: number, sink: PayloadSink): void;
+  /**
+   * Runs `task` before the connection handles its next line. `signal` aborts when the connection
+   * closes, the server shuts down, or (with `abortOnEof`) the peer stops sending.
+   */
+  defer(task: (signal: AbortSignal) => Promise<void>, options?: DeferOptions): void;
+  /**
+   * Sends `header`, then exactly `size` bytes read from `source`, then `trailer`; lines for this
+   * connection that arrive meanwhile wait and follow the trailer. The queue is filled only up to
+   * its high-water mark, so neither this client nor anyone else is held up by the backpressure
+   * gate. Resolves true once everything is queued; false if the connection closed (a payload
+   * that cannot be completed closes the connection, since its framing would be lost).
+   */
+  sendPayload(
+    header: string,
+    source: PayloadSource,
+    size: number,
+    trailer: string,
+    signal: AbortSignal,
+  ): Promise<boolean>;
+  /** Queues one line once the queue is below half its high-water mark; false if closed. */
+  sendPaced(line: string, signal: AbortSignal): Promise<boolean>;
+  /** Resolves once everything queued so far has been written (or the connection failed). */
+  flushed(): Promise<void>;
+  /** Turns message acknowledgements on (numbering restarts at 1) or off. */
+  setAck(on: boolean): void;
+  /** Whether message acknowledgements are on. */
+  readonly ack: boolean;
 }
 
 /** A connection as the server and commands see it. */

@@ -21,7 +21,22 @@ export type ErrorCode =
   | "refused"
   | "server-full"
   | "too-many-connections"
-  | "shutting-down";
+  | "shutting-down"
+  // Files, transfers and remote commands (sb/1 additions).
+  | "disabled"
+  | "bad-file-name"
+  | "file-exists"
+  | "no-such-file"
+  | "too-large"
+  | "area-full"
+  | "spool-full"
+  | "bad-hash"
+  | "incomplete"
+  | "io-error"
+  | "no-such-offer"
+  | "no-such-command"
+  | "timeout"
+  | "run-failed";
 
 /** Why a connection ended; sent as `BYE <reason>`, logged and counted. */
 export type DisconnectReason =

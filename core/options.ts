@@ -18,6 +18,21 @@ export interface AccessOptions {
   deny?: string[];
 }
 
+/**
+ * A command that clients may run with `:run <name> [args…]` (config file only). Only `argv` runs,
+ * without a shell; the client's words are appended as separate arguments, never interpreted.
+ */
+export interface RemoteCommand {
+  /** Program and its fixed arguments, e.g. `["/usr/bin/uptime"]`. */
+  argv: string[];
+  /** Seconds before the program is killed and the client gets `ERR timeout`. @default {10} */
+  timeout?: number;
+  /** Only admins may run it. @default {false} */
+  admin?: boolean;
+  /** How many words a client may append to `argv`; 0 refuses any. @default {16} */
+  maxArgs?: number;
+}
+
 /** Options accepted by {@linkcode startServer}. Durations are in seconds. */
 export interface ServerOptions {
   /** Address to bind. @default {"127.0.0.1"} */
@@ -64,6 +79,22 @@ export interface ServerOptions {
   console?: boolean;
   /** Seconds the shutdown waits for queued bytes to reach clients. @default {5} */
   shutdownGrace?: number;
+  /** Folder of the shared file area (`:put`, `:get`, `:files`, `:rm`); `""` turns it off. @default {""} */
+  filesDir?: string;
+  /** Largest file accepted by `:put` and `:send`, in bytes; 0 is no limit. @default {0} */
+  fileQuota?: number;
+  /** Bytes the shared area may hold in total; 0 is no limit. @default {0} */
+  areaQuota?: number;
+  /** Folder where `:send` uploads wait for `:accept`; `""` is a fresh temporary folder. @default {""} */
+  spoolDir?: string;
+  /** Bytes of `:send` uploads waiting in the spool at once; 0 is no limit. @default {0} */
+  spoolQuota?: number;
+  /** Seconds an offer from `:send` waits for `:accept` before it expires. @default {300} */
+  offerTimeout?: number;
+  /** Acknowledge every plain message with `ACK <seq>` / `NACK <seq> …` from the start. @default {false} */
+  ack?: boolean;
+  /** Commands clients may run with `:run` (config file only), by name. @default {{}} */
+  commands?: Record<string, RemoteCommand>;
   /** Cancels the server: aborting it starts a graceful shutdown. */
   signal?: AbortSignal;
 }
@@ -71,9 +102,10 @@ export interface ServerOptions {
 /** The options a running server uses: every default filled in. */
 export interface ResolvedServerOptions extends
   Required<
-    Omit<ServerOptions, "access" | "adminToken" | "tokenFile" | "console" | "signal">
+    Omit<ServerOptions, "access" | "adminToken" | "tokenFile" | "console" | "signal" | "commands">
   > {
   access: Required<AccessOptions>;
+  commands: Record<string, Required<RemoteCommand>>;
   adminToken: string | undefined;
   tokenFile: string | undefined;
   console: boolean | undefined;
@@ -82,7 +114,7 @@ export interface ResolvedServerOptions extends
 
 /** Default value of every option, as documented on {@linkcode ServerOptions}. */
 export const DEFAULT_OPTIONS: Readonly<
-  Omit<ResolvedServerOptions, "access" | "admins" | "signal">
+  Omit<ResolvedServerOptions, "access" | "admins" | "signal" | "commands">
 > = Object.freeze({
   host: "127.0.0.1",
   port: 12345,
@@ -104,7 +136,18 @@ export const DEFAULT_OPTIONS: Readonly<
   logFormat: "text",
   console: undefined,
   shutdownGrace: 5,
+  filesDir: "",
+  fileQuota: 0,
+  areaQuota: 0,
+  spoolDir: "",
+  spoolQuota: 0,
+  offerTimeout: 300,
+  ack: false,
 });
+
+/** Defaults of a {@linkcode RemoteCommand}'s optional fields. */
+export const DEFAULT_REMOTE_COMMAND: Readonly<Omit<Required<RemoteCommand>, "argv">> = Object
+  .freeze({ timeout: 10, admin: false, maxArgs: 16 });
 
 /** Fills in defaults. Validation of user input lives in `config.ts`; this trusts its caller. */
 export function resolveOptions(options: ServerOptions = {}): ResolvedServerOptions {
@@ -116,6 +159,11 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedServerOptio
     ...defined,
     access: { allow: options.access?.allow ?? [], deny: options.access?.deny ?? [] },
     admins: options.admins ?? [],
+    commands: Object.fromEntries(
+      Object.entries(options.commands ?? {}).map((
+        [name, command],
+      ) => [name, { ...DEFAULT_REMOTE_COMMAND, ...command, argv: [...command.argv] }]),
+    ),
     adminToken: options.adminToken,
     tokenFile: options.tokenFile,
     console: options.console,

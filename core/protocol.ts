@@ -146,6 +146,13 @@ export const HELP_LINES: readonly string[] = [
   ":whoami                     your name, address and role",
   ":ping                       round trip to the server",
   ":auth <token>               become an admin",
+  ":put <name> <size> <sha256> upload to the shared area (the bytes follow the line)",
+  ":get <name>                 download from the shared area (FILE line, bytes, OK)",
+  ":files                      list the shared area;  :rm <name> removes your file",
+  ":send <user|#group> <name> <size> <sha256>  offer a file (the bytes follow the line)",
+  ":accept <id>  :decline <id> take or refuse a file someone OFFERed you",
+  ":commands                   commands you may :run <command> [args...]",
+  ":ack on|off                 ACK/NACK <seq> for each message you send",
   ":quit (or exit)             leave",
   "admin: :kick <user> [reason]  :rename <old> <new>  :shutdown [grace] [reason]  :stats",
 ];

@@ -275,3 +275,71 @@ Deno.test("config: file problems name the file and the key", async () => {
     (path) => refused(["--config", path], {}, /: unknown key "config"$/),
   );
 });
+
+Deno.test("config: file area, transfer and ack settings from flags, with byte sizes", async () => {
+  const config = await loadServerConfig([
+    "--files-dir=area",
+    "--file-quota=64M",
+    "--area-quota=1.5G",
+    "--spool-dir=/var/spool/sb",
+    "--spool-quota=1048576",
+    "--offer-timeout=60",
+    "--ack",
+  ], {});
+  assert.deepEqual(config.options, {
+    filesDir: "area",
+    fileQuota: 64 * 1024 * 1024,
+    areaQuota: 1.5 * 1024 * 1024 * 1024,
+    spoolDir: "/var/spool/sb",
+    spoolQuota: 1048576,
+    offerTimeout: 60,
+    ack: true,
+  });
+  assert.equal((await loadServerConfig(["--no-ack"], {})).options.ack, false);
+  const env = await loadServerConfig([], { SWITCHBOARD_FILE_QUOTA: "10k", SWITCHBOARD_ACK: "yes" });
+  assert.deepEqual(env.options, { fileQuota: 10240, ack: true });
+  await refused(["--file-quota", "lots"], {}, /^--file-quota: expected a number of bytes/);
+  await refused(["--area-quota=-5"], {}, /^--area-quota: expected a number of bytes/);
+  await refused(["--offer-timeout", "0"], {}, /^--offer-timeout: expected a number of seconds/);
+  assert.match(SERVER_USAGE, /--files-dir DIR\s+shared file area/);
+  assert.match(SERVER_USAGE, /--file-quota BYTES\s+largest file/);
+  assert.match(SERVER_USAGE, /--ack \/ --no-ack\s+acknowledge/);
+  assert.match(SERVER_USAGE, /Commands for :run come only from the file/);
+});
+
+Deno.test("config: commands for :run come from the file only, each one validated", async () => {
+  const commands = {
+    uptime: { argv: ["/usr/bin/uptime"] },
+    backup: { argv: ["/usr/local/bin/backup", "--now"], timeout: 600, admin: true, maxArgs: 0 },
+  };
+  await withConfigFile({ commands, filesDir: "shared", fileQuota: "1G" }, async (path) => {
+    const { options } = await loadServerConfig(["--config", path], {});
+    assert.deepEqual(options.commands, commands);
+    assert.equal(options.filesDir, join(path, "..", "shared"));
+    assert.equal(options.fileQuota, 1024 ** 3);
+  });
+  await refused(
+    [],
+    { SWITCHBOARD_COMMANDS: '{"x": {"argv": ["sh"]}}' },
+    /^SWITCHBOARD_COMMANDS: commands are read from the config file only$/,
+  );
+  await refused(["--commands", "x"], {}, /^unknown flag --commands$/);
+  const bad: [unknown, RegExp][] = [
+    [["ls"], /key "commands": expected an object/],
+    [{ "bad name": { argv: ["ls"] } }, /command "bad name": names are 1-32/],
+    [{ ls: ["ls"] }, /command "ls": expected an object/],
+    [{ ls: {} }, /command "ls": "argv" must be a non-empty list of strings/],
+    [{ ls: { argv: [] } }, /"argv" must be a non-empty list/],
+    [{ ls: { argv: [""] } }, /"argv" must be a non-empty list/],
+    [{ ls: { argv: ["ls", 3] } }, /"argv" must be a non-empty list of strings/],
+    [{ ls: { argv: "ls -l" } }, /"argv" must be a non-empty list/],
+    [{ ls: { argv: ["ls"], timeout: 0 } }, /command "ls": "timeout" must be a number of seconds/],
+    [{ ls: { argv: ["ls"], timeout: "5" } }, /"timeout" must be a number/],
+    [{ ls: { argv: ["ls"], admin: "yes" } }, /command "ls": "admin" must be true or false/],
+    [{ ls: { argv: ["ls"], maxArgs: -1 } }, /"maxArgs" must be a whole number from 0 to 256/],
+    [{ ls: { argv: ["ls"], shell: true } }, /command "ls": unknown key "shell"/],
+  ];
+  for (const [value, message] of bad) {
+    await withConfigFile({ commands: value }, (path) => refused(["--config", path], {}, message));
+  }
+});
