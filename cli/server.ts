@@ -73,14 +73,15 @@ async function main(args: string[]): Promise<number> {
   return EXIT_OK;
 }
 
-/** SIGINT and SIGTERM start a graceful shutdown; repeats (deno task forwards Ctrl+C too) wait for it. */
+/**
+ * SIGINT and SIGTERM start a graceful shutdown; repeats (deno task forwards Ctrl+C too) wait for
+ * it. The listeners stay until the process exits: removed when the server finishes, a repeat
+ * arriving in the last moments before exit would get the default action and exit code 130.
+ */
 function stopOnSignals(server: Server): void {
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   const stop = () => void server.shutdown({ reason: "server shutting down" });
   for (const signal of signals) Deno.addSignalListener(signal, stop);
-  server.finished.then(() => {
-    for (const signal of signals) Deno.removeSignalListener(signal, stop);
-  });
 }
 
 /** Reads operator lines from stdin; returns a function that stops reading. */

@@ -62,6 +62,12 @@ Deno.test("server: a repeated SIGINT does not cut the grace period short; in-fli
   server.kill("SIGINT");
   for (let i = 0; i < 50; i++) assert.equal(await bob.nextLine(), `MSG alice * :line ${i}`);
   assert.match(await bob.waitFor("BYE"), /^BYE shutdown/);
+  // Another one as the server finishes (Ctrl+C pressed again): still a clean exit, not 130.
+  try {
+    server.kill("SIGINT");
+  } catch {
+    // Already exited.
+  }
   const result = await server.finished();
   assert.equal(result.code, 0, result.stderr);
 });
