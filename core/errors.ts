@@ -9,7 +9,6 @@ export type ErrorCode =
   | "bad-name"
   | "name-taken"
   | "not-registered"
-  | "already-registered"
   | "unknown-command"
   | "bad-args"
   | "no-such-user"
