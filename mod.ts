@@ -36,17 +36,76 @@ export type { ServerStats } from "./core/stats.ts";
 // Connecting as a client: registration, commands with their answers, PING handled,
 // reconnection with the same name and groups.
 export {
+  type Answer,
   type ClientEnd,
   type ClientEventMap,
+  type ClientLineEvent,
   type ClientOptions,
   type ClientState,
   ConnectError,
   type ConnectErrorCode,
+  type EchoEvent,
+  type EndReason,
+  type PayloadReceiver,
+  type PayloadSink,
+  type PayloadSource,
+  type ReceivedLine,
+  type RegisterResult,
+  type ResolvedClientOptions,
   type SendStatus,
   SwitchboardClient,
+  type TransferHooks,
+  type UploadAnswer,
 } from "./core/client.ts";
+// Files from the client's side: :put, :get, :send, :accept with local files, verified and
+// never overwriting; acknowledgement bookkeeping for :ack on.
+export {
+  downloadNameProblem,
+  type FileTransferOptions,
+  FileTransfers,
+  type TransferCallbacks,
+  type TransferError,
+  type TransferKind,
+  type TransferProgress,
+  type TransferResult,
+} from "./core/client_files.ts";
+export { AckTracker, isPlainMessage, type NumberedLine } from "./core/client_acks.ts";
 export { type Backoff, exponentialBackoff, fixedBackoff } from "./core/backoff.ts";
-export { parseServerLine, type ServerEvent, splitServerLine } from "./core/server_line.ts";
+export {
+  type AckEvent,
+  type ByeEvent,
+  type ChatEvent,
+  type CommandEvent,
+  type ErrEvent,
+  type EventBase,
+  type FileEvent,
+  type FileInfoEvent,
+  type GroupEvent,
+  type HelloEvent,
+  type HelpEvent,
+  type JoinEvent,
+  type KickEvent,
+  type LeaveEvent,
+  type MemberEvent,
+  type NackEvent,
+  type NickEvent,
+  type OfferEvent,
+  type OkEvent,
+  type OutputEvent,
+  parseServerLine,
+  type PingEvent,
+  type PrivateEvent,
+  type RawServerLine,
+  type ReceiptEvent,
+  type ServerEvent,
+  type ServerEventType,
+  splitServerLine,
+  type StatEvent,
+  type UnknownEvent,
+  type UserEvent,
+  type WelcomeEvent,
+  type WhoamiEvent,
+} from "./core/server_line.ts";
 
 // Configuration the way the `server` program reads it.
 export { ConfigError, loadServerConfig, type ServerConfig } from "./core/config.ts";

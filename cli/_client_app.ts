@@ -1,8 +1,10 @@
 /**
  * The `client` program's behaviour on top of the client library: pick interactive or scripted
  * mode, connect and report failures with their exit codes, get a name (asking again on a
- * terminal), then hand each typed line to the server or to a client-local command, and show
- * what happens. Private to `cli/`.
+ * terminal), then hand each typed line to the server or to a client-local command (file
+ * transfers go to `_client_transfers.ts`), and show what happens. Scripted sessions turn
+ * acknowledgements on, so a message the server did not take fails the exit code. Private to
+ * `cli/`.
  * @module
  */
 
@@ -13,6 +15,8 @@ import {
   type ReceivedLine,
   SwitchboardClient,
 } from "../core/client.ts";
+import process from "node:process";
+import { FileTransfers } from "../core/client_files.ts";
 import { formatAddress, parseCommand } from "../core/protocol.ts";
 import { EXIT, type ExitCode } from "./_exit_codes.ts";
 import type { ClientPlan } from "./_client_args.ts";
@@ -32,6 +36,7 @@ import {
   StdinLines,
   TerminalScreen,
 } from "./_client_terminal.ts";
+import { TransferDesk } from "./_client_transfers.ts";
 
 /** Exit code for each way connecting fails. */
 const CONNECT_EXIT: Record<ConnectErrorCode, ExitCode> = {
@@ -45,13 +50,26 @@ const CONNECT_EXIT: Record<ConnectErrorCode, ExitCode> = {
   "closed": EXIT.failure,
 };
 
+/** Answers to these commands are reported by the transfer's summary line instead. */
+const TRANSFER_COMMAND = /^:(put|get|send|accept) /i;
+/** The server's help for the wire forms of the commands the client handles itself. */
+const WIRE_HELP = /^:(put|get|send) /;
+/** Milliseconds to wait, when the program ends, for cancelled transfers to clean up. */
+const CLEANUP_MS = 2000;
+
 /** Shortest time between two "still disconnected" notices. */
 const RETRY_NOTICE_MS = 4000;
 
 /** Client-local commands, listed by `:help` after the server's. */
 const LOCAL_HELP = [
-  ":status                     connection, name, groups and queued lines",
-  ":wait                       wait until the server has answered everything sent",
+  ":put <path> [name]          upload a file to the shared area (quote a path with spaces)",
+  ":get <name> [dest]          download a shared file into --downloads (never overwrites)",
+  ":files  :rm <name>          list the shared area, remove a file you uploaded",
+  ":send <user|#group> <path>  offer a file to someone (a RECEIPT says what became of it)",
+  ":accept <id> [dest]         save a file offered to you;  :decline <id> refuses it",
+  ":run <name> [args]          run a command the server offers;  :commands lists them",
+  ":status                     connection, name, groups, queued lines and transfers",
+  ":wait                       wait until every transfer and answer is in",
   ":sleep <seconds>            pause before the next line (for scripts)",
   ":quit, exit, Ctrl+D, Ctrl+C leave",
 ];
@@ -126,6 +144,7 @@ class ClientApp {
   #screen: Screen = new PlainScreen();
   #terminal: TerminalScreen | undefined;
   #client: SwitchboardClient | undefined;
+  #desk: TransferDesk | undefined;
   #failure: ExitCode | undefined;
 
   constructor(
@@ -155,6 +174,8 @@ class ClientApp {
         reconnectTimeout: plan.reconnectTimeout,
         queueLimit: plan.queueLimit,
         staleTimeout: plan.staleTimeout,
+        // A script cannot watch: it learns from ACK/NACK what got through.
+        ack: !this.#interactive,
       });
     } catch (error) {
       if (!(error instanceof ConnectError)) throw error;
@@ -162,6 +183,7 @@ class ClientApp {
       return CONNECT_EXIT[error.code];
     }
     this.#client = client;
+    const desk = this.#desk = this.#transferDesk(client);
     this.#listen(client);
     this.#greeted(client);
     if (this.#interactive) {
@@ -174,6 +196,12 @@ class ClientApp {
     if (client.mode === "chat") {
       const code = await this.#register(client, input);
       if (code !== undefined) return code;
+      if (client.options.ack && !client.acknowledging) {
+        this.#notice(
+          "the server does not acknowledge messages (:ack on was refused): delivery is not confirmed",
+          "warn",
+        );
+      }
     }
     this.#updatePrompt();
     if (!this.#interactive) leaveOnInterrupt(client);
@@ -182,22 +210,74 @@ class ClientApp {
       const line = await Promise.race([input.next(), ended]);
       if (line === undefined) break;
       if (line === null) {
-        // Ctrl+D on a terminal leaves now; the end of a script first waits for every answer.
-        if (!this.#interactive) await client.settle();
+        // Ctrl+D on a terminal leaves now; the end of a script first waits for every transfer
+        // and every answer.
+        if (!this.#interactive) await this.#finishScript(client, desk);
+        else this.#cancelling(desk);
         await client.quit();
         break;
       }
       if ((await this.#handle(client, line)) === "quit") {
+        if (!this.#interactive) await desk.idle();
+        else this.#cancelling(desk);
         await client.quit();
         break;
       }
     }
-    return this.#report(await client.closed);
+    const end = await client.closed;
+    // Transfers cut short by the end remove their partial files before the program exits.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      desk.idle(),
+      new Promise((resolve) => timer = setTimeout(resolve, CLEANUP_MS)),
+    ]);
+    clearTimeout(timer);
+    return this.#report(end);
   }
 
   close(): void {
+    this.#desk?.close();
     this.#terminal?.close();
     this.#client?.close();
+  }
+
+  // --- transfers and acknowledgements -------------------------------------------------------
+
+  #transferDesk(client: SwitchboardClient): TransferDesk {
+    const files = new FileTransfers(client, { downloads: this.#plan.downloads });
+    const options = {
+      offers: this.#plan.offers,
+      interactive: this.#interactive,
+      canAsk: Deno.stdin.isTerminal() && this.#plan.send.length === 0,
+    };
+    return new TransferDesk(client, files, options, {
+      line: (text, ok) => {
+        if (!ok) this.#failure ??= EXIT.failure;
+        this.#showLine(this.#paint.out.paint(ok ? "green" : "red", text), text);
+      },
+      notice: (text) => this.#notice(text),
+      json: this.#plan.json ? (record) => this.#emitJson(record) : undefined,
+      failed: () => this.#failure ??= EXIT.failure,
+      status: this.#interactive ? (lines) => this.#screen.setStatus(lines) : undefined,
+      columns: () => process.stdout.columns || 80,
+    });
+  }
+
+  /** End of a script: every transfer, then every answer; then anything never acknowledged. */
+  async #finishScript(client: SwitchboardClient, desk: TransferDesk): Promise<void> {
+    await desk.idle();
+    await client.settle();
+    const missing = client.unacknowledged;
+    if (missing.length === 0) return;
+    this.#localError(
+      `${missing.length} message${missing.length === 1 ? " was" : "s were"} never acknowledged:`,
+    );
+    for (const line of missing) this.#problem(`  ${line}`);
+  }
+
+  #cancelling(desk: TransferDesk): void {
+    if (desk.active === 0) return;
+    this.#notice(`leaving cancels ${desk.active} transfer${desk.active === 1 ? "" : "s"}`, "warn");
   }
 
   // --- getting a name -----------------------------------------------------------------------
@@ -292,6 +372,7 @@ class ClientApp {
           this.#notice(this.#status(client));
           return undefined;
         case "wait":
+          await this.#desk?.idle();
           await client.settle();
           return undefined;
         case "sleep": {
@@ -303,6 +384,14 @@ class ClientApp {
           }
           return undefined;
         }
+        case "put":
+        case "get":
+        case "send":
+        case "accept":
+          if (client.mode === "chat" && this.#desk !== undefined) {
+            await this.#desk.command(verb, rest);
+            return undefined;
+          }
       }
     }
     await this.#send(client, line);
@@ -359,16 +448,22 @@ class ClientApp {
       ? `connected to ${server}`
       : `${client.state}: ${server}`;
     const name = client.name === undefined ? "" : ` as ${client.name}, in ${groups}`;
-    return `${state}${name}; ${client.queued} lines queued`;
+    const transfers = this.#desk?.active ?? 0;
+    return `${state}${name}; ${client.queued} lines queued; ${transfers} transfer${
+      transfers === 1 ? "" : "s"
+    } running`;
   }
 
   // --- what the client reports --------------------------------------------------------------
 
   #listen(client: SwitchboardClient): void {
     client.on("line", (received) => this.#onLine(received));
-    client.on("disconnect", ({ bye, error, reconnecting, unanswered }) => {
+    client.on("disconnect", ({ bye, error, reconnecting, unanswered, unacknowledged }) => {
       for (const command of unanswered) {
         this.#notice(`no answer came for "${command}": it may not have been carried out`, "warn");
+      }
+      for (const message of unacknowledged) {
+        this.#localError(`no acknowledgement came for "${message}": it may not have got through`);
       }
       if (reconnecting) {
         const why = bye === undefined
@@ -425,18 +520,35 @@ class ClientApp {
     if (event.type === "error" && !received.registration) {
       this.#failure ??= event.code === "not-allowed" ? EXIT.notAllowed : EXIT.failure;
     }
+    if (event.type === "nack") this.#failure ??= EXIT.failure;
+    if (event.type === "ok" && event.verb === "run" && event.params[1] !== "0") {
+      this.#failure ??= EXIT.failure;
+    }
     const me = this.#client?.name;
-    const plain = renderLine(received, { me, paint: this.#plain });
-    if (plain !== undefined) this.#log?.write(now, plain);
+    const offerName = (id: number) => this.#desk?.offerName(id);
+    // A transfer's own lines (FILE, OK, ERR) are summed up by its summary line; the server's
+    // help for the wire forms of :put, :get and :send would only mislead.
+    const hidden = (received.command !== undefined && TRANSFER_COMMAND.test(received.command)) ||
+      (event.type === "help" && WIRE_HELP.test(event.text));
+    const plain = renderLine(received, { me, paint: this.#plain, offerName });
+    if (plain !== undefined && !hidden) this.#log?.write(now, plain);
     if (this.#plan.json) {
       this.#emitJson(jsonRecord(received, now));
-    } else if (!received.registration) {
-      const text = renderLine(received, { me, paint: this.#paint.out });
+    } else if (!received.registration && !hidden) {
+      const text = renderLine(received, { me, paint: this.#paint.out, offerName });
       if (text !== undefined) {
         this.#screen.show(`${this.#paint.out.paint("gray", clock(now))} ${text}`);
       }
     }
     if (event.type === "nick") this.#updatePrompt();
+    if (event.type === "offer") this.#desk?.offered(event);
+  }
+
+  /** A line of output of the client's own (a transfer summary), timestamped like the rest. */
+  #showLine(styled: string, plain: string): void {
+    const now = new Date();
+    this.#log?.write(now, plain);
+    this.#screen.show(`${this.#paint.out.paint("gray", clock(now))} ${styled}`);
   }
 
   #emitJson(record: Record<string, unknown>): void {

@@ -22,6 +22,11 @@ Options:
                                (type, from, target, text, time, …); notices go to stderr
   --no-color                   plain text (the NO_COLOR environment variable works too)
   --log-file FILE              also append everything shown, with full timestamps, to FILE
+  --downloads DIR              where :get and accepted files are saved (default ./downloads,
+                               created when first needed); existing files are never overwritten
+  --accept-files               accept every file offered (:send) to you, without asking
+  --decline-files              decline every file offered to you. Without either flag the
+                               client asks on a terminal and declines otherwise
   --connect-timeout SECONDS    per connection attempt (default 5)
   --reconnect-interval SECONDS between reconnect attempts after a drop (default 5)
   --reconnect-timeout SECONDS  give up reconnecting after this long; 0 never reconnects
@@ -35,14 +40,19 @@ Options:
 
 Typed lines are sent as they are: plain text goes to everyone, :pm, :group, :list, :name and the
 other server commands work as in the protocol (see :help). The client adds :status, :wait,
-:sleep SECONDS and :help for itself. exit, :quit, Ctrl+D or Ctrl+C leave.
+:sleep SECONDS and :help for itself, and handles files: :put PATH [NAME], :get NAME [DEST],
+:send USER|#GROUP PATH, :accept ID (with a progress bar on a terminal and a summary line).
+:files, :rm, :decline, :run and :commands go to the server as typed. exit, :quit, Ctrl+D or
+Ctrl+C leave.
 
 Without a terminal, input lines are handled in order; at the end of input the client waits for
-every answer, then quits. A dropped connection is retried (lines typed meanwhile are queued);
-being kicked is not.
+every transfer and every answer, then quits. Messages are acknowledged (:ack on): a message the
+server refused (NACK) or never confirmed makes the exit code 1. A dropped connection is retried
+(lines typed meanwhile are queued); being kicked is not.
 
 Exit codes:
-  0  done            1  failure (a command failed, connection lost)   2  usage
+  0  done            1  failure (a command, transfer or message failed; connection lost)
+  2  usage
   3  connection refused   4  host unreachable   5  timed out   6  access denied
   7  server full     8  name refused (no terminal to ask again)   9  not allowed
   10 kicked          11 disconnected by the server (idle, shutdown, …)`;
@@ -73,6 +83,13 @@ export interface ClientPlan {
   queueLimit: number;
   /** `--stale-timeout`. */
   staleTimeout: number;
+  /** `--downloads`. */
+  downloads: string;
+  /**
+   * What to do with a file offered to this client: `accept` (`--accept-files`), `decline`
+   * (`--decline-files`), or `ask` — ask on a terminal, decline without one.
+   */
+  offers: "ask" | "accept" | "decline";
 }
 
 /** A flag or argument the program cannot use; reported with exit code 2. */
@@ -105,6 +122,9 @@ export function parseClientArgs(args: string[]): ClientPlan | "help" | "version"
         "reconnect-timeout": { type: "string" },
         "queue-limit": { type: "string" },
         "stale-timeout": { type: "string" },
+        downloads: { type: "string" },
+        "accept-files": { type: "boolean" },
+        "decline-files": { type: "boolean" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
       },
@@ -137,6 +157,11 @@ export function parseClientArgs(args: string[]): ClientPlan | "help" | "version"
       throw new UsageError("a --send line cannot contain a line break; repeat --send");
     }
   }
+  if (values["accept-files"] && values["decline-files"]) {
+    throw new UsageError("--accept-files and --decline-files exclude each other");
+  }
+  const downloads = values.downloads ?? "downloads";
+  if (downloads.trim() === "") throw new UsageError("--downloads cannot be empty");
   return {
     hostname: hostname.replace(/^\[(.*)\]$/, "$1"),
     port,
@@ -152,6 +177,8 @@ export function parseClientArgs(args: string[]): ClientPlan | "help" | "version"
     reconnectTimeout: number("reconnect-timeout", values["reconnect-timeout"] ?? "120", { min: 0 }),
     queueLimit: number("queue-limit", values["queue-limit"] ?? "100", { integer: true, min: 0 }),
     staleTimeout: number("stale-timeout", values["stale-timeout"] ?? "90", { min: 0 }),
+    downloads,
+    offers: values["accept-files"] ? "accept" : values["decline-files"] ? "decline" : "ask",
   };
 }
 

@@ -8,6 +8,7 @@
 import { styleText } from "node:util";
 import type { ClientLineEvent, ReceivedLine } from "../core/client.ts";
 import { neutralize, splitWords } from "../core/protocol.ts";
+import { formatBytes } from "./_client_progress.ts";
 
 /** A `styleText` format name. */
 type Style = Parameters<typeof styleText>[0];
@@ -74,6 +75,8 @@ export interface RenderContext {
   me: string | undefined;
   /** Styles. */
   paint: Painter;
+  /** The file name of an offer this client made, for its receipts. */
+  offerName?: ((id: number) => string | undefined) | undefined;
 }
 
 /**
@@ -144,6 +147,47 @@ export function renderLine(received: ReceivedLine, ctx: RenderContext): string |
     }
     case "echo":
       return `${p.paint("cyan", "echo:")} ${clean(event.text)}`;
+    case "file":
+    case "ack":
+      // A download's summary line says it all; a confirmed message needs no line.
+      return undefined;
+    case "fileinfo":
+      return `  ${clean(event.name)}  ${
+        note(
+          `${formatBytes(event.size)}  by ${clean(event.uploader)}  ${clean(event.time)}  ` +
+            `sha256 ${clean(event.sha256.slice(0, 16))}…`,
+        )
+      }`;
+    case "offer": {
+      const to = event.to.startsWith("#") ? ` to ${clean(event.to)}` : "";
+      return `${p.paint(["bold", "cyan"], `⇣ offer ${event.id}:`)} ${
+        p.sender(clean(event.from))
+      }${to} offers ${clean(event.name)} (${formatBytes(event.size)})`;
+    }
+    case "receipt": {
+      const name = ctx.offerName?.(event.id);
+      const text = `offer ${event.id}${name === undefined ? "" : ` (${clean(name)})`} → ${
+        clean(event.user)
+      }: ${clean(event.outcome)}`;
+      return event.outcome === "delivered" ? note(`✓ ${text}`) : p.paint("yellow", `• ${text}`);
+    }
+    case "stdout":
+      return `${p.paint("cyan", `[${clean(event.name)}]`)} ${clean(event.text)}`;
+    case "stderr":
+      return `${p.paint("yellow", `[${clean(event.name)} stderr]`)} ${clean(event.text)}`;
+    case "command":
+      return `  ${clean(event.name)} ${
+        note(`${event.role === "admin" ? "admin only, " : ""}timeout ${event.timeout} s`)
+      }`;
+    case "nack": {
+      const what = command === undefined
+        ? `message ${event.seq}`
+        : JSON.stringify(shorten(clean(command), 40));
+      return p.paint(
+        "red",
+        `✗ not delivered: ${what}: ${clean(event.text)} (${clean(event.code)})`,
+      );
+    }
     case "unknown":
       return note(clean(event.line));
   }
@@ -194,10 +238,27 @@ function renderOk(
       return ok(`renamed ${a} to ${b}`);
     case "shutdown":
       return ok(`the server is shutting down (grace ${a} s)`);
+    case "files":
+      return ok(`${plural(Number(a), "file")} in the shared area`);
+    case "rm":
+      return ok(`removed ${a}`);
+    case "decline":
+      return ok(`declined offer ${a}`);
+    case "commands":
+      return ok(plural(Number(a), "command"));
+    case "run":
+      return b === "0" ? ok(`${a} exited with 0`) : p.paint("red", `✗ ${a} exited with ${b}`);
+    case "ack":
+      return ok(`acknowledgements ${a}`);
     case "name":
     case "help":
     case "whoami":
     case "stats":
+    // Transfers end with a summary line of their own.
+    case "put":
+    case "get":
+    case "send":
+    case "accept":
       return undefined;
     default:
       return ok([verb, ...params].map(clean).join(" "));
@@ -235,6 +296,10 @@ export function eventRecord(
   if (event.type === "unknown") record.text = event.line;
   if (command !== undefined) record.command = command;
   return record;
+}
+
+function shorten(text: string, length: number): string {
+  return text.length <= length ? text : `${text.slice(0, length - 1)}…`;
 }
 
 function plural(count: number, word: string): string {

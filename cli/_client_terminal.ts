@@ -7,6 +7,8 @@
  */
 
 import process from "node:process";
+import { stripVTControlCharacters } from "node:util";
+import { displayWidth } from "./_client_progress.ts";
 import {
   clearScreenDown,
   createInterface,
@@ -23,6 +25,11 @@ export interface Screen {
   notice(text: string): void;
   /** Changes the prompt (terminal only). */
   setPrompt(text: string): void;
+  /**
+   * Lines kept just above the prompt and redrawn in place (transfer progress; terminal only).
+   * Each must fit in one row. An empty list removes them.
+   */
+  setStatus(lines: readonly string[]): void;
   /** Stops reading and gives the terminal back. */
   close(): void;
 }
@@ -52,6 +59,9 @@ export class TerminalScreen implements Screen, LineSource {
   readonly #rl: Interface;
   readonly #lines: string[] = [];
   #wake: (() => void) | undefined;
+  #status: readonly string[] = [];
+  /** Status rows on the screen right now (above the prompt). */
+  #statusRows = 0;
   #prompting = false;
   #closed = false;
 
@@ -67,6 +77,7 @@ export class TerminalScreen implements Screen, LineSource {
     });
     this.#rl.on("line", (line) => {
       this.#lines.push(line);
+      if (this.#statusRows > 0) this.#keepStatusBelow(line);
       // Draw the next prompt at once: keys typed while this line is handled land after it, and
       // output meanwhile goes above it.
       if (this.#prompting) this.#rl.prompt();
@@ -114,11 +125,44 @@ export class TerminalScreen implements Screen, LineSource {
       writeLine(Deno.stdout, text);
       return;
     }
-    // Erase the prompt and what is typed so far (it may span rows), print the line where the
-    // prompt was, then let readline draw the prompt and the typed text again below it.
+    // Erase the status, the prompt and what is typed so far (it may span rows), print the line
+    // where they were, then draw the status and let readline draw the prompt and the typed text
+    // again below it.
     const rows = this.#erasePrompt();
+    this.#redraw(text + "\n", rows);
+  }
+
+  setStatus(lines: readonly string[]): void {
+    this.#status = lines;
+    if (!this.#prompting || this.#closed) return;
+    if (lines.length === 0 && this.#statusRows === 0) return;
+    const rows = this.#erasePrompt();
+    this.#redraw("", rows);
+  }
+
+  /**
+   * Enter leaves the finished line on the screen below the status lines; move them under it, so
+   * they stay right above the next prompt instead of scrolling away with the conversation.
+   */
+  #keepStatusBelow(line: string): void {
+    const echoed = this.#rl.getPrompt() + line;
+    const columns = process.stdout.columns || 80;
+    const width = displayWidth(stripVTControlCharacters(echoed));
+    const rows = Math.floor(Math.max(0, width - 1) / columns) + 1;
+    moveCursor(process.stdout, 0, -(rows + this.#statusRows));
+    cursorTo(process.stdout, 0);
+    clearScreenDown(process.stdout);
+    const status = this.#status.map((text) => text + "\n").join("");
+    this.#statusRows = this.#status.length;
+    process.stdout.write(echoed + "\n" + status);
+  }
+
+  /** Writes `text` (complete lines), the status lines, then the prompt and typed text. */
+  #redraw(text: string, rows: number): void {
+    const status = this.#status.map((line) => line + "\n").join("");
+    this.#statusRows = this.#status.length;
     // readline moves up by the rows it last drew before redrawing: leave it that many blank rows.
-    process.stdout.write(text + "\n" + "\n".repeat(rows));
+    process.stdout.write(text + status + "\n".repeat(rows));
     this.#rl.prompt(true);
   }
 
@@ -129,10 +173,7 @@ export class TerminalScreen implements Screen, LineSource {
   setPrompt(text: string): void {
     if (this.#rl.getPrompt() === text) return;
     this.#rl.setPrompt(text);
-    if (this.#prompting && !this.#closed) {
-      process.stdout.write("\n".repeat(this.#erasePrompt()));
-      this.#rl.prompt(true);
-    }
+    if (this.#prompting && !this.#closed) this.#redraw("", this.#erasePrompt());
   }
 
   close(): void {
@@ -142,12 +183,16 @@ export class TerminalScreen implements Screen, LineSource {
     this.#rl.close();
   }
 
-  /** Moves to where the prompt starts and clears it and everything typed after it. */
+  /**
+   * Moves to where the status lines (or, without them, the prompt) start and clears everything
+   * from there down; returns the rows of the prompt and typed text above the cursor.
+   */
   #erasePrompt(): number {
     const rows = this.#rl.getCursorPos().rows;
-    moveCursor(process.stdout, 0, -rows);
+    moveCursor(process.stdout, 0, -rows - this.#statusRows);
     cursorTo(process.stdout, 0);
     clearScreenDown(process.stdout);
+    this.#statusRows = 0;
     return rows;
   }
 
@@ -178,6 +223,8 @@ export class PlainScreen implements Screen {
   }
 
   setPrompt(): void {}
+
+  setStatus(): void {}
 
   close(): void {}
 }

@@ -5,6 +5,11 @@
  * backoff, re-identifies with the same name, re-joins its groups and sends the lines queued
  * meanwhile (a bounded queue; lines that never went out are reported, never dropped silently).
  *
+ * Files move as sized payloads: {@linkcode SwitchboardClient.upload} writes a command and then
+ * exactly its bytes, {@linkcode SwitchboardClient.download} hands the bytes after a `FILE` line to
+ * a sink; `client_files.ts` builds `:put`, `:get`, `:send` and `:accept` on these two. With the
+ * `ack` option every plain message is matched to the server's `ACK`/`NACK` (`client_acks.ts`).
+ *
  * The `client` program (`cli/client.ts`) is a thin terminal front end on this class.
  *
  * @example
@@ -23,8 +28,15 @@
  */
 
 import { type Backoff, fixedBackoff } from "./backoff.ts";
+import { AckTracker } from "./client_acks.ts";
 import { ConnectError } from "./client_errors.ts";
-import { ClientLink, type LinkOptions } from "./client_link.ts";
+import { ClientLink, type LinkOptions, type PayloadSource } from "./client_link.ts";
+import {
+  type PayloadReceiver,
+  receivePayload,
+  type TransferHooks,
+  type UploadAnswer,
+} from "./client_payload.ts";
 import { Emitter } from "./events.ts";
 import { nameKey, parseCommand } from "./protocol.ts";
 import {
@@ -39,6 +51,13 @@ import {
 } from "./server_line.ts";
 
 export { ConnectError, type ConnectErrorCode } from "./client_errors.ts";
+export type { PayloadSource } from "./client_link.ts";
+export type {
+  PayloadReceiver,
+  PayloadSink,
+  TransferHooks,
+  UploadAnswer,
+} from "./client_payload.ts";
 
 /** Options of {@linkcode SwitchboardClient.connect}. Durations are in seconds. */
 export interface ClientOptions {
@@ -64,6 +83,14 @@ export interface ClientOptions {
   staleTimeout?: number;
   /** Longest line sent, in bytes (the server's default limit). @default {65536} */
   maxLineBytes?: number;
+  /**
+   * Turn acknowledgements on (`:ack on`, chat servers) after registering and after every
+   * reconnect: each plain message is then matched to the server's `ACK`/`NACK` (reported as a
+   * `line` event whose `command` is the message), and messages left unanswered when a connection
+   * ends are listed in the `disconnect` event. Keep commands short with it (see the protocol).
+   * @default {false}
+   */
+  ack?: boolean;
 }
 
 /** The options a client runs with, defaults filled in. */
@@ -86,6 +113,8 @@ export interface ResolvedClientOptions {
   staleTimeout: number;
   /** See {@linkcode ClientOptions.maxLineBytes}. */
   maxLineBytes: number;
+  /** See {@linkcode ClientOptions.ack}. */
+  ack: boolean;
 }
 
 /** A line returned by an echo-mode server. */
@@ -105,7 +134,10 @@ export type ClientLineEvent = ServerEvent | EchoEvent;
 export interface ReceivedLine {
   /** What arrived. */
   event: ClientLineEvent;
-  /** For a command's data and final lines (and echoes): the line this client sent. */
+  /**
+   * For a command's data and final lines (and echoes): the line this client sent; for `ACK` and
+   * `NACK`: the message they answer.
+   */
   command: string | undefined;
   /** True for `WELCOME` and name refusals: the answer to a name sent by {@linkcode SwitchboardClient.register} or a reconnect. */
   registration: boolean;
@@ -182,6 +214,8 @@ export interface ClientEventMap {
     reconnecting: boolean;
     /** Commands sent whose answer never came (they may or may not have been carried out). */
     unanswered: string[];
+    /** With `ack`: messages sent that got neither `ACK` nor `NACK` (they may have got through). */
+    unacknowledged: string[];
   };
   /** A reconnect attempt is about to start after `delayMs`. */
   reconnecting: { attempt: number; delayMs: number; lastError: string | undefined };
@@ -199,8 +233,11 @@ export interface ClientEventMap {
 interface Pending {
   line: string;
   internal: boolean;
-  data: ServerEvent[];
+  /** Data lines, kept for {@linkcode SwitchboardClient.request} (not for lines merely sent). */
+  data: ServerEvent[] | undefined;
   resolve: (answer: Answer) => void;
+  /** Where the bytes after a `FILE` line in this command's answer go. */
+  receive: PayloadReceiver | undefined;
 }
 
 type RegistrationReply = WelcomeEvent | ErrEvent | { type: "closed"; bye: ByeEvent | undefined };
@@ -209,6 +246,7 @@ interface PumpEnd {
   bye: ByeEvent | undefined;
   error: string | undefined;
   unanswered: string[];
+  unacknowledged: string[];
 }
 
 /** Reasons after which reconnecting makes sense: the server went away or cut a stuck link. */
@@ -233,6 +271,7 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
     queueLimit: options.queueLimit ?? 100,
     staleTimeout: options.staleTimeout ?? 90,
     maxLineBytes: options.maxLineBytes ?? 65536,
+    ack: options.ack ?? false,
   };
 }
 
@@ -253,6 +292,7 @@ export class SwitchboardClient implements AsyncDisposable {
   readonly #queue: string[] = [];
   readonly #pending: Pending[] = [];
   readonly #sleepers = new Set<() => void>();
+  readonly #acks = new AckTracker();
   #link: ClientLink;
   #hello: HelloEvent;
   #state: ClientState;
@@ -263,7 +303,6 @@ export class SwitchboardClient implements AsyncDisposable {
   #stateWaiters: (() => void)[] = [];
   #quitting = false;
   #lastBye: ByeEvent | undefined;
-  #lastReceived = Date.now();
   #staleTimer: ReturnType<typeof setTimeout> | undefined;
   #end: ClientEnd | undefined;
   #resolveEnd!: (end: ClientEnd) => void;
@@ -320,6 +359,19 @@ export class SwitchboardClient implements AsyncDisposable {
     return this.#queue.length;
   }
 
+  /** True while the server acknowledges this client's messages (`ack` option, or `:ack on`). */
+  get acknowledging(): boolean {
+    return this.#acks.active;
+  }
+
+  /**
+   * Messages sent on this connection with acknowledgements on that got no `ACK`/`NACK` yet.
+   * After {@linkcode SwitchboardClient.settle} any left were never answered.
+   */
+  get unacknowledged(): string[] {
+    return this.#acks.unanswered;
+  }
+
   /** Subscribes to an event; returns a function that unsubscribes. */
   on<K extends keyof ClientEventMap>(
     event: K,
@@ -343,6 +395,7 @@ export class SwitchboardClient implements AsyncDisposable {
       last = await this.#registerOn(this.#link, name);
       if (last.type === "welcome") {
         this.#name = last.name;
+        await this.#enableAcks(this.#link);
         this.#setState("ready");
         this.#flushQueue();
         this.#supervisor = this.#supervise();
@@ -385,6 +438,56 @@ export class SwitchboardClient implements AsyncDisposable {
     if (/[\r\n]/.test(command)) throw new TypeError("a line cannot contain a line break");
     if (!(await this.ready())) return { command, final: undefined, data: [] };
     return await this.#requestOn(this.#link, command, false);
+  }
+
+  /**
+   * Sends `line`, a command announcing a payload of `size` bytes (`:put …`, `:send …`), then
+   * exactly `size` bytes read from `source`, with nothing written in between (lines sent
+   * meanwhile wait). Waits until connected and registered. Resolves once the bytes are written
+   * and the final line came: the final line may come first (a refusal is sent at once; the bytes
+   * still follow and the server drops them). `final` is `undefined` when the connection dropped;
+   * an upload is never repeated after a reconnect.
+   * @throws {Error} on an echo server, which takes no payloads.
+   */
+  async upload(
+    line: string,
+    source: PayloadSource,
+    size: number,
+    hooks: TransferHooks = {},
+  ): Promise<UploadAnswer> {
+    if (/[\r\n]/.test(line)) throw new TypeError("a line cannot contain a line break");
+    if (this.mode === "echo") throw new Error("an echo server takes no files");
+    if (!(await this.ready())) return { command: line, final: undefined, data: [], sent: 0 };
+    const link = this.#link;
+    const answer = this.#expect(line, undefined, false, hooks.onAnswer);
+    const written = link.writePayload(line, source, size, hooks.onProgress).then((sent) => {
+      hooks.onWritten?.(sent);
+      return sent;
+    });
+    hooks.onQueued?.();
+    const [result, sent] = await Promise.all([answer, written]);
+    return { ...result, sent };
+  }
+
+  /**
+   * Sends `line`, a command whose answer carries a `FILE` line and its bytes (`:get <name>`,
+   * `:accept <id>`); `receive` is called with that line and returns where the bytes go. The
+   * sink has finished (`end` or `abort`) before the answer resolves. Waits until connected and
+   * registered; `final` is `undefined` when the connection dropped.
+   * @throws {Error} on an echo server.
+   */
+  async download(
+    line: string,
+    receive: PayloadReceiver,
+    hooks: TransferHooks = {},
+  ): Promise<Answer> {
+    if (/[\r\n]/.test(line)) throw new TypeError("a line cannot contain a line break");
+    if (this.mode === "echo") throw new Error("an echo server takes no files");
+    if (!(await this.ready())) return { command: line, final: undefined, data: [] };
+    const answer = this.#expect(line, receive, false, hooks.onAnswer);
+    void this.#link.write(line + "\n");
+    hooks.onQueued?.();
+    return await answer;
   }
 
   /** Resolves `true` once the client is connected and registered, `false` if it closed first. */
@@ -444,7 +547,6 @@ export class SwitchboardClient implements AsyncDisposable {
     this.#link = link;
     this.#hello = link.hello;
     this.#lastBye = undefined;
-    this.#lastReceived = Date.now();
     this.#armStaleTimer(link);
     this.#pump = this.#read(link);
     return this.#pump;
@@ -464,15 +566,28 @@ export class SwitchboardClient implements AsyncDisposable {
     for (;;) {
       const line = await link.next();
       if (line === null) break;
-      this.#lastReceived = Date.now();
+      // Parsed once more here: after this line come raw bytes, whoever reports the line.
+      const header = this.mode === "chat" && line.startsWith("FILE ")
+        ? parseServerLine(line)
+        : undefined;
       bye = this.#dispatch(link, line) ?? bye;
+      if (header?.type === "file") {
+        // The sink the current command asked for (a `FILE` nobody asked for is dropped).
+        const head = this.#pending[0];
+        const receive = head?.receive;
+        if (head !== undefined) head.receive = undefined;
+        await receivePayload(link, header, receive);
+      }
     }
     link.close();
-    if (link !== this.#link) return { bye, error: link.error, unanswered: [] };
+    if (link !== this.#link) {
+      return { bye, error: link.error, unanswered: [], unacknowledged: [] };
+    }
     clearTimeout(this.#staleTimer);
+    const unacknowledged = this.#acks.end().map((message) => message.line);
     const pending = this.#pending.splice(0);
     for (const entry of pending) {
-      entry.resolve({ command: entry.line, final: undefined, data: entry.data });
+      entry.resolve({ command: entry.line, final: undefined, data: entry.data ?? [] });
     }
     this.#registering?.({ type: "closed", bye });
     this.#registering = undefined;
@@ -481,6 +596,7 @@ export class SwitchboardClient implements AsyncDisposable {
       bye,
       error: link.error,
       unanswered: pending.filter((entry) => !entry.internal).map((entry) => entry.line),
+      unacknowledged,
     };
   }
 
@@ -490,7 +606,7 @@ export class SwitchboardClient implements AsyncDisposable {
     if (limit <= 0) return;
     const check = () => {
       if (link !== this.#link || link.closed) return;
-      const quiet = Date.now() - this.#lastReceived;
+      const quiet = Date.now() - link.lastActivity;
       if (quiet >= limit) {
         link.close(`no data from the server for ${this.options.staleTimeout} s`);
         return;
@@ -529,10 +645,14 @@ export class SwitchboardClient implements AsyncDisposable {
           this.#name = event.to;
         }
         break;
+      case "ack":
+      case "nack":
+        this.#emitLine(event, this.#acks.answer(event.seq));
+        return undefined;
       default: {
         const head = this.#pending[0];
         if (head !== undefined && DATA_EVENT_TYPES.has(event.type)) {
-          head.data.push(event);
+          head.data?.push(event);
           if (!head.internal) this.#emitLine(event, head.line);
           return undefined;
         }
@@ -575,8 +695,8 @@ export class SwitchboardClient implements AsyncDisposable {
 
   #answer(event: OkEvent | ErrEvent): undefined {
     const head = this.#pending.shift() as Pending;
-    if (event.type === "ok") this.#track(event);
-    head.resolve({ command: head.line, final: event, data: head.data });
+    if (event.type === "ok") this.#track(event, head.line);
+    head.resolve({ command: head.line, final: event, data: head.data ?? [] });
     if (!head.internal) this.#emitLine(event, head.line);
     return undefined;
   }
@@ -590,10 +710,15 @@ export class SwitchboardClient implements AsyncDisposable {
     return undefined;
   }
 
-  /** Keeps name and groups in step with what the server confirmed. */
-  #track(event: OkEvent): void {
+  /** Keeps name, groups and acknowledgements in step with what the server confirmed. */
+  #track(event: OkEvent, command: string): void {
     const [sub, group] = event.params;
     if (event.verb === "name" && sub !== undefined) this.#name = sub;
+    // `:ack on` restarts the numbering; a bare `:ack` only asks.
+    if (event.verb === "ack" && /^:ack\s+(on|off)\s*$/i.test(command)) {
+      if (sub === "on") this.#acks.start();
+      else this.#acks.stop();
+    }
     if (event.verb !== "group" || group === undefined) return;
     if (sub === "create" || sub === "join") this.#groups.set(nameKey(group), group);
     if (sub === "leave") this.#groups.delete(nameKey(group));
@@ -608,7 +733,15 @@ export class SwitchboardClient implements AsyncDisposable {
   /** Writes a line; a command (and, to an echo server, any line) awaits its answer in order. */
   #transmit(link: ClientLink, line: string, internal: boolean): void {
     if (expectsAnswer(this.mode, line)) {
-      this.#pending.push({ line, internal, data: [], resolve: () => {} });
+      this.#pending.push({
+        line,
+        internal,
+        data: undefined,
+        resolve: () => {},
+        receive: undefined,
+      });
+    } else if (this.mode === "chat") {
+      this.#acks.sent(line);
     }
     void link.write(line + "\n");
   }
@@ -618,10 +751,34 @@ export class SwitchboardClient implements AsyncDisposable {
       if (!link.closed) void link.write(line + "\n");
       return Promise.resolve({ command: line, final: undefined, data: [] });
     }
+    const answer = this.#expect(line, undefined, internal);
+    void link.write(line + "\n");
+    return answer;
+  }
+
+  /** Registers a command about to be written as the next one waiting for its answer. */
+  #expect(
+    line: string,
+    receive: PayloadReceiver | undefined,
+    internal = false,
+    onAnswer?: (answer: Answer) => void,
+  ): Promise<Answer> {
     return new Promise((resolve) => {
-      this.#pending.push({ line, internal, data: [], resolve });
-      void link.write(line + "\n");
+      const settle = onAnswer === undefined ? resolve : (answer: Answer) => {
+        try {
+          onAnswer(answer);
+        } catch {
+          // The caller's own bug; the answer still resolves.
+        }
+        resolve(answer);
+      };
+      this.#pending.push({ line, internal, data: [], resolve: settle, receive });
     });
+  }
+
+  /** With the `ack` option, `:ack on` on a fresh connection (before any queued line goes out). */
+  async #enableAcks(link: ClientLink): Promise<void> {
+    if (this.options.ack && this.mode === "chat") await this.#requestOn(link, ":ack on", true);
   }
 
   #registerOn(link: ClientLink, name: string): Promise<RegistrationReply> {
@@ -652,6 +809,7 @@ export class SwitchboardClient implements AsyncDisposable {
         error: end.error,
         reconnecting: retry,
         unanswered: end.unanswered,
+        unacknowledged: end.unacknowledged,
       });
       if (!retry) {
         const reason = final ?? (end.bye === undefined ? "lost" : "disconnected");
@@ -701,6 +859,7 @@ export class SwitchboardClient implements AsyncDisposable {
         continue;
       }
       const lostGroups = await this.#rejoin(link);
+      await this.#enableAcks(link);
       if (link.closed) {
         lastError = link.error ?? "the server closed the connection again";
         continue;

@@ -2,6 +2,12 @@
  * One TCP connection of a client: connect within a timeout, read the greeting, then hand out
  * server lines one by one and write lines in order. The reconnecting client in `client.ts`
  * opens a new link for every attempt.
+ *
+ * Sized payloads (file transfer) go through here too: after a `FILE` line the reader takes
+ * exactly that many raw bytes instead of lines, and an upload writes its command line and then
+ * exactly its bytes as one uninterrupted entry of the write queue, so nothing (a `:pong`, a
+ * typed line) can land in the middle. Both move one bounded piece at a time and wait for the
+ * other side (the disk, the socket), so memory stays flat whatever the file's size.
  * @module
  */
 
@@ -22,6 +28,12 @@ export interface LinkOptions {
   maxLineBytes?: number;
 }
 
+/** Where the bytes of an upload come from; a `Deno.FsFile` is one. */
+export interface PayloadSource {
+  /** Reads into `buffer`; resolves with the byte count, or `null` at the end. */
+  read(buffer: Uint8Array): Promise<number | null>;
+}
+
 /** How a link ended. */
 export interface LinkEnd {
   /** The `BYE` line the server sent before closing, if any. */
@@ -32,6 +44,12 @@ export interface LinkEnd {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+/**
+ * Bytes read or written per step of a payload: large enough that a GiB costs a few thousand
+ * system calls, small enough that two of them (read-ahead) are all the memory a transfer takes.
+ */
+export const PAYLOAD_PIECE_BYTES = 256 * 1024;
 
 /**
  * An open connection to a server that has greeted with `HELLO`.
@@ -55,6 +73,8 @@ export class ClientLink {
   readonly #parser: LineParser;
   readonly #buffer = new Uint8Array(16 * 1024);
   #writing: Promise<void> = Promise.resolve();
+  #payloadBuffer: Uint8Array | undefined;
+  #lastActivity = Date.now();
   #closed = false;
   #ended = false;
   #error: string | undefined;
@@ -120,6 +140,14 @@ export class ClientLink {
     }
   }
 
+  /**
+   * When the server last showed signs of life (ms since the epoch): a byte arrived, or it took
+   * a piece of an upload off the socket. A long transfer in either direction keeps a link alive.
+   */
+  get lastActivity(): number {
+    return this.#lastActivity;
+  }
+
   /** True once {@linkcode ClientLink.close} was called or the server closed. */
   get closed(): boolean {
     return this.#closed || this.#ended;
@@ -148,8 +176,131 @@ export class ClientLink {
         const tail = this.#parser.takePartial();
         return tail === null || tail === TOO_LONG ? null : decoder.decode(tail);
       }
+      this.#lastActivity = Date.now();
       // A fresh copy: the parser may hold views into the chunk until its lines are taken.
       this.#parser.push(this.#buffer.slice(0, count));
+    }
+  }
+
+  /**
+   * Reads the `size` raw bytes that follow a `FILE` line (call it right after
+   * {@linkcode ClientLink.next} returned that line), handing them to `write` piece by piece. The
+   * socket is not read while `write` is busy, so a slow disk slows the sender through TCP flow
+   * control rather than filling memory; a piece is only valid until `write`'s promise settles.
+   * Resolves with the bytes taken: fewer than `size` when the connection ended first (the
+   * framing is then lost and the link is over). Line reading resumes after the last byte.
+   */
+  async readPayload(
+    size: number,
+    write: (piece: Uint8Array) => Promise<void> | void,
+  ): Promise<number> {
+    const parser = this.#parser;
+    let got = 0;
+    if (size <= 0) return 0;
+    // First what was read along with the FILE line.
+    parser.expectPayload(size);
+    for (let piece = parser.nextPayload(); piece !== null; piece = parser.nextPayload()) {
+      got += piece.length;
+      await write(piece);
+    }
+    parser.expectPayload(0);
+    const buffer = this.#payloadBuffer ??= new Uint8Array(PAYLOAD_PIECE_BYTES);
+    while (got < size && !this.#ended) {
+      let count: number | null;
+      try {
+        count = await this.#conn.read(buffer);
+      } catch (error) {
+        this.#ended = true;
+        if (!this.#closed) this.#error ??= describe(error);
+        break;
+      }
+      if (count === null) {
+        this.#ended = true;
+        break;
+      }
+      this.#lastActivity = Date.now();
+      const take = Math.min(count, size - got);
+      got += take;
+      await write(buffer.subarray(0, take));
+      // Lines after the payload (its command's final line, at least) go back to the parser.
+      if (take < count) parser.push(buffer.slice(take, count));
+    }
+    return got;
+  }
+
+  /**
+   * Queues a command line followed by exactly `size` bytes read from `source`, as one entry of
+   * the write queue: lines written before go first, lines written after (a `:pong`, a typed
+   * message) wait until the last byte is out. The file is read one piece ahead while the
+   * previous piece is written, and a write waits for the socket, so a fast disk never fills
+   * memory. Resolves with the bytes written; when `source` ends early the framing cannot be
+   * completed and the link is closed (as on a write error).
+   */
+  writePayload(
+    line: string,
+    source: PayloadSource,
+    size: number,
+    onProgress?: (sent: number) => void,
+  ): Promise<number> {
+    const head = encoder.encode(line + "\n");
+    const progress = { sent: 0 };
+    const task = this.#writing.then(async () => {
+      if (this.#closed) return 0;
+      try {
+        await this.#writeAll(head);
+        await this.#pump(source, size, progress, onProgress);
+        if (progress.sent < size) {
+          this.close(`the file ended after ${progress.sent} of ${size} bytes; upload abandoned`);
+        }
+      } catch (error) {
+        this.#error ??= describe(error);
+        this.close();
+      }
+      return progress.sent;
+    });
+    this.#writing = task.then(() => {});
+    return task;
+  }
+
+  async #pump(
+    source: PayloadSource,
+    size: number,
+    progress: { sent: number },
+    onProgress: ((sent: number) => void) | undefined,
+  ): Promise<void> {
+    const buffers = [new Uint8Array(PAYLOAD_PIECE_BYTES), new Uint8Array(PAYLOAD_PIECE_BYTES)];
+    const fill = (index: number, offset: number) =>
+      readFully(
+        source,
+        buffers[index]!.subarray(0, Math.min(PAYLOAD_PIECE_BYTES, size - offset)),
+      );
+    let index = 0;
+    let ahead: Promise<number> | undefined = size > 0 ? fill(0, 0) : undefined;
+    try {
+      while (ahead !== undefined) {
+        const want = Math.min(PAYLOAD_PIECE_BYTES, size - progress.sent);
+        const count = await ahead;
+        ahead = undefined;
+        const next = progress.sent + count;
+        // A short read is the end of the file: write what came, then stop.
+        if (count === want && next < size) ahead = fill(index ^ 1, next);
+        if (count > 0) {
+          await this.#writeAll(buffers[index]!.subarray(0, count));
+          progress.sent = next;
+          this.#lastActivity = Date.now();
+          onProgress?.(next);
+        }
+        index ^= 1;
+      }
+    } finally {
+      // The caller closes the source next: no read may still be running.
+      await ahead?.catch(() => {});
+    }
+  }
+
+  async #writeAll(bytes: Uint8Array): Promise<void> {
+    for (let offset = 0; offset < bytes.length;) {
+      offset += await this.#conn.write(bytes.subarray(offset));
     }
   }
 
@@ -168,9 +319,7 @@ export class ClientLink {
     this.#writing = this.#writing.then(async () => {
       if (this.#closed) return;
       try {
-        for (let offset = 0; offset < bytes.length;) {
-          offset += await this.#conn.write(bytes.subarray(offset));
-        }
+        await this.#writeAll(bytes);
       } catch (error) {
         this.#error ??= describe(error);
         this.close();
@@ -226,6 +375,17 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => 
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Reads from `source` until `buffer` is full or the source ends; returns the bytes read. */
+async function readFully(source: PayloadSource, buffer: Uint8Array): Promise<number> {
+  let filled = 0;
+  while (filled < buffer.length) {
+    const count = await source.read(buffer.subarray(filled));
+    if (count === null) break;
+    filled += count;
+  }
+  return filled;
 }
 
 function notSwitchboard(address: string, got: string): ConnectError {

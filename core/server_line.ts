@@ -247,6 +247,106 @@ export interface WhoamiEvent extends EventBase {
   groups: string[];
 }
 
+/** `FILE <name> <size> <sha256>`: exactly `<size>` raw bytes follow this line (`:get`, `:accept`). */
+export interface FileEvent extends EventBase {
+  /** Discriminant. */
+  type: "file";
+  /** The file's name on the server (from another user: validate it before using it locally). */
+  name: string;
+  /** Bytes that follow the line. */
+  size: number;
+  /** SHA-256 of those bytes, lower-case hex. */
+  sha256: string;
+}
+
+/** `FILEINFO <name> <size> <sha256> <uploader> <time>`: one entry of `:files`. */
+export interface FileInfoEvent extends EventBase {
+  /** Discriminant. */
+  type: "fileinfo";
+  /** The file's name in the shared area. */
+  name: string;
+  /** Size in bytes. */
+  size: number;
+  /** SHA-256, lower-case hex. */
+  sha256: string;
+  /** Who uploaded it; `-` for a file the operator copied in. */
+  uploader: string;
+  /** When it was stored, ISO 8601 UTC. */
+  time: string;
+}
+
+/** `OFFER <id> <from> <to> <name> <size> <sha256>`: someone offers this client a file. */
+export interface OfferEvent extends EventBase {
+  /** Discriminant. */
+  type: "offer";
+  /** The offer's number, for `:accept <id>` or `:decline <id>`. */
+  id: number;
+  /** The sender. */
+  from: string;
+  /** This client's name for a direct send, `#<group>` for a group send. */
+  to: string;
+  /** The file's name as the sender chose it. */
+  name: string;
+  /** Size in bytes. */
+  size: number;
+  /** SHA-256, lower-case hex. */
+  sha256: string;
+}
+
+/** `RECEIPT <id> <user> <outcome>`: how an offer this client made ended for one recipient. */
+export interface ReceiptEvent extends EventBase {
+  /** Discriminant. */
+  type: "receipt";
+  /** The offer's number, as in `OK send <id> <recipients>`. */
+  id: number;
+  /** The recipient. */
+  user: string;
+  /** `delivered`, `declined`, `expired`, `failed` or `left`. */
+  outcome: string;
+}
+
+/** `STDOUT <command> :<line>` or `STDERR <command> :<line>`: output of a `:run`. */
+export interface OutputEvent extends EventBase {
+  /** Discriminant: which stream the line came from. */
+  type: "stdout" | "stderr";
+  /** The remote command's name. */
+  name: string;
+  /** One line of output. */
+  text: string;
+}
+
+/** `COMMAND <name> <user|admin> <timeout>`: one entry of `:commands`. */
+export interface CommandEvent extends EventBase {
+  /** Discriminant. */
+  type: "command";
+  /** What to `:run`. */
+  name: string;
+  /** `user`, or `admin` for admin-only commands. */
+  role: string;
+  /** Seconds it may run. */
+  timeout: number;
+}
+
+/** `ACK <seq>`: plain message number `<seq>` was handed to every recipient. */
+export interface AckEvent extends EventBase {
+  /** Discriminant. */
+  type: "ack";
+  /** The message's number on this connection, from 1. */
+  seq: number;
+}
+
+/** `NACK <seq> <code> :<text>`: plain message number `<seq>` was refused. */
+export interface NackEvent extends EventBase {
+  /** Discriminant. */
+  type: "nack";
+  /** The message's number on this connection, from 1. */
+  seq: number;
+  /** Why, e.g. `line-too-long`. */
+  code: string;
+  /** Explanation for a person. */
+  text: string;
+}
+
 /** A line this client does not understand (a newer server, or a malformed line). */
 export interface UnknownEvent extends EventBase {
   /** Discriminant. */
@@ -275,6 +375,14 @@ export type ServerEvent =
   | StatEvent
   | HelpEvent
   | WhoamiEvent
+  | FileEvent
+  | FileInfoEvent
+  | OfferEvent
+  | ReceiptEvent
+  | OutputEvent
+  | CommandEvent
+  | AckEvent
+  | NackEvent
   | UnknownEvent;
 
 /** The `type` of a {@linkcode ServerEvent}. */
@@ -288,6 +396,11 @@ export const DATA_EVENT_TYPES: ReadonlySet<ServerEventType> = new Set([
   "stat",
   "help",
   "whoami",
+  "file",
+  "fileinfo",
+  "stdout",
+  "stderr",
+  "command",
 ]);
 
 /**
@@ -369,9 +482,92 @@ export function parseServerLine(line: string): ServerEvent {
         groups: text.split(" ").filter((group) => group !== ""),
         line,
       };
+    case "FILE": {
+      const size = payloadSize(b);
+      if (a === undefined || size === undefined || !isSha256(c)) return unknown;
+      return { type: "file", name: a, size, sha256: c.toLowerCase(), line };
+    }
+    case "FILEINFO": {
+      const [, , , uploader, time] = params;
+      const size = payloadSize(b);
+      if (a === undefined || size === undefined || !isSha256(c) || time === undefined) {
+        return unknown;
+      }
+      return {
+        type: "fileinfo",
+        name: a,
+        size,
+        sha256: c.toLowerCase(),
+        uploader: uploader ?? "-",
+        time,
+        line,
+      };
+    }
+    case "OFFER": {
+      const [, , , name, sizeWord, sha256] = params;
+      const id = number(a), size = payloadSize(sizeWord);
+      if (id === undefined || b === undefined || c === undefined || name === undefined) {
+        return unknown;
+      }
+      if (size === undefined || !isSha256(sha256)) return unknown;
+      return {
+        type: "offer",
+        id,
+        from: b,
+        to: c,
+        name,
+        size,
+        sha256: sha256.toLowerCase(),
+        line,
+      };
+    }
+    case "RECEIPT": {
+      const id = number(a);
+      if (id === undefined || b === undefined || c === undefined) return unknown;
+      return { type: "receipt", id, user: b, outcome: c, line };
+    }
+    case "STDOUT":
+    case "STDERR":
+      if (a === undefined) return unknown;
+      return { type: verb === "STDOUT" ? "stdout" : "stderr", name: a, text, line };
+    case "COMMAND": {
+      const timeout = Number(c);
+      if (a === undefined || b === undefined || c === undefined || !Number.isFinite(timeout)) {
+        return unknown;
+      }
+      return { type: "command", name: a, role: b, timeout, line };
+    }
+    case "ACK": {
+      const seq = number(a);
+      if (seq === undefined) return unknown;
+      return { type: "ack", seq, line };
+    }
+    case "NACK": {
+      const seq = number(a);
+      if (seq === undefined || b === undefined) return unknown;
+      return { type: "nack", seq, code: b, text, line };
+    }
     default:
       return unknown;
   }
+}
+
+/**
+ * A payload size as the wire writes it (1 to 15 decimal digits), or `undefined`. Strict on
+ * purpose: after a `FILE` line this many bytes are read as data, so a doubtful size is no size.
+ */
+function payloadSize(text: string | undefined): number | undefined {
+  return text !== undefined && /^[0-9]{1,15}$/.test(text) ? Number(text) : undefined;
+}
+
+/** A whole number written in decimal digits (offer ids, sequence numbers), or `undefined`. */
+function number(text: string | undefined): number | undefined {
+  if (text === undefined || !/^[0-9]{1,15}$/.test(text)) return undefined;
+  return Number(text);
+}
+
+function isSha256(text: string | undefined): text is string {
+  return text !== undefined && /^[0-9a-fA-F]{64}$/.test(text);
 }
 
 function count(text: string | undefined): number {

@@ -8,6 +8,13 @@
 const ROOT = new URL("..", import.meta.url).pathname;
 const encoder = new TextEncoder();
 
+/** What a {@linkcode FakeServer} does with `:get <name>`: write anything, or close. */
+export type FakeGet = (
+  name: string,
+  write: (data: Uint8Array | string) => Promise<void>,
+  close: () => void,
+) => Promise<void>;
+
 /** How a finished client process ended. */
 export interface ClientResult {
   /** Exit code. */
@@ -154,5 +161,91 @@ export async function until(
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * A pretend server for one connection: greets, welcomes any name, answers `:ack on` and `:ping`
+ * (and acknowledges no message: a server that loses them), and answers `:get <name>` with
+ * whatever `onGet` writes (raw bytes, anything at all) — the misbehaviours a real server never
+ * shows.
+ */
+export class FakeServer implements AsyncDisposable {
+  readonly #listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  readonly #served: Promise<void>;
+  #conn: Deno.TcpConn | undefined;
+
+  /** Listens on 127.0.0.1, port 0, and serves the first connection. */
+  constructor(onGet: FakeGet = async () => {}) {
+    this.#served = this.#serve(onGet);
+  }
+
+  /** The port to connect to. */
+  get port(): number {
+    return this.#listener.addr.port;
+  }
+
+  async #serve(onGet: FakeGet): Promise<void> {
+    let conn: Deno.TcpConn;
+    try {
+      conn = this.#conn = await this.#listener.accept();
+    } catch {
+      return; // Closed before anyone came.
+    }
+    const write = async (data: Uint8Array | string) => {
+      const bytes = typeof data === "string" ? encoder.encode(data) : data;
+      for (let offset = 0; offset < bytes.length;) {
+        offset += await conn.write(bytes.subarray(offset));
+      }
+    };
+    const close = () => {
+      try {
+        conn.close();
+      } catch {
+        // Closed already.
+      }
+    };
+    try {
+      await write("HELLO sb/1 chat 0.0.0 :fake\n");
+      let buffered = "";
+      let registered = false;
+      const decoder = new TextDecoder();
+      const buffer = new Uint8Array(4096);
+      for (;;) {
+        const count = await conn.read(buffer);
+        if (count === null) break;
+        buffered += decoder.decode(buffer.subarray(0, count), { stream: true });
+        for (let newline = buffered.indexOf("\n"); newline >= 0; newline = buffered.indexOf("\n")) {
+          const line = buffered.slice(0, newline);
+          buffered = buffered.slice(newline + 1);
+          if (!registered) {
+            registered = true;
+            await write(`WELCOME ${line} 1 :hi\n`);
+          } else if (line === ":ping" || line.startsWith(":ack ")) {
+            await write(line === ":ping" ? "OK ping\n" : "OK ack on\n");
+          } else if (line.startsWith(":get ")) {
+            await onGet(line.slice(5), write, close);
+          } else if (line === ":quit") {
+            await write("BYE quit :bye\n");
+            close();
+            return;
+          }
+        }
+      }
+    } catch {
+      // The client went away, or the test closed the connection on purpose.
+    } finally {
+      close();
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#listener.close();
+    try {
+      this.#conn?.close();
+    } catch {
+      // Closed already.
+    }
+    await this.#served;
   }
 }

@@ -242,3 +242,33 @@ Deno.test("library: a name sent after the server's registration timeout connects
   assert.equal(result.ok, true);
   assert.equal(server.stats().accepted, 2);
 });
+
+Deno.test("library: with ack, messages are matched to ACK lines, again after a reconnect", async () => {
+  await using server = await startTestServer();
+  await using relay = new Relay(server.addr.port);
+  await using bob = await connect(server, "bob");
+  await using client = await SwitchboardClient.connect({ port: relay.port, ack: true, ...QUICK });
+  const received = record(client);
+  const lost: string[][] = [];
+  client.on("disconnect", ({ unacknowledged }) => lost.push(unacknowledged));
+  let reconnected = false;
+  client.on("reconnect", () => reconnected = true);
+  assert.ok((await client.register("alice")).ok);
+  assert.equal(client.acknowledging, true);
+  client.send("one");
+  client.send(":pm bob not a message");
+  client.send("two");
+  await client.settle();
+  const acks = () =>
+    received.filter((r) => r.event.type === "ack").map((r) => `${r.command} ${r.event.line}`);
+  assert.deepEqual(acks(), ["one ACK 1", "two ACK 2"]);
+  assert.deepEqual(client.unacknowledged, []);
+  relay.cut();
+  await until(() => reconnected, 5000, "reconnect");
+  assert.deepEqual(lost, [[]]);
+  assert.equal(client.acknowledging, true, ":ack on again on the new connection");
+  client.send("three");
+  await client.settle();
+  assert.deepEqual(acks().at(-1), "three ACK 1", "numbering restarts with the connection");
+  assert.equal(await bob.waitFor("MSG alice * :three"), "MSG alice * :three");
+});

@@ -77,6 +77,44 @@ Deno.test("every server line of the protocol becomes its typed event", () => {
       role: "admin",
       groups: ["#a", "#b"],
     }],
+    [`FILE big.bin 1073741824 ${"A".repeat(64)}`, {
+      type: "file",
+      name: "big.bin",
+      size: 1073741824,
+      sha256: "a".repeat(64),
+    }],
+    [`FILEINFO a.txt 0 ${"b".repeat(64)} - 2030-01-02T03:04:05.678Z`, {
+      type: "fileinfo",
+      name: "a.txt",
+      size: 0,
+      sha256: "b".repeat(64),
+      uploader: "-",
+      time: "2030-01-02T03:04:05.678Z",
+    }],
+    [`OFFER 12 alice #team notes.txt 5 ${"c".repeat(64)}`, {
+      type: "offer",
+      id: 12,
+      from: "alice",
+      to: "#team",
+      name: "notes.txt",
+      size: 5,
+      sha256: "c".repeat(64),
+    }],
+    ["RECEIPT 12 bob delivered", { type: "receipt", id: 12, user: "bob", outcome: "delivered" }],
+    ["STDOUT uptime :up 3 days, load 0.1", {
+      type: "stdout",
+      name: "uptime",
+      text: "up 3 days, load 0.1",
+    }],
+    ["STDERR fail :", { type: "stderr", name: "fail", text: "" }],
+    ["COMMAND backup admin 600", { type: "command", name: "backup", role: "admin", timeout: 600 }],
+    ["ACK 41", { type: "ack", seq: 41 }],
+    ["NACK 42 line-too-long :lines are limited to 128 bytes", {
+      type: "nack",
+      seq: 42,
+      code: "line-too-long",
+      text: "lines are limited to 128 bytes",
+    }],
     ["WHOAMI - 127.0.0.1:5 user :", {
       type: "whoami",
       name: "-",
@@ -103,6 +141,18 @@ Deno.test("lines that do not fit their verb's grammar are unknown, never an exce
       "OK",
       "ERR",
       "hello",
+      // After FILE come raw bytes: a size or hash in doubt makes it no FILE line at all.
+      `FILE a.bin -1 ${"a".repeat(64)}`,
+      `FILE a.bin 1e3 ${"a".repeat(64)}`,
+      `FILE a.bin ${"9".repeat(16)} ${"a".repeat(64)}`,
+      "FILE a.bin 10 nothex",
+      "FILE a.bin",
+      `OFFER x alice bob a 1 ${"a".repeat(64)}`,
+      "ACK",
+      "ACK one",
+      "NACK 1",
+      "STDOUT",
+      "COMMAND x user soon",
     ]
   ) {
     const event = parseServerLine(line);

@@ -4,6 +4,8 @@
  */
 
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
 import { connect, startTestServer } from "./_helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -187,5 +189,119 @@ Deno.test({
     await term.keys("Enter");
     assert.equal(await bob.waitFor("MSG "), "MSG dora * :sent after asking");
     await term.waitFor(/^exit=0$/m);
+  },
+});
+
+Deno.test({
+  name:
+    "terminal: a transfer draws its progress above the prompt, ends with a summary line, and the prompt survives",
+  ignore: !TMUX,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "client-tty-files-" });
+    try {
+      const area = join(dir, "area");
+      await Deno.mkdir(area);
+      const source = join(dir, "big.bin");
+      const size = 96 * 1024 * 1024;
+      {
+        using file = await Deno.open(source, { write: true, createNew: true });
+        const block = new Uint8Array(1024 * 1024);
+        crypto.getRandomValues(block.subarray(0, 65536));
+        for (let i = 0; i < size / block.length; i++) {
+          block[65536] = i;
+          for (let done = 0; done < block.length;) done += await file.write(block.subarray(done));
+        }
+      }
+      await using server = await startTestServer({ filesDir: area });
+      await using term = new Terminal();
+      await term.start([
+        "--port",
+        String(server.addr.port),
+        "--name",
+        "carol",
+        "--downloads",
+        join(dir, "downloads"),
+      ]);
+      await term.waitFor(/^carol>$/m);
+      await term.type(`:put ${source}`);
+      await term.keys("Enter");
+      await term.waitFor(/✓ put big\.bin \(96\.0 MiB\) in .*, sha256 ok$/m, 30_000);
+      await term.type(":get big.bin");
+      await term.keys("Enter");
+      await term.type("half typed");
+      // The bar is drawn every 100 ms while bytes move; on a fast machine the download may be
+      // over before a redraw, so a bar is checked when one is seen, and never required.
+      const bars: string[] = [];
+      // (The path after the arrow is long enough to wrap.)
+      const done = /✓ got big\.bin \(96\.0 MiB\) in .*, sha256 ok → \//;
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
+        const screen = await term.screen();
+        bars.push(...rows(screen).filter((line) => line.startsWith("⇣ get big.bin")));
+        if (done.test(screen)) break;
+      }
+      for (const bar of bars) {
+        assert.match(bar, /^⇣ get big\.bin \[[█░]+\] +\d+% {2}[\d.]+ [KMG]?i?B\/96\.0 MiB/, bar);
+      }
+      const screen = await term.waitFor(done);
+      const lines = rows(screen);
+      assert.equal(lines.at(-1), "carol> half typed", screen);
+      assert.match(lines.at(-2) ?? "", /downloads\/big\.bin$/, screen);
+      assert.ok(!lines.some((line) => /^[⇡⇣#] /.test(line)), `no progress line left:\n${screen}`);
+      assert.equal(lines.filter((line) => line.includes("half typed")).length, 1, screen);
+      assert.equal(lines.filter((line) => line === "carol> :get big.bin").length, 1, screen);
+      assert.equal(
+        await Deno.readFile(join(dir, "downloads", "big.bin")).then((b) => b.length),
+        size,
+      );
+      await term.keys("C-u", "C-d");
+      await term.waitFor(/^exit=0$/m);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "terminal: a file offered to a person is asked about; :accept saves it, :decline refuses",
+  ignore: !TMUX,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "client-tty-offer-" });
+    try {
+      await using server = await startTestServer();
+      await using term = new Terminal();
+      await term.start([
+        "--port",
+        String(server.addr.port),
+        "--name",
+        "carol",
+        "--downloads",
+        join(dir, "in"),
+      ]);
+      await term.waitFor(/^carol>$/m);
+      await using bob = await connect(server, "bob");
+      const bytes = new TextEncoder().encode("a file for carol\n");
+      const hash = createHash("sha256").update(bytes).digest("hex");
+      for (const name of ["wanted.txt", "unwanted.txt"]) {
+        await bob.send(`:send carol ${name} ${bytes.length} ${hash}`);
+        await bob.sendRaw(bytes);
+        await bob.waitFor("OK send ");
+      }
+      await term.waitFor(/⇣ offer 1: bob offers wanted\.txt \(17 B\)\n.*type :accept 1 to save/);
+      await term.waitFor(/⇣ offer 2: bob offers unwanted\.txt \(17 B\)\n.*type :accept 2 to save/);
+      await term.type(":accept 1");
+      await term.keys("Enter");
+      await term.type(":decline 2");
+      await term.keys("Enter");
+      assert.equal(await bob.waitFor("RECEIPT "), "RECEIPT 1 carol delivered");
+      assert.equal(await bob.waitFor("RECEIPT "), "RECEIPT 2 carol declined");
+      const screen = await term.waitFor(/✓ declined offer 2\ncarol>$/m);
+      assert.match(screen, /✓ received wanted\.txt \(17 B\) in .*sha256 ok → /);
+      assert.deepEqual(await Deno.readFile(join(dir, "in", "wanted.txt")), bytes);
+      assert.deepEqual([...Deno.readDirSync(join(dir, "in"))].map((e) => e.name), ["wanted.txt"]);
+      await term.keys("C-d");
+      await term.waitFor(/^exit=0$/m);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });

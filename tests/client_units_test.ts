@@ -3,6 +3,17 @@ import { exponentialBackoff, fixedBackoff } from "../core/backoff.ts";
 import { parseClientArgs, UsageError } from "../cli/_client_args.ts";
 import { jsonRecord, painter, renderLine, senderColor } from "../cli/_client_render.ts";
 import { parseServerLine } from "../core/server_line.ts";
+import { AckTracker, isPlainMessage } from "../core/client_acks.ts";
+import {
+  displayWidth,
+  formatBytes,
+  formatDuration,
+  formatRate,
+  progressLine,
+  summaryLine,
+  transferRecord,
+} from "../cli/_client_progress.ts";
+import { splitArgs } from "../cli/_client_transfers.ts";
 
 Deno.test("backoff: a fixed delay with bounded jitter, and an exponential one with a cap", () => {
   const low = fixedBackoff(5000, { jitter: 0.1, random: () => 0 });
@@ -34,6 +45,8 @@ Deno.test("arguments: defaults, positional host and port, flags, and usage error
     reconnectTimeout: 120,
     queueLimit: 100,
     staleTimeout: 90,
+    downloads: "downloads",
+    offers: "ask",
   });
   const plan = parseClientArgs([
     "[::1]",
@@ -54,6 +67,12 @@ Deno.test("arguments: defaults, positional host and port, flags, and usage error
   assert.deepEqual(plan.send, ["a", "b"]);
   assert.equal(plan.color, false);
   assert.equal(plan.json, true);
+  const files = parseClientArgs(["--downloads", "/tmp/in", "--accept-files"]);
+  assert.ok(typeof files === "object");
+  assert.equal(files.downloads, "/tmp/in");
+  assert.equal(files.offers, "accept");
+  const declining = parseClientArgs(["--decline-files"]);
+  assert.ok(typeof declining === "object" && declining.offers === "decline");
   assert.equal(parseClientArgs(["--help"]), "help");
   assert.equal(parseClientArgs(["-V"]), "version");
   for (
@@ -65,6 +84,8 @@ Deno.test("arguments: defaults, positional host and port, flags, and usage error
       ["--name", " "],
       ["--queue-limit", "1.5"],
       ["--what"],
+      ["--accept-files", "--decline-files"],
+      ["--downloads", ""],
     ]
   ) {
     assert.throws(() => parseClientArgs(args), UsageError, args.join(" "));
@@ -131,4 +152,150 @@ Deno.test("render: JSON records carry type, time and the event's fields", () => 
     verb: "FROB",
     text: "FROB 1",
   });
+});
+
+Deno.test("render: file, offer, receipt, :run and acknowledgement lines", () => {
+  const ctx = {
+    me: "alice",
+    paint: painter(false),
+    offerName: (id: number) => id === 7 ? "photo.jpg" : undefined,
+  };
+  const show = (line: string, command?: string) =>
+    renderLine({ event: parseServerLine(line), command, registration: false }, ctx);
+  const hash = "ab".repeat(32);
+  assert.equal(show(`FILE a.bin 10 ${hash}`, ":get a.bin"), undefined);
+  assert.equal(
+    show(`FILEINFO a.bin 1536 ${hash} bob 2030-01-02T03:04:05.678Z`),
+    "  a.bin  1.5 KiB  by bob  2030-01-02T03:04:05.678Z  sha256 abababababababab…",
+  );
+  assert.equal(show("OK files 2"), "✓ 2 files in the shared area");
+  assert.equal(
+    show(`OFFER 3 bob alice photo.jpg 70000 ${hash}`),
+    "⇣ offer 3: bob offers photo.jpg (68.4 KiB)",
+  );
+  assert.equal(
+    show(`OFFER 4 bob #team notes.txt 12 ${hash}`),
+    "⇣ offer 4: bob to #team offers notes.txt (12 B)",
+  );
+  assert.equal(show("RECEIPT 7 bob delivered"), "✓ offer 7 (photo.jpg) → bob: delivered");
+  assert.equal(show("RECEIPT 8 carol declined"), "• offer 8 → carol: declined");
+  assert.equal(show("STDOUT uptime :up 3 days"), "[uptime] up 3 days");
+  assert.equal(show("STDERR fail :to stderr"), "[fail stderr] to stderr");
+  assert.equal(show("OK run uptime 0"), "✓ uptime exited with 0");
+  assert.equal(show("OK run fail 3"), "✗ fail exited with 3");
+  assert.equal(show("COMMAND backup admin 600"), "  backup admin only, timeout 600 s");
+  assert.equal(show("OK commands 1"), "✓ 1 command");
+  assert.equal(show("ACK 1", "hello"), undefined);
+  assert.equal(
+    show("NACK 2 line-too-long :lines are limited to 128 bytes", "x".repeat(50)),
+    `✗ not delivered: "${"x".repeat(39)}…": lines are limited to 128 bytes (line-too-long)`,
+  );
+  // A transfer's own OK lines are left to its summary line.
+  for (const line of ["OK put a", "OK get a", "OK send 1 1", "OK accept 1"]) {
+    assert.equal(show(line), undefined, line);
+  }
+  assert.equal(show("OK decline 3"), "✓ declined offer 3");
+  assert.equal(show("OK rm a.bin"), "✓ removed a.bin");
+});
+
+Deno.test("progress: sizes, rates and durations for people; progress lines fit one row", () => {
+  assert.equal(formatBytes(0), "0 B");
+  assert.equal(formatBytes(1023), "1023 B");
+  assert.equal(formatBytes(1024), "1.0 KiB");
+  assert.equal(formatBytes(64 * 1024 * 1024), "64.0 MiB");
+  assert.equal(formatBytes(300 * 1024 * 1024), "300 MiB");
+  assert.equal(formatBytes(1024 ** 3), "1.00 GiB");
+  assert.equal(formatRate(2.5 * 1024 * 1024), "2.5 MiB/s");
+  assert.equal(formatDuration(0.84), "0.8 s");
+  assert.equal(formatDuration(42.4), "42 s");
+  assert.equal(formatDuration(65), "1:05");
+  assert.equal(formatDuration(3723), "1:02:03");
+  assert.equal(displayWidth("日本a"), 5);
+  const state = {
+    kind: "get",
+    phase: "receiving" as const,
+    name: "résumé-日本-with-a-rather-long-name.pdf",
+    bytes: 256 * 1024 * 1024,
+    size: 1024 ** 3,
+    elapsedMs: 2000,
+  };
+  for (const columns of [20, 40, 60, 80, 100, 200]) {
+    const line = progressLine(state, columns);
+    assert.ok(displayWidth(line) < columns, `${columns}: ${line}`);
+  }
+  const wide = progressLine(state, 120);
+  assert.match(
+    wide,
+    /^⇣ get résumé-日本.*… \[█+░+\] +25% {2}256 MiB\/1\.00 GiB {2}128 MiB\/s {2}ETA 6\.0 s$/,
+  );
+  assert.match(progressLine({ ...state, phase: "hashing", kind: "put" }, 120), /^# hashing /);
+});
+
+Deno.test("progress: the summary line says name, size, time, rate, the hash check and where it went", () => {
+  const base = {
+    ok: true,
+    kind: "get" as const,
+    name: "big.bin",
+    path: "/work/dl/big (1).bin",
+    size: 64 * 1024 * 1024,
+    sha256: "ab".repeat(32),
+    bytes: 64 * 1024 * 1024,
+    ms: 500,
+    final: undefined,
+    offer: undefined,
+    error: undefined,
+  };
+  assert.equal(
+    summaryLine(base, "/work"),
+    "✓ got big.bin (64.0 MiB) in 0.5 s, 128 MiB/s, sha256 ok → dl/big (1).bin",
+  );
+  assert.equal(
+    summaryLine({ ...base, kind: "put", path: "/elsewhere/big.bin" }, "/work"),
+    "✓ put big.bin (64.0 MiB) in 0.5 s, 128 MiB/s, sha256 ok",
+  );
+  assert.equal(
+    summaryLine({ ...base, kind: "send", offer: { id: 4, recipients: 2 } }, "/work"),
+    "✓ sent big.bin (64.0 MiB) in 0.5 s, 128 MiB/s, sha256 ok: offer 4 to 2 recipients",
+  );
+  assert.equal(
+    summaryLine({
+      ...base,
+      ok: false,
+      path: undefined,
+      error: { code: "bad-hash", text: "the bytes received hash to 00…; nothing kept" },
+    }, "/work"),
+    "✗ get big.bin: the bytes received hash to 00…; nothing kept (bad-hash)",
+  );
+  const record = transferRecord(base, new Date(0));
+  assert.equal(record.type, "transfer");
+  assert.equal(record.event, "done");
+  assert.equal(record.bytesPerSecond, 128 * 1024 * 1024);
+});
+
+Deno.test("transfer commands: words split on spaces, quotes keep a path with spaces whole", () => {
+  assert.deepEqual(splitArgs("a.txt"), ["a.txt"]);
+  assert.deepEqual(splitArgs("  a.txt   b  "), ["a.txt", "b"]);
+  assert.deepEqual(splitArgs(`"my file.txt" 'other name'`), ["my file.txt", "other name"]);
+  assert.deepEqual(splitArgs(""), []);
+  assert.equal(splitArgs(`"unclosed`), undefined);
+});
+
+Deno.test("acknowledgements: plain messages are numbered and matched to ACK/NACK in order", () => {
+  assert.ok(isPlainMessage("hi") && isPlainMessage("::-)") && isPlainMessage(" exit"));
+  assert.ok(!isPlainMessage("") && !isPlainMessage(":pm bob hi") && !isPlainMessage("Exit"));
+  const acks = new AckTracker();
+  acks.sent("before :ack on");
+  assert.equal(acks.waiting, 0, "nothing is numbered while off");
+  acks.start();
+  for (const line of ["one", ":list", "two", "three", "four"]) acks.sent(line);
+  assert.equal(acks.waiting, 4);
+  assert.equal(acks.answer(1), "one");
+  assert.equal(acks.answer(2), "two");
+  // A server that skipped 3: it is never answered.
+  assert.equal(acks.answer(4), "four");
+  assert.equal(acks.answer(9), undefined);
+  assert.deepEqual(acks.unanswered, ["three"]);
+  acks.sent("five");
+  assert.deepEqual(acks.end().map((m) => m.line), ["three", "five"]);
+  assert.equal(acks.active, false);
 });
