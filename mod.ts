@@ -26,6 +26,7 @@ export {
   type AccessOptions,
   DEFAULT_OPTIONS,
   type LogFormat,
+  type RemoteCommand,
   type ResolvedServerOptions,
   type ServerMode,
   type ServerOptions,
@@ -70,7 +71,13 @@ export {
   type TransferResult,
 } from "./core/client_files.ts";
 export { AckTracker, isPlainMessage, type NumberedLine } from "./core/client_acks.ts";
-export { type Backoff, exponentialBackoff, fixedBackoff } from "./core/backoff.ts";
+export {
+  type Backoff,
+  exponentialBackoff,
+  type ExponentialBackoffOptions,
+  fixedBackoff,
+  type JitterOptions,
+} from "./core/backoff.ts";
 export {
   type AckEvent,
   type ByeEvent,
@@ -119,6 +126,7 @@ export {
   defaultTokenFile,
   generateToken,
   readTokenFile,
+  type TokenFile,
   writeTokenFile,
 } from "./core/admin_token.ts";
 

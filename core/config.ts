@@ -21,6 +21,7 @@ import { DEFAULT_OPTIONS, type RemoteCommand, type ServerOptions } from "./optio
 
 /** A configuration the server refuses to start with; its message names the source and the reason. */
 export class ConfigError extends Error {
+  /** Always `"ConfigError"`. */
   override name = "ConfigError";
 }
 

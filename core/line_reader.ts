@@ -28,7 +28,10 @@ export class LineReader {
   readonly #buffer = new Uint8Array(16 * 1024);
   #ended = false;
 
-  /** @param maxLineBytes longest line accepted @default {1048576} */
+  /**
+   * Reads lines from `conn`.
+   * @param maxLineBytes longest line accepted @default {1048576}
+   */
   constructor(conn: Deno.Conn, maxLineBytes = 1024 * 1024) {
     this.#conn = conn;
     this.#parser = new LineParser(maxLineBytes);

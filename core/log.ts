@@ -53,7 +53,14 @@ import { MESSAGE_BATCH, type MessageLogEntry } from "./message_log.ts";
  * console.assert(log.category.join(".") === "switchboard.traffic");
  * ```
  */
-export const LOG_CATEGORIES = Object.freeze(
+export const LOG_CATEGORIES: Readonly<{
+  root: readonly ["switchboard"];
+  server: readonly ["switchboard", "server"];
+  conn: readonly ["switchboard", "conn"];
+  traffic: readonly ["switchboard", "traffic"];
+  admin: readonly ["switchboard", "admin"];
+  limits: readonly ["switchboard", "limits"];
+}> = Object.freeze(
   {
     /** Parent of every Switchboard category. */
     root: ["switchboard"],

@@ -104,11 +104,17 @@ export interface ResolvedServerOptions extends
   Required<
     Omit<ServerOptions, "access" | "adminToken" | "tokenFile" | "console" | "signal" | "commands">
   > {
+  /** Access lists, both present. */
   access: Required<AccessOptions>;
+  /** `:run` commands with every default filled in. */
   commands: Record<string, Required<RemoteCommand>>;
+  /** The admin token, if one was given. */
   adminToken: string | undefined;
+  /** Where a generated token goes, if set. */
   tokenFile: string | undefined;
+  /** Console on, off, or undefined for "when stdin is a TTY". */
   console: boolean | undefined;
+  /** The cancelling signal, if any. */
   signal: AbortSignal | undefined;
 }
 

@@ -41,7 +41,10 @@ export class LineParser {
   /** True when the last line returned was assembled from more than one chunk (a copy). */
   carried = false;
 
-  /** @param maxLineBytes longest line accepted, without its line ending */
+  /**
+   * Creates a parser for lines of at most `maxLineBytes`.
+   * @param maxLineBytes longest line accepted, without its line ending
+   */
   constructor(maxLineBytes: number) {
     this.#maxLineBytes = maxLineBytes;
   }
