@@ -13,11 +13,12 @@
 
 import { basename } from "node:path";
 import type { SwitchboardClient } from "../core/client.ts";
-import type {
-  FileTransfers,
-  TransferCallbacks,
-  TransferProgress,
-  TransferResult,
+import {
+  failure,
+  type FileTransfers,
+  type TransferCallbacks,
+  type TransferProgress,
+  type TransferResult,
 } from "../core/client_files.ts";
 import { neutralize } from "../core/protocol.ts";
 import type { OfferEvent } from "../core/server_line.ts";
@@ -311,17 +312,11 @@ export class TransferDesk {
 }
 
 function crashed(kind: TransferResult["kind"], name: string, error: unknown): TransferResult {
-  return {
-    ok: false,
+  return failure(
     kind,
     name,
-    path: undefined,
-    size: 0,
-    sha256: "",
-    bytes: 0,
-    ms: 0,
-    final: undefined,
-    offer: undefined,
-    error: { code: "io-error", text: error instanceof Error ? error.message : String(error) },
-  };
+    undefined,
+    "io-error",
+    error instanceof Error ? error.message : String(error),
+  );
 }

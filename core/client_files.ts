@@ -553,7 +553,8 @@ class Download {
   }
 }
 
-function failure(
+/** The result of a transfer that failed before or without moving bytes. */
+export function failure(
   kind: TransferKind,
   name: string,
   path: string | undefined,

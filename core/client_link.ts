@@ -12,7 +12,9 @@
  */
 
 import { classifyConnectError, ConnectError, refusalError, timeoutError } from "./client_errors.ts";
+import type { PayloadSource } from "./context.ts";
 import { LineParser, TOO_LONG } from "./parser.ts";
+import { readFully } from "./payload.ts";
 import { formatAddress } from "./protocol.ts";
 import { type HelloEvent, parseServerLine } from "./server_line.ts";
 
@@ -28,11 +30,8 @@ export interface LinkOptions {
   maxLineBytes?: number;
 }
 
-/** Where the bytes of an upload come from; a `Deno.FsFile` is one. */
-export interface PayloadSource {
-  /** Reads into `buffer`; resolves with the byte count, or `null` at the end. */
-  read(buffer: Uint8Array): Promise<number | null>;
-}
+/** Where the bytes of an upload come from; a `Deno.FsFile` is one (shared with the server). */
+export type { PayloadSource } from "./context.ts";
 
 /** How a link ended. */
 export interface LinkEnd {
@@ -375,17 +374,6 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => 
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Reads from `source` until `buffer` is full or the source ends; returns the bytes read. */
-async function readFully(source: PayloadSource, buffer: Uint8Array): Promise<number> {
-  let filled = 0;
-  while (filled < buffer.length) {
-    const count = await source.read(buffer.subarray(filled));
-    if (count === null) break;
-    filled += count;
-  }
-  return filled;
 }
 
 function notSwitchboard(address: string, got: string): ConnectError {
