@@ -7,6 +7,12 @@
 
 /** Largest single `write` the queue assembles from small buffers. */
 const MAX_COALESCED_WRITE = 256 * 1024;
+/**
+ * Buffers at least this big are written as they are, never copied into a joined one: a broadcast
+ * batch of up to 64 KiB is shared by every recipient, and copying it once per recipient cost a
+ * fifth of the server's time at 100 receivers (bench: 4.85 → 3.87 µs of CPU per message).
+ */
+const COALESCE_BELOW = 16 * 1024;
 
 /** The transport an {@linkcode Outbound} writes to; `Deno.Conn` fits. */
 export interface ByteSink {
@@ -178,14 +184,19 @@ export class Outbound {
   }
 }
 
-/** Joins small buffers from `batch[start]` on into one of at most MAX_COALESCED_WRITE bytes. */
+/**
+ * Joins the small buffers from `batch[start]` on (each under COALESCE_BELOW) into one of at most
+ * MAX_COALESCED_WRITE bytes; a big buffer goes out alone, uncopied.
+ */
 function coalesce(batch: Uint8Array[], start: number): [Uint8Array, number] {
   const first = batch[start] as Uint8Array;
-  if (start + 1 === batch.length || first.length >= MAX_COALESCED_WRITE) return [first, start + 1];
+  if (start + 1 === batch.length || first.length >= COALESCE_BELOW) return [first, start + 1];
   let end = start;
   let size = 0;
-  while (end < batch.length && size + (batch[end] as Uint8Array).length <= MAX_COALESCED_WRITE) {
-    size += (batch[end] as Uint8Array).length;
+  while (end < batch.length) {
+    const length = (batch[end] as Uint8Array).length;
+    if (length >= COALESCE_BELOW || size + length > MAX_COALESCED_WRITE) break;
+    size += length;
     end++;
   }
   if (end === start + 1) return [first, end];
