@@ -1,0 +1,392 @@
+/**
+ * The scenarios of issue 6, each as: which systems run it, the load generator command for a
+ * given system (full or `--quick` sizes), and how to read its figure and its losses from the
+ * generator's JSON line. Message counts differ per system so that every run takes a few seconds
+ * (the figure is a rate, so it does not depend on the count as long as the run is long enough).
+ * @module
+ */
+
+import type { Dialect, Role } from "./system.ts";
+import type { ToolRun } from "./tools.ts";
+
+/** Connections per second when opening many: ncat's listen backlog is 10 (see loadgen README). */
+export const CONNECT_RATE = 2000;
+
+/** What one run of a scenario measured. */
+export interface Outcome {
+  /** The scenario's figure (its unit is the scenario's). NaN when the run failed. */
+  figure: number;
+  /** Latency percentiles in µs, where the scenario has them. */
+  p50Us?: number;
+  p99Us?: number;
+  /** Messages, round trips, bytes, sessions or connections that did not make it (must be 0). */
+  lost: number;
+  /** The generator's own verdict: everything arrived, nothing closed, no time-out. */
+  complete: boolean;
+  /** Seconds the measured phase took. */
+  elapsedS: number;
+  /** CPU seconds of the load generator during the run. */
+  generatorCpuS: number | undefined;
+  /** CPU seconds of the server during the run (from the generator's `--pid`), if meaningful. */
+  serverCpuS: number | undefined;
+  /** Other figures worth keeping (RSS, connection counts …). */
+  extra: Record<string, number>;
+  /** What went wrong, in words. */
+  problems: string[];
+}
+
+/** A benchmark scenario. */
+export interface Scenario {
+  /** Stable id used in results. */
+  readonly id: string;
+  /** Title for reports. */
+  readonly title: string;
+  /** Short name for the headline table. */
+  readonly short: string;
+  /** Unit of the figure. */
+  readonly unit: string;
+  /** True for throughput, false for latency and memory. */
+  readonly higherIsBetter: boolean;
+  /** Role the server is started in. */
+  readonly role: Role;
+  /** Which generator runs it. */
+  readonly tool: "loadgen" | "churn";
+  /** Server and generator pinned to CPU 0 (single-connection round trips, as in the anchors). */
+  readonly pinned: boolean;
+  /** Fan-out N, for the chart. */
+  readonly subscribers?: number;
+  /** Systems that run it, by id. */
+  readonly systems: readonly string[];
+  /** Generator arguments, without `--port`/`--pid`. */
+  args(dialect: Dialect, systemId: string, quick: boolean): string[];
+  /** Hard bound on one generator run, in seconds. */
+  timeoutS(quick: boolean): number;
+  /** Reads the generator's output. */
+  parse(run: ToolRun): Outcome;
+}
+
+const num = (json: Record<string, unknown> | undefined, key: string): number => {
+  const value = json?.[key];
+  return typeof value === "number" ? value : NaN;
+};
+
+function baseOutcome(run: ToolRun, figureKey: string): Outcome {
+  const json = run.json;
+  const problems: string[] = [];
+  if (json === undefined) {
+    problems.push(`no result line (exit ${run.code}): ${run.stderr || run.text}`);
+  }
+  if (run.timedOut) problems.push("killed at the time bound");
+  if (typeof json?.error === "string") problems.push(json.error);
+  const complete = json?.complete === true && run.code === 0;
+  // `conns` has no "complete" field: its parser decides from the connection counts.
+  if (json !== undefined && json.complete !== undefined && !complete && problems.length === 0) {
+    problems.push(
+      `incomplete (exit ${run.code}): ${run.stderr.split("\n").slice(0, 3).join(" | ")}`,
+    );
+  }
+  const serverCpu = num(json, "cpu_server_s");
+  const generatorCpu = num(json, "cpu_loadgen_s");
+  return {
+    figure: json === undefined ? NaN : num(json, figureKey),
+    lost: 0,
+    complete,
+    elapsedS: num(json, "elapsed_s"),
+    generatorCpuS: Number.isFinite(generatorCpu) ? generatorCpu : run.cpuS,
+    serverCpuS: Number.isFinite(serverCpu) && serverCpu >= 0 ? serverCpu : undefined,
+    extra: {},
+    problems,
+  };
+}
+
+const ECHO_SYSTEMS = ["switchboard", "switchboard-nolog", "cserver"] as const;
+const BROKER_SYSTEMS = ["switchboard", "switchboard-nolog", "nats", "ncat", "cserver"] as const;
+
+function echoRtt(id: string, conns: number, pinned: boolean): Scenario {
+  return {
+    id,
+    short: `echo round trip, ${conns} conn${conns > 1 ? "s" : ""}${pinned ? ", pinned" : ""}`,
+    title: `echo round trip, ${conns} connection${conns > 1 ? "s" : ""}${
+      pinned ? " (server and generator on CPU 0)" : ""
+    }, 64-byte lines`,
+    unit: "rt/s",
+    higherIsBetter: true,
+    role: "echo",
+    tool: "loadgen",
+    pinned,
+    // ncat --exec forks a cat per connection: single-connection echo only, as in the anchors.
+    systems: conns === 1 ? [...ECHO_SYSTEMS, "ncat"] : ECHO_SYSTEMS,
+    args(dialect, _system, quick) {
+      const count = conns === 1 ? (quick ? 2000 : 20000) : (quick ? 200 : 2000);
+      return [
+        "echo-rtt",
+        "--conns",
+        String(conns),
+        "--count",
+        String(count),
+        "--size",
+        "64",
+        "--greeting",
+        dialect === "sb" ? "1" : "0",
+        "--timeout",
+        quick ? "20" : "100",
+      ];
+    },
+    timeoutS: (quick) => (quick ? 40 : 130),
+    parse(run) {
+      const outcome = baseOutcome(run, "rt_per_s");
+      outcome.p50Us = num(run.json, "lat_p50_us");
+      outcome.p99Us = num(run.json, "lat_p99_us");
+      outcome.lost = Math.max(0, num(run.json, "expected") - num(run.json, "round_trips")) || 0;
+      return outcome;
+    },
+  };
+}
+
+const ECHO_STREAM: Scenario = {
+  id: "echo-stream",
+  short: "echo stream, 1 KiB lines",
+  title: "echo stream, one connection pipelining 1 KiB lines",
+  unit: "MB/s",
+  higherIsBetter: true,
+  role: "echo",
+  tool: "loadgen",
+  pinned: false,
+  systems: ECHO_SYSTEMS,
+  args(dialect, _system, quick) {
+    return [
+      "echo-stream",
+      "--bytes",
+      quick ? "5000000" : "200000000",
+      "--size",
+      "1024",
+      "--greeting",
+      dialect === "sb" ? "1" : "0",
+      "--timeout",
+      quick ? "20" : "100",
+    ];
+  },
+  timeoutS: (quick) => (quick ? 40 : 130),
+  parse(run) {
+    // echo-stream reports no CPU figures: the CPU of the generator process stands in.
+    const outcome = baseOutcome(run, "mb_per_s");
+    outcome.lost = Math.max(0, num(run.json, "bytes") - num(run.json, "echoed")) || 0;
+    outcome.generatorCpuS = run.cpuS;
+    return outcome;
+  },
+};
+
+/** Fan-out messages per run, per system and N: each run takes a few seconds on 2 cores. */
+const FANOUT_MSGS: Record<string, Record<number, number>> = {
+  "switchboard": { 10: 2_000_000, 100: 600_000, 1000: 80_000 },
+  "switchboard-nolog": { 10: 4_000_000, 100: 600_000, 1000: 80_000 },
+  "nats": { 10: 4_000_000, 100: 300_000, 1000: 18_000 },
+  "ncat": { 10: 10_000_000, 100: 1_000_000, 1000: 120_000 },
+  "cserver": { 10: 10_000_000, 100: 1_200_000, 1000: 150_000 },
+};
+const QUICK_FANOUT_MSGS: Record<number, number> = { 10: 3000, 100: 500, 1000: 50 };
+
+function fanoutOutcome(run: ToolRun, figureKey: string): Outcome {
+  const outcome = baseOutcome(run, figureKey);
+  outcome.p50Us = num(run.json, "lat_p50_us");
+  outcome.p99Us = num(run.json, "lat_p99_us");
+  const lost = num(run.json, "lost");
+  outcome.lost = Number.isFinite(lost) ? lost : NaN;
+  for (const key of ["seq_err", "closed", "deliveries", "expected", "msgs"]) {
+    outcome.extra[key] = num(run.json, key);
+  }
+  if ((outcome.extra.seq_err ?? 0) > 0) outcome.problems.push("sequence errors");
+  if ((outcome.extra.closed ?? 0) > 0) outcome.problems.push("the server closed subscribers");
+  if (lost > 0) outcome.problems.push(`${lost} messages lost`);
+  return outcome;
+}
+
+function fanout(n: number): Scenario {
+  return {
+    id: `fanout-${n}`,
+    short: `fan-out N = ${n}`,
+    title: `chat fan-out, 1 sender → ${n} named receivers, 64-byte messages, unpaced`,
+    unit: "deliveries/s",
+    higherIsBetter: true,
+    role: "broker",
+    tool: "loadgen",
+    pinned: false,
+    subscribers: n,
+    systems: BROKER_SYSTEMS,
+    args(dialect, system, quick) {
+      const counts = FANOUT_MSGS[system] ?? FANOUT_MSGS[system.replace(/@.*/, "")];
+      const msgs = quick ? QUICK_FANOUT_MSGS[n] : counts?.[n];
+      return [
+        "fanout",
+        "--dialect",
+        dialect,
+        "--subs",
+        String(n),
+        "--msgs",
+        String(msgs ?? 10_000),
+        "--size",
+        "64",
+        "--connect-rate",
+        String(CONNECT_RATE),
+        "--timeout",
+        quick ? "30" : "100",
+        "--idle",
+        "10",
+      ];
+    },
+    timeoutS: (quick) => (quick ? 60 : 150),
+    parse: (run) => fanoutOutcome(run, "deliveries_per_s"),
+  };
+}
+
+const FANOUT_RATE: Scenario = {
+  id: "fanout-rate",
+  short: "N = 100 at 1000 msgs/s",
+  title: "fan-out latency, N = 100 receivers, sender paced to 1000 msgs/s",
+  unit: "µs p99",
+  higherIsBetter: false,
+  role: "broker",
+  tool: "loadgen",
+  pinned: false,
+  subscribers: 100,
+  systems: BROKER_SYSTEMS,
+  args(dialect, _system, quick) {
+    return [
+      "fanout",
+      "--dialect",
+      dialect,
+      "--subs",
+      "100",
+      "--msgs",
+      quick ? "300" : "5000",
+      "--size",
+      "64",
+      "--rate",
+      "1000",
+      "--connect-rate",
+      String(CONNECT_RATE),
+      "--timeout",
+      quick ? "30" : "40",
+      "--idle",
+      "10",
+    ];
+  },
+  timeoutS: (quick) => (quick ? 60 : 90),
+  parse: (run) => fanoutOutcome(run, "lat_p99_us"),
+};
+
+const CONNS: Scenario = {
+  id: "conns-10k",
+  short: "10 000 idle clients",
+  title: "10 000 idle named connections: server resident memory per connection",
+  unit: "kB/conn",
+  higherIsBetter: false,
+  role: "broker",
+  tool: "loadgen",
+  pinned: false,
+  systems: ["switchboard", "nats", "ncat", "cserver"],
+  args(dialect, _system, quick) {
+    return [
+      "conns",
+      "--dialect",
+      dialect,
+      "--n",
+      quick ? "300" : "10000",
+      "--hold",
+      quick ? "1" : "5",
+      "--connect-rate",
+      String(CONNECT_RATE),
+      "--connect-timeout",
+      "60",
+      "--probe",
+      "1",
+    ];
+  },
+  timeoutS: (quick) => (quick ? 60 : 150),
+  parse(run) {
+    const outcome = baseOutcome(run, "kb_per_conn");
+    const json = run.json;
+    const n = num(json, "n");
+    const alive = num(json, "alive");
+    const probeMissed = num(json, "probe_expected") - num(json, "probe_received");
+    outcome.lost = (n - alive) + Math.max(0, probeMissed) || 0;
+    outcome.complete = run.code === 0 && alive === n && probeMissed === 0;
+    for (
+      const key of [
+        "n",
+        "connected",
+        "registered",
+        "alive",
+        "probe_received",
+        "probe_expected",
+        "rss_before_kb",
+        "rss_after_kb",
+        "hwm_after_kb",
+        "rss_after_probe_kb",
+        "connect_s",
+      ]
+    ) outcome.extra[key] = num(json, key);
+    if (!(alive > 0)) outcome.figure = NaN;
+    if (alive !== n) outcome.problems.push(`${alive}/${n} connections alive after the hold`);
+    if (probeMissed > 0) outcome.problems.push(`probe reached ${num(json, "probe_received")}`);
+    // conns reports no CPU: the generator process's own CPU over its whole life stands in.
+    outcome.elapsedS = run.wallS;
+    outcome.generatorCpuS = run.cpuS;
+    return outcome;
+  },
+};
+
+const CHURN: Scenario = {
+  id: "churn",
+  short: "churn",
+  title: "churn: connect, register, say one line, quit (8 sessions in flight)",
+  unit: "sessions/s",
+  higherIsBetter: true,
+  role: "broker",
+  tool: "churn",
+  pinned: false,
+  systems: BROKER_SYSTEMS,
+  args(dialect, _system, quick) {
+    return [
+      "churn",
+      "--dialect",
+      dialect,
+      "--sessions",
+      quick ? "300" : "5000",
+      "--concurrency",
+      "8",
+      "--timeout",
+      quick ? "30" : "60",
+    ];
+  },
+  timeoutS: (quick) => (quick ? 45 : 90),
+  parse(run) {
+    const outcome = baseOutcome(run, "sessions_per_s");
+    outcome.p50Us = num(run.json, "lat_p50_us");
+    outcome.p99Us = num(run.json, "lat_p99_us");
+    outcome.lost = Math.max(0, num(run.json, "sessions") - num(run.json, "done")) || 0;
+    return outcome;
+  },
+};
+
+/** Every scenario, in report order. */
+export const SCENARIOS: readonly Scenario[] = [
+  echoRtt("echo-rtt-1", 1, true),
+  echoRtt("echo-rtt-50", 50, false),
+  ECHO_STREAM,
+  fanout(10),
+  fanout(100),
+  fanout(1000),
+  FANOUT_RATE,
+  CONNS,
+  CHURN,
+];
+
+/** Scenarios the issue lists that cannot run yet, with the reason. */
+export const NOT_AVAILABLE: readonly { id: string; title: string; reason: string }[] = [
+  {
+    id: "file-transfer",
+    title: "file transfer: 1 GiB put/get — MB/s and peak memory",
+    reason: "not available yet: file transfer has not landed",
+  },
+];
