@@ -2,8 +2,8 @@
  * Logging for the application side: the server core logs through LogTape loggers under the
  * `switchboard` category (see {@linkcode LOG_CATEGORIES}); this module decides where those records
  * go. `server.log` receives everything at info and above, `errors.log` warnings and above, both
- * rotated by size and written in the background; the console (stderr) gets a short line per record
- * except high-volume traffic.
+ * rotated by size and written in batches by {@linkcode rotatingFileSink}; the console (stderr) gets
+ * a short line per record except high-volume traffic.
  *
  * Records are structured: user data travels in properties, never in the message template, and
  * every formatter here escapes line breaks, ANSI escapes and bidirectional controls inside values,
@@ -32,7 +32,7 @@ import {
   type Sink,
   type TextFormatter,
 } from "@logtape/logtape";
-import { getRotatingFileSink, type RotatingFileSinkOptions } from "@logtape/file";
+import { rotatingFileSink } from "./log_file_sink.ts";
 import { MESSAGE_BATCH, type MessageLogEntry } from "./message_log.ts";
 
 /**
@@ -136,11 +136,6 @@ export const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
 /** Default number of rotated files kept per log. */
 export const DEFAULT_MAX_FILES = 5;
 
-/** Characters of the file buffer that trigger a write; bigger batches mean fewer syscalls. */
-const FILE_BUFFER_CHARS = 64 * 1024;
-/** A quiet server still gets its lines on disk within this many milliseconds. */
-const FILE_FLUSH_INTERVAL_MS = 1000;
-
 /**
  * Formats a peer address as `ip:port`, with IPv6 addresses in brackets like a URL authority.
  *
@@ -195,20 +190,12 @@ export async function configureLogging(options: LoggingOptions): Promise<AsyncDi
       options.logFormat === "json" ? jsonLinesFormatter : getFileTextFormatter(),
       options.logFormat,
     );
-    const fileOptions = {
-      formatter,
-      maxSize,
-      maxFiles,
-      // A buffer larger than the rotation size would make every flush rotate.
-      bufferSize: Math.max(1, Math.min(FILE_BUFFER_CHARS, Math.floor(maxSize / 4))),
-      flushInterval: FILE_FLUSH_INTERVAL_MS,
-      nonBlocking: true,
-    } as const;
+    const fileOptions = { format: formatter, maxFileBytes: maxSize, maxFiles };
     const dir = options.logDir.replace(/[/\\]+$/, "") || "/";
-    const server = openRotatingFile(`${dir}/server.log`, fileOptions);
+    const server = rotatingFileSink(`${dir}/server.log`, fileOptions);
     let errors;
     try {
-      errors = openRotatingFile(`${dir}/errors.log`, fileOptions);
+      errors = rotatingFileSink(`${dir}/errors.log`, fileOptions);
     } catch (error) {
       await server[Symbol.asyncDispose]();
       throw error;
@@ -275,17 +262,6 @@ export async function configureLogging(options: LoggingOptions): Promise<AsyncDi
 
 // ---------------------------------------------------------------------------------------------
 // Sinks
-
-/**
- * A non-blocking rotating file sink. `@logtape/file` declares its `Disposable` overload first, so
- * TypeScript picks it even for `nonBlocking: true`; at run time the sink is `AsyncDisposable`.
- */
-function openRotatingFile(
-  path: string,
-  options: RotatingFileSinkOptions & { nonBlocking: true },
-): Sink & AsyncDisposable {
-  return getRotatingFileSink(path, options) as unknown as Sink & AsyncDisposable;
-}
 
 const levelOrder: Record<LogLevel, number> = {
   trace: 0,
