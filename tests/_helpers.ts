@@ -18,6 +18,31 @@ export function startTestServer(options: ServerOptions = {}): Promise<Server> {
   return startServer({ host: "127.0.0.1", port: 0, logDir: "", shutdownGrace: 1, ...options });
 }
 
+/**
+ * Takes lines from `nextLine` until one starts with `prefix` and returns it; on timeout or a closed
+ * connection the error lists the lines skipped on the way, which is what a failing test needs.
+ */
+export async function waitForPrefix(
+  nextLine: (timeoutMs: number) => Promise<string>,
+  prefix: string,
+  timeoutMs: number,
+): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  const skipped: string[] = [];
+  for (;;) {
+    let line: string;
+    try {
+      line = await nextLine(Math.max(1, deadline - Date.now()));
+    } catch (error) {
+      throw new Error(
+        `waiting for "${prefix}": ${(error as Error).message}; skipped ${JSON.stringify(skipped)}`,
+      );
+    }
+    if (line.startsWith(prefix)) return line;
+    skipped.push(line);
+  }
+}
+
 /** A raw TCP client that reads lines in the background. */
 export class TestClient implements AsyncDisposable {
   readonly conn: Deno.TcpConn;
@@ -67,24 +92,8 @@ export class TestClient implements AsyncDisposable {
   }
 
   /** Skips lines until one starts with `prefix`, and returns it. */
-  async waitFor(prefix: string, timeoutMs = LINE_TIMEOUT_MS): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    const skipped: string[] = [];
-    for (;;) {
-      const left = deadline - Date.now();
-      let line: string;
-      try {
-        line = await this.nextLine(Math.max(1, left));
-      } catch (error) {
-        throw new Error(
-          `waiting for "${prefix}": ${(error as Error).message}; skipped ${
-            JSON.stringify(skipped)
-          }`,
-        );
-      }
-      if (line.startsWith(prefix)) return line;
-      skipped.push(line);
-    }
+  waitFor(prefix: string, timeoutMs = LINE_TIMEOUT_MS): Promise<string> {
+    return waitForPrefix((ms) => this.nextLine(ms), prefix, timeoutMs);
   }
 
   /** Lines up to and including the first that starts with `OK ` or `ERR ` (a command's reply). */

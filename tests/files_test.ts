@@ -12,7 +12,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { ServerOptions } from "../core/options.ts";
 import type { Server } from "../core/server.ts";
-import { eventually, LINE_TIMEOUT_MS, startTestServer } from "./_helpers.ts";
+import { eventually, LINE_TIMEOUT_MS, startTestServer, waitForPrefix } from "./_helpers.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -124,23 +124,8 @@ class FileClient implements AsyncDisposable {
     return this.lines.shift() as string;
   }
 
-  async waitFor(prefix: string, timeoutMs = LINE_TIMEOUT_MS): Promise<string> {
-    const skipped: string[] = [];
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      let line: string;
-      try {
-        line = await this.nextLine(Math.max(1, deadline - Date.now()));
-      } catch (error) {
-        throw new Error(
-          `waiting for "${prefix}": ${(error as Error).message}; skipped ${
-            JSON.stringify(skipped)
-          }`,
-        );
-      }
-      if (line.startsWith(prefix)) return line;
-      skipped.push(line);
-    }
+  waitFor(prefix: string, timeoutMs = LINE_TIMEOUT_MS): Promise<string> {
+    return waitForPrefix((ms) => this.nextLine(ms), prefix, timeoutMs);
   }
 
   /** Lines up to and including the next `OK `/`ERR ` line, announcements left out. */
