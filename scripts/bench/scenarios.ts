@@ -387,6 +387,7 @@ export const NOT_AVAILABLE: readonly { id: string; title: string; reason: string
   {
     id: "file-transfer",
     title: "file transfer: 1 GiB put/get — MB/s and peak memory",
-    reason: "not available yet: file transfer has not landed",
+    reason:
+      "not measured yet: file transfer has landed, but the C load generator has no file mode and the suite has no client-library driver for it",
   },
 ];
