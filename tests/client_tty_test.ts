@@ -126,7 +126,10 @@ Deno.test({
     await term.waitFor(/^carol> half typed wor$/m);
     await using bob = await connect(server, "bob");
     await bob.send("hello carol, how are you?");
-    const screen = await term.waitFor(/<bob> hello carol, how are you\?/);
+    // The message and the redrawn prompt are separate writes: wait for both, not the first.
+    const screen = await term.waitFor(
+      /<bob> hello carol, how are you\?\n(?:[^\n]*\n)*?carol> half typed wor\s*$/,
+    );
     const lines = rows(screen);
     assert.equal(lines.at(-1), "carol> half typed wor", screen);
     assert.match(lines.at(-2) ?? "", /^\d\d:\d\d:\d\d <bob> hello carol, how are you\?$/, screen);
