@@ -245,7 +245,10 @@ Deno.test({
       for (const bar of bars) {
         assert.match(bar, /^⇣ get big\.bin \[[█░]+\] +\d+% {2}[\d.]+ [KMG]?i?B\/96\.0 MiB/, bar);
       }
-      const screen = await term.waitFor(done);
+      // The summary and the redrawn prompt are separate writes: wait for both.
+      const screen = await term.waitFor(
+        new RegExp(`${done.source}[\\s\\S]*\\ncarol> half typed\\s*$`),
+      );
       const lines = rows(screen);
       assert.equal(lines.at(-1), "carol> half typed", screen);
       assert.match(lines.at(-2) ?? "", /downloads\/big\.bin$/, screen);
