@@ -43,11 +43,37 @@ export async function waitForPrefix(
   }
 }
 
+/** Lets a reader sleep until data arrives (`notify`) or a timeout passes, whichever is first. */
+export class Wakeup {
+  #waiter: (() => void) | undefined;
+
+  /** Resolves on the next {@linkcode Wakeup.notify}, or after `ms`. */
+  wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(1, ms));
+      const previous = this.#waiter;
+      this.#waiter = done;
+      function done() {
+        clearTimeout(timer);
+        previous?.();
+        resolve();
+      }
+    });
+  }
+
+  /** Wakes every pending {@linkcode Wakeup.wait}. */
+  notify(): void {
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.();
+  }
+}
+
 /** A raw TCP client that reads lines in the background. */
 export class TestClient implements AsyncDisposable {
   readonly conn: Deno.TcpConn;
   readonly #lines: string[] = [];
-  #waiter: (() => void) | undefined;
+  readonly #wakeup = new Wakeup();
   #ended = false;
   #partial = "";
   readonly #reader: Promise<void>;
@@ -86,7 +112,7 @@ export class TestClient implements AsyncDisposable {
       if (this.#ended) throw new Error("connection closed while waiting for a line");
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no line within ${timeoutMs} ms`);
-      await this.#wait(left);
+      await this.#wakeup.wait(left);
     }
     return this.#lines.shift() as string;
   }
@@ -118,7 +144,7 @@ export class TestClient implements AsyncDisposable {
     while (!this.#ended) {
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`connection still open after ${timeoutMs} ms`);
-      await this.#wait(left);
+      await this.#wakeup.wait(left);
     }
     return this.#lines.splice(0);
   }
@@ -149,34 +175,15 @@ export class TestClient implements AsyncDisposable {
         this.#partial = parts.pop() as string;
         if (parts.length > 0) {
           this.#lines.push(...parts);
-          this.#notify();
+          this.#wakeup.notify();
         }
       }
     } catch {
       // Reset or closed by dispose: either way the connection has ended.
     } finally {
       this.#ended = true;
-      this.#notify();
+      this.#wakeup.notify();
     }
-  }
-
-  #wait(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const previous = this.#waiter;
-      this.#waiter = done;
-      function done() {
-        clearTimeout(timer);
-        previous?.();
-        resolve();
-      }
-    });
-  }
-
-  #notify(): void {
-    const waiter = this.#waiter;
-    this.#waiter = undefined;
-    waiter?.();
   }
 }
 

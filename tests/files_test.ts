@@ -12,7 +12,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { ServerOptions } from "../core/options.ts";
 import type { Server } from "../core/server.ts";
-import { eventually, LINE_TIMEOUT_MS, startTestServer, waitForPrefix } from "./_helpers.ts";
+import { eventually, LINE_TIMEOUT_MS, startTestServer, waitForPrefix, Wakeup } from "./_helpers.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -72,7 +72,7 @@ class FileClient implements AsyncDisposable {
   readonly payloads: Payload[] = [];
   /** Lines in arrival order, with `<payload>` where a payload's bytes came. */
   readonly transcript: string[] = [];
-  #waiter: (() => void) | undefined;
+  readonly #wakeup = new Wakeup();
   #ended = false;
   #gate: Promise<void> | undefined;
   #open: (() => void) | undefined;
@@ -119,7 +119,7 @@ class FileClient implements AsyncDisposable {
     while (this.lines.length === 0) {
       if (this.#ended) throw new Error("connection closed while waiting for a line");
       if (Date.now() > deadline) throw new Error(`no line within ${timeoutMs} ms`);
-      await this.#wait(deadline - Date.now());
+      await this.#wakeup.wait(deadline - Date.now());
     }
     return this.lines.shift() as string;
   }
@@ -150,7 +150,7 @@ class FileClient implements AsyncDisposable {
     while (this.payloads.length === 0) {
       if (this.#ended) throw new Error("connection closed while waiting for a payload");
       if (Date.now() > deadline) throw new Error(`no payload within ${timeoutMs} ms`);
-      await this.#wait(deadline - Date.now());
+      await this.#wakeup.wait(deadline - Date.now());
     }
     return this.payloads.shift() as Payload;
   }
@@ -199,7 +199,7 @@ class FileClient implements AsyncDisposable {
       });
       this.transcript.push("<payload>");
       payload = undefined;
-      this.#notify();
+      this.#wakeup.notify();
     };
     try {
       for (;;) {
@@ -229,7 +229,7 @@ class FileClient implements AsyncDisposable {
           pos = newline + 1;
           this.lines.push(line);
           this.transcript.push(line);
-          this.#notify();
+          this.#wakeup.notify();
           if (line.startsWith("FILE ")) {
             const header = line.split(" ").slice(1);
             const size = Number(header[1]);
@@ -248,27 +248,8 @@ class FileClient implements AsyncDisposable {
       // Reset or closed by dispose.
     } finally {
       this.#ended = true;
-      this.#notify();
+      this.#wakeup.notify();
     }
-  }
-
-  #wait(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, Math.max(1, ms));
-      const previous = this.#waiter;
-      this.#waiter = done;
-      function done() {
-        clearTimeout(timer);
-        previous?.();
-        resolve();
-      }
-    });
-  }
-
-  #notify(): void {
-    const waiter = this.#waiter;
-    this.#waiter = undefined;
-    waiter?.();
   }
 }
 
