@@ -194,6 +194,12 @@ function privateMessage(ctx: ServerContext, caller: Caller, rest: string): void 
   caller.send(okLine("pm", target.name));
 }
 
+/**
+ * Groups one client may belong to at once. Groups live as long as they have members, so this
+ * bounds the hub's memory at max-clients × this, whatever clients send.
+ */
+export const MAX_GROUPS_PER_CLIENT = 100;
+
 function group(ctx: ServerContext, caller: Caller, rest: string): void {
   const [sub = "", rawName = "", text = ""] = splitWords(rest, 2);
   const name = groupName(rawName);
@@ -213,6 +219,13 @@ function group(ctx: ServerContext, caller: Caller, rest: string): void {
   const peer = caller.peer;
   if (peer === undefined) {
     caller.send(errLine("not-allowed", "the console cannot be a group member"));
+    return;
+  }
+  const joining = sub === "create" || (sub === "join" && !existing?.members.has(peer));
+  if (joining && peer.groups.size >= MAX_GROUPS_PER_CLIENT) {
+    caller.send(
+      errLine("too-many-groups", `you are in ${MAX_GROUPS_PER_CLIENT} groups; leave one first`),
+    );
     return;
   }
   switch (sub) {

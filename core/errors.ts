@@ -14,6 +14,7 @@ export type ErrorCode =
   | "no-such-user"
   | "no-such-group"
   | "group-exists"
+  | "too-many-groups"
   | "not-allowed"
   | "line-too-long"
   | "bad-utf8"

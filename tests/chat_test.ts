@@ -252,3 +252,19 @@ Deno.test("beyond the announce limit lobby JOIN/NICK/LEAVE go only to those conc
   await bob.send("still here");
   assert.equal(await alice.nextLine(), "MSG bob * :still here");
 });
+
+Deno.test("a client belongs to at most 100 groups; one more is ERR too-many-groups", async () => {
+  await using server = await startTestServer();
+  await using alice = await connect(server, "alice");
+  await using bob = await connect(server, "bob");
+  await alice.send(Array.from({ length: 100 }, (_, i) => `:group create g${i}`).join("\n"));
+  for (let i = 0; i < 100; i++) assert.equal(await alice.waitFor("OK "), `OK group create g${i}`);
+  assert.match((await alice.command(":group create g100"))[0] ?? "", /^ERR too-many-groups :/);
+  await bob.command(":group create extra");
+  assert.match((await alice.command(":group join extra"))[0] ?? "", /^ERR too-many-groups :/);
+  // Joining a group it is already in is not one more; leaving one makes room.
+  assert.deepEqual(await alice.command(":group join g5"), ["OK group join g5"]);
+  assert.deepEqual(await alice.command(":group leave g0"), ["OK group leave g0"]);
+  assert.deepEqual(await alice.command(":group join extra"), ["OK group join extra"]);
+  assert.equal(await bob.waitFor("JOIN alice"), "JOIN alice #extra");
+});
