@@ -55,8 +55,9 @@ Deno.test({
         assert.ok(m.complete, `${scenario.id} incomplete: ${m.problems.join("; ")}`);
         assert.equal(m.runs[0]?.serverDied, false, `${scenario.id}: the server died`);
       }
-      // The one scenario of the issue that cannot run yet is reported, not silently left out.
-      assert.ok(results.notAvailable.some((x) => x.id === "file-transfer"));
+      // Every scenario of the issue runs now, the file transfer included.
+      assert.ok(SCENARIOS.some((scenario) => scenario.id === "files-1g"));
+      assert.deepEqual(results.notAvailable, []);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

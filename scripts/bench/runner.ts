@@ -14,6 +14,9 @@ import { formatNumber, median, summarize } from "./stats.ts";
 import type { System } from "./system.ts";
 import { runTool, type Tools } from "./tools.ts";
 
+/** The file-transfer generator (see `file_driver.ts`). */
+const FILE_DRIVER = new URL("./file_driver.ts", import.meta.url).pathname;
+
 /** A generator using more than this share of one CPU is the bottleneck, not the server. */
 export const GENERATOR_BOUND_SHARE = 0.85;
 
@@ -141,8 +144,14 @@ async function runOnce(
   }
   try {
     await sleep(200);
-    const binary = scenario.tool === "loadgen" ? options.tools.loadgen : options.tools.churn;
+    // The file scenario's generator is a Deno script on the client library, not a C program.
+    const binary = scenario.tool === "loadgen"
+      ? options.tools.loadgen
+      : scenario.tool === "churn"
+      ? options.tools.churn
+      : Deno.execPath();
     const args = [
+      ...(scenario.tool === "files" ? ["run", "-A", FILE_DRIVER] : []),
       ...scenario.args(dialect, system.id, options.quick),
       "--port",
       String(server.port),

@@ -50,7 +50,7 @@ export interface Scenario {
   /** Role the server is started in. */
   readonly role: Role;
   /** Which generator runs it. */
-  readonly tool: "loadgen" | "churn";
+  readonly tool: "loadgen" | "churn" | "files";
   /** Server and generator pinned to CPU 0 (single-connection round trips, as in the anchors). */
   readonly pinned: boolean;
   /** Fan-out N, for the chart. */
@@ -369,6 +369,34 @@ const CHURN: Scenario = {
   },
 };
 
+const GiB = 1024 * 1024 * 1024;
+
+const FILE_TRANSFER: Scenario = {
+  id: "files-1g",
+  short: "files",
+  title: "file transfer: 1 GiB :put then :get through the client library, SHA-256 checked",
+  unit: "MB/s",
+  higherIsBetter: true,
+  role: "files",
+  tool: "files",
+  pinned: false,
+  systems: ["switchboard"],
+  args(_dialect, _system, quick) {
+    return ["--bytes", String(quick ? 16 * 1024 * 1024 : GiB)];
+  },
+  timeoutS: (quick) => (quick ? 60 : 180),
+  parse(run) {
+    const outcome = baseOutcome(run, "mb_per_s");
+    outcome.lost = num(run.json, "lost") || 0;
+    outcome.extra.putMBps = num(run.json, "put_mb_per_s");
+    outcome.extra.getMBps = num(run.json, "get_mb_per_s");
+    outcome.extra.serverPeakKb = num(run.json, "server_hwm_kb");
+    outcome.extra.serverPeakKbBefore = num(run.json, "server_hwm_kb_before");
+    outcome.extra.clientPeakKb = num(run.json, "client_hwm_kb");
+    return outcome;
+  },
+};
+
 /** Every scenario, in report order. */
 export const SCENARIOS: readonly Scenario[] = [
   echoRtt("echo-rtt-1", 1, true),
@@ -380,14 +408,8 @@ export const SCENARIOS: readonly Scenario[] = [
   FANOUT_RATE,
   CONNS,
   CHURN,
+  FILE_TRANSFER,
 ];
 
 /** Scenarios the issue lists that cannot run yet, with the reason. */
-export const NOT_AVAILABLE: readonly { id: string; title: string; reason: string }[] = [
-  {
-    id: "file-transfer",
-    title: "file transfer: 1 GiB put/get — MB/s and peak memory",
-    reason:
-      "not measured yet: file transfer has landed, but the C load generator has no file mode and the suite has no client-library driver for it",
-  },
-];
+export const NOT_AVAILABLE: readonly { id: string; title: string; reason: string }[] = [];

@@ -29,7 +29,7 @@ function switchboard({ id, label, standing, withLog, repo }: Flavour): System {
     id,
     label,
     standing,
-    dialects: { echo: "sb", broker: "sb" },
+    dialects: { echo: "sb", broker: "sb", files: "sb" },
     command: `deno run -P=server cli/server.ts --port 0 ${SWITCHBOARD_LIMITS.join(" ")}` +
       (withLog ? " --log-dir <tmp>" : ` --log-dir ""`) + " [--mode echo]",
     cpuMeaningful: () => true,
@@ -55,6 +55,7 @@ function switchboard({ id, label, standing, withLog, repo }: Flavour): System {
           "--token-file",
           `${ctx.outDir}/admin.token`,
           ...(role === "echo" ? ["--mode", "echo"] : []),
+          ...(role === "files" ? ["--files-dir", `${ctx.outDir}/files`] : []),
         ],
         pinCpu: ctx.pinCpu,
         ready: { stdout: /^listening on .*:(\d+)$/m },

@@ -13,7 +13,7 @@ import type { Tools } from "./tools.ts";
 export type Dialect = "sb" | "nats" | "raw";
 
 /** What a server is started as: a line echo, or a chat relay / message broker. */
-export type Role = "echo" | "broker";
+export type Role = "echo" | "broker" | "files";
 
 /** Where a system stands in the report. */
 export type Standing = "subject" | "variant" | "peer" | "reference";
