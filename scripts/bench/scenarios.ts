@@ -201,6 +201,34 @@ function fanoutOutcome(run: ToolRun, figureKey: string): Outcome {
   return outcome;
 }
 
+/** loadgen `fanout` arguments: `subs` receivers, `msgs` 64-byte messages, then `extra`. */
+function fanoutArgs(
+  dialect: Dialect,
+  subs: number,
+  msgs: number,
+  extra: string[],
+  timeoutS: number,
+): string[] {
+  return [
+    "fanout",
+    "--dialect",
+    dialect,
+    "--subs",
+    String(subs),
+    "--msgs",
+    String(msgs),
+    "--size",
+    "64",
+    ...extra,
+    "--connect-rate",
+    String(CONNECT_RATE),
+    "--timeout",
+    String(timeoutS),
+    "--idle",
+    "10",
+  ];
+}
+
 function fanout(n: number): Scenario {
   return {
     id: `fanout-${n}`,
@@ -216,23 +244,7 @@ function fanout(n: number): Scenario {
     args(dialect, system, quick) {
       const counts = FANOUT_MSGS[system] ?? FANOUT_MSGS[system.replace(/@.*/, "")];
       const msgs = quick ? QUICK_FANOUT_MSGS[n] : counts?.[n];
-      return [
-        "fanout",
-        "--dialect",
-        dialect,
-        "--subs",
-        String(n),
-        "--msgs",
-        String(msgs ?? 10_000),
-        "--size",
-        "64",
-        "--connect-rate",
-        String(CONNECT_RATE),
-        "--timeout",
-        quick ? "30" : "100",
-        "--idle",
-        "10",
-      ];
+      return fanoutArgs(dialect, n, msgs ?? 10_000, [], quick ? 30 : 100);
     },
     timeoutS: (quick) => (quick ? 60 : 150),
     parse: (run) => fanoutOutcome(run, "deliveries_per_s"),
@@ -251,25 +263,7 @@ const FANOUT_RATE: Scenario = {
   subscribers: 100,
   systems: BROKER_SYSTEMS,
   args(dialect, _system, quick) {
-    return [
-      "fanout",
-      "--dialect",
-      dialect,
-      "--subs",
-      "100",
-      "--msgs",
-      quick ? "300" : "5000",
-      "--size",
-      "64",
-      "--rate",
-      "1000",
-      "--connect-rate",
-      String(CONNECT_RATE),
-      "--timeout",
-      quick ? "30" : "40",
-      "--idle",
-      "10",
-    ];
+    return fanoutArgs(dialect, 100, quick ? 300 : 5000, ["--rate", "1000"], quick ? 30 : 40);
   },
   timeoutS: (quick) => (quick ? 60 : 90),
   parse: (run) => fanoutOutcome(run, "lat_p99_us"),
