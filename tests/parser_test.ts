@@ -89,3 +89,69 @@ Deno.test("parser: a sized payload is returned raw, then line framing resumes", 
   assert.equal(parser.payloadRemaining, 0);
   assert.equal(decoder.decode(parser.next() as Uint8Array), "rest");
 });
+
+/** Splits `bytes` at every `\n` the simple way: the reference the parser must agree with. */
+function referenceLines(bytes: Uint8Array, max: number): string[] {
+  const out: string[] = [];
+  let start = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] !== 0x0a) continue;
+    let end = i;
+    if (end > start && bytes[end - 1] === 0x0d) end--;
+    out.push(end - start > max ? "<too-long>" : decoder.decode(bytes.slice(start, end)));
+    start = i + 1;
+  }
+  if (start < bytes.length) out.push(`<partial>${decoder.decode(bytes.slice(start))}`);
+  return out;
+}
+
+Deno.test("parser: big chunks split the same whatever bytes they hold", () => {
+  // Big chunks are scanned in a decoded copy; ASCII, multi-byte text, invalid bytes, a byte-order
+  // mark and over-long lines must all come out exactly as a byte-by-byte split gives them.
+  const pieces = [
+    "plain ascii line",
+    "日本語 🎉",
+    "\xff\x80 lone",
+    "\ufeffbom",
+    "crlf\r",
+    "x".repeat(3000),
+  ];
+  let seed = 7;
+  const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+  for (const mix of [[0], [0, 4], [0, 1], [0, 2], [0, 3], [0, 5], [0, 1, 2, 3, 4, 5]]) {
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i < 400; i++) {
+      const text = pieces[mix[random(mix.length)]!]!;
+      parts.push(
+        text.startsWith("\xff")
+          ? Uint8Array.from([0xff, 0x80, ...encoder.encode(text.slice(2)), 0x0a])
+          : encoder.encode(`${text}\n`),
+      );
+    }
+    const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+    parts.reduce((offset, part) => (bytes.set(part, offset), offset + part.length), 0);
+    for (const size of [1000, 1024, 4096, 65536]) {
+      assert.deepEqual(
+        parse(bytes, size, 2048),
+        referenceLines(bytes, 2048),
+        `pieces ${mix}, chunks of ${size}`,
+      );
+    }
+  }
+});
+
+Deno.test("parser: lines after a payload in the same big chunk are found", () => {
+  const parser = new LineParser(100);
+  const payload = new Uint8Array(3000).fill(0x0a);
+  const chunk = new Uint8Array([
+    ...encoder.encode("PUT 3000\n"),
+    ...payload,
+    ...encoder.encode("after\n"),
+  ]);
+  parser.push(chunk);
+  assert.equal(decoder.decode(parser.next() as Uint8Array), "PUT 3000");
+  parser.expectPayload(payload.length);
+  assert.equal((parser.nextPayload() as Uint8Array).length, payload.length);
+  assert.equal(decoder.decode(parser.next() as Uint8Array), "after");
+  assert.equal(parser.next(), null);
+});
