@@ -404,14 +404,8 @@ function recordMessage(
   ctx.counters.messages++;
   ctx.counters.deliveries += recipients;
   if (ctx.messages.enabled) {
-    ctx.messages.add({
-      time: Date.now(),
-      name: caller.name,
-      peer: caller.address,
-      target,
-      recipients,
-      bytes: Buffer.byteLength(text, "utf8"),
-    });
+    const bytes = Buffer.byteLength(text, "utf8");
+    ctx.messages.add(Date.now(), caller.name, caller.address, target, recipients, bytes);
   }
   if (ctx.events.has("message")) {
     ctx.events.emit("message", { from: caller.name, target, text, recipients });

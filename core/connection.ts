@@ -695,9 +695,7 @@ export class Connection implements ConnectionHandle, Caller, Session {
     if (this.#ack) this.#acknowledge(pending.length);
     if (this.#logMessages) {
       const time = this.#chunkWallTime, name = this.name, peer = this.address;
-      for (const text of pending) {
-        ctx.messages.add({ time, name, peer, target: "*", recipients, bytes: text.length });
-      }
+      for (const text of pending) ctx.messages.add(time, name, peer, "*", recipients, text.length);
     }
     if (ctx.events.has("message")) {
       for (const text of pending) {
@@ -726,14 +724,7 @@ export class Connection implements ConnectionHandle, Caller, Session {
       return;
     }
     if (this.#logMessages) {
-      this.#ctx.messages.add({
-        time: this.#chunkWallTime,
-        name: "",
-        peer: this.address,
-        target: "echo",
-        recipients: 1,
-        bytes: line.length,
-      });
+      this.#ctx.messages.add(this.#chunkWallTime, "", this.address, "echo", 1, line.length);
     }
     if (this.#parser.carried) {
       this.#flush();

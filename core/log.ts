@@ -28,12 +28,13 @@ import {
   type LogLevel,
   type LogRecord,
   reset,
-  sanitizeControlSequences,
   type Sink,
   type TextFormatter,
 } from "@logtape/logtape";
+import { escapeUnsafe } from "./log_escape.ts";
 import { rotatingFileSink } from "./log_file_sink.ts";
-import { MESSAGE_BATCH, type MessageLogEntry } from "./message_log.ts";
+import { MESSAGE_BATCH, MessageBatch } from "./message_log.ts";
+import { MessageLineRenderer } from "./message_lines.ts";
 
 /**
  * The categories the server logs under. Library code calls
@@ -186,11 +187,15 @@ export async function configureLogging(options: LoggingOptions): Promise<AsyncDi
 
   if (options.logDir !== "") {
     await Deno.mkdir(options.logDir, { recursive: true });
-    const formatter = expandMessageBatches(
-      options.logFormat === "json" ? jsonLinesFormatter : getFileTextFormatter(),
-      options.logFormat,
-    );
-    const fileOptions = { format: formatter, maxFileBytes: maxSize, maxFiles };
+    const format = options.logFormat === "json" ? jsonLinesFormatter : getFileTextFormatter();
+    const lines = new MessageLineRenderer(options.logFormat);
+    const render = (record: LogRecord) => {
+      const batch = record.properties[MESSAGE_BATCH];
+      return batch instanceof MessageBatch
+        ? lines.render(batch, record.category.join("."))
+        : undefined;
+    };
+    const fileOptions = { format, render, maxFileBytes: maxSize, maxFiles };
     const dir = options.logDir.replace(/[/\\]+$/, "") || "/";
     const server = rotatingFileSink(`${dir}/server.log`, fileOptions);
     let errors;
@@ -308,27 +313,6 @@ function getWriterSink(writer: { writeSync(data: Uint8Array): number }, format: 
 // Formatters
 
 /**
- * What {@linkcode escapeUnsafe} must touch: C0 controls (so `\n`, `\r`, ESC), DEL, C1 controls,
- * the Unicode line/paragraph separators, and bidirectional overrides and isolates. Tab passes.
- */
-// deno-lint-ignore no-control-regex -- matching control characters is the point
-const unsafeChars = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
-const unsafeUnicode = /[\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-
-/**
- * Escapes everything in a value that could end the line or drive a terminal, as `\n`, `\x1b`,
- * `\u2028` and so on. Most values are plain, so one regex test decides.
- */
-function escapeUnsafe(text: string): string {
-  if (!unsafeChars.test(text)) return text;
-  const escaped = sanitizeControlSequences(text, { sgr: "escape", newlines: "escape" });
-  return escaped.replace(
-    unsafeUnicode,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
-}
-
-/**
  * Shows a value in a text line: strings bare (an empty one, such as the name of a client that has
  * not sent one yet, as `-`), numbers and booleans plain, the rest inspected.
  */
@@ -385,49 +369,6 @@ function extraProperties(record: LogRecord): string {
     out += ` ${escapeUnsafe(key)}=${escapeUnsafe(text)}`;
   }
   return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Relayed messages: a batch record of a MessageLog becomes one line per message
-
-/** Wraps a file formatter so that a batch record of a {@linkcode MessageLog} becomes its lines. */
-function expandMessageBatches(format: TextFormatter, kind: "text" | "json"): TextFormatter {
-  return (record) => {
-    const batch = record.properties[MESSAGE_BATCH];
-    if (!Array.isArray(batch)) return format(record);
-    const category = record.category.join(".");
-    let out = "";
-    let lastTime = NaN;
-    let timestamp = "";
-    for (const entry of batch as MessageLogEntry[]) {
-      if (entry.time !== lastTime) timestamp = new Date(lastTime = entry.time).toISOString();
-      const name = entry.name === "" ? "-" : entry.name;
-      if (kind === "json") {
-        out += JSON.stringify({
-          "@timestamp": timestamp,
-          level: "INFO",
-          message: `message from ${JSON.stringify(name)} (${JSON.stringify(entry.peer)}) to ${
-            JSON.stringify(entry.target)
-          }: ${entry.recipients} recipients, ${entry.bytes} bytes`,
-          logger: category,
-          properties: {
-            name,
-            peer: entry.peer,
-            target: entry.target,
-            recipients: entry.recipients,
-            bytes: entry.bytes,
-          },
-        }) + "\n";
-      } else {
-        out += `${timestamp} [INF] ${category}: message from ${
-          escapeUnsafe(name)
-        } (${entry.peer}) to ${
-          escapeUnsafe(entry.target)
-        }: ${entry.recipients} recipients, ${entry.bytes} bytes\n`;
-      }
-    }
-    return out;
-  };
 }
 
 /**

@@ -41,6 +41,12 @@ export const FLUSH_INTERVAL_MS = 250;
 export interface RotatingFileSinkOptions {
   /** Turns a record into its text (one or more lines). */
   format: TextFormatter;
+  /**
+   * Turns a record into its bytes directly (whole lines), or returns `undefined` to leave it to
+   * `format`: for records whose lines are cheaper to build as bytes, such as a batch of relayed
+   * messages.
+   */
+  render?: (record: LogRecord) => Uint8Array | undefined;
   /** Files are rotated between lines so that none passes this size (unless one line alone does). */
   maxFileBytes: number;
   /** Rotated files kept: `file.1` (newest) … `file.<maxFiles>`. */
@@ -114,8 +120,31 @@ export function rotatingFileSink(
     used = 0;
   };
 
+  /** Buffers lines already encoded, writing them straight out when they do not fit. */
+  const append = (bytes: Uint8Array) => {
+    if (used + bytes.length > buffer.length) {
+      flush();
+      if (bytes.length > buffer.length) return write(bytes);
+    }
+    buffer.set(bytes, used);
+    used += bytes.length;
+    scheduleFlush();
+  };
+
+  const scheduleFlush = () => {
+    if (used >= FLUSH_BYTES) {
+      flush();
+    } else if (timer === undefined) {
+      timer = setTimeout(flush, FLUSH_INTERVAL_MS);
+      // Buffered log lines never keep the process alive; disposal writes them.
+      Deno.unrefTimer(timer as unknown as number);
+    }
+  };
+
   const sink = ((record: LogRecord) => {
     if (closed) return;
+    const rendered = options.render?.(record);
+    if (rendered !== undefined) return append(rendered);
     const text = options.format(record);
     // Worst case three bytes per UTF-16 unit; encodeInto needs the room up front.
     if (used + text.length * 3 > buffer.length) {
@@ -126,13 +155,7 @@ export function rotatingFileSink(
       }
     }
     used += encoder.encodeInto(text, buffer.subarray(used)).written;
-    if (used >= FLUSH_BYTES) {
-      flush();
-    } else if (timer === undefined) {
-      timer = setTimeout(flush, FLUSH_INTERVAL_MS);
-      // Buffered log lines never keep the process alive; disposal writes them.
-      Deno.unrefTimer(timer as unknown as number);
-    }
+    scheduleFlush();
   }) as Sink & AsyncDisposable;
 
   sink[Symbol.asyncDispose] = () => {
