@@ -131,12 +131,17 @@ export class ServerProcess implements AsyncDisposable {
     }
   }
 
+  /**
+   * Stops the server the way an operator would (SIGTERM), so it removes its admin token file:
+   * a file left behind would be found by a later server that happens to get the same port.
+   * A server still running after two seconds is killed.
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     try {
-      this.child.kill("SIGKILL");
+      this.child.kill("SIGTERM");
     } catch {
       // Already exited.
     }
-    await this.finished();
+    await this.finished(2_000);
   }
 }
