@@ -29,6 +29,7 @@ import type { Group } from "./hub.ts";
 import { livenessAction } from "./heartbeat.ts";
 import { Outbound } from "./outbound.ts";
 import { LineParser, TOO_LONG } from "./parser.ts";
+import { ReadBuffers } from "./read_buffers.ts";
 import { abortion, pumpPayload } from "./payload.ts";
 import {
   byeLine,
@@ -45,9 +46,16 @@ import { VERSION } from "./version.ts";
 
 const COLON = 0x3a;
 const NEWLINE = 0x0a;
-/** Read buffers start small (idle connections stay cheap) and grow while reads fill them. */
+/**
+ * Read buffers start small (idle connections stay cheap) and grow fourfold while reads fill them,
+ * up to the queue's high-water mark (a quarter of `--max-queue-bytes`) or MAX_READ_BUFFER. Each
+ * read is a Deno op whose cost does not depend on its size: on a stream of 1 KiB echo lines,
+ * 256 KiB reads instead of 64 KiB took the server from 445 to 626 MB/s.
+ */
 const MIN_READ_BUFFER = 1024;
-const MAX_READ_BUFFER = 64 * 1024;
+const MAX_READ_BUFFER = 256 * 1024;
+/** The read started while a task runs (see {@linkcode Connection.#watchPeer}). */
+const EARLY_READ_BUFFER = 64 * 1024;
 /**
  * A broadcast batch is handed out once it reaches this size (or a quarter of the queue limit,
  * the high-water mark, if smaller), then the gate is checked again: a queue never holds more
@@ -102,7 +110,7 @@ export class Connection implements ConnectionHandle, Caller, Session {
   #chunk: Uint8Array = new Uint8Array(0);
   #chunkIsUtf8 = false;
   #chunkTime = 0;
-  #retained = false;
+  readonly #buffers: ReadBuffers;
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
   #prefix: Uint8Array = new Uint8Array(0);
@@ -150,6 +158,10 @@ export class Connection implements ConnectionHandle, Caller, Session {
     const options = ctx.options;
     this.#echo = options.mode === "echo";
     this.#batchLimit = Math.min(MAX_BATCH_BYTES, Math.floor(options.maxQueueBytes / 4));
+    this.#buffers = new ReadBuffers(
+      MIN_READ_BUFFER,
+      Math.min(MAX_READ_BUFFER, Math.floor(options.maxQueueBytes / 4)),
+    );
     this.#parser = new LineParser(options.maxLineBytes);
     this.#bucket = options.rateLimit > 0 ? new TokenBucket(options.rateLimit) : undefined;
     this.#ack = options.ack && !this.#echo;
@@ -191,7 +203,7 @@ export class Connection implements ConnectionHandle, Caller, Session {
       : "Welcome to Switchboard! Send your name (1-32 of A-Z a-z 0-9 _ - .)";
     this.send(formatLine("HELLO", [PROTOCOL_VERSION, mode, VERSION], greeting));
     try {
-      for await (const chunk of this.#chunks()) {
+      for (let chunk = await this.#read(); chunk !== null; chunk = await this.#read()) {
         this.#ctx.counters.bytesIn += chunk.length;
         this.#chunkTime = this.lastReceived = performance.now();
         this.pingSentAt = 0;
@@ -355,30 +367,22 @@ export class Connection implements ConnectionHandle, Caller, Session {
     this.#onClosed(this, reason);
   }
 
-  async *#chunks(): AsyncGenerator<Uint8Array> {
-    let buffer = new Uint8Array(MIN_READ_BUFFER);
-    while (this.#state === "open") {
-      const early = this.#early;
-      if (early !== undefined) {
-        this.#early = undefined;
-        const count = await early.read;
-        if (count === null) return;
-        yield early.buffer.subarray(0, count);
-        this.#retained = false;
-        continue;
-      }
-      const count = await this.#conn.read(buffer);
-      if (count === null) return;
-      yield buffer.subarray(0, count);
-      if (count === buffer.length && buffer.length < MAX_READ_BUFFER) {
-        buffer = new Uint8Array(buffer.length * 4);
-      } else if (count < buffer.length / 16 && buffer.length > MIN_READ_BUFFER) {
-        buffer = new Uint8Array(buffer.length / 4);
-      } else if (this.#retained) {
-        buffer = new Uint8Array(buffer.length);
-      }
-      this.#retained = false;
+  /**
+   * Reads the next chunk, or returns `null` at the end of input. A plain method rather than an
+   * async generator: each chunk then costs one promise, not a generator round trip.
+   */
+  async #read(): Promise<Uint8Array | null> {
+    const early = this.#early;
+    if (early !== undefined) {
+      this.#early = undefined;
+      const count = await early.read;
+      return count === null ? null : early.buffer.subarray(0, count);
     }
+    const buffer = this.#buffers.next(this.outbound.bytesWritten);
+    const count = await this.#conn.read(buffer);
+    if (count === null) return null;
+    this.#buffers.filled(count);
+    return buffer.subarray(0, count);
   }
 
   /**
@@ -480,7 +484,7 @@ export class Connection implements ConnectionHandle, Caller, Session {
   #watchPeer(controller: AbortController): void {
     let early = this.#early;
     if (early === undefined) {
-      const buffer = new Uint8Array(MAX_READ_BUFFER);
+      const buffer = new Uint8Array(EARLY_READ_BUFFER);
       early = this.#early = { buffer, read: this.#conn.read(buffer) };
     }
     early.read.then(
@@ -672,7 +676,8 @@ export class Connection implements ConnectionHandle, Caller, Session {
   #flush(): void {
     if (this.#echoStart >= 0) {
       this.deliver(this.#chunk.subarray(this.#echoStart, this.#echoEnd));
-      this.#retained = true;
+      // The read buffer is not reused until the queue has written everything up to this echo.
+      this.#buffers.retain(this.outbound.bytesWritten + this.outbound.queuedBytes);
       this.#echoStart = -1;
     }
     if (this.#pending.length === 0) return;

@@ -35,6 +35,60 @@ Deno.test("echo mode: many pipelined lines come back complete and in order", asy
   await sending;
 });
 
+Deno.test("echo mode: a reader that falls behind still gets every byte intact", async () => {
+  // Chunks are echoed from the buffer they were read into; that buffer must not take another
+  // read before the queue has written them. The client stops reading for a while, so the kernel's
+  // socket buffers (a few MB on loopback) fill and chunks wait in the server's queue; then it
+  // checks every byte it gets back.
+  await using server = await startTestServer({ mode: "echo", maxQueueBytes: 256 * 1024 });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+  // A broken echo may stop short: closing the socket ends the reads below instead of hanging.
+  const watchdog = setTimeout(() => conn.close(), 20_000);
+  try {
+    const lines: string[] = [];
+    for (let i = 0; i < 300_000; i++) lines.push(`${i} ${String(i * 7919 % 1000).repeat(i % 50)}`);
+    const sent = encoder.encode(lines.join("\n") + "\n");
+    const writing = (async () => {
+      for (let offset = 0; offset < sent.length;) {
+        offset += await conn.write(sent.subarray(offset, offset + 65536));
+      }
+    })();
+    writing.catch(() => {}); // awaited at the end; a failure here shows as missing bytes first
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const buffer = new Uint8Array(65536);
+    let pending = new Uint8Array(0);
+    // The greeting line comes first; then exactly the bytes sent.
+    while (!pending.includes(0x0a)) {
+      const count = await conn.read(buffer);
+      assert.ok(count !== null, "connection open");
+      pending = new Uint8Array([...pending, ...buffer.subarray(0, count)]);
+    }
+    let checked = 0;
+    // Compared by hand: assert.deepEqual would spend minutes rendering a diff of 64 KiB arrays.
+    const check = (bytes: Uint8Array) => {
+      const expected = sent.subarray(checked, checked + bytes.length);
+      if (!bytes.every((byte, i) => byte === expected[i])) {
+        assert.fail(`bytes ${checked}..${checked + bytes.length} differ from what was sent`);
+      }
+      checked += bytes.length;
+    };
+    check(pending.subarray(pending.indexOf(0x0a) + 1));
+    while (checked < sent.length) {
+      const count = await conn.read(buffer);
+      assert.ok(count !== null, `closed after ${checked} of ${sent.length} bytes`);
+      check(buffer.subarray(0, count));
+    }
+    await writing;
+  } finally {
+    clearTimeout(watchdog);
+    try {
+      conn.close();
+    } catch {
+      // Closed by the watchdog.
+    }
+  }
+});
+
 Deno.test("echo mode enforces line length and UTF-8 like chat mode", async () => {
   await using server = await startTestServer({ mode: "echo", maxLineBytes: 10 });
   await using client = await TestClient.open(server);
