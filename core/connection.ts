@@ -46,6 +46,7 @@ import { VERSION } from "./version.ts";
 
 const COLON = 0x3a;
 const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
 /**
  * Read buffers start small (idle connections stay cheap) and grow fourfold while reads fill them,
  * up to the queue's high-water mark (a quarter of `--max-queue-bytes`) or MAX_READ_BUFFER. Each
@@ -402,6 +403,8 @@ export class Connection implements ConnectionHandle, Caller, Session {
           if (this.#state !== "open") return;
         }
       }
+      // Echo mode takes the plain lines of a chunk in one pass; the rest goes line by line.
+      if (this.#echo && this.#chunkIsUtf8 && this.#bucket === undefined) this.#echoPlainLines();
       const line = parser.next();
       if (line === null) {
         if (this.#pause === undefined) break;
@@ -742,6 +745,34 @@ export class Connection implements ConnectionHandle, Caller, Session {
     // Extend the run of verbatim lines (with their own line endings) that #flush will echo.
     if (this.#echoStart < 0) this.#echoStart = line.byteOffset - this.#chunk.byteOffset;
     this.#echoEnd = this.#parser.position;
+  }
+
+  /**
+   * Echoes the lines from the parser's position on that need nothing but echoing: whole in this
+   * chunk (valid UTF-8 already checked for the chunk), within the length limit, and not `exit`.
+   * Stops before any other line, which {@linkcode Connection.#handle} then takes. Same outcome
+   * as handling each line, without a view and a dispatch per line: on a stream of 1 KiB lines
+   * that was a seventh of the server's time.
+   */
+  #echoPlainLines(): void {
+    const parser = this.#parser;
+    const chunk = this.#chunk;
+    const max = this.#ctx.options.maxLineBytes;
+    const log = this.#logMessages ? this.#ctx.messages : undefined;
+    let start = parser.position;
+    for (let newline = parser.nextLineEnd(); newline >= 0; newline = parser.nextLineEnd()) {
+      const end = newline > start && chunk[newline - 1] === CARRIAGE_RETURN ? newline - 1 : newline;
+      const length = end - start;
+      if (length > max || (length === 4 && isExit(chunk.subarray(start, end)))) return;
+      parser.skipLine(newline);
+      log?.add(this.#chunkWallTime, "", this.address, "echo", 1, length);
+      if (this.#echoStart < 0) {
+        this.#echoStart = start;
+        this.#touch();
+        this.#badLines = 0;
+      }
+      this.#echoEnd = start = newline + 1;
+    }
   }
 
   #register(name: string): void {

@@ -44,7 +44,7 @@ export interface RotatingFileSinkOptions {
   /**
    * Turns a record into its bytes directly (whole lines), or returns `undefined` to leave it to
    * `format`: for records whose lines are cheaper to build as bytes, such as a batch of relayed
-   * messages.
+   * messages. The bytes are written or copied before the sink returns, so they may be reused.
    */
   render?: (record: LogRecord) => Uint8Array | undefined;
   /** Files are rotated between lines so that none passes this size (unless one line alone does). */

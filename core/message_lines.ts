@@ -40,6 +40,8 @@ export class MessageLineRenderer {
   readonly #templates = new Map<string, Template>();
   #lastTime = NaN;
   #head: Uint8Array = new Uint8Array(0);
+  /** Reused between calls: a batch's lines are written out before the next batch is rendered. */
+  #out: Uint8Array = new Uint8Array(0);
 
   /** A renderer for `"text"` or `"json"` (JSON Lines) files. */
   constructor(format: "text" | "json") {
@@ -48,7 +50,7 @@ export class MessageLineRenderer {
 
   /**
    * The lines of every entry of `batch`, in order, each ending with `\n`, as logged under
-   * `category` (e.g. `switchboard.traffic`).
+   * `category` (e.g. `switchboard.traffic`). The bytes are valid until the next call.
    */
   render(batch: MessageBatch, category: string): Uint8Array {
     const sizes = batch.sizes;
@@ -59,7 +61,8 @@ export class MessageLineRenderer {
       templates.push(template);
       bound += run.count * (40 + template.fixed + template.pieces.length * MAX_DIGITS);
     }
-    const out = new Uint8Array(bound);
+    if (this.#out.length < bound) this.#out = new Uint8Array(Math.max(bound, this.#out.length * 2));
+    const out = this.#out;
     let at = 0;
     let index = 0;
     const runs = batch.runs;

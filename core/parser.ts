@@ -18,6 +18,11 @@ const EMPTY = new Uint8Array(0);
  * 1 KiB lines. Below this size the decoding call costs more than it saves.
  */
 const TEXT_SCAN_MIN_BYTES = 1024;
+/**
+ * Bytes decoded at a time. Windows keep the strings in V8's young generation: decoding whole
+ * 256 KiB chunks made strings too big for it, and the garbage collector took a sixth of the time.
+ */
+const TEXT_WINDOW_BYTES = 16 * 1024;
 /** Keeps a leading byte-order mark (as U+FEFF) so offsets are not shifted by it. */
 const scanDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
@@ -48,12 +53,14 @@ export class LineParser {
   #discarding = false;
   #payloadRemaining = 0;
   /**
-   * The chunk from {@linkcode LineParser.#textStart} on, decoded, when every UTF-16 unit of it
-   * came from exactly one byte (ASCII, or single bytes replaced by U+FFFD): string offsets are
-   * then byte offsets. `undefined` when not decoded yet, `null` when it does not map one to one.
+   * Bytes `#textStart` to `#textEnd` of the chunk, decoded, when every UTF-16 unit came from
+   * exactly one byte (ASCII, or single bytes replaced by U+FFFD): string offsets are then byte
+   * offsets. `undefined` when no window is decoded yet, `null` once a window did not map one to
+   * one (the rest of the chunk is searched byte by byte).
    */
   #text: string | null | undefined;
   #textStart = 0;
+  #textEnd = 0;
   /** True when the last line returned was assembled from more than one chunk (a copy). */
   carried = false;
 
@@ -124,6 +131,25 @@ export class LineParser {
   }
 
   /**
+   * For callers that handle runs of plain lines without a view per line: the offset in the
+   * current chunk of the `\n` ending the next line when that line lies wholly in the chunk
+   * (nothing carried from the previous chunk, no over-long line being skipped, no payload
+   * expected), else -1. Consume the line with {@linkcode LineParser.skipLine}; its length limit
+   * is the caller's to check.
+   */
+  nextLineEnd(): number {
+    if (this.#payloadRemaining > 0 || this.#carryLength > 0 || this.#discarding) return -1;
+    if (this.#pos >= this.#chunk.length) return -1;
+    return this.#findNewline(this.#chunk);
+  }
+
+  /** Consumes the line ending at `newline`, as returned by {@linkcode LineParser.nextLineEnd}. */
+  skipLine(newline: number): void {
+    this.#pos = newline + 1;
+    this.carried = false;
+  }
+
+  /**
    * Returns the next complete line, {@linkcode TOO_LONG} once for each over-long line (whose
    * bytes are skipped up to its newline), or `null` when the chunk is used up.
    */
@@ -155,21 +181,29 @@ export class LineParser {
 
   /** Offset of the next `\n` in `chunk` from the current position, or -1. */
   #findNewline(chunk: Uint8Array): number {
-    const from = this.#pos;
-    let text = this.#text;
-    if (text === undefined) {
-      // Decoded lazily, from where lines start: a payload before them is never decoded.
-      text = null;
-      if (chunk.length - from >= TEXT_SCAN_MIN_BYTES) {
-        const decoded = scanDecoder.decode(chunk.subarray(from));
-        if (decoded.length === chunk.length - from) text = decoded;
+    let from = this.#pos;
+    for (;;) {
+      let text = this.#text;
+      if (text === null) return chunk.indexOf(NEWLINE, from);
+      if (text === undefined || from < this.#textStart || from >= this.#textEnd) {
+        // Decoded lazily, from where lines start: a payload before them is never decoded.
+        const rest = chunk.length - from;
+        if (rest < TEXT_SCAN_MIN_BYTES) return chunk.indexOf(NEWLINE, from);
+        const end = from + Math.min(rest, TEXT_WINDOW_BYTES);
+        text = scanDecoder.decode(chunk.subarray(from, end));
+        if (text.length !== end - from) {
+          this.#text = null;
+          return chunk.indexOf(NEWLINE, from);
+        }
+        this.#text = text;
+        this.#textStart = from;
+        this.#textEnd = end;
       }
-      this.#text = text;
-      this.#textStart = from;
+      const found = text.indexOf("\n", from - this.#textStart);
+      if (found >= 0) return found + this.#textStart;
+      from = this.#textEnd;
+      if (from >= chunk.length) return -1;
     }
-    if (text === null) return chunk.indexOf(NEWLINE, from);
-    const found = text.indexOf("\n", from - this.#textStart);
-    return found < 0 ? -1 : found + this.#textStart;
   }
 
   #keepPartial(chunk: Uint8Array): typeof TOO_LONG | null {

@@ -89,6 +89,28 @@ Deno.test("echo mode: a reader that falls behind still gets every byte intact", 
   }
 });
 
+Deno.test("echo mode: one burst mixing plain, over-long, CRLF and exit-like lines, in order", async () => {
+  // Plain lines of a chunk are echoed in one pass; any other line must still be answered in its
+  // place. One write, so the server reads it as one chunk (or a few) and takes every path.
+  await using server = await startTestServer({ mode: "echo", maxLineBytes: 10 });
+  await using client = await TestClient.open(server);
+  await client.nextLine();
+  const sent: string[] = [];
+  const expected: string[] = [];
+  for (let i = 0; i < 200; i++) {
+    const line = ["0123456789", "01234567890", "crlf\r", "exits", "", "EXIT?"][i % 6]!;
+    sent.push(line);
+    expected.push(line === "01234567890" ? "ERR line-too-long" : line);
+  }
+  await client.sendRaw(encoder.encode(sent.join("\n") + "\nlast\nExit\nnot echoed\n"));
+  for (const line of [...expected, "last"]) {
+    const got = await client.nextLine();
+    if (line.startsWith("ERR")) assert.match(got, /^ERR line-too-long :/);
+    else assert.equal(got, line);
+  }
+  assert.deepEqual(await client.closed(), ["BYE quit :Goodbye!"]);
+});
+
 Deno.test("echo mode enforces line length and UTF-8 like chat mode", async () => {
   await using server = await startTestServer({ mode: "echo", maxLineBytes: 10 });
   await using client = await TestClient.open(server);
