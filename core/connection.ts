@@ -110,7 +110,18 @@ export class Connection implements ConnectionHandle, Caller, Session {
   #processing: Promise<void> | undefined;
   #chunk: Uint8Array = new Uint8Array(0);
   #chunkIsUtf8 = false;
-  #chunkTime = 0;
+  /**
+   * Clock readings happen in the liveness sweep, not per chunk or per write: the hot path only
+   * raises these flags and counts bytes, and each sweep turns them into times (see
+   * {@linkcode Connection.checkLiveness}). A time seen this way is at most one sweep late, so a
+   * timeout can fire up to one sweep interval late, never early.
+   */
+  #receivedSinceSweep = false;
+  #activeSinceSweep = false;
+  /** When the outbound queue was last seen empty or making progress (sweep time). */
+  #progressAt = this.acceptedAt;
+  #writtenAtSweep = 0;
+  #emptyAtSweep = true;
   readonly #buffers: ReadBuffers;
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
@@ -206,7 +217,7 @@ export class Connection implements ConnectionHandle, Caller, Session {
     try {
       for (let chunk = await this.#read(); chunk !== null; chunk = await this.#read()) {
         this.#ctx.counters.bytesIn += chunk.length;
-        this.#chunkTime = this.lastReceived = performance.now();
+        this.#receivedSinceSweep = true;
         this.pingSentAt = 0;
         this.#chunk = chunk;
         this.#logMessages = this.#ctx.messages.enabled;
@@ -214,10 +225,12 @@ export class Connection implements ConnectionHandle, Caller, Session {
         this.#parser.push(chunk);
         // A chunk that continues a payload is not scanned for text.
         const newline = this.#pause === undefined ? chunk.lastIndexOf(NEWLINE) : -1;
-        this.#chunkIsUtf8 = newline >= 0 && isUtf8(chunk.subarray(0, newline + 1));
-        this.#processing = this.#drain();
-        await this.#processing;
-        this.#processing = undefined;
+        this.#chunkIsUtf8 = newline >= 0 && isUtf8Prefix(chunk, newline + 1);
+        if (!this.#drainNow()) {
+          this.#processing = this.#drain();
+          await this.#processing;
+          this.#processing = undefined;
+        }
         if (this.#state !== "open") return;
       }
       if (this.#state !== "open") return;
@@ -272,8 +285,17 @@ export class Connection implements ConnectionHandle, Caller, Session {
   /** Runs one sweep of the liveness wheel for this connection. */
   checkLiveness(now: number): void {
     if (this.#state !== "open") return;
+    if (this.#receivedSinceSweep) {
+      this.#receivedSinceSweep = false;
+      this.lastReceived = now;
+    }
     // A running task (download, :run) is activity: only the slow-consumer rules apply to it.
-    if (this.#task !== undefined) this.lastActivity = this.lastReceived = now;
+    if (this.#activeSinceSweep || this.#task !== undefined) {
+      this.#activeSinceSweep = false;
+      this.lastActivity = now;
+      if (this.#task !== undefined) this.lastReceived = now;
+    }
+    this.#sampleProgress(now);
     const action = livenessAction(
       {
         acceptedAt: this.acceptedAt,
@@ -282,7 +304,7 @@ export class Connection implements ConnectionHandle, Caller, Session {
         lastActivity: this.lastActivity,
         pingSentAt: this.pingSentAt,
         queuedBytes: this.outbound.queuedBytes,
-        lastProgress: this.outbound.lastProgress,
+        lastProgress: this.#progressAt,
         congestedSince: this.outbound.congestedSince,
       },
       this.#ctx.options,
@@ -301,6 +323,20 @@ export class Connection implements ConnectionHandle, Caller, Session {
       text: action.text,
     });
     void this.close(action.reason, action.text);
+  }
+
+  /**
+   * Notes when the outbound queue last made progress. Bytes written since the previous sweep, or
+   * a queue that was empty then (whatever it holds came later), date progress to now: a stalled
+   * reader is never cut before the write deadline, at most one sweep after it.
+   */
+  #sampleProgress(now: number): void {
+    const { queuedBytes, bytesWritten } = this.outbound;
+    if (queuedBytes === 0 || bytesWritten !== this.#writtenAtSweep || this.#emptyAtSweep) {
+      this.#progressAt = now;
+    }
+    this.#writtenAtSweep = bytesWritten;
+    this.#emptyAtSweep = queuedBytes === 0;
   }
 
   /**
@@ -387,6 +423,32 @@ export class Connection implements ConnectionHandle, Caller, Session {
   }
 
   /**
+   * Handles the lines of the current chunk for as long as nothing needs waiting for. Returns
+   * true when the chunk is done (or the connection closing); false hands the rest, from where
+   * it stopped, to {@linkcode Connection.#drain}. Most chunks never wait: this way they cost no
+   * promise.
+   */
+  #drainNow(): boolean {
+    if (this.#pause !== undefined || this.#bucket !== undefined) return false;
+    const parser = this.#parser;
+    for (;;) {
+      if (!this.#ctx.draining && (this.#echo ? this.outbound.congested : this.#ctx.gate.closed)) {
+        return false;
+      }
+      if (this.#echo && this.#chunkIsUtf8) this.#echoPlainLines();
+      const line = parser.next();
+      if (line === null) {
+        if (this.#pause !== undefined) return false;
+        this.#flush();
+        return true;
+      }
+      this.#handle(line);
+      if (this.#state !== "open") return true;
+      if (this.#pause !== undefined) return false;
+    }
+  }
+
+  /**
    * Handles every line of the current chunk, pausing for backpressure and the rate limit, and
    * serves a pending payload or task where the parser stops yielding lines.
    */
@@ -469,7 +531,7 @@ export class Connection implements ConnectionHandle, Caller, Session {
     }
     if (this.#pause === pause) this.#pause = undefined;
     if (this.#state !== "open") return false;
-    this.lastActivity = performance.now();
+    this.#activeSinceSweep = true;
     // A task may have deferred another one: the rest of the chunk waits for that too.
     if (this.#pause?.kind === "task") return true;
     const rest = this.#rest as Uint8Array;
@@ -815,7 +877,7 @@ export class Connection implements ConnectionHandle, Caller, Session {
 
   /** Logs that this client is being held by the rate limit: once, then at most once a minute. */
   #noteRateLimited(): void {
-    const now = this.#chunkTime;
+    const now = performance.now();
     if (this.#rateLimitLoggedAt !== 0 && now - this.#rateLimitLoggedAt < 60_000) return;
     this.#rateLimitLoggedAt = now;
     this.#ctx.log.limits.warning(
@@ -830,7 +892,7 @@ export class Connection implements ConnectionHandle, Caller, Session {
   }
 
   #touch(): void {
-    this.lastActivity = this.#chunkTime;
+    this.#activeSinceSweep = true;
   }
 
   async #waitForGate(): Promise<void> {
@@ -858,6 +920,19 @@ export class Connection implements ConnectionHandle, Caller, Session {
     this.#wakers = [];
     for (const wake of wakers) wake();
   }
+}
+
+/**
+ * Whether the first `length` bytes of `chunk` are valid UTF-8. A short all-ASCII prefix (a typed
+ * line, an echo round trip) is checked here: cheaper than the call into the runtime.
+ */
+function isUtf8Prefix(chunk: Uint8Array, length: number): boolean {
+  if (length <= 256) {
+    let i = 0;
+    while (i < length && (chunk[i] as number) < 0x80) i++;
+    if (i === length) return true;
+  }
+  return isUtf8(length === chunk.length ? chunk : chunk.subarray(0, length));
 }
 
 /** True for the line `exit` in any case. */

@@ -61,11 +61,13 @@ export class Outbound {
   #writing = false;
   #failed = false;
   #waiters: (() => void)[] = [];
-  /** `performance.now()` of the last write that made progress, or of the first enqueue since idle. */
-  lastProgress = 0;
+  readonly #runner = () => void this.#run();
   /** `performance.now()` since which the queue is above its high-water mark, or 0. */
   congestedSince = 0;
-  /** Total bytes handed to the sink. */
+  /**
+   * Total bytes handed to the sink. Whoever watches for a stalled reader samples it (with
+   * {@linkcode Outbound.queuedBytes}) instead of the queue reading the clock on every write.
+   */
   bytesWritten = 0;
 
   /** Creates a queue writing to `sink`. */
@@ -100,7 +102,6 @@ export class Outbound {
   enqueue(bytes: Uint8Array, force = false): boolean {
     if (this.#failed) return false;
     if (!force && this.#queuedBytes + bytes.length > this.#maxQueueBytes) return false;
-    if (this.#queuedBytes === 0) this.lastProgress = performance.now();
     this.#queue.push(bytes);
     this.#queuedBytes += bytes.length;
     if (this.congestedSince === 0 && this.#queuedBytes > this.#highWater) {
@@ -110,7 +111,7 @@ export class Outbound {
     if (!this.#scheduled && !this.#writing) {
       this.#scheduled = true;
       // Wait for the current synchronous pass to finish so everything it queues goes out in one write.
-      queueMicrotask(() => this.#run());
+      queueMicrotask(this.#runner);
     }
     return true;
   }
@@ -141,11 +142,19 @@ export class Outbound {
       while (this.#queue.length > 0 && !this.#failed) {
         const batch = this.#queue;
         this.#queue = [];
-        let index = 0;
-        while (index < batch.length) {
-          const [bytes, next] = coalesce(batch, index);
-          index = next;
-          await this.#writeAll(bytes);
+        for (let index = 0; index < batch.length;) {
+          let bytes = batch[index] as Uint8Array;
+          const end = coalescedEnd(batch, index);
+          if (end > index + 1) bytes = join(batch, index, end);
+          index = end;
+          // One await per write, in this loop: a helper function would add a promise per write.
+          for (let offset = 0; offset < bytes.length;) {
+            const written = await this.#sink.write(offset === 0 ? bytes : bytes.subarray(offset));
+            offset += written;
+            this.#queuedBytes -= written;
+            this.bytesWritten += written;
+            if (this.congestedSince !== 0 && this.#queuedBytes <= this.#lowWater) this.#settle();
+          }
         }
       }
     } catch (error) {
@@ -156,18 +165,6 @@ export class Outbound {
     } finally {
       this.#writing = false;
       this.#settle();
-    }
-  }
-
-  async #writeAll(bytes: Uint8Array): Promise<void> {
-    let offset = 0;
-    while (offset < bytes.length) {
-      const written = await this.#sink.write(offset === 0 ? bytes : bytes.subarray(offset));
-      offset += written;
-      this.#queuedBytes -= written;
-      this.bytesWritten += written;
-      this.lastProgress = performance.now();
-      if (this.congestedSince !== 0 && this.#queuedBytes <= this.#lowWater) this.#settle();
     }
   }
 
@@ -185,12 +182,11 @@ export class Outbound {
 }
 
 /**
- * Joins the small buffers from `batch[start]` on (each under COALESCE_BELOW) into one of at most
- * MAX_COALESCED_WRITE bytes; a big buffer goes out alone, uncopied.
+ * Where the write starting at `batch[start]` ends: past the small buffers (each under
+ * COALESCE_BELOW) that together fit in MAX_COALESCED_WRITE bytes; a big buffer goes out alone.
  */
-function coalesce(batch: Uint8Array[], start: number): [Uint8Array, number] {
-  const first = batch[start] as Uint8Array;
-  if (start + 1 === batch.length || first.length >= COALESCE_BELOW) return [first, start + 1];
+function coalescedEnd(batch: Uint8Array[], start: number): number {
+  if ((batch[start] as Uint8Array).length >= COALESCE_BELOW) return start + 1;
   let end = start;
   let size = 0;
   while (end < batch.length) {
@@ -199,7 +195,13 @@ function coalesce(batch: Uint8Array[], start: number): [Uint8Array, number] {
     size += length;
     end++;
   }
-  if (end === start + 1) return [first, end];
+  return Math.max(end, start + 1);
+}
+
+/** Copies `batch[start]` … `batch[end - 1]` into one buffer. */
+function join(batch: Uint8Array[], start: number, end: number): Uint8Array {
+  let size = 0;
+  for (let i = start; i < end; i++) size += (batch[i] as Uint8Array).length;
   const joined = new Uint8Array(size);
   let offset = 0;
   for (let i = start; i < end; i++) {
@@ -207,5 +209,5 @@ function coalesce(batch: Uint8Array[], start: number): [Uint8Array, number] {
     joined.set(bytes, offset);
     offset += bytes.length;
   }
-  return [joined, end];
+  return joined;
 }
