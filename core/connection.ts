@@ -215,7 +215,19 @@ export class Connection implements ConnectionHandle, Caller, Session {
       : "Welcome to Switchboard! Send your name (1-32 of A-Z a-z 0-9 _ - .)";
     this.send(formatLine("HELLO", [PROTOCOL_VERSION, mode, VERSION], greeting));
     try {
-      for (let chunk = await this.#read(); chunk !== null; chunk = await this.#read()) {
+      for (;;) {
+        // The common read inline: a helper's promise per chunk showed in round-trip profiles.
+        let chunk: Uint8Array | null;
+        if (this.#early === undefined) {
+          const buffer = this.#buffers.next(this.outbound.bytesWritten);
+          const count = await this.#conn.read(buffer);
+          if (count === null) break;
+          this.#buffers.filled(count);
+          chunk = buffer.subarray(0, count);
+        } else {
+          chunk = await this.#readEarly();
+          if (chunk === null) break;
+        }
         this.#ctx.counters.bytesIn += chunk.length;
         this.#receivedSinceSweep = true;
         this.pingSentAt = 0;
@@ -404,22 +416,12 @@ export class Connection implements ConnectionHandle, Caller, Session {
     this.#onClosed(this, reason);
   }
 
-  /**
-   * Reads the next chunk, or returns `null` at the end of input. A plain method rather than an
-   * async generator: each chunk then costs one promise, not a generator round trip.
-   */
-  async #read(): Promise<Uint8Array | null> {
-    const early = this.#early;
-    if (early !== undefined) {
-      this.#early = undefined;
-      const count = await early.read;
-      return count === null ? null : early.buffer.subarray(0, count);
-    }
-    const buffer = this.#buffers.next(this.outbound.bytesWritten);
-    const count = await this.#conn.read(buffer);
-    if (count === null) return null;
-    this.#buffers.filled(count);
-    return buffer.subarray(0, count);
+  /** Takes the chunk read ahead while a task ran (see {@linkcode Connection.#watchPeer}). */
+  async #readEarly(): Promise<Uint8Array | null> {
+    const early = this.#early as { buffer: Uint8Array; read: Promise<number | null> };
+    this.#early = undefined;
+    const count = await early.read;
+    return count === null ? null : early.buffer.subarray(0, count);
   }
 
   /**
