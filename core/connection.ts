@@ -76,6 +76,9 @@ const decoder = new TextDecoder();
 
 type State = "open" | "closing" | "closed";
 
+/** Why {@linkcode Connection.#drainNow} stopped; see there. */
+type DrainStop = "done" | "gate" | "token" | "pause";
+
 /** What the line loop serves before its next line: a sized payload to read, or a task to await. */
 type Pause =
   | { kind: "payload"; sink: PayloadSink; size: number; received: number }
@@ -137,6 +140,8 @@ export class Connection implements ConnectionHandle, Caller, Session {
   /** When the current chunk was read, for the request log (set only while it logs). */
   #chunkWallTime = 0;
   #echoEnd = -1;
+  /** A line taken from the parser and held by the rate limit until a token is there. */
+  #lineOnHold: Uint8Array | typeof TOO_LONG | undefined;
   /** A payload or task to serve before the next line (see the module comment). */
   #pause: Pause | undefined;
   /** The unparsed rest of the chunk, set aside while a task runs. */
@@ -238,8 +243,9 @@ export class Connection implements ConnectionHandle, Caller, Session {
         // A chunk that continues a payload is not scanned for text.
         const newline = this.#pause === undefined ? chunk.lastIndexOf(NEWLINE) : -1;
         this.#chunkIsUtf8 = newline >= 0 && isUtf8Prefix(chunk, newline + 1);
-        if (!this.#drainNow()) {
-          this.#processing = this.#drain();
+        const stop = this.#drainNow();
+        if (stop !== "done") {
+          this.#processing = this.#drain(stop);
           await this.#processing;
           this.#processing = undefined;
         }
@@ -425,67 +431,60 @@ export class Connection implements ConnectionHandle, Caller, Session {
   }
 
   /**
-   * Handles the lines of the current chunk for as long as nothing needs waiting for. Returns
-   * true when the chunk is done (or the connection closing); false hands the rest, from where
-   * it stopped, to {@linkcode Connection.#drain}. Most chunks never wait: this way they cost no
-   * promise.
+   * Handles the lines of the current chunk for as long as nothing needs waiting for, and says
+   * what stopped it: the chunk is done (or the connection closing), the gate is closed (others
+   * are catching up), the rate limit holds the next line, or a payload or task is pending.
+   * Most chunks never wait, and cost no promise; {@linkcode Connection.#drain} does the waiting.
    */
-  #drainNow(): boolean {
-    if (this.#pause !== undefined || this.#bucket !== undefined) return false;
+  #drainNow(): DrainStop {
+    if (this.#pause !== undefined) return "pause";
     const parser = this.#parser;
+    const bucket = this.#bucket;
     for (;;) {
-      if (!this.#ctx.draining && (this.#echo ? this.outbound.congested : this.#ctx.gate.closed)) {
-        return false;
+      // A line taken from the parser before the rate limit held it goes first.
+      let line = this.#lineOnHold;
+      if (line === undefined) {
+        if (!this.#ctx.draining && (this.#echo ? this.outbound.congested : this.#ctx.gate.closed)) {
+          return "gate";
+        }
+        // Echo mode takes the plain lines of a chunk in one pass; the rest goes line by line.
+        if (this.#echo && this.#chunkIsUtf8 && bucket === undefined) this.#echoPlainLines();
+        const next = parser.next();
+        if (next === null) {
+          if (this.#pause !== undefined) return "pause";
+          this.#flush();
+          return "done";
+        }
+        line = next;
+        // A token per line, taken once the line is there (not for the end of a chunk).
+        if (bucket !== undefined && !this.#ctx.draining && !bucket.take()) {
+          this.#lineOnHold = line;
+          return "token";
+        }
       }
-      if (this.#echo && this.#chunkIsUtf8) this.#echoPlainLines();
-      const line = parser.next();
-      if (line === null) {
-        if (this.#pause !== undefined) return false;
-        this.#flush();
-        return true;
-      }
+      this.#lineOnHold = undefined;
       this.#handle(line);
-      if (this.#state !== "open") return true;
-      if (this.#pause !== undefined) return false;
+      if (this.#state !== "open") return "done";
     }
   }
 
-  /**
-   * Handles every line of the current chunk, pausing for backpressure and the rate limit, and
-   * serves a pending payload or task where the parser stops yielding lines.
-   */
-  async #drain(): Promise<void> {
-    const parser = this.#parser;
-    // A payload that continues from the previous chunk is read before any line (and without
-    // waiting for the gate: it is one command's data, not lines for anyone else).
-    if (this.#pause !== undefined && !(await this.#resume())) return;
-    for (;;) {
-      if (!this.#ctx.draining) {
-        if (this.#echo ? this.outbound.congested : this.#ctx.gate.closed) {
-          this.#flush();
-          await this.#waitForGate();
-          if (this.#state !== "open") return;
-        }
-      }
-      // Echo mode takes the plain lines of a chunk in one pass; the rest goes line by line.
-      if (this.#echo && this.#chunkIsUtf8 && this.#bucket === undefined) this.#echoPlainLines();
-      const line = parser.next();
-      if (line === null) {
-        if (this.#pause === undefined) break;
+  /** Waits for whatever stopped {@linkcode Connection.#drainNow}, then lets it go on. */
+  async #drain(stop: DrainStop): Promise<void> {
+    for (; stop !== "done"; stop = this.#drainNow()) {
+      if (stop === "pause") {
         if (!(await this.#resume())) return;
         continue;
       }
-      // A token per line, taken once the line is there (not for the end of a chunk).
-      if (this.#bucket !== undefined && !this.#ctx.draining && !this.#bucket.take()) {
-        this.#flush();
+      this.#flush();
+      if (stop === "gate") {
+        await this.#waitForGate();
+      } else {
         this.#noteRateLimited();
-        await this.#waitForToken(this.#bucket);
-        if (this.#state !== "open") return;
+        // Takes the token the held line waits for; #drainNow then handles that line first.
+        await this.#waitForToken(this.#bucket as TokenBucket);
       }
-      this.#handle(line);
       if (this.#state !== "open") return;
     }
-    this.#flush();
   }
 
   /**
