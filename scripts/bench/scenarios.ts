@@ -133,13 +133,7 @@ function echoRtt(id: string, conns: number, pinned: boolean): Scenario {
       ];
     },
     timeoutS: (quick) => (quick ? 40 : 130),
-    parse(run) {
-      const outcome = baseOutcome(run, "rt_per_s");
-      outcome.p50Us = num(run.json, "lat_p50_us");
-      outcome.p99Us = num(run.json, "lat_p99_us");
-      outcome.lost = Math.max(0, num(run.json, "expected") - num(run.json, "round_trips")) || 0;
-      return outcome;
-    },
+    parse: (run) => shortfallOutcome(run, "rt_per_s", "expected", "round_trips"),
   };
 }
 
@@ -185,6 +179,23 @@ const FANOUT_MSGS: Record<string, Record<number, number>> = {
   "cserver": { 10: 10_000_000, 100: 1_200_000, 1000: 150_000 },
 };
 const QUICK_FANOUT_MSGS: Record<number, number> = { 10: 3000, 100: 500, 1000: 50 };
+
+/**
+ * An outcome with latency percentiles whose losses are how far the count under `doneKey` fell
+ * short of the one under `expectedKey` (round trips, churn sessions).
+ */
+function shortfallOutcome(
+  run: ToolRun,
+  figureKey: string,
+  expectedKey: string,
+  doneKey: string,
+): Outcome {
+  const outcome = baseOutcome(run, figureKey);
+  outcome.p50Us = num(run.json, "lat_p50_us");
+  outcome.p99Us = num(run.json, "lat_p99_us");
+  outcome.lost = Math.max(0, num(run.json, expectedKey) - num(run.json, doneKey)) || 0;
+  return outcome;
+}
 
 function fanoutOutcome(run: ToolRun, figureKey: string): Outcome {
   const outcome = baseOutcome(run, figureKey);
@@ -354,13 +365,7 @@ const CHURN: Scenario = {
     ];
   },
   timeoutS: (quick) => (quick ? 45 : 90),
-  parse(run) {
-    const outcome = baseOutcome(run, "sessions_per_s");
-    outcome.p50Us = num(run.json, "lat_p50_us");
-    outcome.p99Us = num(run.json, "lat_p99_us");
-    outcome.lost = Math.max(0, num(run.json, "sessions") - num(run.json, "done")) || 0;
-    return outcome;
-  },
+  parse: (run) => shortfallOutcome(run, "sessions_per_s", "sessions", "done"),
 };
 
 const GiB = 1024 * 1024 * 1024;
