@@ -46,6 +46,8 @@ export interface Server extends AsyncDisposable {
 
 const encoder = new TextEncoder();
 const IPV4_MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
+/** The longest pause of the accept loop after failures that mean the listener is in trouble. */
+const MAX_ACCEPT_BACKOFF_MS = 1000;
 
 /**
  * Starts a server and resolves once it accepts connections.
@@ -268,17 +270,29 @@ class SwitchboardServer implements Server, ServerContext {
   }
 
   async #accept(): Promise<void> {
+    let failures = 0;
     for (;;) {
       let conn: Deno.TcpConn;
       try {
         conn = await this.#listener.accept();
       } catch (error) {
         if (this.#draining || error instanceof Deno.errors.BadResource) return;
-        // Out of file descriptors and the like: log, breathe, keep serving the others.
-        this.log.server.error("accept failed: {error}", { error: String(error) });
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        if (isGoneBeforeAccept(error)) {
+          // Routine on the internet (a scanner, a client that gave up): nothing to serve.
+          this.counters.resetBeforeAccept++;
+          continue;
+        }
+        // Out of file descriptors and the like: the listener itself is in trouble. Back off
+        // (10 ms, doubling up to 1 s) so the others keep being served, and log each failure.
+        const delay = Math.min(MAX_ACCEPT_BACKOFF_MS, 10 * 2 ** failures++);
+        this.log.server.error("accept failed: {error}; next try in {delay} ms", {
+          error: String(error),
+          delay,
+        });
+        await new Promise((resolve) => setTimeout(resolve, delay));
         continue;
       }
+      failures = 0;
       this.#admit(conn);
     }
   }
@@ -382,6 +396,16 @@ class SwitchboardServer implements Server, ServerContext {
     const now = performance.now();
     for (const connection of this.#connections) connection.checkLiveness(now);
   }
+}
+
+/**
+ * True for the errors `accept` reports for a connection its peer reset while it waited in the
+ * listener's queue (Deno fails on the peer address of such a socket with `NotConnected`).
+ */
+function isGoneBeforeAccept(error: unknown): boolean {
+  return error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted;
 }
 
 /** Compares two byte strings in time that depends only on their lengths. */

@@ -17,6 +17,8 @@ export interface ServerStats {
   groups: number;
   /** Connections accepted since start (refused ones included). */
   accepted: number;
+  /** Connections the peer reset before the server could accept them (skipped, not served). */
+  resetBeforeAccept: number;
   /** Messages (plain lines, `:pm`, `:group send`) received. */
   messages: number;
   /** Messages handed to recipients' queues, counted per recipient. */
@@ -35,6 +37,7 @@ export interface ServerStats {
 export class StatsCounter {
   readonly startedAt = performance.now();
   accepted = 0;
+  resetBeforeAccept = 0;
   messages = 0;
   deliveries = 0;
   commands = 0;
@@ -51,6 +54,7 @@ export class StatsCounter {
       uptime: Math.round((performance.now() - this.startedAt) / 1000),
       ...live,
       accepted: this.accepted,
+      resetBeforeAccept: this.resetBeforeAccept,
       messages: this.messages,
       deliveries: this.deliveries,
       commands: this.commands,
