@@ -127,6 +127,9 @@ export const SERVER_SETTINGS: readonly Setting[] = Object.freeze([
   setting("writeDeadline", "seconds", "seconds a client may stay backed up before it is cut", {
     min: 0.01,
   }),
+  setting("stallTimeout", "seconds", "seconds a client others wait on may read nothing", {
+    min: 0.01,
+  }),
   setting("rateLimit", "count", "lines/s per connection after a burst of 2N; 0 = off", {
     min: 0,
     max: 1_000_000,

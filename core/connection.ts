@@ -24,6 +24,7 @@ import type {
   ServerContext,
   Session,
 } from "./context.ts";
+import type { HeldSender } from "./congestion.ts";
 import { ABNORMAL_REASONS, type DisconnectReason, type ErrorCode } from "./errors.ts";
 import type { Group } from "./hub.ts";
 import { livenessAction } from "./heartbeat.ts";
@@ -70,6 +71,14 @@ const MAX_BATCH_BYTES = 64 * 1024;
  */
 export const MAX_BAD_LINES_IN_A_ROW = 100;
 const EMPTY = new Uint8Array(0);
+/**
+ * How long a closing connection that still had input coming goes on reading (and discarding) it
+ * after its `BYE`, before the socket is closed. Closing a socket with unread input makes the
+ * kernel send a reset, which can destroy the `BYE` before the client reads it.
+ */
+const LINGER_MS = 1000;
+/** How long a slow consumer's `BYE` may take to go out: it is cut for not reading, after all. */
+const SLOW_CONSUMER_BYE_MS = 1000;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -85,7 +94,7 @@ type Pause =
   | { kind: "task"; run: (signal: AbortSignal) => Promise<void>; abortOnEof: boolean };
 
 /** A client connection. Created by the server for each accepted socket. */
-export class Connection implements ConnectionHandle, Caller, Session {
+export class Connection implements ConnectionHandle, Caller, Session, HeldSender {
   readonly id: number;
   readonly ip: string;
   readonly port: number;
@@ -155,6 +164,16 @@ export class Connection implements ConnectionHandle, Caller, Session {
   #heldBytes = 0;
   #ack: boolean;
   #ackSeq = 0;
+  /** The line held back is a lobby message waiting for the gate (see congestion.ts). */
+  #lobbyHold = false;
+  /** The read loop stopped with input not handled: a close lingers (see LINGER_MS). */
+  #inputLeft = false;
+  /** Resolves when the read loop has finished, after discarding input while closing. */
+  readonly #readerDone: Promise<void>;
+  #readerFinished!: () => void;
+  /** Resolves once the connection starts closing (the read loop waits for it at shutdown). */
+  #closeStarted!: Promise<void>;
+  #startClose!: () => void;
 
   /** Wraps an accepted socket; call {@linkcode Connection.run} to serve it. */
   constructor(
@@ -185,11 +204,14 @@ export class Connection implements ConnectionHandle, Caller, Session {
     this.outbound = new Outbound(conn, {
       maxQueueBytes: options.maxQueueBytes,
       onCongestion: (congested) => {
-        if (!this.#echo) ctx.gate.set(this, congested);
+        // Only named clients receive lobby lines; anyone's drain releases who waited on it.
+        if (!this.#echo && (this.registered || !congested)) ctx.gate.set(this, congested);
         if (!congested) this.#wakeUp();
       },
       onError: () => void this.#closeAbruptly("quit", "write failed"),
     });
+    this.#closeStarted = new Promise((resolve) => this.#startClose = resolve);
+    this.#readerDone = new Promise((resolve) => this.#readerFinished = resolve);
   }
 
   /** The hub peer once registered. */
@@ -219,6 +241,7 @@ export class Connection implements ConnectionHandle, Caller, Session {
       ? "Echo server: every line comes back; send exit to leave"
       : "Welcome to Switchboard! Send your name (1-32 of A-Z a-z 0-9 _ - .)";
     this.send(formatLine("HELLO", [PROTOCOL_VERSION, mode, VERSION], greeting));
+    let ended = false;
     try {
       for (;;) {
         // The common read inline: a helper's promise per chunk showed in round-trip profiles.
@@ -226,14 +249,26 @@ export class Connection implements ConnectionHandle, Caller, Session {
         if (this.#early === undefined) {
           const buffer = this.#buffers.next(this.outbound.bytesWritten);
           const count = await this.#conn.read(buffer);
-          if (count === null) break;
+          if (count === null) {
+            ended = true;
+            break;
+          }
           this.#buffers.filled(count);
           chunk = buffer.subarray(0, count);
         } else {
           chunk = await this.#readEarly();
-          if (chunk === null) break;
+          if (chunk === null) {
+            ended = true;
+            break;
+          }
         }
         this.#ctx.counters.bytesIn += chunk.length;
+        if (this.#state !== "open" || this.#ctx.draining) {
+          // Input that arrives once a shutdown began is not handled (nor acknowledged): the
+          // shutdown stops reading first, then delivers what it had read.
+          this.#inputLeft = true;
+          break;
+        }
         this.#receivedSinceSweep = true;
         this.pingSentAt = 0;
         this.#chunk = chunk;
@@ -249,9 +284,13 @@ export class Connection implements ConnectionHandle, Caller, Session {
           await this.#processing;
           this.#processing = undefined;
         }
-        if (this.#state !== "open") return;
+        if (this.#state !== "open") break;
       }
-      if (this.#state !== "open") return;
+      if (!ended) {
+        await this.#discardUntilClosed();
+        return;
+      }
+      if (this.#state !== "open" || this.#ctx.draining) return;
       await this.#abortPayload();
       // The peer finished sending: a last line without its newline still counts.
       const tail = this.#parser.takePartial();
@@ -266,7 +305,22 @@ export class Connection implements ConnectionHandle, Caller, Session {
       await this.#closeAbruptly("quit", describe(error));
     } finally {
       this.#processing = undefined;
+      this.#readerFinished();
       await this.#abortPayload();
+    }
+  }
+
+  /**
+   * Once the line loop stopped reading for good (a shutdown, or a close with input left), waits
+   * for the close to begin and then reads and drops whatever the peer still sends, so the close
+   * can linger until the peer has seen its `BYE` (see LINGER_MS).
+   */
+  async #discardUntilClosed(): Promise<void> {
+    await this.#closeStarted;
+    if (this.#early !== undefined && (await this.#readEarly()) === null) return;
+    const scratch = this.#buffers.next(this.outbound.bytesWritten);
+    while (this.#state === "closing") {
+      if ((await this.#conn.read(scratch)) === null) return;
     }
   }
 
@@ -276,8 +330,9 @@ export class Connection implements ConnectionHandle, Caller, Session {
   }
 
   /**
-   * Lets held lines through at once (shutdown: everything already read must be handled) and
-   * aborts a running task (a download or `:run`), which would otherwise hold the shutdown up.
+   * Lets lines held by the rate limit through at once (shutdown: everything already read must
+   * be handled; backpressure still applies) and aborts a running task (a download or `:run`),
+   * which would otherwise hold the shutdown up.
    */
   release(): void {
     this.#wakeUp();
@@ -292,7 +347,11 @@ export class Connection implements ConnectionHandle, Caller, Session {
   /** Queues bytes to this client; a client that cannot take them is cut as a slow consumer. */
   deliver(bytes: Uint8Array): void {
     if (this.#state !== "open") return;
-    if (this.#held === undefined ? this.outbound.enqueue(bytes) : this.#hold(bytes)) return;
+    if (this.#held === undefined ? this.outbound.enqueue(bytes) : this.#hold(bytes)) {
+      // Whoever sent this now waits for this queue to drain (see congestion.ts).
+      if (this.outbound.congested) this.#ctx.gate.deliveredToCongested(this);
+      return;
+    }
     this.#ctx.log.limits.warning(
       "slow consumer {name} ({peer}): more than {bytes} bytes queued",
       { name: this.name, peer: this.address, bytes: this.#ctx.options.maxQueueBytes },
@@ -324,6 +383,7 @@ export class Connection implements ConnectionHandle, Caller, Session {
         queuedBytes: this.outbound.queuedBytes,
         lastProgress: this.#progressAt,
         congestedSince: this.outbound.congestedSince,
+        holding: this.#ctx.gate.holds(this),
       },
       this.#ctx.options,
       now,
@@ -368,15 +428,29 @@ export class Connection implements ConnectionHandle, Caller, Session {
   }
 
   async #close(reason: DisconnectReason, text: string, waitMs: number): Promise<void> {
+    const linger = this.#inputLeft || this.#parser.remaining > 0 || this.#lineOnHold !== undefined;
     this.#flush();
     this.#leave(reason, text);
-    if (reason === "slow-consumer") this.outbound.discardPending();
+    if (reason === "slow-consumer") {
+      this.outbound.discardPending();
+      waitMs = Math.min(waitMs, SLOW_CONSUMER_BYE_MS);
+    }
     // In the middle of a payload a BYE would be read as payload bytes: the client sees the
     // payload cut short instead.
     if (this.#held === undefined) {
       this.outbound.enqueue(encoder.encode(byeLine(reason, neutralize(text))), true);
     }
     await settleWithin(this.outbound.flushed(), waitMs);
+    if (linger && this.outbound.queuedBytes === 0 && !this.outbound.failed) {
+      // The peer still sends: half-close, so it reads the BYE and the end, and drop its input
+      // until it closes too (or LINGER_MS), instead of a reset that may destroy the BYE.
+      try {
+        await this.#conn.closeWrite();
+      } catch {
+        // Gone already.
+      }
+      await settleWithin(this.#readerDone, LINGER_MS);
+    }
     this.#finish(reason, text);
   }
 
@@ -391,9 +465,10 @@ export class Connection implements ConnectionHandle, Caller, Session {
 
   #leave(reason: DisconnectReason, text: string): void {
     this.#state = "closing";
+    this.#startClose();
     this.#wakeUp();
     this.#task?.abort();
-    this.#ctx.gate.set(this, false);
+    this.#ctx.gate.forget(this);
     if (!this.registered) return;
     this.#ctx.hub.remove(this, reason, {
       kickText: reason === "kicked" ? neutralize(text) : undefined,
@@ -440,31 +515,43 @@ export class Connection implements ConnectionHandle, Caller, Session {
     if (this.#pause !== undefined) return "pause";
     const parser = this.#parser;
     const bucket = this.#bucket;
-    for (;;) {
-      // A line taken from the parser before the rate limit held it goes first.
-      let line = this.#lineOnHold;
-      if (line === undefined) {
-        if (!this.#ctx.draining && (this.#echo ? this.outbound.congested : this.#ctx.gate.closed)) {
+    const gate = this.#ctx.gate;
+    // What this connection delivers meanwhile is its own: a congested recipient holds it back.
+    gate.sender = this;
+    try {
+      for (;;) {
+        // A line taken from the parser before the rate limit or the gate held it goes first.
+        let line = this.#lineOnHold;
+        if (line === undefined) {
+          // Backpressure stays on during a shutdown: what was read is delivered, not dumped.
+          if (this.outbound.congested || gate.blocked(this)) return "gate";
+          // Echo mode takes the plain lines of a chunk in one pass; the rest goes line by line.
+          if (this.#echo && this.#chunkIsUtf8 && bucket === undefined) this.#echoPlainLines();
+          const next = parser.next();
+          if (next === null) {
+            if (this.#pause !== undefined) return "pause";
+            this.#flush();
+            return "done";
+          }
+          line = next;
+          // A token per line, taken once the line is there (not for the end of a chunk).
+          if (bucket !== undefined && !this.#ctx.draining && !bucket.take()) {
+            this.#lineOnHold = line;
+            return "token";
+          }
+        }
+        // A lobby line reaches every named client: it waits while one of them is backed up.
+        if (gate.closed && this.registered && !this.#echo && isLobbyLine(line)) {
+          this.#lineOnHold = line;
+          this.#lobbyHold = true;
           return "gate";
         }
-        // Echo mode takes the plain lines of a chunk in one pass; the rest goes line by line.
-        if (this.#echo && this.#chunkIsUtf8 && bucket === undefined) this.#echoPlainLines();
-        const next = parser.next();
-        if (next === null) {
-          if (this.#pause !== undefined) return "pause";
-          this.#flush();
-          return "done";
-        }
-        line = next;
-        // A token per line, taken once the line is there (not for the end of a chunk).
-        if (bucket !== undefined && !this.#ctx.draining && !bucket.take()) {
-          this.#lineOnHold = line;
-          return "token";
-        }
+        this.#lineOnHold = undefined;
+        this.#handle(line);
+        if (this.#state !== "open") return "done";
       }
-      this.#lineOnHold = undefined;
-      this.#handle(line);
-      if (this.#state !== "open") return "done";
+    } finally {
+      gate.sender = undefined;
     }
   }
 
@@ -761,7 +848,10 @@ export class Connection implements ConnectionHandle, Caller, Session {
     this.#pending = [];
     this.#pendingBytes = 0;
     const ctx = this.#ctx;
+    const previousSender = ctx.gate.sender;
+    ctx.gate.sender = this;
     const recipients = ctx.hub.broadcast(batch, this);
+    ctx.gate.sender = previousSender;
     ctx.counters.deliveries += recipients * pending.length;
     if (this.#ack) this.#acknowledge(pending.length);
     if (this.#logMessages) {
@@ -852,6 +942,7 @@ export class Connection implements ConnectionHandle, Caller, Session {
     this.name = name;
     this.registered = true;
     hub.register(this);
+    if (this.outbound.congested) this.#ctx.gate.set(this, true);
     const online = hub.online;
     this.send(
       formatLine(
@@ -896,12 +987,25 @@ export class Connection implements ConnectionHandle, Caller, Session {
     this.#activeSinceSweep = true;
   }
 
+  /**
+   * Waits until this connection's own queue has drained, every recipient it waits on has drained
+   * or left, and (for a held lobby line) no named client is backed up. Each of those wakes it.
+   */
   async #waitForGate(): Promise<void> {
-    const gate = this.#echo ? undefined : this.#ctx.gate;
-    while (this.#state === "open" && !this.#ctx.draining) {
-      if (gate !== undefined ? !gate.closed : !this.outbound.congested) return;
-      await Promise.race([gate?.opened() ?? this.outbound.flushed(), this.#woken()]);
+    const gate = this.#ctx.gate;
+    while (this.#state === "open") {
+      const lobby = this.#lobbyHold && gate.closed;
+      if (!lobby && !this.outbound.congested && !gate.blocked(this)) break;
+      const woken = this.#woken();
+      if (lobby) gate.waitForLobby(this);
+      await woken;
     }
+    this.#lobbyHold = false;
+  }
+
+  /** Called by the gate when nothing holds this connection back any more. */
+  unblocked(): void {
+    this.#wakeUp();
   }
 
   async #waitForToken(bucket: TokenBucket): Promise<void> {
@@ -934,6 +1038,12 @@ function isUtf8Prefix(chunk: Uint8Array, length: number): boolean {
     if (i === length) return true;
   }
   return isUtf8(length === chunk.length ? chunk : chunk.subarray(0, length));
+}
+
+/** True for a line that is a lobby message: not a command (`::text` is a message), not `exit`. */
+function isLobbyLine(line: Uint8Array | typeof TOO_LONG): boolean {
+  return line !== TOO_LONG && line.length > 0 && (line[0] !== COLON || line[1] === COLON) &&
+    !isExit(line);
 }
 
 /** True for the line `exit` in any case. */

@@ -25,6 +25,8 @@ export interface LivenessState {
   lastProgress: number;
   /** Since when the outbound queue is above its high-water mark, or 0. */
   congestedSince: number;
+  /** Other senders wait for this client's queue to drain (see congestion.ts). */
+  holding: boolean;
 }
 
 /** Timeouts in seconds, as in the server options. */
@@ -36,6 +38,8 @@ export interface LivenessLimits {
   pingTimeout: number;
   registerTimeout: number;
   writeDeadline: number;
+  /** How long a client others wait on may go without reading anything. */
+  stallTimeout: number;
 }
 
 /** What a sweep should do with one connection. */
@@ -52,6 +56,14 @@ export function livenessAction(
 ): LivenessAction {
   const ms = (seconds: number) => seconds * 1000;
   const optional = (seconds: number) => seconds > 0 ? seconds * 1000 : Infinity;
+  if (
+    state.holding && state.queuedBytes > 0 && now - state.lastProgress > ms(limits.stallTimeout)
+  ) {
+    return close(
+      "slow-consumer",
+      `others' messages waited on you and you read nothing for ${limits.stallTimeout} s`,
+    );
+  }
   if (state.queuedBytes > 0 && now - state.lastProgress > ms(limits.writeDeadline)) {
     return close("slow-consumer", `no progress writing to you for ${limits.writeDeadline} s`);
   }
@@ -87,6 +99,7 @@ export function sweepInterval(limits: LivenessLimits): number {
     limits.pingTimeout,
     limits.registerTimeout,
     limits.writeDeadline,
+    limits.stallTimeout,
   );
   return Math.max(10, Math.min(1000, (shortest * 1000) / 4));
 }

@@ -59,6 +59,12 @@ export interface ServerOptions {
   maxQueueBytes?: number;
   /** Seconds a client may stay backed up (no progress, or above the high-water mark) before it is cut. @default {5} */
   writeDeadline?: number;
+  /**
+   * Seconds a client whose queue holds other senders back may go without reading anything
+   * before it is cut as a slow consumer (a reader making progress is left to `writeDeadline`).
+   * @default {1}
+   */
+  stallTimeout?: number;
   /** Lines per second per connection after a burst of twice as many; 0 is off. @default {0} */
   rateLimit?: number;
   /** Online count up to which lobby announcements go to everyone. @default {100} */
@@ -134,6 +140,7 @@ export const DEFAULT_OPTIONS: Readonly<
   maxLineBytes: 65536,
   maxQueueBytes: 1024 * 1024,
   writeDeadline: 5,
+  stallTimeout: 1,
   rateLimit: 0,
   announceLimit: 100,
   adminToken: undefined,

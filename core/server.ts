@@ -9,7 +9,7 @@ import { getLogger } from "@logtape/logtape";
 import { CidrList } from "./cidr.ts";
 import { runCommand } from "./commands.ts";
 import { CongestionGate } from "./congestion.ts";
-import { Connection } from "./connection.ts";
+import { Connection, settleWithin } from "./connection.ts";
 import type { Caller, ServerContext, ServerLoggers } from "./context.ts";
 import { type DisconnectReason, type ErrorCode, SwitchboardError } from "./errors.ts";
 import { Emitter, type ServerEventMap } from "./events.ts";
@@ -46,6 +46,8 @@ export interface Server extends AsyncDisposable {
 
 const encoder = new TextEncoder();
 const IPV4_MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
+/** The least time a shutdown gives its `BYE` lines to go out, when handling used the grace. */
+const MIN_GOODBYE_MS = 250;
 /** The longest pause of the accept loop after failures that mean the listener is in trouble. */
 const MAX_ACCEPT_BACKOFF_MS = 1000;
 
@@ -171,12 +173,17 @@ class SwitchboardServer implements Server, ServerContext {
 
   snapshot(): ServerStats {
     let bytesOut = this.counters.bytesOut;
-    for (const connection of this.#connections) bytesOut += connection.outbound.bytesWritten;
+    let backedUp = 0;
+    for (const { outbound } of this.#connections) {
+      bytesOut += outbound.bytesWritten;
+      if (outbound.congested) backedUp++;
+    }
     return {
       ...this.counters.snapshot({
         connections: this.#connections.size,
         online: this.hub.online,
         groups: [...this.hub.groups()].length,
+        backedUp,
       }),
       bytesOut,
     };
@@ -253,11 +260,18 @@ class SwitchboardServer implements Server, ServerContext {
       // Already closed.
     }
     await this.#acceptLoop;
-    // Everything already read is handled before anyone is told goodbye.
-    this.gate.release();
+    // Connections read nothing more. What they had read is handled before anyone is told
+    // goodbye, with backpressure on (a reader that stops reading is cut by the sweep, which goes
+    // on), and within the grace period: a line still waiting then is not handled, and so never
+    // acknowledged.
+    const deadline = performance.now() + grace * 1000;
     for (const connection of this.#connections) connection.release();
-    await Promise.all([...this.#connections].map((connection) => connection.settled()));
-    const waitMs = grace * 1000;
+    await settleWithin(
+      Promise.all([...this.#connections].map((connection) => connection.settled())),
+      grace * 1000,
+    );
+    // Whatever the handling took, the goodbyes get a moment to go out.
+    const waitMs = Math.max(MIN_GOODBYE_MS, deadline - performance.now());
     await Promise.all([...this.#connections].map((c) => c.close("shutdown", reason, waitMs)));
     clearInterval(this.#sweeper);
     await Promise.all(this.#tasks);

@@ -15,6 +15,8 @@ export interface ServerStats {
   online: number;
   /** Groups that exist now. */
   groups: number;
+  /** Connections whose outbound queue is above its high-water mark now (readers behind). */
+  backedUp: number;
   /** Connections accepted since start (refused ones included). */
   accepted: number;
   /** Connections the peer reset before the server could accept them (skipped, not served). */
@@ -49,7 +51,9 @@ export class StatsCounter {
   >;
 
   /** A snapshot with the live figures filled in. */
-  snapshot(live: { connections: number; online: number; groups: number }): ServerStats {
+  snapshot(
+    live: { connections: number; online: number; groups: number; backedUp: number },
+  ): ServerStats {
     return {
       uptime: Math.round((performance.now() - this.startedAt) / 1000),
       ...live,

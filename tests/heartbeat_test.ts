@@ -7,6 +7,7 @@ const limits = {
   pingTimeout: 12,
   registerTimeout: 10,
   writeDeadline: 5,
+  stallTimeout: 1,
 };
 const fresh: LivenessState = {
   acceptedAt: 0,
@@ -17,6 +18,7 @@ const fresh: LivenessState = {
   queuedBytes: 0,
   lastProgress: 0,
   congestedSince: 0,
+  holding: false,
 };
 const s = (seconds: number) => seconds * 1000;
 
@@ -68,8 +70,28 @@ Deno.test("liveness: a queue without progress, or backed up too long, is a slow 
   );
 });
 
+Deno.test("liveness: a reader others wait on is cut once it read nothing for the stall timeout", () => {
+  const stalled = { ...fresh, lastReceived: s(2), lastActivity: s(2), queuedBytes: 10 };
+  assert.equal(livenessAction({ ...stalled, lastProgress: s(1.5) }, limits, s(2)), undefined);
+  assert.equal(
+    livenessAction({ ...stalled, holding: true, lastProgress: s(1.5) }, limits, s(2)),
+    undefined,
+  );
+  // Holding nobody, it has until the write deadline; holding others, until the stall timeout.
+  assert.equal(livenessAction({ ...stalled, lastProgress: s(0.5) }, limits, s(2)), undefined);
+  assert.deepEqual(
+    livenessAction({ ...stalled, holding: true, lastProgress: s(0.5) }, limits, s(2)),
+    {
+      kind: "close",
+      reason: "slow-consumer",
+      text: "others' messages waited on you and you read nothing for 1 s",
+    },
+  );
+});
+
 Deno.test("the sweep runs at a quarter of the shortest limit, within 10 ms and 1 s", () => {
-  assert.equal(sweepInterval(limits), 1000);
+  assert.equal(sweepInterval({ ...limits, stallTimeout: 5 }), 1000);
+  assert.equal(sweepInterval(limits), 250);
   assert.equal(sweepInterval({ ...limits, pingTimeout: 0.2 }), 50);
   assert.equal(sweepInterval({ ...limits, writeDeadline: 0.001 }), 10);
 });
@@ -77,5 +99,5 @@ Deno.test("the sweep runs at a quarter of the shortest limit, within 10 ms and 1
 Deno.test("liveness: an idle timeout or ping interval of 0 turns that check off", () => {
   const off = { ...limits, idleTimeout: 0, pingInterval: 0 };
   assert.equal(livenessAction(fresh, off, s(100_000)), undefined);
-  assert.equal(sweepInterval(off), 1000);
+  assert.equal(sweepInterval({ ...off, stallTimeout: 5 }), 1000);
 });

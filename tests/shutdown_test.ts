@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { connect, startTestServer, TestClient } from "./_helpers.ts";
+import { connect, eventually, startTestServer, TestClient } from "./_helpers.ts";
+import { floodPeer, NumberedWriter } from "./_flood.ts";
+import { ServerProcess } from "./_programs.ts";
 
 const encoder = new TextEncoder();
 
@@ -72,4 +74,51 @@ Deno.test("an AbortSignal stops the server gracefully", async () => {
   controller.abort();
   assert.deepEqual(await alice.closed(), ["BYE shutdown :server shutting down"]);
   await server.finished;
+});
+
+Deno.test("SIGTERM during a flood: every acknowledged message arrives, then BYE shutdown to all", async () => {
+  // The server runs as its own process, as in production: its clients are not slowed by sharing
+  // its event loop, so a shutdown that stops respecting backpressure overflows their queues.
+  await using server = await ServerProcess.start([
+    "--port",
+    "0",
+    "--log-dir",
+    "",
+    "--shutdown-grace",
+    "5",
+  ]);
+  const receivers = await Promise.all(
+    Array.from(
+      { length: 49 },
+      (_, i) => floodPeer(server.port, [`r${i}`], "MSG flood * :", "WELCOME"),
+    ),
+  );
+  const flooder = await floodPeer(server.port, ["flood", ":ack on"], "ACK ", "OK ack on");
+  const writer = new NumberedWriter(flooder.conn, { max: 5_000_000, perWrite: 2000 });
+  try {
+    await eventually(() => receivers.every(({ reader }) => reader.count > 2000));
+    server.kill("SIGTERM");
+    assert.equal((await server.finished()).code, 0);
+    writer.stop();
+    await writer.done;
+    await Promise.all([flooder, ...receivers].map(({ reader }) => reader.ended));
+    const acked = flooder.reader.count;
+
+    assert.ok(acked > 2000, `only ${acked} messages acknowledged`);
+    assert.equal(flooder.reader.outOfOrder, undefined);
+    const cut = receivers.filter(({ reader }) =>
+      reader.last !== "BYE shutdown :server shutting down"
+    );
+    const short = receivers.filter(({ reader }) => reader.count < acked);
+    assert.deepEqual(
+      { cut: cut.length, short: short.length, flooder: flooder.reader.last },
+      { cut: 0, short: 0, flooder: "BYE shutdown :server shutting down" },
+      `acked ${acked}; receivers got ${receivers.map(({ reader }) => reader.count).join(" ")}; ` +
+        `last lines ${[...new Set(receivers.map(({ reader }) => reader.last))].join(" | ")}`,
+    );
+    for (const { reader } of receivers) assert.equal(reader.outOfOrder, undefined);
+  } finally {
+    writer.stop();
+    for (const { conn } of [flooder, ...receivers]) conn.close();
+  }
 });

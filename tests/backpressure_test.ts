@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { connect, eventually, startTestServer } from "./_helpers.ts";
+import { floodPeer, NumberedWriter } from "./_flood.ts";
+
+const encoder = new TextEncoder();
+
+/** A named client that never reads: its kernel buffers fill, then its queue passes the mark. */
+async function nonReader(port: number, name: string): Promise<Deno.TcpConn> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(encoder.encode(`${name}\n`));
+  return conn;
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let offset = 0; offset < bytes.length;) offset += await conn.write(bytes.subarray(offset));
+}
+
+/** Milliseconds a `:ping` takes to come back. */
+async function pingTime(client: { command(line: string): Promise<string[]> }): Promise<number> {
+  const started = performance.now();
+  assert.equal((await client.command(":ping")).at(-1), "OK ping");
+  return performance.now() - started;
+}
+
+Deno.test("a reader that stops reading holds back only lobby senders, and only until the stall timeout cuts it", async () => {
+  // The write deadline is far away: only the stall rule may cut the non-reader in this test.
+  await using server = await startTestServer({ writeDeadline: 60, stallTimeout: 1 });
+  const port = server.addr.port;
+  await using carol = await connect(server, "carol");
+  await using dave = await connect(server, "dave");
+  using sleepy = await nonReader(port, "sleepy");
+  await carol.waitFor("JOIN sleepy");
+  const watcher = await floodPeer(port, ["watcher"], "MSG flood * :", "WELCOME");
+  const flood = await floodPeer(port, ["flood"], "ACK ", "WELCOME");
+  // 100-byte lines, ~12 MB: more than the non-reader's kernel buffers and queue absorb.
+  const writer = new NumberedWriter(flood.conn, {
+    max: 120_000,
+    perWrite: 500,
+    pad: ` ${"x".repeat(92)}`,
+  });
+  try {
+    await eventually(() => server.stats().backedUp > 0, 10_000, "the non-reader backed up");
+    // Bystanders go on at once while the non-reader holds the lobby back (5 s before the fix).
+    const ping = await pingTime(carol);
+    assert.ok(ping < 2000, `a bystander's :ping took ${ping.toFixed(0)} ms`);
+    assert.deepEqual(await carol.command(":pm dave still here?"), ["OK pm dave"]);
+    assert.equal(await dave.waitFor("PM carol"), "PM carol :still here?");
+    assert.ok(server.stats().online === 5, "the non-reader was still in the room meanwhile");
+    await carol.waitFor("LEAVE sleepy slow-consumer", 10_000);
+    // The lobby goes on after the cut, and the healthy readers lose nothing.
+    await writer.done;
+    await eventually(() => watcher.reader.count === 120_000, 20_000, "every flood line delivered");
+    assert.equal(watcher.reader.outOfOrder, undefined);
+    await eventually(() => server.stats().disconnects["slow-consumer"] === 1);
+  } finally {
+    writer.stop();
+    flood.conn.close();
+    watcher.conn.close();
+  }
+  void sleepy;
+});
+
+Deno.test("a private message to a backed-up reader holds back its sender only, until that reader is gone", async () => {
+  await using server = await startTestServer({ writeDeadline: 60, stallTimeout: 1 });
+  const port = server.addr.port;
+  await using carol = await connect(server, "carol");
+  await using dave = await connect(server, "dave");
+  using sleepy = await nonReader(port, "sleepy");
+  await carol.waitFor("JOIN sleepy");
+  // Fill the non-reader's buffers with a group's traffic that carol and dave do not receive.
+  const flood = await floodPeer(port, ["flood", ":group create noise"], "ACK ", "OK group create");
+  await sleepy.write(encoder.encode(":group join noise\n"));
+  await eventually(() => server.stats().groups === 1);
+  const big = `:group send noise ${"n".repeat(60_000)}\n`.repeat(400);
+  const sending = writeAll(flood.conn, encoder.encode(big)).catch(() => {});
+  try {
+    await eventually(() => server.stats().backedUp > 0, 10_000, "the non-reader backed up");
+    await carol.send(":pm sleepy are you there?");
+    await carol.send(":ping");
+    // Dave is not held back by anything.
+    const ping = await pingTime(dave);
+    assert.ok(ping < 2000, `dave's :ping took ${ping.toFixed(0)} ms`);
+    // Carol's :ping waits until the reader she wrote to is gone.
+    const seen: string[] = [];
+    while (seen.at(-1) !== "OK ping") seen.push(await carol.nextLine(10_000));
+    assert.deepEqual(seen.filter((line) => !line.startsWith("JOIN ")), [
+      "OK pm sleepy",
+      "LEAVE sleepy slow-consumer",
+      "OK ping",
+    ]);
+  } finally {
+    flood.conn.close();
+    await sending;
+  }
+  void sleepy;
+});
