@@ -374,6 +374,33 @@ function readLayer(
   return layer;
 }
 
+/**
+ * Node's parseArgs reads `--port -1` as two options and calls `--port` ambiguous. A negative
+ * number after a flag that takes a value is that flag's value, so `--port -1` becomes
+ * `--port=-1` and gets the same range error as `--port 70000`. Nothing after `--` is touched.
+ */
+function bindNegativeNumbers(args: string[], takesValue: ReadonlySet<string>): string[] {
+  const bound: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === "--") {
+      bound.push(...args.slice(i));
+      break;
+    }
+    const next = args[i + 1];
+    if (
+      next !== undefined && /^-\.?[0-9]/.test(next) && arg.startsWith("--") && !arg.includes("=") &&
+      takesValue.has(arg.slice(2))
+    ) {
+      bound.push(`${arg}=${next}`);
+      i++;
+    } else {
+      bound.push(arg);
+    }
+  }
+  return bound;
+}
+
 function parseFlags(args: string[]) {
   const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = {
     help: { type: "boolean" },
@@ -387,8 +414,17 @@ function parseFlags(args: string[]) {
       ? { type: "string", multiple: true }
       : { type: "string" };
   }
+  const takesValue = new Set(
+    Object.keys(options).filter((flag) => options[flag]?.type === "string"),
+  );
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: true, allowNegative: true });
+    return parseArgs({
+      args: bindNegativeNumbers(args, takesValue),
+      options,
+      strict: true,
+      allowPositionals: true,
+      allowNegative: true,
+    });
   } catch (error) {
     throw new ConfigError(flagProblem((error as Error).message));
   }
@@ -397,10 +433,12 @@ function parseFlags(args: string[]) {
 /** Shortens Node's parseArgs messages ("Unknown option '--x'. To specify…") to their first sentence. */
 function flagProblem(message: string): string {
   const first = message.split(/\.\s/)[0] ?? message;
-  return first.replace(/^Unknown option '(.*)'$/, "unknown flag $1").replace(
-    /^Option '(.*)' argument missing$/,
-    "flag $1 needs a value",
-  );
+  return first.replace(/^Unknown option '(.*)'$/, "unknown flag $1")
+    .replace(/^Option '(--[^ ']*)[^']*' argument missing$/, "flag $1 needs a value")
+    .replace(
+      /^Option '(--[^ ']*)[^']*' argument is ambiguous$/,
+      "flag $1 needs a value (write $1=VALUE for a value that begins with '-')",
+    );
 }
 
 async function readConfigFile(path: string): Promise<Record<string, unknown>> {
