@@ -35,6 +35,12 @@ export interface ServerConfig {
   configFile: string | undefined;
   /** Options for {@linkcode startServer}, every source merged. */
   options: ServerOptions;
+  /**
+   * Where each option in `options` came from, keyed like it, worded for messages: `"--log-dir"`,
+   * `"SWITCHBOARD_LOG_DIR"` or `'config file /etc/sb.json: key "logDir"'`. Options left at their
+   * default are absent; {@linkcode settingSource} names those too.
+   */
+  sources: Record<string, string>;
 }
 
 type Kind =
@@ -536,7 +542,7 @@ export async function loadServerConfig(
   const { values, positionals } = parseFlags(args);
   const help = values.help === true;
   const version = values.version === true;
-  if (help || version) return { help, version, configFile: undefined, options: {} };
+  if (help || version) return { help, version, configFile: undefined, options: {}, sources: {} };
   if (positionals.length > 0) {
     throw new ConfigError(
       `unexpected argument "${positionals[0]}" (use --host and --port to choose the address)`,
@@ -576,7 +582,33 @@ export async function loadServerConfig(
   const merged: Layer = new Map([...fileLayer, ...envLayer, ...flagLayer]);
   const options = toOptions(merged);
   checkCombinations(options);
-  return { help, version, configFile, options };
+  const sources: Record<string, string> = {};
+  for (const s of settings) {
+    if (flagLayer.has(s.key)) sources[s.key] = `--${s.flag}`;
+    else if (envLayer.has(s.key)) sources[s.key] = s.env;
+    else if (fileLayer.has(s.key)) sources[s.key] = `config file ${configFile}: key "${s.key}"`;
+  }
+  return { help, version, configFile, options, sources };
+}
+
+/**
+ * Names the source of setting `key` for a message: where `config` took it from, or, for a
+ * default, its flag (its variable for settings without one).
+ *
+ * @example
+ * ```ts
+ * import { loadServerConfig, settingSource } from "./config.ts";
+ * const config = await loadServerConfig([], { SWITCHBOARD_LOG_DIR: "/var/log/sb" });
+ * console.assert(settingSource(config, "logDir") === "SWITCHBOARD_LOG_DIR");
+ * console.assert(settingSource(config, "filesDir") === "--files-dir");
+ * ```
+ */
+export function settingSource(config: ServerConfig, key: string): string {
+  const known = config.sources[key];
+  if (known !== undefined) return known;
+  const s = SERVER_SETTINGS.find((s) => s.key === key);
+  if (s === undefined) throw new RangeError(`no setting "${key}"`);
+  return s.flag === undefined ? s.env : `--${s.flag}`;
 }
 
 /**

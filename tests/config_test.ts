@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ConfigError, loadServerConfig, SERVER_USAGE } from "../core/config.ts";
+import { ConfigError, loadServerConfig, SERVER_USAGE, settingSource } from "../core/config.ts";
 
 async function withConfigFile<T>(json: unknown, run: (path: string) => Promise<T>): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "switchboard-config-" });
@@ -208,6 +208,24 @@ Deno.test("config: a negative number after a flag is its value, not another flag
   // Refused by range, so read as the value; "--" still ends the flags.
   await refused(["--shutdown-grace", "-.5"], {}, /^--shutdown-grace: expected a number of seconds/);
   await refused(["--", "--port", "-1"], {}, /^unexpected argument "--port"/);
+});
+
+Deno.test("config: sources name where each option came from, for messages", async () => {
+  await withConfigFile({ filesDir: "area", mode: "echo" }, async (path) => {
+    const config = await loadServerConfig(
+      ["--config", path, "--log-dir", "l"],
+      { SWITCHBOARD_SPOOL_DIR: "s", SWITCHBOARD_MODE: "chat" },
+    );
+    assert.deepEqual(config.sources, {
+      config: "--config",
+      logDir: "--log-dir",
+      spoolDir: "SWITCHBOARD_SPOOL_DIR",
+      mode: "SWITCHBOARD_MODE",
+      filesDir: `config file ${path}: key "filesDir"`,
+    });
+    assert.equal(settingSource(config, "tokenFile"), "--token-file");
+    assert.equal(settingSource(config, "adminToken"), "SWITCHBOARD_ADMIN_TOKEN");
+  });
 });
 
 Deno.test("config: invalid environment values name the variable", async () => {
