@@ -658,4 +658,6 @@ without one a token is generated and written to --token-file (default
 without a shell, the client's words appended as arguments (needs --allow-run for the programs).
 
 Exit codes: 0 after a graceful shutdown, 1 when the server cannot run (port in use, permission
-denied), 2 for a usage or configuration error.`;
+denied), 2 for a usage or configuration error. Paths are checked before the server listens: the
+--log-dir, --files-dir and --spool-dir folders are created when missing and must be writable, and
+so must the --token-file; one that cannot be used is a configuration error.`;
