@@ -21,7 +21,7 @@
  */
 
 // Running a server.
-export { type Server, startServer } from "./core/server.ts";
+export { bindListener, type Server, startServer } from "./core/server.ts";
 export {
   type AccessOptions,
   DEFAULT_OPTIONS,

@@ -1,7 +1,8 @@
 /**
  * `server`: runs a Switchboard server until SIGINT, SIGTERM, `:shutdown` or the `shutdown`
  * program stops it. Exit codes: 0 after a graceful shutdown, 1 when the server cannot run
- * (port in use, address not local, permission denied), 2 for a usage or configuration error.
+ * (port in use, address not local, permission denied), 2 for a usage or configuration error,
+ * including a path setting that cannot be used (checked at start, before `listening on`).
  * @module
  */
 
@@ -16,14 +17,14 @@ import {
 import { ConfigError, loadServerConfig, SERVER_USAGE, serverEnvironment } from "../core/config.ts";
 import { SwitchboardError } from "../core/errors.ts";
 import { configureLogging } from "../core/log.ts";
+import { DEFAULT_OPTIONS } from "../core/options.ts";
+import { fsReason } from "../core/path_checks.ts";
+import { isPermissionError, runMain } from "../core/permissions.ts";
 import { formatAddress } from "../core/protocol.ts";
-import { type Server, startServer } from "../core/server.ts";
+import { bindListener, type Server, startServer } from "../core/server.ts";
 import { versionText } from "../core/version.ts";
-import { runMain } from "../core/permissions.ts";
-
-const EXIT_OK = 0;
-const EXIT_FAILURE = 1;
-const EXIT_USAGE = 2;
+import { EXIT } from "./_exit_codes.ts";
+import { pathMessage, serverPathProblem, tokenFileMessage } from "./_server_paths.ts";
 
 async function main(args: string[]): Promise<number> {
   let config;
@@ -33,36 +34,67 @@ async function main(args: string[]): Promise<number> {
     if (!(error instanceof ConfigError)) throw error;
     console.error(`server: ${error.message}`);
     console.error("Run `server --help` for usage.");
-    return EXIT_USAGE;
+    return EXIT.usage;
   }
   if (config.help) {
     console.log(SERVER_USAGE);
-    return EXIT_OK;
+    return EXIT.ok;
   }
   if (config.version) {
     console.log(versionText("server"));
-    return EXIT_OK;
+    return EXIT.ok;
+  }
+  const problem = await serverPathProblem(config);
+  if (problem !== undefined) {
+    console.error(`server: ${problem}`);
+    return EXIT.usage;
   }
   const options = config.options;
-  await using _logging = await configureLogging({
-    logDir: options.logDir ?? "logs",
-    logFormat: options.logFormat ?? "text",
-    console: "auto",
-  });
-  const adminToken = options.adminToken ?? generateToken();
-  let server: Server;
+  const logDir = options.logDir ?? DEFAULT_OPTIONS.logDir;
+  let logging: AsyncDisposable;
   try {
-    server = await startServer({ ...options, adminToken });
+    logging = await configureLogging({
+      logDir,
+      logFormat: options.logFormat ?? "text",
+      console: "auto",
+    });
   } catch (error) {
-    if (!(error instanceof SwitchboardError)) throw error;
-    console.error(`server: ${error.message}`);
-    return EXIT_FAILURE;
+    // The folder passed its check a moment ago; something changed it since.
+    console.error(`server: ${pathMessage(config, "logDir", logDir, fsReason(error))}`);
+    return EXIT.usage;
+  }
+  await using _logging = logging;
+
+  let listener: Deno.TcpListener;
+  const host = options.host ?? DEFAULT_OPTIONS.host;
+  const port = options.port ?? DEFAULT_OPTIONS.port;
+  try {
+    listener = bindListener(host, port);
+  } catch (error) {
+    if (isPermissionError(error)) throw error;
+    const why = error instanceof SwitchboardError
+      ? error.message
+      : `cannot listen on ${formatAddress(host, port)}: ${fsReason(error)}`;
+    console.error(`server: ${why}`);
+    return EXIT.failure;
   }
   // A generated token goes to a 0600 file for the shutdown program; a configured one stays
-  // where the operator put it.
-  await using _tokenFile: TokenFile | undefined = options.adminToken === undefined
-    ? await writeTokenFile(options.tokenFile ?? defaultTokenFile(server.addr.port), adminToken)
-    : undefined;
+  // where the operator put it. The file is written before anyone can connect, and before
+  // `listening on` tells a script that `shutdown` will find it.
+  const adminToken = options.adminToken ?? generateToken();
+  let tokenFile: TokenFile | undefined;
+  if (options.adminToken === undefined) {
+    const path = options.tokenFile ?? defaultTokenFile(listener.addr.port);
+    try {
+      tokenFile = await writeTokenFile(path, adminToken);
+    } catch (error) {
+      listener.close();
+      console.error(`server: ${tokenFileMessage(config, path, error)}`);
+      return EXIT.usage;
+    }
+  }
+  await using _tokenFile = tokenFile;
+  const server = await startServer({ ...options, adminToken }, listener);
   stopOnSignals(server);
   const stopConsole = (options.console ?? Deno.stdin.isTerminal())
     ? startConsole(server)
@@ -70,7 +102,7 @@ async function main(args: string[]): Promise<number> {
   console.log(`listening on ${formatAddress(server.addr.hostname, server.addr.port)}`);
   await server.finished;
   stopConsole?.();
-  return EXIT_OK;
+  return EXIT.ok;
 }
 
 /**

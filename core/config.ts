@@ -35,6 +35,12 @@ export interface ServerConfig {
   configFile: string | undefined;
   /** Options for {@linkcode startServer}, every source merged. */
   options: ServerOptions;
+  /**
+   * Where each option in `options` came from, keyed like it, worded for messages: `"--log-dir"`,
+   * `"SWITCHBOARD_LOG_DIR"` or `'config file /etc/sb.json: key "logDir"'`. Options left at their
+   * default are absent; {@linkcode settingSource} names those too.
+   */
+  sources: Record<string, string>;
 }
 
 type Kind =
@@ -377,6 +383,33 @@ function readLayer(
   return layer;
 }
 
+/**
+ * Node's parseArgs reads `--port -1` as two options and calls `--port` ambiguous. A negative
+ * number after a flag that takes a value is that flag's value, so `--port -1` becomes
+ * `--port=-1` and gets the same range error as `--port 70000`. Nothing after `--` is touched.
+ */
+function bindNegativeNumbers(args: string[], takesValue: ReadonlySet<string>): string[] {
+  const bound: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === "--") {
+      bound.push(...args.slice(i));
+      break;
+    }
+    const next = args[i + 1];
+    if (
+      next !== undefined && /^-\.?[0-9]/.test(next) && arg.startsWith("--") && !arg.includes("=") &&
+      takesValue.has(arg.slice(2))
+    ) {
+      bound.push(`${arg}=${next}`);
+      i++;
+    } else {
+      bound.push(arg);
+    }
+  }
+  return bound;
+}
+
 function parseFlags(args: string[]) {
   const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = {
     help: { type: "boolean" },
@@ -390,8 +423,17 @@ function parseFlags(args: string[]) {
       ? { type: "string", multiple: true }
       : { type: "string" };
   }
+  const takesValue = new Set(
+    Object.keys(options).filter((flag) => options[flag]?.type === "string"),
+  );
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: true, allowNegative: true });
+    return parseArgs({
+      args: bindNegativeNumbers(args, takesValue),
+      options,
+      strict: true,
+      allowPositionals: true,
+      allowNegative: true,
+    });
   } catch (error) {
     throw new ConfigError(flagProblem((error as Error).message));
   }
@@ -400,10 +442,12 @@ function parseFlags(args: string[]) {
 /** Shortens Node's parseArgs messages ("Unknown option '--x'. To specify…") to their first sentence. */
 function flagProblem(message: string): string {
   const first = message.split(/\.\s/)[0] ?? message;
-  return first.replace(/^Unknown option '(.*)'$/, "unknown flag $1").replace(
-    /^Option '(.*)' argument missing$/,
-    "flag $1 needs a value",
-  );
+  return first.replace(/^Unknown option '(.*)'$/, "unknown flag $1")
+    .replace(/^Option '(--[^ ']*)[^']*' argument missing$/, "flag $1 needs a value")
+    .replace(
+      /^Option '(--[^ ']*)[^']*' argument is ambiguous$/,
+      "flag $1 needs a value (write $1=VALUE for a value that begins with '-')",
+    );
 }
 
 async function readConfigFile(path: string): Promise<Record<string, unknown>> {
@@ -501,7 +545,7 @@ export async function loadServerConfig(
   const { values, positionals } = parseFlags(args);
   const help = values.help === true;
   const version = values.version === true;
-  if (help || version) return { help, version, configFile: undefined, options: {} };
+  if (help || version) return { help, version, configFile: undefined, options: {}, sources: {} };
   if (positionals.length > 0) {
     throw new ConfigError(
       `unexpected argument "${positionals[0]}" (use --host and --port to choose the address)`,
@@ -541,7 +585,33 @@ export async function loadServerConfig(
   const merged: Layer = new Map([...fileLayer, ...envLayer, ...flagLayer]);
   const options = toOptions(merged);
   checkCombinations(options);
-  return { help, version, configFile, options };
+  const sources: Record<string, string> = {};
+  for (const s of settings) {
+    if (flagLayer.has(s.key)) sources[s.key] = `--${s.flag}`;
+    else if (envLayer.has(s.key)) sources[s.key] = s.env;
+    else if (fileLayer.has(s.key)) sources[s.key] = `config file ${configFile}: key "${s.key}"`;
+  }
+  return { help, version, configFile, options, sources };
+}
+
+/**
+ * Names the source of setting `key` for a message: where `config` took it from, or, for a
+ * default, its flag (its variable for settings without one).
+ *
+ * @example
+ * ```ts
+ * import { loadServerConfig, settingSource } from "./config.ts";
+ * const config = await loadServerConfig([], { SWITCHBOARD_LOG_DIR: "/var/log/sb" });
+ * console.assert(settingSource(config, "logDir") === "SWITCHBOARD_LOG_DIR");
+ * console.assert(settingSource(config, "filesDir") === "--files-dir");
+ * ```
+ */
+export function settingSource(config: ServerConfig, key: string): string {
+  const known = config.sources[key];
+  if (known !== undefined) return known;
+  const s = SERVER_SETTINGS.find((s) => s.key === key);
+  if (s === undefined) throw new RangeError(`no setting "${key}"`);
+  return s.flag === undefined ? s.env : `--${s.flag}`;
 }
 
 /**
@@ -591,4 +661,6 @@ without one a token is generated and written to --token-file (default
 without a shell, the client's words appended as arguments (needs --allow-run for the programs).
 
 Exit codes: 0 after a graceful shutdown, 1 when the server cannot run (port in use, permission
-denied), 2 for a usage or configuration error.`;
+denied), 2 for a usage or configuration error. Paths are checked before the server listens: the
+--log-dir, --files-dir and --spool-dir folders are created when missing and must be writable, and
+so must the --token-file; one that cannot be used is a configuration error.`;

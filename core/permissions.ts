@@ -89,7 +89,7 @@ export function permissionMessage(
 }
 
 /** True for the two errors that mean "not allowed": Deno's sandbox, or the operating system. */
-function isPermissionError(error: unknown): error is Error {
+export function isPermissionError(error: unknown): error is Error {
   return error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied;
 }
 

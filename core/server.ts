@@ -54,6 +54,11 @@ const MAX_ACCEPT_BACKOFF_MS = 1000;
 /**
  * Starts a server and resolves once it accepts connections.
  *
+ * `listener`, when given, is a socket already bound with {@linkcode bindListener}; the server
+ * serves on it instead of binding `options.host` and `options.port`, and closes it when it
+ * stops. Binding first lets a program do what needs the real port (the `server` program writes
+ * its token file) before the server logs `listening on` and accepts anyone.
+ *
  * @example
  * ```ts
  * import { startServer } from "./server.ts";
@@ -64,18 +69,37 @@ const MAX_ACCEPT_BACKOFF_MS = 1000;
  * @throws {SwitchboardError} `address-in-use` when the port is taken, `address-unavailable`
  * when the host is not an address of this machine.
  */
-export async function startServer(options: ServerOptions = {}): Promise<Server> {
+export async function startServer(
+  options: ServerOptions = {},
+  listener?: Deno.TcpListener,
+): Promise<Server> {
   const resolved = resolveOptions(options);
-  const listener = listen(resolved);
-  const server = new SwitchboardServer(resolved, listener);
+  const server = new SwitchboardServer(
+    resolved,
+    listener ?? bindListener(resolved.host, resolved.port),
+  );
   await Promise.resolve();
   return server;
 }
 
-function listen(options: ResolvedServerOptions): Deno.TcpListener {
-  const where = formatAddress(options.host, options.port);
+/**
+ * Binds the TCP socket a server listens on, without accepting anyone yet; pass it to
+ * {@linkcode startServer}. Close it if the server is not started after all.
+ *
+ * @example
+ * ```ts
+ * import { bindListener, startServer } from "./server.ts";
+ * const listener = bindListener("127.0.0.1", 0);
+ * await using server = await startServer({}, listener);
+ * console.assert(server.addr.port === listener.addr.port);
+ * ```
+ * @throws {SwitchboardError} `address-in-use` when the port is taken, `address-unavailable`
+ * when the host is not an address of this machine.
+ */
+export function bindListener(host: string, port: number): Deno.TcpListener {
+  const where = formatAddress(host, port);
   try {
-    return Deno.listen({ hostname: options.host, port: options.port, transport: "tcp" });
+    return Deno.listen({ hostname: host, port, transport: "tcp" });
   } catch (error) {
     if (error instanceof Deno.errors.AddrInUse) {
       throw new SwitchboardError(

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ConfigError, loadServerConfig, SERVER_USAGE } from "../core/config.ts";
+import { ConfigError, loadServerConfig, SERVER_USAGE, settingSource } from "../core/config.ts";
 
 async function withConfigFile<T>(json: unknown, run: (path: string) => Promise<T>): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "switchboard-config-" });
@@ -166,7 +166,10 @@ Deno.test("config: invalid flag values are refused naming the flag and the reaso
     {},
     /^--port: expected a port number from 0 to 65535, got "65536"$/,
   );
-  await refused(["--port", "-1"], {}, /--port/);
+  await refused(["--port", "-1"], {}, /^--port: expected a port number from 0 to 65535, got "-1"$/);
+  await refused(["--max-clients", "-5"], {}, /^--max-clients: expected a whole number from 1/);
+  await refused(["--idle-timeout", "-1"], {}, /^--idle-timeout: expected a number of seconds/);
+  await refused(["--file-quota", "-1"], {}, /^--file-quota: expected a number of bytes/);
   await refused(["--host", "999.1.1.1"], {}, /^--host: expected an IP address or localhost/);
   await refused(["--host", "example.com"], {}, /^--host:/);
   await refused(["--mode", "relay"], {}, /^--mode: expected "chat" or "echo", got "relay"$/);
@@ -194,9 +197,35 @@ Deno.test("config: invalid flag values are refused naming the flag and the reaso
 
 Deno.test("config: unknown flags, missing values and stray arguments are refused", async () => {
   await refused(["--bogus"], {}, /^unknown flag --bogus$/);
-  await refused(["--port"], {}, /--port/);
+  await refused(["--port"], {}, /^flag --port needs a value$/);
+  await refused(["--host", "-x"], {}, /^flag --host needs a value \(write --host=VALUE /);
+  await refused(["--port", "--", "-1"], {}, /^flag --port needs a value/);
   await refused(["8080"], {}, /^unexpected argument "8080"/);
   await refused(["--admin-token", "x"], {}, /^unknown flag --admin-token$/);
+});
+
+Deno.test("config: a negative number after a flag is its value, not another flag", async () => {
+  // Refused by range, so read as the value; "--" still ends the flags.
+  await refused(["--shutdown-grace", "-.5"], {}, /^--shutdown-grace: expected a number of seconds/);
+  await refused(["--", "--port", "-1"], {}, /^unexpected argument "--port"/);
+});
+
+Deno.test("config: sources name where each option came from, for messages", async () => {
+  await withConfigFile({ filesDir: "area", mode: "echo" }, async (path) => {
+    const config = await loadServerConfig(
+      ["--config", path, "--log-dir", "l"],
+      { SWITCHBOARD_SPOOL_DIR: "s", SWITCHBOARD_MODE: "chat" },
+    );
+    assert.deepEqual(config.sources, {
+      config: "--config",
+      logDir: "--log-dir",
+      spoolDir: "SWITCHBOARD_SPOOL_DIR",
+      mode: "SWITCHBOARD_MODE",
+      filesDir: `config file ${path}: key "filesDir"`,
+    });
+    assert.equal(settingSource(config, "tokenFile"), "--token-file");
+    assert.equal(settingSource(config, "adminToken"), "SWITCHBOARD_ADMIN_TOKEN");
+  });
 });
 
 Deno.test("config: invalid environment values name the variable", async () => {
