@@ -311,6 +311,8 @@ Deno.test("config: commands for :run come from the file only, each one validated
   const commands = {
     uptime: { argv: ["/usr/bin/uptime"] },
     backup: { argv: ["/usr/local/bin/backup", "--now"], timeout: 600, admin: true, maxArgs: 0 },
+    find: { argv: ["/usr/bin/find", "/srv"], args: "after-dashes" },
+    tar: { argv: ["/usr/bin/tar", "-tf"], args: { pattern: "[a-z0-9._-]+\\.tar" } },
   };
   await withConfigFile({ commands, filesDir: "shared", fileQuota: "1G" }, async (path) => {
     const { options } = await loadServerConfig(["--config", path], {});
@@ -338,6 +340,16 @@ Deno.test("config: commands for :run come from the file only, each one validated
     [{ ls: { argv: ["ls"], admin: "yes" } }, /command "ls": "admin" must be true or false/],
     [{ ls: { argv: ["ls"], maxArgs: -1 } }, /"maxArgs" must be a whole number from 0 to 256/],
     [{ ls: { argv: ["ls"], shell: true } }, /command "ls": unknown key "shell"/],
+    [{ ls: { argv: ["ls"], args: "plain" } }, /command "ls": "args" must be "after-dashes" or/],
+    [{ ls: { argv: ["ls"], args: { pattern: 3 } } }, /"args" must be "after-dashes" or/],
+    [{ ls: { argv: ["ls"], args: { pattern: "x", flags: "i" } } }, /"args" must be/],
+    [{ ls: { argv: ["ls"], args: { pattern: "" } } }, /"args.pattern" must not be empty/],
+    [
+      { ls: { argv: ["ls"], args: { pattern: "[a-z" } } },
+      /command "ls": "args.pattern" is not a valid regular expression/,
+    ],
+    // Unbalanced on its own, even though `^(?:a)|(b)$` would compile: the anchors must hold.
+    [{ ls: { argv: ["ls"], args: { pattern: "a)|(b" } } }, /"args.pattern" is not a valid/],
   ];
   for (const [value, message] of bad) {
     await withConfigFile({ commands: value }, (path) => refused(["--config", path], {}, message));
