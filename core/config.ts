@@ -184,6 +184,12 @@ export const SERVER_SETTINGS: readonly Setting[] = Object.freeze([
   setting("spoolQuota", "bytes", "bytes of :send uploads waiting at once; 0 = no limit"),
   setting("offerTimeout", "seconds", "seconds a :send offer waits for :accept", { min: 0.01 }),
   setting("ack", "switch", "acknowledge plain messages with ACK/NACK <seq> (see :ack)"),
+  setting(
+    "maxRunning",
+    "count",
+    "running :run programs, all clients together; 0 = no limit",
+    { min: 0, max: 100_000 },
+  ),
   setting("commands", "commands", "commands for :run (config file only)", { flag: undefined }),
 ]);
 
@@ -613,7 +619,8 @@ without one a token is generated and written to --token-file (default
 {"commands": {"uptime": {"argv": ["/usr/bin/uptime"], "timeout": 5, "admin": false}}}; they run
 without a shell (needs --allow-run for the programs). The client's words are separate arguments
 after a "--", so none is taken as an option; with "args": {"pattern": "[a-z0-9.]+"} they come
-right after argv instead, each one matching the pattern in full or refused.
+right after argv instead, each one matching the pattern in full or refused. --max-running
+defaults to 2 per CPU core; past it :run is answered ERR busy.
 
 Exit codes: 0 after a graceful shutdown, 1 when the server cannot run (port in use, permission
 denied), 2 for a usage or configuration error.`;

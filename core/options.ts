@@ -4,6 +4,8 @@
  * @module
  */
 
+import { defaultMaxRunning } from "./run_slots.ts";
+
 /** How the server treats lines: relay between named clients, or return them to the sender. */
 export type ServerMode = "chat" | "echo";
 
@@ -107,6 +109,8 @@ export interface ServerOptions {
   offerTimeout?: number;
   /** Acknowledge every plain message with `ACK <seq>` / `NACK <seq> …` from the start. @default {false} */
   ack?: boolean;
+  /** Programs started by `:run` running at once, server-wide; one more gets `ERR busy`; 0 = no limit. @default {2 × CPU cores} */
+  maxRunning?: number;
   /** Commands clients may run with `:run` (config file only), by name. @default {{}} */
   commands?: Record<string, RemoteCommand>;
   /** Cancels the server: aborting it starts a graceful shutdown. */
@@ -163,6 +167,7 @@ export const DEFAULT_OPTIONS: Readonly<
   spoolQuota: 0,
   offerTimeout: 300,
   ack: false,
+  maxRunning: defaultMaxRunning(),
 });
 
 /** Defaults of a {@linkcode RemoteCommand}'s optional fields. */

@@ -3,10 +3,12 @@
  * shell. The client names a command and may add words; they are added to the declared `argv` as
  * separate arguments (after a `--`, unless the command declares a pattern for them; see
  * `command_args.ts`) — data, never parsed by a shell — so `; rm -rf /` is three harmless
- * arguments. Output comes back as `STDOUT`/`STDERR` lines while the program runs, paced by the
- * client's queue; the timeout, a disconnect or a shutdown kill the program (its whole process
- * group on Unix when the server has unrestricted `--allow-run`), and every run is logged with who
- * ran what and how it ended.
+ * arguments. At most `--max-running` programs run at once on the whole server; one more `:run` is
+ * answered `ERR busy` at once, not queued, and a slot is free again once its program has ended.
+ * Output comes back as `STDOUT`/`STDERR` lines while the program runs, paced by the client's
+ * queue; the timeout, a disconnect or a shutdown kill the program (its whole process group on Unix
+ * when the server has unrestricted `--allow-run`), and every run is logged with who ran what and
+ * how it ended.
  * @module
  */
 
@@ -42,9 +44,40 @@ export function findCommand(
 
 /**
  * Runs a declared command for `caller` and streams its output; sends the final line:
- * `OK run <name> <exit-code>`, `ERR timeout`, or `ERR run-failed`. Never throws.
+ * `OK run <name> <exit-code>`, `ERR timeout`, `ERR run-failed`, or `ERR busy` when
+ * `--max-running` programs are running already. Never throws.
  */
 export async function execute(
+  ctx: ServerContext,
+  caller: Caller,
+  session: Session,
+  name: string,
+  spec: Required<RemoteCommand>,
+  words: string[],
+  signal: AbortSignal,
+): Promise<void> {
+  const who = { name: caller.name, peer: caller.address, command: name };
+  const release = ctx.runSlots.take();
+  if (release === undefined) {
+    const limit = ctx.runSlots.limit;
+    ctx.log.limits.warning("run {command} for {name} ({peer}) refused: {limit} programs running", {
+      ...who,
+      limit,
+    });
+    caller.send(
+      errLine("busy", `too many commands running on the server (limit ${limit}); try again later`),
+    );
+    return;
+  }
+  try {
+    await supervise(ctx, caller, session, name, spec, words, signal);
+  } finally {
+    release();
+  }
+}
+
+/** Starts the program, streams its output, stops it when it must, and sends the final line. */
+async function supervise(
   ctx: ServerContext,
   caller: Caller,
   session: Session,

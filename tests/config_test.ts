@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ConfigError, loadServerConfig, SERVER_USAGE } from "../core/config.ts";
+import { DEFAULT_OPTIONS } from "../core/options.ts";
 
 async function withConfigFile<T>(json: unknown, run: (path: string) => Promise<T>): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "switchboard-config-" });
@@ -305,6 +306,20 @@ Deno.test("config: file area, transfer and ack settings from flags, with byte si
   assert.match(SERVER_USAGE, /--file-quota BYTES\s+largest file/);
   assert.match(SERVER_USAGE, /--ack \/ --no-ack\s+acknowledge/);
   assert.match(SERVER_USAGE, /Commands for :run come only from the file/);
+});
+
+Deno.test("config: --max-running from a flag, the environment or the file; 0 = no limit", async () => {
+  assert.equal((await loadServerConfig(["--max-running", "3"], {})).options.maxRunning, 3);
+  const env = await loadServerConfig([], { SWITCHBOARD_MAX_RUNNING: "0" });
+  assert.equal(env.options.maxRunning, 0);
+  await withConfigFile({ maxRunning: 7 }, async (path) => {
+    assert.equal((await loadServerConfig(["--config", path], {})).options.maxRunning, 7);
+  });
+  await refused(["--max-running=-1"], {}, /^--max-running: expected a whole number from 0/);
+  await refused(["--max-running=1.5"], {}, /^--max-running: expected a whole number/);
+  assert.match(SERVER_USAGE, /--max-running N\s+running :run programs, all clients together/);
+  assert.match(SERVER_USAGE, /--max-running\s+defaults to 2 per CPU core/);
+  assert.equal(DEFAULT_OPTIONS.maxRunning, 2 * navigator.hardwareConcurrency);
 });
 
 Deno.test("config: commands for :run come from the file only, each one validated", async () => {
