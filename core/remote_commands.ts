@@ -60,10 +60,8 @@ export async function execute(
   const release = ctx.runSlots.take();
   if (release === undefined) {
     const limit = ctx.runSlots.limit;
-    ctx.log.limits.warning("run {command} for {name} ({peer}) refused: {limit} programs running", {
-      ...who,
-      limit,
-    });
+    const message = "run {command} for {name} ({peer}) refused: max-running {limit} reached";
+    ctx.log.limits.warning(message, { ...who, limit });
     caller.send(
       errLine("busy", `too many commands running on the server (limit ${limit}); try again later`),
     );
