@@ -24,6 +24,7 @@
 export { bindListener, type Server, startServer } from "./core/server.ts";
 export {
   type AccessOptions,
+  type CommandArgs,
   DEFAULT_OPTIONS,
   type LogFormat,
   type RemoteCommand,

@@ -20,7 +20,8 @@ import {
   rm,
   send,
 } from "./file_commands.ts";
-import { commandArgs, execute, findCommand, listCommands } from "./remote_commands.ts";
+import { commandArgs } from "./command_args.ts";
+import { execute, findCommand, listCommands } from "./remote_commands.ts";
 import {
   errLine,
   formatLine,

@@ -17,7 +17,13 @@
 import { dirname, isAbsolute, join } from "node:path";
 import { parseArgs } from "node:util";
 import { cidrProblem, isIpAddress } from "./cidr.ts";
-import { DEFAULT_OPTIONS, type RemoteCommand, type ServerOptions } from "./options.ts";
+import { compileWordPattern } from "./command_args.ts";
+import {
+  type CommandArgs,
+  DEFAULT_OPTIONS,
+  type RemoteCommand,
+  type ServerOptions,
+} from "./options.ts";
 
 /** A configuration the server refuses to start with; its message names the source and the reason. */
 export class ConfigError extends Error {
@@ -187,6 +193,12 @@ export const SERVER_SETTINGS: readonly Setting[] = Object.freeze([
   setting("spoolQuota", "bytes", "bytes of :send uploads waiting at once; 0 = no limit"),
   setting("offerTimeout", "seconds", "seconds a :send offer waits for :accept", { min: 0.01 }),
   setting("ack", "switch", "acknowledge plain messages with ACK/NACK <seq> (see :ack)"),
+  setting(
+    "maxRunning",
+    "count",
+    "running :run programs, all clients together; 0 = no limit",
+    { min: 0, max: 100_000 },
+  ),
   setting("commands", "commands", "commands for :run (config file only)", { flag: undefined }),
 ]);
 
@@ -216,7 +228,7 @@ function expectation(s: Setting): string {
     case "bytes":
       return "a number of bytes (0 or more; K, M, G, T suffixes count in 1024s)";
     case "commands":
-      return 'an object {"<name>": {"argv": [...], "timeout": s, "admin": bool, "maxArgs": n}}';
+      return 'an object {"<name>": {"argv": [...], "timeout": s, "admin": bool, "maxArgs": n, "args": …}}';
   }
 }
 
@@ -304,7 +316,7 @@ function parseBytes(text: string): number | undefined {
 }
 
 const COMMAND_NAME = /^[A-Za-z0-9_.-]{1,32}$/;
-const COMMAND_KEYS = new Set(["argv", "timeout", "admin", "maxArgs"]);
+const COMMAND_KEYS = new Set(["argv", "timeout", "admin", "maxArgs", "args"]);
 
 /** Validates the `commands` object of the config file; every problem names the command. */
 function convertCommands(raw: unknown): Record<string, RemoteCommand> {
@@ -327,7 +339,7 @@ function convertCommands(raw: unknown): Record<string, RemoteCommand> {
     const fields = spec as Record<string, unknown>;
     for (const key of Object.keys(fields)) {
       if (!COMMAND_KEYS.has(key)) {
-        bad(`unknown key "${key}" (known: argv, timeout, admin, maxArgs)`);
+        bad(`unknown key "${key}" (known: argv, timeout, admin, maxArgs, args)`);
       }
     }
     const argv = fields.argv;
@@ -358,9 +370,29 @@ function convertCommands(raw: unknown): Record<string, RemoteCommand> {
       }
       command.maxArgs = maxArgs as number;
     }
+    if (fields.args !== undefined) command.args = convertCommandArgs(fields.args, bad);
     commands[name] = command;
   }
   return commands;
+}
+
+/** Validates a command's `args`: `"after-dashes"`, or `{"pattern": "<regular expression>"}`. */
+function convertCommandArgs(raw: unknown, bad: (why: string) => never): CommandArgs {
+  if (raw === "after-dashes") return raw;
+  const fields = typeof raw === "object" && raw !== null && !Array.isArray(raw)
+    ? raw as Record<string, unknown>
+    : undefined;
+  const pattern = fields?.pattern;
+  if (fields === undefined || Object.keys(fields).length !== 1 || typeof pattern !== "string") {
+    return bad('"args" must be "after-dashes" or {"pattern": "<regular expression>"}');
+  }
+  if (pattern === "") bad('"args.pattern" must not be empty');
+  try {
+    compileWordPattern(pattern);
+  } catch (error) {
+    bad(`"args.pattern" is not a valid regular expression: ${(error as Error).message}`);
+  }
+  return { pattern };
 }
 
 /** Options collected from one source, keyed like {@linkcode SERVER_SETTINGS}. */
@@ -658,7 +690,10 @@ file. The admin token comes only from the file ("adminToken") or SWITCHBOARD_ADM
 without one a token is generated and written to --token-file (default
 .switchboard/admin-<port>.token, removed at exit). Commands for :run come only from the file:
 {"commands": {"uptime": {"argv": ["/usr/bin/uptime"], "timeout": 5, "admin": false}}}; they run
-without a shell, the client's words appended as arguments (needs --allow-run for the programs).
+without a shell (needs --allow-run for the programs). The client's words are separate arguments
+after a "--", so none is taken as an option; with "args": {"pattern": "[a-z0-9.]+"} they come
+right after argv instead, each one matching the pattern in full or refused. --max-running
+defaults to 2 per CPU core; past it :run is answered ERR busy.
 
 Exit codes: 0 after a graceful shutdown, 1 when the server cannot run (port in use, permission
 denied), 2 for a usage or configuration error. Paths are checked before the server listens: the

@@ -13,6 +13,7 @@ import type { Hub, Peer } from "./hub.ts";
 import type { ResolvedServerOptions } from "./options.ts";
 import type { ServerStats, StatsCounter } from "./stats.ts";
 import type { MessageLog } from "./message_log.ts";
+import type { RunSlots } from "./run_slots.ts";
 
 /** Loggers by concern; categories are documented in core/log.ts. */
 export interface ServerLoggers {
@@ -130,6 +131,8 @@ export interface ServerContext {
   /** The request log's message lines, batched; see `message_log.ts`. */
   readonly messages: MessageLog;
   readonly events: Emitter<ServerEventMap>;
+  /** Programs started by `:run`, counted against `--max-running`. */
+  readonly runSlots: RunSlots;
   /** True once shutdown has begun. */
   readonly draining: boolean;
   /** Checks an admin token in constant time. */

@@ -36,7 +36,8 @@ export type ErrorCode =
   | "no-such-offer"
   | "no-such-command"
   | "timeout"
-  | "run-failed";
+  | "run-failed"
+  | "busy";
 
 /** Why a connection ended; sent as `BYE <reason>`, logged and counted. */
 export type DisconnectReason =

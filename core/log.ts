@@ -44,7 +44,8 @@ import { MessageLineRenderer } from "./message_lines.ts";
  * - `conn`: connects, disconnects with their reason, refusals at accept.
  * - `traffic`: one record per message and per command. High volume: files only, never the console.
  * - `admin`: `:auth` successes and failures, kicks, renames, shutdown requests.
- * - `limits`: limits that trigger (line too long, rate limited, slow consumer, stale, idle).
+ * - `limits`: limits that trigger (line too long, rate limited, slow consumer, stale, idle, a
+ *   `:run` past `--max-running`).
  *
  * @example
  * ```ts

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { defaultMaxRunning } from "./run_slots.ts";
+
 /** How the server treats lines: relay between named clients, or return them to the sender. */
 export type ServerMode = "chat" | "echo";
 
@@ -19,8 +21,20 @@ export interface AccessOptions {
 }
 
 /**
+ * Where a client's words go on a {@linkcode RemoteCommand}'s command line.
+ *
+ * - `"after-dashes"`: after a `--` appended to `argv` (only when there are words), so the program
+ *   takes every word as an operand, never as an option.
+ * - `{ pattern }`: right after `argv`, without `--`, but each word must match the regular
+ *   expression (JavaScript syntax, `u` flag) in full — anchors are implied. The pattern decides
+ *   alone: one that lets a word start with `-` lets options through.
+ */
+export type CommandArgs = "after-dashes" | { pattern: string };
+
+/**
  * A command that clients may run with `:run <name> [args…]` (config file only). Only `argv` runs,
- * without a shell; the client's words are appended as separate arguments, never interpreted.
+ * without a shell; the client's words are added as separate arguments, never interpreted, where
+ * `args` says.
  */
 export interface RemoteCommand {
   /** Program and its fixed arguments, e.g. `["/usr/bin/uptime"]`. */
@@ -31,6 +45,8 @@ export interface RemoteCommand {
   admin?: boolean;
   /** How many words a client may append to `argv`; 0 refuses any. @default {16} */
   maxArgs?: number;
+  /** Where the client's words go, and which are allowed. @default {"after-dashes"} */
+  args?: CommandArgs;
 }
 
 /** Options accepted by {@linkcode startServer}. Durations are in seconds. */
@@ -99,6 +115,8 @@ export interface ServerOptions {
   offerTimeout?: number;
   /** Acknowledge every plain message with `ACK <seq>` / `NACK <seq> …` from the start. @default {false} */
   ack?: boolean;
+  /** Programs started by `:run` running at once, server-wide; one more gets `ERR busy`; 0 = no limit. @default {2 × CPU cores} */
+  maxRunning?: number;
   /** Commands clients may run with `:run` (config file only), by name. @default {{}} */
   commands?: Record<string, RemoteCommand>;
   /** Cancels the server: aborting it starts a graceful shutdown. */
@@ -156,11 +174,12 @@ export const DEFAULT_OPTIONS: Readonly<
   spoolQuota: 0,
   offerTimeout: 300,
   ack: false,
+  maxRunning: defaultMaxRunning(),
 });
 
 /** Defaults of a {@linkcode RemoteCommand}'s optional fields. */
 export const DEFAULT_REMOTE_COMMAND: Readonly<Omit<Required<RemoteCommand>, "argv">> = Object
-  .freeze({ timeout: 10, admin: false, maxArgs: 16 });
+  .freeze({ timeout: 10, admin: false, maxArgs: 16, args: "after-dashes" });
 
 /** Fills in defaults. Validation of user input lives in `config.ts`; this trusts its caller. */
 export function resolveOptions(options: ServerOptions = {}): ResolvedServerOptions {

@@ -1,14 +1,18 @@
 /**
  * Remote commands (`:run`): programs an operator declared in the config file, run without a
- * shell. The client names a command and may add words; they are appended to the declared `argv`
- * as separate arguments — data, never parsed by a shell — so `; rm -rf /` is three harmless
- * arguments. Output comes back as `STDOUT`/`STDERR` lines while the program runs, paced by the
- * client's queue; the timeout, a disconnect or a shutdown kill the program (its whole process
- * group on Unix when the server has unrestricted `--allow-run`), and every run is logged with who
- * ran what and how it ended.
+ * shell. The client names a command and may add words; they are added to the declared `argv` as
+ * separate arguments (after a `--`, unless the command declares a pattern for them; see
+ * `command_args.ts`) — data, never parsed by a shell — so `; rm -rf /` is three harmless
+ * arguments. At most `--max-running` programs run at once on the whole server; one more `:run` is
+ * answered `ERR busy` at once, not queued, and a slot is free again once its program has ended.
+ * Output comes back as `STDOUT`/`STDERR` lines while the program runs, paced by the client's
+ * queue; the timeout, a disconnect or a shutdown kill the program (its whole process group on Unix
+ * when the server has unrestricted `--allow-run`), and every run is logged with who ran what and
+ * how it ended.
  * @module
  */
 
+import { placeArgs } from "./command_args.ts";
 import type { Caller, ServerContext, Session } from "./context.ts";
 import type { RemoteCommand } from "./options.ts";
 import { errLine, formatLine, neutralize, okLine } from "./protocol.ts";
@@ -17,26 +21,6 @@ import { errLine, formatLine, neutralize, okLine } from "./protocol.ts";
 export const MAX_OUTPUT_LINE_BYTES = 4096;
 /** Seconds between the polite SIGTERM and the SIGKILL of a program being stopped. */
 const KILL_GRACE_MS = 1000;
-
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\x00-\x1f\x7f]/;
-
-/**
- * Splits the words a client gave after the command name (runs of spaces separate them; there is
- * no quoting). Returns the words, or why they are refused.
- */
-export function commandArgs(rest: string, spec: Required<RemoteCommand>): string[] | string {
-  const words = rest.split(" ").filter((word) => word !== "");
-  if (words.length > spec.maxArgs) {
-    return spec.maxArgs === 0
-      ? "this command takes no arguments"
-      : `this command takes at most ${spec.maxArgs} arguments`;
-  }
-  if (words.some((word) => CONTROL.test(word))) {
-    return "arguments cannot contain control characters";
-  }
-  return words;
-}
 
 /** Lines of `:commands`: each command a client may run, and whether it needs admin rights. */
 export function listCommands(ctx: ServerContext, caller: Caller): void {
@@ -60,7 +44,8 @@ export function findCommand(
 
 /**
  * Runs a declared command for `caller` and streams its output; sends the final line:
- * `OK run <name> <exit-code>`, `ERR timeout`, or `ERR run-failed`. Never throws.
+ * `OK run <name> <exit-code>`, `ERR timeout`, `ERR run-failed`, or `ERR busy` when
+ * `--max-running` programs are running already. Never throws.
  */
 export async function execute(
   ctx: ServerContext,
@@ -68,20 +53,49 @@ export async function execute(
   session: Session,
   name: string,
   spec: Required<RemoteCommand>,
-  args: string[],
+  words: string[],
+  signal: AbortSignal,
+): Promise<void> {
+  const who = { name: caller.name, peer: caller.address, command: name };
+  const release = ctx.runSlots.take();
+  if (release === undefined) {
+    const limit = ctx.runSlots.limit;
+    const message = "run {command} for {name} ({peer}) refused: max-running {limit} reached";
+    ctx.log.limits.warning(message, { ...who, limit });
+    caller.send(
+      errLine("busy", `too many commands running on the server (limit ${limit}); try again later`),
+    );
+    return;
+  }
+  try {
+    await supervise(ctx, caller, session, name, spec, words, signal);
+  } finally {
+    release();
+  }
+}
+
+/** Starts the program, streams its output, stops it when it must, and sends the final line. */
+async function supervise(
+  ctx: ServerContext,
+  caller: Caller,
+  session: Session,
+  name: string,
+  spec: Required<RemoteCommand>,
+  words: string[],
   signal: AbortSignal,
 ): Promise<void> {
   const [program = "", ...fixed] = spec.argv;
+  const args = placeArgs(fixed, words, spec.args);
   const started = performance.now();
   const who = { name: caller.name, peer: caller.address, command: name };
   ctx.log.admin.info("run {command} for {name} ({peer}): {argv}", {
     ...who,
-    argv: [...spec.argv, ...args],
+    argv: [program, ...args],
   });
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(program, {
-      args: [...fixed, ...args],
+      args,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

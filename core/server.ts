@@ -18,6 +18,7 @@ import { Hub } from "./hub.ts";
 import { MessageLog } from "./message_log.ts";
 import { type ResolvedServerOptions, resolveOptions, type ServerOptions } from "./options.ts";
 import { errLine, formatAddress, formatLine, neutralize, parseCommand } from "./protocol.ts";
+import { RunSlots } from "./run_slots.ts";
 import { type ServerStats, StatsCounter } from "./stats.ts";
 
 /** A running server. Dispose it (`await using`) or call {@linkcode Server.shutdown} to stop it. */
@@ -136,6 +137,7 @@ class SwitchboardServer implements Server, ServerContext {
     limits: getLogger(["switchboard", "limits"]),
   };
   readonly messages: MessageLog = new MessageLog(this.log.traffic);
+  readonly runSlots: RunSlots;
   readonly finished: Promise<void>;
   readonly #listener: Deno.TcpListener;
   readonly #connections = new Set<Connection>();
@@ -158,6 +160,7 @@ class SwitchboardServer implements Server, ServerContext {
     const addr = listener.addr;
     this.addr = { hostname: addr.hostname, port: addr.port };
     this.hub = new Hub({ announceLimit: options.announceLimit });
+    this.runSlots = new RunSlots(options.maxRunning);
     this.#allow = new CidrList(options.access.allow);
     this.#deny = new CidrList(options.access.deny);
     this.#admins = new CidrList(options.admins);

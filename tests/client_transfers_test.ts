@@ -369,6 +369,7 @@ Deno.test({
       "✓ 3 commands",
       "[hello] hello world",
       "✓ hello exited with 0",
+      "[args] [--]",
       "[args] [a;b]",
       "[args] [$HOME]",
       "✓ args exited with 0",

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ConfigError, loadServerConfig, SERVER_USAGE, settingSource } from "../core/config.ts";
+import { DEFAULT_OPTIONS } from "../core/options.ts";
 
 async function withConfigFile<T>(json: unknown, run: (path: string) => Promise<T>): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "switchboard-config-" });
@@ -336,10 +337,26 @@ Deno.test("config: file area, transfer and ack settings from flags, with byte si
   assert.match(SERVER_USAGE, /Commands for :run come only from the file/);
 });
 
+Deno.test("config: --max-running from a flag, the environment or the file; 0 = no limit", async () => {
+  assert.equal((await loadServerConfig(["--max-running", "3"], {})).options.maxRunning, 3);
+  const env = await loadServerConfig([], { SWITCHBOARD_MAX_RUNNING: "0" });
+  assert.equal(env.options.maxRunning, 0);
+  await withConfigFile({ maxRunning: 7 }, async (path) => {
+    assert.equal((await loadServerConfig(["--config", path], {})).options.maxRunning, 7);
+  });
+  await refused(["--max-running=-1"], {}, /^--max-running: expected a whole number from 0/);
+  await refused(["--max-running=1.5"], {}, /^--max-running: expected a whole number/);
+  assert.match(SERVER_USAGE, /--max-running N\s+running :run programs, all clients together/);
+  assert.match(SERVER_USAGE, /--max-running\s+defaults to 2 per CPU core/);
+  assert.equal(DEFAULT_OPTIONS.maxRunning, 2 * navigator.hardwareConcurrency);
+});
+
 Deno.test("config: commands for :run come from the file only, each one validated", async () => {
   const commands = {
     uptime: { argv: ["/usr/bin/uptime"] },
     backup: { argv: ["/usr/local/bin/backup", "--now"], timeout: 600, admin: true, maxArgs: 0 },
+    find: { argv: ["/usr/bin/find", "/srv"], args: "after-dashes" },
+    tar: { argv: ["/usr/bin/tar", "-tf"], args: { pattern: "[a-z0-9._-]+\\.tar" } },
   };
   await withConfigFile({ commands, filesDir: "shared", fileQuota: "1G" }, async (path) => {
     const { options } = await loadServerConfig(["--config", path], {});
@@ -367,6 +384,16 @@ Deno.test("config: commands for :run come from the file only, each one validated
     [{ ls: { argv: ["ls"], admin: "yes" } }, /command "ls": "admin" must be true or false/],
     [{ ls: { argv: ["ls"], maxArgs: -1 } }, /"maxArgs" must be a whole number from 0 to 256/],
     [{ ls: { argv: ["ls"], shell: true } }, /command "ls": unknown key "shell"/],
+    [{ ls: { argv: ["ls"], args: "plain" } }, /command "ls": "args" must be "after-dashes" or/],
+    [{ ls: { argv: ["ls"], args: { pattern: 3 } } }, /"args" must be "after-dashes" or/],
+    [{ ls: { argv: ["ls"], args: { pattern: "x", flags: "i" } } }, /"args" must be/],
+    [{ ls: { argv: ["ls"], args: { pattern: "" } } }, /"args.pattern" must not be empty/],
+    [
+      { ls: { argv: ["ls"], args: { pattern: "[a-z" } } },
+      /command "ls": "args.pattern" is not a valid regular expression/,
+    ],
+    // Unbalanced on its own, even though `^(?:a)|(b)$` would compile: the anchors must hold.
+    [{ ls: { argv: ["ls"], args: { pattern: "a)|(b" } } }, /"args.pattern" is not a valid/],
   ];
   for (const [value, message] of bad) {
     await withConfigFile({ commands: value }, (path) => refused(["--config", path], {}, message));

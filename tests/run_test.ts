@@ -1,7 +1,8 @@
 /**
  * Remote commands (`:run`) over real TCP: only declared programs run, without a shell, with the
- * client's words as plain arguments; output streams back as lines; timeouts, disconnects and
- * admin-only commands are enforced.
+ * client's words as plain arguments after a `--` (or matching a declared pattern); output streams
+ * back as lines; timeouts, disconnects and admin-only commands are enforced. The server-wide cap
+ * (`maxRunning`) is tested in run_cap_test.ts.
  */
 
 import assert from "node:assert/strict";
@@ -9,6 +10,8 @@ import type { RemoteCommand, ServerOptions } from "../core/options.ts";
 import { connect, eventually, startTestServer, type TestClient } from "./_helpers.ts";
 
 const unix = Deno.build.os !== "windows";
+/** A shell script printing each argument it received as `[<argument>]`, nothing without any. */
+const SHOW_ARGV = 'for word; do printf "[%s]\\n" "$word"; done';
 
 const COMMANDS: Record<string, RemoteCommand> = {
   hello: { argv: ["echo", "hello", "world"] },
@@ -23,6 +26,10 @@ const COMMANDS: Record<string, RemoteCommand> = {
   lots: { argv: ["seq", "1", "20000"] },
   long: { argv: ["sh", "-c", "head -c 10000 /dev/zero | tr '\\0' x; echo; echo done"] },
   quick: { argv: ["sh", "-c", "sleep 0.1; echo first"] },
+  echo: { argv: ["echo"] },
+  show: { argv: ["sh", "-c", SHOW_ARGV, "show"] },
+  pick: { argv: ["sh", "-c", SHOW_ARGV, "pick"], args: { pattern: "[a-z0-9.]+" } },
+  either: { argv: ["sh", "-c", SHOW_ARGV, "either"], args: { pattern: "a|b" } },
 };
 
 function runServer(options: ServerOptions = {}) {
@@ -109,9 +116,97 @@ Deno.test({
       "cat",
     ];
     const lines = await run(alice, `:run args ${words.join(" ")}`);
-    assert.deepEqual(lines, [...words.map((word) => `STDOUT args :[${word}]`), "OK run args 0"]);
+    assert.deepEqual(lines, [
+      "STDOUT args :[--]", // the `--` the server puts before a client's words
+      ...words.map((word) => `STDOUT args :[${word}]`),
+      "OK run args 0",
+    ]);
     assert.equal(await Deno.readTextFile(marker), "still here");
     await assert.rejects(Deno.stat(`${dir.path}/pwned)`));
+  },
+});
+
+Deno.test({
+  name: "run: a client's words come after a --, so a program never takes them as options",
+  ignore: !unix,
+  async fn() {
+    await using server = await runServer();
+    await using alice = await connect(server, "alice");
+    assert.deepEqual(await run(alice, ":run show --help -rf x"), [
+      "STDOUT show :[--]",
+      "STDOUT show :[--help]",
+      "STDOUT show :[-rf]",
+      "STDOUT show :[x]",
+      "OK run show 0",
+    ]);
+    // Without words there is nothing to protect, and no `--` either.
+    assert.deepEqual(await run(alice, ":run show"), ["OK run show 0"]);
+    assert.deepEqual(await run(alice, ":run hello"), [
+      "STDOUT hello :hello world",
+      "OK run hello 0",
+    ]);
+    // A real program: echo would print its help for --help, and drop the newline for -n.
+    assert.deepEqual(await run(alice, ":run echo --help"), [
+      "STDOUT echo :-- --help",
+      "OK run echo 0",
+    ]);
+    assert.deepEqual(await run(alice, ":run echo -n hi"), [
+      "STDOUT echo :-- -n hi",
+      "OK run echo 0",
+    ]);
+  },
+});
+
+Deno.test({
+  name: "run: with a declared pattern, words come right after argv, each matching it in full",
+  ignore: !unix,
+  async fn() {
+    await using server = await runServer();
+    await using alice = await connect(server, "alice");
+    assert.deepEqual(await run(alice, ":run pick report.txt v2"), [
+      "STDOUT pick :[report.txt]",
+      "STDOUT pick :[v2]",
+      "OK run pick 0",
+    ]);
+    const refusal = "each word must match [a-z0-9.]+ in full";
+    for (const word of ["--help", "-x", "a-b", "A", "x;y", "ümlaut"]) {
+      assert.deepEqual(await run(alice, `:run pick ok ${word}`), [
+        `ERR bad-args :argument ${JSON.stringify(word)} refused: ${refusal}`,
+      ]);
+    }
+    // The anchors hold around an alternation: "ab" is neither "a" nor "b".
+    assert.deepEqual(await run(alice, ":run either ab"), [
+      'ERR bad-args :argument "ab" refused: each word must match a|b in full',
+    ]);
+    assert.deepEqual(await run(alice, ":run either b a"), [
+      "STDOUT either :[b]",
+      "STDOUT either :[a]",
+      "OK run either 0",
+    ]);
+  },
+});
+
+Deno.test({
+  name: "run: a word refused by the pattern starts no process",
+  ignore: !unix,
+  async fn() {
+    await using dir = await tempDir();
+    const marker = `${dir.path}/ran`;
+    await using server = await runServer({
+      commands: {
+        mark: {
+          argv: ["sh", "-c", 'echo "$*" >> "$0"', marker],
+          args: { pattern: "[a-z]+" },
+        },
+      },
+    });
+    await using alice = await connect(server, "alice");
+    assert.deepEqual(await run(alice, ":run mark fine --delete"), [
+      'ERR bad-args :argument "--delete" refused: each word must match [a-z]+ in full',
+    ]);
+    await assert.rejects(Deno.stat(marker), Deno.errors.NotFound);
+    assert.deepEqual(await run(alice, ":run mark fine"), ["OK run mark 0"]);
+    assert.equal(await Deno.readTextFile(marker), "fine\n");
   },
 });
 
