@@ -166,7 +166,7 @@ function auth(ctx: ServerContext, caller: Caller, rest: string): void {
   const [token = ""] = splitWords(rest, 1);
   if (token === "") return usage(caller, "auth");
   if (!ctx.checkToken(token)) {
-    ctx.log.admin.warning("failed :auth from {name} ({peer})", {
+    ctx.throttle.warning(ctx.log.admin, caller.ip, "failed :auth from {name} ({peer})", {
       name: caller.name,
       peer: caller.address,
     });

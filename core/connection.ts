@@ -352,7 +352,9 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
       if (this.outbound.congested) this.#ctx.gate.deliveredToCongested(this);
       return;
     }
-    this.#ctx.log.limits.warning(
+    this.#ctx.throttle.warning(
+      this.#ctx.log.limits,
+      this.ip,
       "slow consumer {name} ({peer}): more than {bytes} bytes queued",
       { name: this.name, peer: this.address, bytes: this.#ctx.options.maxQueueBytes },
     );
@@ -394,12 +396,13 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
       this.send("PING\n");
       return;
     }
-    this.#ctx.log.limits.warning("{reason}: {name} ({peer}): {text}", {
-      reason: action.reason,
-      name: this.name,
-      peer: this.address,
-      text: action.text,
-    });
+    this.#ctx.throttle.warning(
+      this.#ctx.log.limits,
+      this.ip,
+      "{reason}: {name} ({peer}): {text}",
+      { reason: action.reason, name: this.name, peer: this.address, text: action.text },
+      `limit: ${action.reason}`,
+    );
     void this.close(action.reason, action.text);
   }
 
@@ -485,15 +488,21 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
       // Already closed by the peer or by a failed write.
     }
     this.#ctx.counters.bytesOut += this.outbound.bytesWritten;
-    const level = ABNORMAL_REASONS.has(reason) ? "warning" : "info";
-    this.#ctx.log.conn[level]("disconnected {peer} {name}: {reason} ({detail})", {
+    const message = "disconnected {peer} {name}: {reason} ({detail})";
+    const properties = {
       peer: this.address,
       ip: this.ip,
       port: this.port,
       name: this.name,
       reason,
       detail,
-    });
+    };
+    if (ABNORMAL_REASONS.has(reason)) {
+      const kind = `disconnected: ${reason}`;
+      this.#ctx.throttle.warning(this.#ctx.log.conn, this.ip, message, properties, kind);
+    } else {
+      this.#ctx.log.conn.info(message, properties);
+    }
     this.#onClosed(this, reason);
   }
 
@@ -704,12 +713,12 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     // The framing is lost: nothing may follow an incomplete payload, so the connection ends.
     this.#held = [];
     if (this.#state === "open") {
-      this.#ctx.log.conn.warning("payload to {name} ({peer}) broken after {bytes} bytes: {why}", {
-        name: this.name,
-        peer: this.address,
-        bytes: sent,
-        why: failure,
-      });
+      this.#ctx.throttle.warning(
+        this.#ctx.log.conn,
+        this.ip,
+        "payload to {name} ({peer}) broken after {bytes} bytes: {why}",
+        { name: this.name, peer: this.address, bytes: sent, why: failure },
+      );
       void this.close(this.#ctx.draining ? "shutdown" : "protocol-error", failure);
     }
     return false;
@@ -772,11 +781,12 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
       this.#touch();
       this.#flush();
       const max = this.#ctx.options.maxLineBytes;
-      this.#ctx.log.limits.warning("line too long from {name} ({peer}): limit {bytes} bytes", {
-        name: this.name,
-        peer: this.address,
-        bytes: max,
-      });
+      this.#ctx.throttle.warning(
+        this.#ctx.log.limits,
+        this.ip,
+        "line too long from {name} ({peer}): limit {bytes} bytes",
+        { name: this.name, peer: this.address, bytes: max },
+      );
       const text = `lines are limited to ${max} bytes; that one was dropped`;
       // With acknowledgements on, an over-long line counts as a message (its start is gone).
       if (this.#ack && this.registered) this.#refuse("line-too-long", text);
@@ -787,10 +797,12 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     if (!(this.#chunkIsUtf8 && !this.#parser.carried) && !isUtf8(line)) {
       this.#touch();
       this.#flush();
-      this.#ctx.log.limits.warning("invalid UTF-8 from {name} ({peer})", {
-        name: this.name,
-        peer: this.address,
-      });
+      this.#ctx.throttle.warning(
+        this.#ctx.log.limits,
+        this.ip,
+        "invalid UTF-8 from {name} ({peer})",
+        { name: this.name, peer: this.address },
+      );
       const text = "lines must be valid UTF-8; that one was dropped";
       const command = line[0] === COLON && line[1] !== COLON;
       if (this.#ack && this.registered && !command) this.#refuse("bad-utf8", text);
@@ -967,12 +979,17 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     runCommand(this.#ctx, this, verb, rest);
   }
 
-  /** Logs that this client is being held by the rate limit: once, then at most once a minute. */
+  /**
+   * Logs that this client is being held by the rate limit: once, then at most once a minute (and,
+   * like the other warnings a client can trigger, summarised per address beyond a few).
+   */
   #noteRateLimited(): void {
     const now = performance.now();
     if (this.#rateLimitLoggedAt !== 0 && now - this.#rateLimitLoggedAt < 60_000) return;
     this.#rateLimitLoggedAt = now;
-    this.#ctx.log.limits.warning(
+    this.#ctx.throttle.warning(
+      this.#ctx.log.limits,
+      this.ip,
       "rate limit: {name} ({peer}) sends faster than {rate} lines/s; its lines are held, not dropped",
       { name: this.name, peer: this.address, rate: this.#ctx.options.rateLimit },
     );

@@ -14,6 +14,7 @@ import type { ResolvedServerOptions } from "./options.ts";
 import type { ServerStats, StatsCounter } from "./stats.ts";
 import type { MessageLog } from "./message_log.ts";
 import type { RunSlots } from "./run_slots.ts";
+import type { LogThrottle } from "./log_throttle.ts";
 
 /** Loggers by concern; categories are documented in core/log.ts. */
 export interface ServerLoggers {
@@ -32,6 +33,8 @@ export interface Caller {
   readonly registered: boolean;
   /** Peer address as `ip:port`, or `console`. */
   readonly address: string;
+  /** Peer IP address without port, or `console`: what repeated warnings are counted by. */
+  readonly ip: string;
   /** May run admin commands. */
   admin: boolean;
   /** The hub peer, once registered (never for the console). */
@@ -130,6 +133,8 @@ export interface ServerContext {
   readonly log: ServerLoggers;
   /** The request log's message lines, batched; see `message_log.ts`. */
   readonly messages: MessageLog;
+  /** Logs the warnings a client can trigger at will, summarising repeats; see `log_throttle.ts`. */
+  readonly throttle: LogThrottle;
   readonly events: Emitter<ServerEventMap>;
   /** Programs started by `:run`, counted against `--max-running`. */
   readonly runSlots: RunSlots;

@@ -444,11 +444,12 @@ async function verify(
     caller.send(errLine("io-error", "the file could not be written; see the server log"));
     return undefined;
   }
-  ctx.log.traffic.warning("upload of {file} from {name} ({peer}) refused: SHA-256 mismatch", {
-    file: name,
-    name: caller.name,
-    peer: caller.address,
-  });
+  ctx.throttle.warning(
+    ctx.log.traffic,
+    caller.ip,
+    "upload of {file} from {name} ({peer}) refused: SHA-256 mismatch",
+    { file: name, name: caller.name, peer: caller.address },
+  );
   caller.send(
     errLine("bad-hash", `the bytes received hash to ${result.sha256}, not ${expected}`),
   );
@@ -464,9 +465,12 @@ function broken(
   received: number,
   size: number,
 ): void {
-  ctx.log.traffic.warning(
+  ctx.throttle.warning(
+    ctx.log.traffic,
+    caller.ip,
     "{what} of {file} from {name} ({peer}) broken after {received} of {bytes} bytes",
     { what, file: name, name: caller.name, peer: caller.address, received, bytes: size },
+    `broken ${what}`,
   );
   caller.send(
     errLine("incomplete", `the connection ended after ${received} of ${size} bytes; nothing kept`),

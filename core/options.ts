@@ -97,6 +97,12 @@ export interface ServerOptions {
   logDir?: string;
   /** Log file format. @default {"text"} */
   logFormat?: LogFormat;
+  /**
+   * Seconds over which repeated warnings a client can trigger at will (failed `:auth`, refusals,
+   * bad lines …) are counted per kind and address: the first 5 are logged, the rest summarised in
+   * one line when the window ends. Library only (no flag): tests shorten it. @default {60}
+   */
+  logRepeatWindow?: number;
   /** Read operator commands from stdin: true, false, or undefined for "when stdin is a TTY". */
   console?: boolean;
   /** Seconds the shutdown waits for queued bytes to reach clients. @default {5} */
@@ -165,6 +171,7 @@ export const DEFAULT_OPTIONS: Readonly<
   tokenFile: undefined,
   logDir: "logs",
   logFormat: "text",
+  logRepeatWindow: 60,
   console: undefined,
   shutdownGrace: 5,
   filesDir: "",

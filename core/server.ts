@@ -15,6 +15,7 @@ import { type DisconnectReason, type ErrorCode, SwitchboardError } from "./error
 import { Emitter, type ServerEventMap } from "./events.ts";
 import { sweepInterval } from "./heartbeat.ts";
 import { Hub } from "./hub.ts";
+import { LogThrottle } from "./log_throttle.ts";
 import { MessageLog } from "./message_log.ts";
 import { type ResolvedServerOptions, resolveOptions, type ServerOptions } from "./options.ts";
 import { errLine, formatAddress, formatLine, neutralize, parseCommand } from "./protocol.ts";
@@ -75,9 +76,12 @@ export async function startServer(
   listener?: Deno.TcpListener,
 ): Promise<Server> {
   const resolved = resolveOptions(options);
+  // Built first: it checks its window, and nothing is left open if that throws.
+  const throttle = new LogThrottle({ windowMs: resolved.logRepeatWindow * 1000 });
   const server = new SwitchboardServer(
     resolved,
     listener ?? bindListener(resolved.host, resolved.port),
+    throttle,
   );
   await Promise.resolve();
   return server;
@@ -138,6 +142,7 @@ class SwitchboardServer implements Server, ServerContext {
   };
   readonly messages: MessageLog = new MessageLog(this.log.traffic);
   readonly runSlots: RunSlots;
+  readonly throttle: LogThrottle;
   readonly finished: Promise<void>;
   readonly #listener: Deno.TcpListener;
   readonly #connections = new Set<Connection>();
@@ -154,8 +159,9 @@ class SwitchboardServer implements Server, ServerContext {
   #shutdown: Promise<void> | undefined;
   #finish!: () => void;
 
-  constructor(options: ResolvedServerOptions, listener: Deno.TcpListener) {
+  constructor(options: ResolvedServerOptions, listener: Deno.TcpListener, throttle: LogThrottle) {
     this.options = options;
+    this.throttle = throttle;
     this.#listener = listener;
     const addr = listener.addr;
     this.addr = { hostname: addr.hostname, port: addr.port };
@@ -227,6 +233,7 @@ class SwitchboardServer implements Server, ServerContext {
       name: "server",
       registered: true,
       address: "console",
+      ip: "console",
       admin: true,
       peer: undefined,
       send: (reply) => replies.push(reply.replace(/\n$/, "")),
@@ -303,6 +310,8 @@ class SwitchboardServer implements Server, ServerContext {
     clearInterval(this.#sweeper);
     await Promise.all(this.#tasks);
     this.messages.flush();
+    // The summaries of repeated warnings go out before the caller disposes the log sinks.
+    this.throttle.close();
     this.log.server.info("shut down: {accepted} connections served", {
       accepted: this.counters.accepted,
     });
@@ -397,7 +406,13 @@ class SwitchboardServer implements Server, ServerContext {
     text: string,
   ): void {
     this.counters.disconnects[reason]++;
-    this.log.conn.warning("refused {peer}: {code}", { peer: address, ip, code, reason });
+    this.throttle.warning(
+      this.log.conn,
+      ip,
+      "refused {peer}: {code}",
+      { peer: address, ip, code, reason },
+      `refused: ${code}`,
+    );
     this.events.emit("refuse", { address, code });
     const task = (async () => {
       try {
