@@ -13,7 +13,8 @@
 import type { Logger } from "@logtape/logtape";
 import type { Caller, PayloadSink, ServerContext, Session } from "./context.ts";
 import type { ErrorCode } from "./errors.ts";
-import { FileArea, fileNameProblem, type HashingFile, parseSha256, parseSize } from "./files.ts";
+import { fileNameProblem, normalizeFileName } from "./file_names.ts";
+import { FileArea, type HashingFile, parseSha256, parseSize } from "./files.ts";
 import {
   errLine,
   formatLine,
@@ -117,7 +118,8 @@ const DISABLED_TEXT = "the shared area is off (the server runs without --files-d
 
 /** `:put <name> <size> <sha256>` + bytes → `OK put <name>`. */
 export function put(ctx: ServerContext, caller: Caller, rest: string): void {
-  const [name = "", sizeWord = "", hashWord = "", extra = ""] = splitWords(rest, 3);
+  const [rawName = "", sizeWord = "", hashWord = "", extra = ""] = splitWords(rest, 3);
+  const name = normalizeFileName(rawName);
   const size = parseSize(sizeWord);
   if (size === undefined) {
     caller.send(errLine("bad-args", `usage: ${FILE_USAGE.put} (no payload was expected)`));
@@ -289,7 +291,11 @@ export function rm(ctx: ServerContext, caller: Caller, rest: string): void {
  * recipient gets `OFFER <offer-id> <from> <target> <name> <size> <sha256>`.
  */
 export function send(ctx: ServerContext, caller: Caller, rest: string): void {
-  const [target = "", name = "", sizeWord = "", hashWord = "", extra = ""] = splitWords(rest, 4);
+  const [target = "", rawName = "", sizeWord = "", hashWord = "", extra = ""] = splitWords(
+    rest,
+    4,
+  );
+  const name = normalizeFileName(rawName);
   const size = parseSize(sizeWord);
   if (size === undefined) {
     caller.send(errLine("bad-args", `usage: ${FILE_USAGE.send} (no payload was expected)`));

@@ -548,6 +548,109 @@ Deno.test("files: names with separators, dots, control characters or too long ar
   assert.equal(payload.name, "résumé-日本.txt");
 });
 
+Deno.test("files: Windows device names, look-alike separators and invisible characters are refused", async () => {
+  await using area = await serverWithArea();
+  await using alice = await FileClient.connect(area.server, "alice");
+  await using bob = await FileClient.connect(area.server, "bob");
+  const data = fromBytes(encoder.encode("evil\n:quit\n"));
+  const bad = [
+    // Windows devices, any case, with or without an extension.
+    "CON",
+    "NUL",
+    "AUX",
+    "PRN",
+    "COM1",
+    "com0",
+    "COM\u00b9",
+    "LPT1.txt",
+    "lpt9.log",
+    "con.txt",
+    "Nul.tar.gz",
+    "CONIN$",
+    "\uff23\uff2f\uff2e", // ＣＯＮ: CON once a "best fit" conversion has run
+    // Characters drawn like / or \ (or : on Windows).
+    "a\u2215b", // ∕ division slash
+    "a\u2044b", // ⁄ fraction slash
+    "\uff0e\uff0e\uff0fetc", // ．．／
+    "\uff0e\uff0e", // ．．
+    "a\uff0fb", // ／
+    "a\uff3cb", // ＼
+    "a\ufe68b", // ﹨
+    "a\u29f8b", // ⧸
+    "a\u2571b", // ╱
+    "a\u2216b", // ∖
+    "C\uff1aevil", // ：
+    "a\u0338b", // combining long solidus overlay
+    // Invisible characters.
+    "zero\u200bwidth.txt",
+    "join\u200d.txt",
+    "nj\u200c.txt",
+    "b\ufeffom.txt",
+    "soft\u00adhyphen.txt",
+    "word\u2060joiner.txt",
+    "nbsp\u00a0.txt",
+    "ideographic\u3000space",
+    "filler\u3164.txt",
+    "selector\ufe0f.txt",
+    "lrm\u200e.txt",
+    "isolate\u2066.txt",
+  ];
+  for (const name of bad) {
+    await alice.upload(`:put ${name} ${data.size} ${data.sha256}`, data);
+    assert.match((await alice.reply())[0]!, /^ERR bad-file-name :/, JSON.stringify(name));
+    await alice.upload(`:send bob ${name} ${data.size} ${data.sha256}`, data);
+    assert.match((await alice.reply())[0]!, /^ERR bad-file-name :/, JSON.stringify(name));
+  }
+  assert.match(
+    (await alice.command(`:put NUL.txt 0 ${sha256(new Uint8Array(0))}`))[0]!,
+    /^ERR bad-file-name :a file name cannot be a Windows device name/,
+  );
+  assert.deepEqual(await alice.command(":files"), ["OK files 0"]);
+  assert.deepEqual(await listing(area.dir), []);
+  assert.ok(!bob.lines.some((line) => line.startsWith("OFFER")));
+  // Names that merely resemble those rules are fine.
+  for (const name of ["con-notes.txt", "CONSOLE", "com10", "lpt.txt", "½-size.txt", "🎉.txt"]) {
+    await alice.upload(`:put ${name} ${data.size} ${data.sha256}`, data);
+    assert.deepEqual(await alice.reply(), [`OK put ${name}`], name);
+  }
+});
+
+Deno.test("files: names are stored in NFC, so café.txt in NFD is the same file", async () => {
+  await using area = await serverWithArea();
+  await using alice = await FileClient.connect(area.server, "alice");
+  await using bob = await FileClient.connect(area.server, "bob");
+  const nfc = "caf\u00e9.txt";
+  const nfd = "cafe\u0301.txt";
+  assert.notEqual(nfc, nfd);
+  const data = fromBytes(encoder.encode("un café"));
+  await alice.upload(`:put ${nfc} ${data.size} ${data.sha256}`, data);
+  assert.deepEqual(await alice.reply(), [`OK put ${nfc}`]);
+  await alice.upload(`:put ${nfd} ${data.size} ${data.sha256}`, data);
+  assert.deepEqual(await alice.reply(), [`ERR file-exists :${nfc} exists; :rm it first`]);
+  // A name sent in NFD is stored, listed and confirmed in NFC, and found in either form.
+  const nfdOnly = "nai\u0308ve.txt";
+  await alice.upload(`:put ${nfdOnly} ${data.size} ${data.sha256}`, data);
+  assert.deepEqual(await alice.reply(), ["OK put na\u00efve.txt"]);
+  assert.deepEqual(await listing(area.dir), [
+    ".switchboard-files.json",
+    nfc,
+    "na\u00efve.txt",
+  ]);
+  await alice.send(`:get ${nfd}`);
+  assert.equal(await alice.waitFor("FILE "), `FILE ${nfc} ${data.size} ${data.sha256}`);
+  await alice.payload();
+  assert.equal(await alice.nextLine(), `OK get ${nfc}`);
+  assert.deepEqual(await alice.command(`:rm ${nfdOnly}`), ["OK rm na\u00efve.txt"]);
+  assert.deepEqual(await alice.command(":files"), [
+    `FILEINFO ${nfc} ${data.size} ${data.sha256} alice ${await fileTime(alice, nfc)}`,
+    "OK files 1",
+  ]);
+  // An offer carries the NFC name too.
+  await alice.upload(`:send bob ${nfd} ${data.size} ${data.sha256}`, data);
+  assert.deepEqual(await alice.reply(), ["OK send 1 1"]);
+  assert.equal(await bob.waitFor("OFFER "), `OFFER 1 alice bob ${nfc} ${data.size} ${data.sha256}`);
+});
+
 Deno.test("files: :get of a missing file, and a name that exists in another case", async () => {
   await using area = await serverWithArea();
   await using alice = await FileClient.connect(area.server, "alice");
