@@ -313,27 +313,26 @@ export function send(ctx: ServerContext, caller: Caller, rest: string): void {
   const quota = ctx.options.fileQuota;
   if (quota > 0 && size > quota) return refuse("too-large", `files are limited to ${quota} bytes`);
   const spool = spoolFor(ctx);
-  if (!spool.reserve(size)) {
-    return refuse("spool-full", "too many transfers are waiting; try again later");
-  }
+  const hold = spool.reserve(caller.name, session.id, size);
+  if ("code" in hold) return refuse(hold.code, hold.text);
   session.defer(async () => {
     let file: HashingFile;
     try {
       file = await spool.createFile();
     } catch (error) {
-      spool.release(size);
+      spool.release(hold);
       logFailure(ctx.log.traffic, "cannot create a spool file", caller, name, error);
       return refuse("io-error", "the server cannot take transfers now; see its log");
     }
     session.receive(size, {
       write: (piece) => file.write(piece),
       end: async () => {
-        const stored = await verify(ctx, caller, file, name, sha256, () => spool.release(size));
+        const stored = await verify(ctx, caller, file, name, sha256, () => spool.release(hold));
         if (stored === undefined) return;
         const recipients = recipientsOf(ctx, caller, resolved.target);
         if (recipients.length === 0) {
           await file.discard();
-          spool.release(size);
+          spool.release(hold);
           caller.send(errLine("no-such-user", `nobody in ${resolved.target} is online any more`));
           return;
         }
@@ -343,12 +342,13 @@ export function send(ctx: ServerContext, caller: Caller, rest: string): void {
           size,
           sha256: stored,
           path: file.path,
+          hold,
         });
         caller.send(okLine("send", offer.id, offer.pending.size));
       },
       abort: async () => {
         await file.discard();
-        spool.release(size);
+        spool.release(hold);
         broken(ctx, caller, "send", name, file.written, size);
       },
     });
