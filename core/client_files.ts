@@ -27,7 +27,8 @@
 import { createHash } from "node:crypto";
 import { basename, dirname, resolve, sep } from "node:path";
 import type { Answer, PayloadSink, SwitchboardClient } from "./client.ts";
-import { fileNameProblem, HashingFile, removeQuietly } from "./files.ts";
+import { fileNameProblem, normalizeFileName } from "./file_names.ts";
+import { HashingFile, removeQuietly } from "./files.ts";
 import type { ErrEvent, FileEvent, OkEvent } from "./server_line.ts";
 
 /** What a transfer was. */
@@ -111,26 +112,22 @@ export const DOWNLOAD_TEMP_PREFIX = ".download-";
 
 /** Bytes read per step while hashing a local file. */
 const HASH_PIECE_BYTES = 1024 * 1024;
-/** Names Windows keeps for devices, whatever the extension (`NUL.txt` is the null device). */
-const WINDOWS_DEVICE = /^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
-
 /**
  * Why `name` (from the server: another user chose it) cannot be saved as a file in a downloads
- * folder, or `undefined` when it can: the protocol's name rules again (no path separators, no
- * `..`, no leading dot, no control characters, at most 128 bytes), and no Windows device name.
+ * folder, or `undefined` when it can: the protocol's name rules again (`fileNameProblem` of
+ * `file_names.ts`: no path separators or look-alikes, no `..`, no leading dot, no control or
+ * invisible characters, no Windows device name, at most 128 bytes).
  *
  * @example
  * ```ts
  * import { downloadNameProblem } from "./client_files.ts";
  * console.assert(downloadNameProblem("photo.jpg") === undefined);
  * console.assert(downloadNameProblem("../../.bashrc") !== undefined);
+ * console.assert(downloadNameProblem("NUL.txt") !== undefined);
  * ```
  */
 export function downloadNameProblem(name: string): string | undefined {
-  const problem = fileNameProblem(name);
-  if (problem !== undefined) return problem;
-  if (WINDOWS_DEVICE.test(name)) return "a file name cannot be a device name (CON, NUL, COM1, …)";
-  return undefined;
+  return fileNameProblem(name);
 }
 
 /**
@@ -224,9 +221,12 @@ export class FileTransfers {
     this.downloads = options.downloads ?? "downloads";
   }
 
-  /** Uploads the file at `path` to the shared area as `name` (default: its file name). */
+  /**
+   * Uploads the file at `path` to the shared area as `name` (default: its file name), in Unicode
+   * NFC as the server stores it.
+   */
   put(path: string, name?: string, callbacks: TransferCallbacks = {}): Promise<TransferResult> {
-    const target = name ?? basename(path);
+    const target = normalizeFileName(name ?? basename(path));
     return this.#upload(
       "put",
       path,
@@ -236,9 +236,12 @@ export class FileTransfers {
     );
   }
 
-  /** Offers the file at `path` to a user or a `#group`; the result's `offer` has its id. */
+  /**
+   * Offers the file at `path` to a user or a `#group`, under its file name in Unicode NFC; the
+   * result's `offer` has its id.
+   */
   send(target: string, path: string, callbacks: TransferCallbacks = {}): Promise<TransferResult> {
-    const name = basename(path);
+    const name = normalizeFileName(basename(path));
     if (target === "" || /\s/.test(target)) {
       const result = failure("send", name, path, "bad-args", "send to whom?");
       return Promise.resolve(reportOnce(callbacks)(result));

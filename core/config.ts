@@ -185,12 +185,13 @@ export const SERVER_SETTINGS: readonly Setting[] = Object.freeze([
   setting("filesDir", "path", "shared file area for :put/:get/:files/:rm; off unless set", {
     placeholder: "DIR",
   }),
-  setting("fileQuota", "bytes", "largest file :put or :send takes, e.g. 100M; 0 = no limit"),
+  setting("fileQuota", "bytes", "largest file a :put or :send may have; 0 = no limit"),
   setting("areaQuota", "bytes", "total bytes the shared area may hold; 0 = no limit"),
   setting("spoolDir", "path", "where :send uploads wait for :accept (default: a temp dir)", {
     placeholder: "DIR",
   }),
   setting("spoolQuota", "bytes", "bytes of :send uploads waiting at once; 0 = no limit"),
+  setting("spoolSenderQuota", "bytes", "bytes one sender may have waiting; 0 = no limit"),
   setting("offerTimeout", "seconds", "seconds a :send offer waits for :accept", { min: 0.01 }),
   setting("ack", "switch", "acknowledge plain messages with ACK/NACK <seq> (see :ack)"),
   setting(
@@ -668,8 +669,17 @@ function usageLine(s: Setting): string | undefined {
   const suffix = fallback === undefined || fallback === "" || s.kind === "switch" ||
       (s.kind === "bytes" && fallback === 0)
     ? ""
-    : ` (default ${fallback})`;
+    : ` (default ${s.kind === "bytes" ? byteSize(fallback as number) : fallback})`;
   return `  ${shown.padEnd(28)}${s.help}${suffix}`;
+}
+
+/** A byte count as a flag would take it: `1G` for 1073741824, `1536K`, `100`. */
+function byteSize(bytes: number): string {
+  for (const suffix of ["T", "G", "M", "K"]) {
+    const unit = BYTE_SUFFIXES[suffix.toLowerCase()]!;
+    if (bytes >= unit && bytes % unit === 0) return `${bytes / unit}${suffix}`;
+  }
+  return String(bytes);
 }
 
 /** The `server --help` text. */
@@ -694,6 +704,10 @@ without a shell (needs --allow-run for the programs). The client's words are sep
 after a "--", so none is taken as an option; with "args": {"pattern": "[a-z0-9.]+"} they come
 right after argv instead, each one matching the pattern in full or refused. --max-running
 defaults to 2 per CPU core; past it :run is answered ERR busy.
+
+Byte counts take K, M, G, T suffixes (in 1024s). The file quotas are checked when a :put or :send
+line is read, before any of its bytes is stored; a sender's :send uploads count against
+--spool-sender-quota until every recipient has accepted, declined, left or let the offer expire.
 
 Exit codes: 0 after a graceful shutdown, 1 when the server cannot run (port in use, permission
 denied), 2 for a usage or configuration error. Paths are checked before the server listens: the

@@ -13,7 +13,8 @@
 import type { Logger } from "@logtape/logtape";
 import type { Caller, PayloadSink, ServerContext, Session } from "./context.ts";
 import type { ErrorCode } from "./errors.ts";
-import { FileArea, fileNameProblem, type HashingFile, parseSha256, parseSize } from "./files.ts";
+import { fileNameProblem, normalizeFileName } from "./file_names.ts";
+import { FileArea, type HashingFile, parseSha256, parseSize } from "./files.ts";
 import {
   errLine,
   formatLine,
@@ -117,7 +118,8 @@ const DISABLED_TEXT = "the shared area is off (the server runs without --files-d
 
 /** `:put <name> <size> <sha256>` + bytes → `OK put <name>`. */
 export function put(ctx: ServerContext, caller: Caller, rest: string): void {
-  const [name = "", sizeWord = "", hashWord = "", extra = ""] = splitWords(rest, 3);
+  const [rawName = "", sizeWord = "", hashWord = "", extra = ""] = splitWords(rest, 3);
+  const name = normalizeFileName(rawName);
   const size = parseSize(sizeWord);
   if (size === undefined) {
     caller.send(errLine("bad-args", `usage: ${FILE_USAGE.put} (no payload was expected)`));
@@ -289,7 +291,11 @@ export function rm(ctx: ServerContext, caller: Caller, rest: string): void {
  * recipient gets `OFFER <offer-id> <from> <target> <name> <size> <sha256>`.
  */
 export function send(ctx: ServerContext, caller: Caller, rest: string): void {
-  const [target = "", name = "", sizeWord = "", hashWord = "", extra = ""] = splitWords(rest, 4);
+  const [target = "", rawName = "", sizeWord = "", hashWord = "", extra = ""] = splitWords(
+    rest,
+    4,
+  );
+  const name = normalizeFileName(rawName);
   const size = parseSize(sizeWord);
   if (size === undefined) {
     caller.send(errLine("bad-args", `usage: ${FILE_USAGE.send} (no payload was expected)`));
@@ -307,27 +313,26 @@ export function send(ctx: ServerContext, caller: Caller, rest: string): void {
   const quota = ctx.options.fileQuota;
   if (quota > 0 && size > quota) return refuse("too-large", `files are limited to ${quota} bytes`);
   const spool = spoolFor(ctx);
-  if (!spool.reserve(size)) {
-    return refuse("spool-full", "too many transfers are waiting; try again later");
-  }
+  const hold = spool.reserve(caller.name, session.id, size);
+  if ("code" in hold) return refuse(hold.code, hold.text);
   session.defer(async () => {
     let file: HashingFile;
     try {
       file = await spool.createFile();
     } catch (error) {
-      spool.release(size);
+      spool.release(hold);
       logFailure(ctx.log.traffic, "cannot create a spool file", caller, name, error);
       return refuse("io-error", "the server cannot take transfers now; see its log");
     }
     session.receive(size, {
       write: (piece) => file.write(piece),
       end: async () => {
-        const stored = await verify(ctx, caller, file, name, sha256, () => spool.release(size));
+        const stored = await verify(ctx, caller, file, name, sha256, () => spool.release(hold));
         if (stored === undefined) return;
         const recipients = recipientsOf(ctx, caller, resolved.target);
         if (recipients.length === 0) {
           await file.discard();
-          spool.release(size);
+          spool.release(hold);
           caller.send(errLine("no-such-user", `nobody in ${resolved.target} is online any more`));
           return;
         }
@@ -337,12 +342,13 @@ export function send(ctx: ServerContext, caller: Caller, rest: string): void {
           size,
           sha256: stored,
           path: file.path,
+          hold,
         });
         caller.send(okLine("send", offer.id, offer.pending.size));
       },
       abort: async () => {
         await file.discard();
-        spool.release(size);
+        spool.release(hold);
         broken(ctx, caller, "send", name, file.written, size);
       },
     });

@@ -9,24 +9,21 @@
  * An upload streams into a hidden temporary file in the same folder while its SHA-256 is computed,
  * and is renamed into place only once the hash matches, so a reader never sees a partial file and
  * a broken upload leaves nothing behind. Names the server uses for itself start with a dot, which
- * client names may not.
- *
- * @example
- * ```ts
- * import { fileNameProblem } from "./files.ts";
- * console.assert(fileNameProblem("report-2024.pdf") === undefined);
- * console.assert(fileNameProblem("../etc/passwd") !== undefined);
- * ```
+ * client names may not (the rules are in `file_names.ts`).
  * @module
  */
 
 import { createHash, type Hash } from "node:crypto";
 import { join } from "node:path";
 import type { Logger } from "@logtape/logtape";
+import { fileKey, fileNameProblem } from "./file_names.ts";
 
 /** One file of the shared area, as `:files` lists it. */
 export interface FileInfo {
-  /** Name as the uploader spelled it (unique without regard to case). */
+  /**
+   * Name as the uploader spelled it, in Unicode NFC (a file an operator copied in keeps the name
+   * it has on disk); unique without regard to case or normalisation.
+   */
   name: string;
   /** Size in bytes. */
   size: number;
@@ -38,41 +35,10 @@ export interface FileInfo {
   time: string;
 }
 
-/** Longest file name, in UTF-8 bytes (file systems allow 255; the rest is headroom). */
-export const MAX_FILE_NAME_BYTES = 128;
 /** The index file inside the area. */
 export const INDEX_FILE = ".switchboard-files.json";
 /** Prefix of an upload in progress (in the area) and of a spooled `:send` upload. */
 export const TEMP_PREFIX = ".upload-";
-
-const encoder = new TextEncoder();
-// Path separators, characters Windows refuses in names (a client may save there), whitespace
-// (names are protocol parameters), C0/C1 controls, bidirectional overrides, line separators.
-// deno-lint-ignore no-control-regex
-const FORBIDDEN = /[\x00-\x20\x7f-\x9f/\\:*?"<>|\u2028\u2029\u202a-\u202e\u2066-\u2069\s]/u;
-
-/**
- * Why `name` cannot name a shared or sent file, or `undefined` when it can: 1 to
- * {@linkcode MAX_FILE_NAME_BYTES} bytes, no path separator, no whitespace or control character,
- * none of `: * ? " < > |`, not starting with `.` (so never `.` or `..`) and not ending with `.`.
- */
-export function fileNameProblem(name: string): string | undefined {
-  if (name.length === 0) return "a file name cannot be empty";
-  if (encoder.encode(name).length > MAX_FILE_NAME_BYTES) {
-    return `a file name has at most ${MAX_FILE_NAME_BYTES} bytes`;
-  }
-  if (FORBIDDEN.test(name)) {
-    return 'a file name has no spaces, control characters, / \\ : * ? " < > |';
-  }
-  if (name.startsWith(".")) return "a file name cannot start with '.'";
-  if (name.endsWith(".")) return "a file name cannot end with '.'";
-  return undefined;
-}
-
-/** The key under which a file name is unique: names compare without regard to case. */
-export function fileKey(name: string): string {
-  return name.toLowerCase();
-}
 
 /** A payload size as written on the wire: 1 to 15 decimal digits, or `undefined`. */
 export function parseSize(word: string): number | undefined {

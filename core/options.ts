@@ -109,14 +109,27 @@ export interface ServerOptions {
   shutdownGrace?: number;
   /** Folder of the shared file area (`:put`, `:get`, `:files`, `:rm`); `""` turns it off. @default {""} */
   filesDir?: string;
-  /** Largest file accepted by `:put` and `:send`, in bytes; 0 is no limit. @default {0} */
+  /**
+   * Largest file accepted by `:put` and `:send`, in bytes (a file of exactly this size is
+   * accepted); 0 is no limit. Checked on the command line, before any byte is read.
+   * @default {1073741824} (1 GiB)
+   */
   fileQuota?: number;
   /** Bytes the shared area may hold in total; 0 is no limit. @default {0} */
   areaQuota?: number;
   /** Folder where `:send` uploads wait for `:accept`; `""` is a fresh temporary folder. @default {""} */
   spoolDir?: string;
-  /** Bytes of `:send` uploads waiting in the spool at once; 0 is no limit. @default {0} */
+  /**
+   * Bytes of `:send` uploads waiting in the spool at once, uploads in progress included; 0 is no
+   * limit. @default {4294967296} (4 GiB)
+   */
   spoolQuota?: number;
+  /**
+   * Bytes one sender (by name) may have waiting in the spool at once: uploads in progress and
+   * offers not yet accepted, declined, expired or left by every recipient; 0 is no limit.
+   * @default {1073741824} (1 GiB)
+   */
+  spoolSenderQuota?: number;
   /** Seconds an offer from `:send` waits for `:accept` before it expires. @default {300} */
   offerTimeout?: number;
   /** Acknowledge every plain message with `ACK <seq>` / `NACK <seq> …` from the start. @default {false} */
@@ -175,10 +188,11 @@ export const DEFAULT_OPTIONS: Readonly<
   console: undefined,
   shutdownGrace: 5,
   filesDir: "",
-  fileQuota: 0,
+  fileQuota: 1024 ** 3,
   areaQuota: 0,
   spoolDir: "",
-  spoolQuota: 0,
+  spoolQuota: 4 * 1024 ** 3,
+  spoolSenderQuota: 1024 ** 3,
   offerTimeout: 300,
   ack: false,
   maxRunning: defaultMaxRunning(),

@@ -8,8 +8,11 @@
  * streamed payload cannot be taken back once a recipient's framing has promised N bytes), the
  * sender is never slowed by the slowest recipient, a recipient that does not want the file costs
  * no bandwidth, and each download is an ordinary payload with the `:get` framing. The price is
- * disk space for pending offers (bounded by `--spool-quota` and `--offer-timeout`) and the time
- * of one extra pass over the bytes.
+ * disk space for pending offers and the time of one extra pass over the bytes. The space is
+ * bounded from the moment a `:send` is read, before any byte is stored: `--spool-quota` for the
+ * whole spool, `--spool-sender-quota` for the bytes one sender has waiting (uploads in progress
+ * and offers not yet settled, still counted after the sender renamed or left), and
+ * `--offer-timeout` for how long they wait.
  * @module
  */
 
@@ -17,10 +20,29 @@ import { join } from "node:path";
 import type { Caller, ServerContext } from "./context.ts";
 import type { Peer } from "./hub.ts";
 import { HashingFile, removeQuietly, TEMP_PREFIX } from "./files.ts";
-import { formatLine } from "./protocol.ts";
+import { formatLine, nameKey } from "./protocol.ts";
 
 /** How an offer ended for one recipient; sent to the sender as `RECEIPT <id> <user> <outcome>`. */
 export type Outcome = "delivered" | "declined" | "expired" | "failed" | "left";
+
+/**
+ * Spool space held for one `:send`, from its command line until the upload is refused, broken, or
+ * its offer settled; see {@linkcode Spool.reserve}.
+ */
+export interface SpoolHold {
+  /** Bytes held. */
+  readonly size: number;
+  /** The connection that sent it. */
+  readonly connection: number;
+  /** Whom the bytes count against: the sender's name (without regard to case), kept on `:nick`. */
+  sender: string;
+}
+
+/** Why {@linkcode Spool.reserve} refused: always `ERR spool-full`, with a text for the sender. */
+export interface SpoolRefusal {
+  code: "spool-full";
+  text: string;
+}
 
 /** A verified upload waiting for its recipients. */
 export interface Offer {
@@ -37,6 +59,8 @@ export interface Offer {
   readonly sha256: string;
   /** The spool file. */
   readonly path: string;
+  /** The space it holds, given back once it is disposed of. */
+  readonly hold: SpoolHold;
   /** Recipients that have neither accepted nor declined yet, by connection id. */
   readonly pending: Map<number, Caller>;
   /** Downloads in progress. */
@@ -57,11 +81,15 @@ export class Spool {
   #dirPath = "";
   #nextId = 1;
   #reservedBytes = 0;
+  readonly #holds = new Set<SpoolHold>();
+  /** Bytes held per sender key. */
+  readonly #bySender = new Map<string, number>();
   #closed = false;
 
   constructor(ctx: ServerContext) {
     this.#ctx = ctx;
     ctx.events.on("disconnect", ({ id }) => this.#forget(id));
+    ctx.events.on("rename", ({ id, to }) => this.#rename(id, to));
     ctx.events.on("closed", () => this.#close());
   }
 
@@ -70,17 +98,63 @@ export class Spool {
     return this.#reservedBytes;
   }
 
-  /** Holds `size` bytes of spool space, or returns false when `--spool-quota` would be passed. */
-  reserve(size: number): boolean {
-    const quota = this.#ctx.options.spoolQuota;
-    if (quota > 0 && this.#reservedBytes + size > quota) return false;
-    this.#reservedBytes += size;
-    return true;
+  /** Bytes that the sender called `name` has waiting in the spool (uploads and offers). */
+  senderBytes(name: string): number {
+    return this.#bySender.get(nameKey(name)) ?? 0;
   }
 
-  /** Gives back space held by {@linkcode Spool.reserve}. */
-  release(size: number): void {
-    this.#reservedBytes -= size;
+  /**
+   * Holds `size` bytes of spool space for a `:send` from `sender` (connection `connection`), or
+   * says why not: the sender's waiting bytes would pass `--spool-sender-quota`, or the spool's
+   * would pass `--spool-quota` (0 = no limit for either).
+   */
+  reserve(sender: string, connection: number, size: number): SpoolHold | SpoolRefusal {
+    const { spoolQuota, spoolSenderQuota } = this.#ctx.options;
+    const key = nameKey(sender);
+    const waiting = this.#bySender.get(key) ?? 0;
+    if (spoolSenderQuota > 0 && waiting + size > spoolSenderQuota) {
+      return {
+        code: "spool-full",
+        text: `you have ${waiting} bytes waiting for recipients; a sender may have at most ` +
+          `${spoolSenderQuota} (wait for :accept or :decline, or for offers to expire)`,
+      };
+    }
+    if (spoolQuota > 0 && this.#reservedBytes + size > spoolQuota) {
+      const free = Math.max(0, spoolQuota - this.#reservedBytes);
+      return {
+        code: "spool-full",
+        text: `the spool has ${free} of ${spoolQuota} bytes free; try again later`,
+      };
+    }
+    const hold: SpoolHold = { size, connection, sender: key };
+    this.#holds.add(hold);
+    this.#reservedBytes += size;
+    this.#bySender.set(key, waiting + size);
+    return hold;
+  }
+
+  /** Gives back space held by {@linkcode Spool.reserve}; a second call does nothing. */
+  release(hold: SpoolHold): void {
+    if (!this.#holds.delete(hold)) return;
+    this.#reservedBytes -= hold.size;
+    this.#charge(hold.sender, -hold.size);
+  }
+
+  #charge(key: string, bytes: number): void {
+    const total = (this.#bySender.get(key) ?? 0) + bytes;
+    if (total === 0) this.#bySender.delete(key);
+    else this.#bySender.set(key, total);
+  }
+
+  /** A sender renamed: what it holds now counts against its new name. */
+  #rename(connection: number, to: string): void {
+    const key = nameKey(to);
+    for (const hold of this.#holds) {
+      if (hold.connection !== connection || hold.sender === key) continue;
+      this.#charge(hold.sender, -hold.size);
+      hold.sender = key;
+      this.#charge(key, hold.size);
+    }
   }
 
   /** A new temporary file in the spool folder (created on first use). */
@@ -97,7 +171,7 @@ export class Spool {
     sender: Caller,
     target: string,
     recipients: Caller[],
-    file: { name: string; size: number; sha256: string; path: string },
+    file: { name: string; size: number; sha256: string; path: string; hold: SpoolHold },
   ): Offer {
     const offer: Offer = {
       id: this.#nextId++,
@@ -192,7 +266,7 @@ export class Spool {
     if (offer.pending.size > 0 || offer.active > 0 || !this.#offers.has(offer.id)) return;
     this.#offers.delete(offer.id);
     clearTimeout(offer.timer);
-    this.release(offer.size);
+    this.release(offer.hold);
     // Synchronous: one unlink, and no operation outlives the server.
     try {
       Deno.removeSync(offer.path);

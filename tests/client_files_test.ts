@@ -75,12 +75,24 @@ Deno.test("download names: a hostile name from the server can never leave the do
     "con.txt",
     "COM1",
     "lpt9.log",
+    "AUX.tar.gz",
+    "com\u00b2",
+    "\uff2e\uff35\uff2c", // ＮＵＬ
+    "a\u2215b", // ∕
+    "a\u2044b", // ⁄
+    "\uff0e\uff0e\uff0fx", // ．．／x
+    "a\uff3cb", // ＼
+    "zero\u200bwidth",
+    "bidi\u2067.txt",
+    "selector\ufe0f.txt",
   ];
   for (const name of hostile) {
     assert.notEqual(downloadNameProblem(name), undefined, JSON.stringify(name));
     assert.throws(() => pathInside("/tmp/downloads", name), TypeError, JSON.stringify(name));
   }
-  for (const name of ["photo.jpg", "résumé-日本.txt", "a..b", "README", "con-notes.txt"]) {
+  for (
+    const name of ["photo.jpg", "résumé-日本.txt", "a..b", "README", "con-notes.txt", "½.txt"]
+  ) {
     assert.equal(downloadNameProblem(name), undefined, name);
     assert.equal(pathInside("/tmp/downloads", name), `/tmp/downloads/${name}`);
   }
@@ -220,6 +232,40 @@ Deno.test("library: put and get round-trip, a taken name gets a fresh one, dest 
   const badName = await files.put(source, "../x");
   assert.equal(badName.error?.code, "bad-file-name");
   await client.quit();
+});
+
+Deno.test("library: an upload goes out under its NFC name; a name the server would refuse is never sent", async () => {
+  await using setup = await serverWithArea();
+  await using local = await tempDir();
+  await using client = await SwitchboardClient.connect({ port: setup.server.addr.port });
+  assert.ok((await client.register("alice")).ok);
+  const sent: string[] = [];
+  client.on("line", ({ command }) => command !== undefined && sent.push(command));
+  const files = new FileTransfers(client, { downloads: join(local.path, "downloads") });
+  // A name written in NFD (as macOS may give it) is uploaded in NFC.
+  const nfd = join(local.path, "cafe\u0301.txt");
+  await Deno.writeTextFile(nfd, "un café");
+  const put = await files.put(nfd);
+  assert.equal(put.ok, true, put.error?.text);
+  assert.equal(put.name, "caf\u00e9.txt");
+  assert.deepEqual(listing(setup.area), [".switchboard-files.json", "caf\u00e9.txt"]);
+  // The same name in NFC is the same file.
+  const again = await files.put(nfd, "caf\u00e9.txt");
+  assert.equal(again.error?.code, "file-exists");
+  for (
+    const name of ["CON", "nul.txt", "LPT1.txt", "a\u2215b", "\uff0e\uff0e\uff0fx", "z\u200bw"]
+  ) {
+    const refused = await files.put(nfd, name);
+    assert.equal(refused.error?.code, "bad-file-name", JSON.stringify(name));
+    assert.equal(refused.bytes, 0, JSON.stringify(name));
+    assert.equal(refused.final, undefined, "refused by the client, not the server");
+  }
+  const device = join(local.path, "AUX.log");
+  await Deno.writeTextFile(device, "x");
+  assert.equal((await files.send("bob", device)).error?.code, "bad-file-name");
+  assert.equal((await client.request(":ping")).final?.type, "ok");
+  assert.ok(!sent.some((line) => /CON|nul|LPT1|AUX|\u2215|\u200b/.test(line)), sent.join("\n"));
+  assert.deepEqual(listing(setup.area), [".switchboard-files.json", "caf\u00e9.txt"]);
 });
 
 Deno.test("library: an upload refused at once still sends its bytes, and the connection goes on", async () => {

@@ -313,6 +313,7 @@ Deno.test("config: file area, transfer and ack settings from flags, with byte si
     "--area-quota=1.5G",
     "--spool-dir=/var/spool/sb",
     "--spool-quota=1048576",
+    "--spool-sender-quota=2M",
     "--offer-timeout=60",
     "--ack",
   ], {});
@@ -322,6 +323,7 @@ Deno.test("config: file area, transfer and ack settings from flags, with byte si
     areaQuota: 1.5 * 1024 * 1024 * 1024,
     spoolDir: "/var/spool/sb",
     spoolQuota: 1048576,
+    spoolSenderQuota: 2 * 1024 * 1024,
     offerTimeout: 60,
     ack: true,
   });
@@ -332,7 +334,14 @@ Deno.test("config: file area, transfer and ack settings from flags, with byte si
   await refused(["--area-quota=-5"], {}, /^--area-quota: expected a number of bytes/);
   await refused(["--offer-timeout", "0"], {}, /^--offer-timeout: expected a number of seconds/);
   assert.match(SERVER_USAGE, /--files-dir DIR\s+shared file area/);
-  assert.match(SERVER_USAGE, /--file-quota BYTES\s+largest file/);
+  assert.match(SERVER_USAGE, /--file-quota BYTES\s+largest file.*0 = no limit \(default 1G\)/);
+  assert.match(SERVER_USAGE, /--spool-quota BYTES\s+.*0 = no limit \(default 4G\)/);
+  assert.match(SERVER_USAGE, /--spool-sender-quota BYTES\s+.*0 = no limit \(default 1G\)/);
+  // 0 is what an operator writes to lift a limit.
+  const unlimited = await loadServerConfig(["--file-quota=0", "--spool-quota=0"], {
+    SWITCHBOARD_SPOOL_SENDER_QUOTA: "0",
+  });
+  assert.deepEqual(unlimited.options, { fileQuota: 0, spoolQuota: 0, spoolSenderQuota: 0 });
   assert.match(SERVER_USAGE, /--ack \/ --no-ack\s+acknowledge/);
   assert.match(SERVER_USAGE, /Commands for :run come only from the file/);
 });

@@ -503,6 +503,63 @@ Deno.test("files: quotas refuse before storing anything, and the payload is skip
   assert.deepEqual(await listing(area.dir), [".switchboard-files.json", "first"]);
 });
 
+const GiB = 1024 * MiB;
+
+/**
+ * Sends a payload command without its bytes, then closes the sending side: the first answer is
+ * the refusal if the command was refused on its line, and `ERR incomplete` if it was accepted.
+ */
+async function announceOnly(
+  server: Server | FileClient,
+  name: string,
+  line: string,
+): Promise<string> {
+  await using client = server instanceof FileClient
+    ? server
+    : await FileClient.connect(server, name);
+  await client.send(line);
+  await client.conn.closeWrite();
+  return (await client.reply())[0]!;
+}
+
+Deno.test("files: by default a file of 1 GiB is taken and one byte more refused before any byte", async () => {
+  await using area = await serverWithArea();
+  await using bob = await FileClient.connect(area.server, "bob");
+  const hash = "0".repeat(64);
+  const refused = "ERR too-large :files are limited to 1073741824 bytes";
+  assert.equal(await announceOnly(area.server, "user1", `:put big ${GiB + 1} ${hash}`), refused);
+  assert.equal(await announceOnly(area.server, "user2", `:put big ${2 * GiB} ${hash}`), refused);
+  assert.equal(
+    await announceOnly(area.server, "user3", `:send bob big ${GiB + 1} ${hash}`),
+    refused,
+  );
+  // Exactly the quota is accepted: the server waits for its bytes.
+  assert.equal(
+    await announceOnly(area.server, "user4", `:put exact ${GiB} ${hash}`),
+    `ERR incomplete :the connection ended after 0 of ${GiB} bytes; nothing kept`,
+  );
+  assert.equal(
+    await announceOnly(area.server, "user5", `:send bob exact ${GiB} ${hash}`),
+    `ERR incomplete :the connection ended after 0 of ${GiB} bytes; nothing kept`,
+  );
+  assert.deepEqual(await listing(area.dir), []);
+  assert.ok(!bob.lines.some((line) => line.startsWith("OFFER")));
+});
+
+Deno.test("files: a quota of 0 is no limit", async () => {
+  await using area = await serverWithArea({ fileQuota: 0, spoolQuota: 0, spoolSenderQuota: 0 });
+  await using _bob = await FileClient.connect(area.server, "bob");
+  const hash = "0".repeat(64);
+  for (
+    const [i, line] of [`:put big ${8 * GiB} ${hash}`, `:send bob big ${8 * GiB} ${hash}`].entries()
+  ) {
+    assert.equal(
+      await announceOnly(area.server, `user${i}`, line),
+      `ERR incomplete :the connection ended after 0 of ${8 * GiB} bytes; nothing kept`,
+    );
+  }
+});
+
 async function fileTime(client: FileClient, name: string): Promise<string> {
   const lines = await client.command(":files");
   const line = lines.find((l) => l.startsWith(`FILEINFO ${name} `)) ?? "";
@@ -546,6 +603,109 @@ Deno.test("files: names with separators, dots, control characters or too long ar
   // Unicode names that follow the rules are fine.
   const payload = await roundTrip(alice, "résumé-日本.txt", data);
   assert.equal(payload.name, "résumé-日本.txt");
+});
+
+Deno.test("files: Windows device names, look-alike separators and invisible characters are refused", async () => {
+  await using area = await serverWithArea();
+  await using alice = await FileClient.connect(area.server, "alice");
+  await using bob = await FileClient.connect(area.server, "bob");
+  const data = fromBytes(encoder.encode("evil\n:quit\n"));
+  const bad = [
+    // Windows devices, any case, with or without an extension.
+    "CON",
+    "NUL",
+    "AUX",
+    "PRN",
+    "COM1",
+    "com0",
+    "COM\u00b9",
+    "LPT1.txt",
+    "lpt9.log",
+    "con.txt",
+    "Nul.tar.gz",
+    "CONIN$",
+    "\uff23\uff2f\uff2e", // ＣＯＮ: CON once a "best fit" conversion has run
+    // Characters drawn like / or \ (or : on Windows).
+    "a\u2215b", // ∕ division slash
+    "a\u2044b", // ⁄ fraction slash
+    "\uff0e\uff0e\uff0fetc", // ．．／
+    "\uff0e\uff0e", // ．．
+    "a\uff0fb", // ／
+    "a\uff3cb", // ＼
+    "a\ufe68b", // ﹨
+    "a\u29f8b", // ⧸
+    "a\u2571b", // ╱
+    "a\u2216b", // ∖
+    "C\uff1aevil", // ：
+    "a\u0338b", // combining long solidus overlay
+    // Invisible characters.
+    "zero\u200bwidth.txt",
+    "join\u200d.txt",
+    "nj\u200c.txt",
+    "b\ufeffom.txt",
+    "soft\u00adhyphen.txt",
+    "word\u2060joiner.txt",
+    "nbsp\u00a0.txt",
+    "ideographic\u3000space",
+    "filler\u3164.txt",
+    "selector\ufe0f.txt",
+    "lrm\u200e.txt",
+    "isolate\u2066.txt",
+  ];
+  for (const name of bad) {
+    await alice.upload(`:put ${name} ${data.size} ${data.sha256}`, data);
+    assert.match((await alice.reply())[0]!, /^ERR bad-file-name :/, JSON.stringify(name));
+    await alice.upload(`:send bob ${name} ${data.size} ${data.sha256}`, data);
+    assert.match((await alice.reply())[0]!, /^ERR bad-file-name :/, JSON.stringify(name));
+  }
+  assert.match(
+    (await alice.command(`:put NUL.txt 0 ${sha256(new Uint8Array(0))}`))[0]!,
+    /^ERR bad-file-name :a file name cannot be a Windows device name/,
+  );
+  assert.deepEqual(await alice.command(":files"), ["OK files 0"]);
+  assert.deepEqual(await listing(area.dir), []);
+  assert.ok(!bob.lines.some((line) => line.startsWith("OFFER")));
+  // Names that merely resemble those rules are fine.
+  for (const name of ["con-notes.txt", "CONSOLE", "com10", "lpt.txt", "½-size.txt", "🎉.txt"]) {
+    await alice.upload(`:put ${name} ${data.size} ${data.sha256}`, data);
+    assert.deepEqual(await alice.reply(), [`OK put ${name}`], name);
+  }
+});
+
+Deno.test("files: names are stored in NFC, so café.txt in NFD is the same file", async () => {
+  await using area = await serverWithArea();
+  await using alice = await FileClient.connect(area.server, "alice");
+  await using bob = await FileClient.connect(area.server, "bob");
+  const nfc = "caf\u00e9.txt";
+  const nfd = "cafe\u0301.txt";
+  assert.notEqual(nfc, nfd);
+  const data = fromBytes(encoder.encode("un café"));
+  await alice.upload(`:put ${nfc} ${data.size} ${data.sha256}`, data);
+  assert.deepEqual(await alice.reply(), [`OK put ${nfc}`]);
+  await alice.upload(`:put ${nfd} ${data.size} ${data.sha256}`, data);
+  assert.deepEqual(await alice.reply(), [`ERR file-exists :${nfc} exists; :rm it first`]);
+  // A name sent in NFD is stored, listed and confirmed in NFC, and found in either form.
+  const nfdOnly = "nai\u0308ve.txt";
+  await alice.upload(`:put ${nfdOnly} ${data.size} ${data.sha256}`, data);
+  assert.deepEqual(await alice.reply(), ["OK put na\u00efve.txt"]);
+  assert.deepEqual(await listing(area.dir), [
+    ".switchboard-files.json",
+    nfc,
+    "na\u00efve.txt",
+  ]);
+  await alice.send(`:get ${nfd}`);
+  assert.equal(await alice.waitFor("FILE "), `FILE ${nfc} ${data.size} ${data.sha256}`);
+  await alice.payload();
+  assert.equal(await alice.nextLine(), `OK get ${nfc}`);
+  assert.deepEqual(await alice.command(`:rm ${nfdOnly}`), ["OK rm na\u00efve.txt"]);
+  assert.deepEqual(await alice.command(":files"), [
+    `FILEINFO ${nfc} ${data.size} ${data.sha256} alice ${await fileTime(alice, nfc)}`,
+    "OK files 1",
+  ]);
+  // An offer carries the NFC name too.
+  await alice.upload(`:send bob ${nfd} ${data.size} ${data.sha256}`, data);
+  assert.deepEqual(await alice.reply(), ["OK send 1 1"]);
+  assert.equal(await bob.waitFor("OFFER "), `OFFER 1 alice bob ${nfc} ${data.size} ${data.sha256}`);
 });
 
 Deno.test("files: :get of a missing file, and a name that exists in another case", async () => {
@@ -810,4 +970,99 @@ Deno.test("send: an offer expires, and a recipient who leaves ends theirs", asyn
   }
   assert.equal(await alice.waitFor("RECEIPT "), "RECEIPT 2 carol left");
   await eventually(() => listingNow(spool.path).length === 0, LINE_TIMEOUT_MS, "spool empty");
+});
+
+Deno.test("send: by default the spool holds 4 GiB at most, 1 GiB per sender, before any byte", async () => {
+  await using spool = await tempDir("switchboard-spool-");
+  await using server = await startTestServer({ spoolDir: spool.path });
+  await using _bob = await FileClient.connect(server, "bob");
+  const hash = "0".repeat(64);
+  // alice has 10 bytes waiting for bob (who never answers): 1 GiB more is too much for her…
+  await using alice = await FileClient.connect(server, "alice");
+  const small = fromBytes(encoder.encode("0123456789"));
+  await alice.upload(`:send bob small.txt ${small.size} ${small.sha256}`, small);
+  assert.deepEqual(await alice.reply(), ["OK send 1 1"]);
+  assert.equal(
+    await announceOnly(alice, "alice", `:send bob big ${GiB} ${hash}`),
+    "ERR spool-full :you have 10 bytes waiting for recipients; a sender may have at most " +
+      "1073741824 (wait for :accept or :decline, or for offers to expire)",
+  );
+  // … and with 3 uploads of 1 GiB under way from others, the spool is full for anyone.
+  const senders = await Promise.all(
+    ["s1", "s2", "s3"].map((name) => FileClient.connect(server, name)),
+  );
+  try {
+    for (const sender of senders) await sender.send(`:send bob big ${GiB} ${hash}`);
+    await eventually(() => listingNow(spool.path).length === 4, LINE_TIMEOUT_MS, "uploads begun");
+    const free = 4 * GiB - 3 * GiB - 10;
+    assert.equal(
+      await announceOnly(server, "carol", `:send bob big ${free + 1} ${hash}`),
+      `ERR spool-full :the spool has ${free} of ${4 * GiB} bytes free; try again later`,
+    );
+    assert.equal(
+      await announceOnly(server, "dave", `:send bob fits ${free} ${hash}`),
+      `ERR incomplete :the connection ended after 0 of ${free} bytes; nothing kept`,
+    );
+  } finally {
+    for (const sender of senders) await sender[Symbol.asyncDispose]();
+  }
+  // The broken uploads give their space back (once their files are gone).
+  let answer = "";
+  for (let attempt = 0; attempt < 100; attempt++) {
+    answer = await announceOnly(server, `erin${attempt}`, `:send bob big ${GiB} ${hash}`);
+    if (!answer.startsWith("ERR spool-full")) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.equal(
+    answer,
+    `ERR incomplete :the connection ended after 0 of ${GiB} bytes; nothing kept`,
+  );
+});
+
+Deno.test("send: a sender's waiting bytes count against that sender until the offer ends", async () => {
+  await using spool = await tempDir("switchboard-spool-");
+  await using server = await startTestServer({
+    spoolDir: spool.path,
+    spoolSenderQuota: 1000,
+    spoolQuota: 2000,
+  });
+  await using bob = await FileClient.connect(server, "bob");
+  const data = fromBytes(new Uint8Array(600).fill(0x0a));
+  const sendFile = async (client: FileClient, name: string) => {
+    await client.upload(`:send bob ${name} ${data.size} ${data.sha256}`, data);
+    return (await client.reply())[0]!;
+  };
+  const senderFull = (waiting: number) =>
+    `ERR spool-full :you have ${waiting} bytes waiting for recipients; a sender may have at most ` +
+    "1000 (wait for :accept or :decline, or for offers to expire)";
+  {
+    await using alice = await FileClient.connect(server, "alice");
+    assert.equal(await sendFile(alice, "a1"), "OK send 1 1");
+    assert.equal(await sendFile(alice, "a2"), senderFull(600));
+    // Other senders are not held up by alice.
+    await using carol = await FileClient.connect(server, "carol");
+    assert.equal(await sendFile(carol, "c1"), "OK send 2 1");
+    await using dave = await FileClient.connect(server, "dave");
+    assert.equal(await sendFile(dave, "d1"), "OK send 3 1");
+    assert.equal(
+      await sendFile(carol, "c2"),
+      senderFull(600),
+    );
+    await using erin = await FileClient.connect(server, "erin");
+    assert.equal(
+      await sendFile(erin, "e1"),
+      "ERR spool-full :the spool has 200 of 2000 bytes free; try again later",
+    );
+    // A new name does not clear what alice has waiting…
+    assert.deepEqual(await alice.command(":name alicia"), ["NICK alice alicia", "OK name alicia"]);
+    assert.equal(await sendFile(alice, "a2"), senderFull(600));
+  }
+  // … nor does leaving and coming back.
+  await using alicia = await FileClient.connect(server, "alicia");
+  assert.equal(await sendFile(alicia, "a2"), senderFull(600));
+  // Once bob declines, the bytes are no longer waiting.
+  await bob.waitFor("OFFER 1 ");
+  assert.equal((await bob.command(":decline 1")).at(-1), "OK decline 1");
+  assert.equal(await sendFile(alicia, "a2"), "OK send 4 1");
+  assert.equal((await listing(spool.path)).length, 3);
 });
