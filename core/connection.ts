@@ -385,7 +385,8 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
         queuedBytes: this.outbound.queuedBytes,
         lastProgress: this.#progressAt,
         congestedSince: this.outbound.congestedSince,
-        holding: this.#ctx.gate.holds(this),
+        // During a shutdown the grace period bounds the wait; a cut would only lose messages.
+        holding: !this.#ctx.draining && this.#ctx.gate.holds(this),
       },
       this.#ctx.options,
       now,

@@ -295,14 +295,14 @@ class SwitchboardServer implements Server, ServerContext {
     }
     await this.#acceptLoop;
     // Connections read nothing more. What they had read is handled before anyone is told
-    // goodbye, with backpressure on (a reader that stops reading is cut by the sweep, which goes
-    // on), and within the grace period: a line still waiting then is not handled, and so never
-    // acknowledged.
+    // goodbye, with backpressure on, within half the grace period: a line still waiting then is
+    // not handled, and so never acknowledged. The other half at least is for delivering what
+    // was acknowledged, and the goodbyes.
     const deadline = performance.now() + grace * 1000;
     for (const connection of this.#connections) connection.release();
     await settleWithin(
       Promise.all([...this.#connections].map((connection) => connection.settled())),
-      grace * 1000,
+      grace * 500,
     );
     // Whatever the handling took, the goodbyes get a moment to go out.
     const waitMs = Math.max(MIN_GOODBYE_MS, deadline - performance.now());
