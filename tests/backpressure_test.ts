@@ -15,6 +15,32 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   for (let offset = 0; offset < bytes.length;) offset += await conn.write(bytes.subarray(offset));
 }
 
+/**
+ * A server whose write deadline is far away (only the stall rule may cut anyone in these tests)
+ * with two readers, carol and dave, and sleepy, a named client that never reads.
+ */
+async function roomWithNonReader() {
+  const server = await startTestServer({ writeDeadline: 60, stallTimeout: 1 });
+  const port = server.addr.port;
+  const carol = await connect(server, "carol");
+  const dave = await connect(server, "dave");
+  const sleepy = await nonReader(port, "sleepy");
+  await carol.waitFor("JOIN sleepy");
+  return {
+    server,
+    port,
+    carol,
+    dave,
+    sleepy,
+    async [Symbol.asyncDispose]() {
+      sleepy.close();
+      await carol[Symbol.asyncDispose]();
+      await dave[Symbol.asyncDispose]();
+      await server.shutdown();
+    },
+  };
+}
+
 /** Milliseconds a `:ping` takes to come back. */
 async function pingTime(client: { command(line: string): Promise<string[]> }): Promise<number> {
   const started = performance.now();
@@ -23,13 +49,8 @@ async function pingTime(client: { command(line: string): Promise<string[]> }): P
 }
 
 Deno.test("a reader that stops reading holds back only lobby senders, and only until the stall timeout cuts it", async () => {
-  // The write deadline is far away: only the stall rule may cut the non-reader in this test.
-  await using server = await startTestServer({ writeDeadline: 60, stallTimeout: 1 });
-  const port = server.addr.port;
-  await using carol = await connect(server, "carol");
-  await using dave = await connect(server, "dave");
-  using sleepy = await nonReader(port, "sleepy");
-  await carol.waitFor("JOIN sleepy");
+  await using room = await roomWithNonReader();
+  const { server, port, carol, dave, sleepy } = room;
   const watcher = await floodPeer(port, ["watcher"], "MSG flood * :", "WELCOME");
   const flood = await floodPeer(port, ["flood"], "ACK ", "WELCOME");
   // 100-byte lines, ~12 MB: more than the non-reader's kernel buffers and queue absorb.
@@ -57,16 +78,11 @@ Deno.test("a reader that stops reading holds back only lobby senders, and only u
     flood.conn.close();
     watcher.conn.close();
   }
-  void sleepy;
 });
 
 Deno.test("a private message to a backed-up reader holds back its sender only, until that reader is gone", async () => {
-  await using server = await startTestServer({ writeDeadline: 60, stallTimeout: 1 });
-  const port = server.addr.port;
-  await using carol = await connect(server, "carol");
-  await using dave = await connect(server, "dave");
-  using sleepy = await nonReader(port, "sleepy");
-  await carol.waitFor("JOIN sleepy");
+  await using room = await roomWithNonReader();
+  const { server, port, carol, dave, sleepy } = room;
   // Fill the non-reader's buffers with a group's traffic that carol and dave do not receive.
   const flood = await floodPeer(port, ["flood", ":group create noise"], "ACK ", "OK group create");
   await sleepy.write(encoder.encode(":group join noise\n"));
@@ -92,5 +108,4 @@ Deno.test("a private message to a backed-up reader holds back its sender only, u
     flood.conn.close();
     await sending;
   }
-  void sleepy;
 });

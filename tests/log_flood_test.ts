@@ -6,9 +6,10 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { configureLogging, type LoggingOptions } from "../core/log.ts";
+import type { LoggingOptions } from "../core/log.ts";
 import { DEFAULT_REPEAT_ALLOWANCE } from "../core/log_throttle.ts";
 import { connect, eventually, startTestServer, TestClient } from "./_helpers.ts";
+import { withLogFolder } from "./_logs.ts";
 
 const ALLOWANCE = DEFAULT_REPEAT_ALLOWANCE;
 const encoder = new TextEncoder();
@@ -21,27 +22,10 @@ async function withErrorLog(
   logging: Partial<LoggingOptions>,
   body: (dir: string) => Promise<void>,
 ): Promise<string[]> {
-  const dir = await Deno.makeTempDir({ prefix: "switchboard-flood-" });
-  try {
-    {
-      await using _logging = await configureLogging({
-        logDir: dir,
-        logFormat: "text",
-        console: "off",
-        ...logging,
-      });
-      await body(dir);
-    }
-    const files = [...Deno.readDirSync(dir)].map((entry) => entry.name)
-      .filter((name) => name.startsWith("errors.log")).sort().reverse();
-    const lines: string[] = [];
-    for (const name of files) {
-      lines.push(...(await Deno.readTextFile(join(dir, name))).split("\n").filter((l) => l !== ""));
-    }
-    return lines;
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const files = await withLogFolder(logging, body);
+  const decoder = new TextDecoder();
+  return [...files.keys()].filter((name) => name.startsWith("errors.log")).sort().reverse()
+    .flatMap((name) => decoder.decode(files.get(name)).split("\n").filter((l) => l !== ""));
 }
 
 /** The counts of the summary lines among `lines` that match `pattern` (with one `(\d+)` group). */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { configureLogging, type LoggingOptions } from "../core/log.ts";
 import { connect, startTestServer, TestClient } from "./_helpers.ts";
+import { withLogFolder } from "./_logs.ts";
 
 /** What a run left in its log folder. */
 interface LogFiles {
@@ -21,29 +21,13 @@ async function withLogs(
   logging: Partial<LoggingOptions>,
   body: () => Promise<void>,
 ): Promise<LogFiles> {
-  const dir = await Deno.makeTempDir({ prefix: "switchboard-logs-" });
-  try {
-    {
-      await using _logging = await configureLogging({
-        logDir: dir,
-        logFormat: "text",
-        console: "off",
-        ...logging,
-      });
-      await body();
-    }
-    const sizes = new Map<string, number>();
-    for (const entry of Deno.readDirSync(dir)) {
-      sizes.set(entry.name, Deno.statSync(join(dir, entry.name)).size);
-    }
-    return {
-      server: await Deno.readTextFile(join(dir, "server.log")),
-      errors: await Deno.readTextFile(join(dir, "errors.log")),
-      sizes,
-    };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const files = await withLogFolder(logging, body);
+  const decoder = new TextDecoder();
+  return {
+    server: decoder.decode(files.get("server.log")),
+    errors: decoder.decode(files.get("errors.log")),
+    sizes: new Map([...files].map(([name, bytes]) => [name, bytes.length])),
+  };
 }
 
 /** A short session with messages, bad input, a failed :auth, a kick and a refusal. */
