@@ -50,7 +50,7 @@ async function pingTime(client: { command(line: string): Promise<string[]> }): P
 
 Deno.test("a reader that stops reading holds back only lobby senders, and only until the stall timeout cuts it", async () => {
   await using room = await roomWithNonReader();
-  const { server, port, carol, dave, sleepy } = room;
+  const { server, port, carol, dave } = room;
   const watcher = await floodPeer(port, ["watcher"], "MSG flood * :", "WELCOME");
   const flood = await floodPeer(port, ["flood"], "ACK ", "WELCOME");
   // 100-byte lines, ~12 MB: more than the non-reader's kernel buffers and queue absorb.
