@@ -128,7 +128,7 @@ function runRemote(ctx: ServerContext, caller: Caller, rest: string): void {
     return;
   }
   session.defer(
-    (signal) => execute(ctx, caller, session, name, spec, args, signal),
+    (signal) => execute({ ctx, caller, session, name, spec, words: args, signal }),
     { abortOnEof: true },
   );
 }

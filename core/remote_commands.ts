@@ -42,54 +42,62 @@ export function findCommand(
   return Object.hasOwn(commands, name) ? commands[name] : undefined;
 }
 
+/** One `:run` to carry out: who asked, for which declared command, with which words. */
+export interface RunRequest {
+  /** The server. */
+  ctx: ServerContext;
+  /** Who asked; gets the final line. */
+  caller: Caller;
+  /** The caller's connection, which receives the output. */
+  session: Session;
+  /** The declared command's name. */
+  name: string;
+  /** Its declaration, defaults filled in. */
+  spec: Required<RemoteCommand>;
+  /** The client's words, checked already. */
+  words: string[];
+  /** Aborts the run (the client left, the server shuts down). */
+  signal: AbortSignal;
+}
+
+/** The log properties naming a run: client, address, command. */
+function who(run: RunRequest): { name: string; peer: string; command: string } {
+  return { name: run.caller.name, peer: run.caller.address, command: run.name };
+}
+
 /**
  * Runs a declared command for `caller` and streams its output; sends the final line:
  * `OK run <name> <exit-code>`, `ERR timeout`, `ERR run-failed`, or `ERR busy` when
  * `--max-running` programs are running already. Never throws.
  */
-export async function execute(
-  ctx: ServerContext,
-  caller: Caller,
-  session: Session,
-  name: string,
-  spec: Required<RemoteCommand>,
-  words: string[],
-  signal: AbortSignal,
-): Promise<void> {
-  const who = { name: caller.name, peer: caller.address, command: name };
+export async function execute(run: RunRequest): Promise<void> {
+  const { ctx, caller } = run;
   const release = ctx.runSlots.take();
   if (release === undefined) {
     const limit = ctx.runSlots.limit;
     const message = "run {command} for {name} ({peer}) refused: max-running {limit} reached";
-    ctx.log.limits.warning(message, { ...who, limit });
+    ctx.log.limits.warning(message, { ...who(run), limit });
     caller.send(
       errLine("busy", `too many commands running on the server (limit ${limit}); try again later`),
     );
     return;
   }
   try {
-    await supervise(ctx, caller, session, name, spec, words, signal);
+    await supervise(run);
   } finally {
     release();
   }
 }
 
 /** Starts the program, streams its output, stops it when it must, and sends the final line. */
-async function supervise(
-  ctx: ServerContext,
-  caller: Caller,
-  session: Session,
-  name: string,
-  spec: Required<RemoteCommand>,
-  words: string[],
-  signal: AbortSignal,
-): Promise<void> {
+async function supervise(run: RunRequest): Promise<void> {
+  const { ctx, caller, session, name, spec, words, signal } = run;
   const [program = "", ...fixed] = spec.argv;
   const args = placeArgs(fixed, words, spec.args);
   const started = performance.now();
-  const who = { name: caller.name, peer: caller.address, command: name };
+  const subject = who(run);
   ctx.log.admin.info("run {command} for {name} ({peer}): {argv}", {
-    ...who,
+    ...subject,
     argv: [program, ...args],
   });
   let child: Deno.ChildProcess;
@@ -107,7 +115,7 @@ async function supervise(
   } catch (error) {
     const why = spawnProblem(error, program);
     ctx.log.admin.warning("run {command} for {name} ({peer}) failed to start: {error}", {
-      ...who,
+      ...subject,
       error: why,
     });
     caller.send(errLine("run-failed", `${name}: ${why}`));
@@ -145,7 +153,7 @@ async function supervise(
   const outcome = timedOut ? "timeout" : signal.aborted ? "killed" : "exited";
   ctx.log.admin.info(
     "run {command} for {name} ({peer}) {outcome}: exit code {code} after {ms} ms",
-    { ...who, outcome, code: status.code, signal: status.signal, ms },
+    { ...subject, outcome, code: status.code, signal: status.signal, ms },
   );
   if (timedOut) {
     caller.send(errLine("timeout", `${name} ran longer than ${spec.timeout} s and was killed`));
