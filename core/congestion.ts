@@ -45,11 +45,6 @@ export class CongestionGate {
     return this.#congested.size > 0;
   }
 
-  /** Number of congested named clients. */
-  get size(): number {
-    return this.#congested.size;
-  }
-
   /** True while `sender` waits on a congested recipient of something it sent. */
   blocked(sender: HeldSender): boolean {
     return this.#blockedBy.size > 0 && this.#blockedBy.has(sender);
