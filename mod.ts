@@ -21,7 +21,7 @@
  */
 
 // Running a server.
-export { bindListener, type Server, startServer } from "./core/server.ts";
+export { bindListener, type Server, startServer } from "./core/server/server.ts";
 export {
   type AccessOptions,
   type CommandArgs,
@@ -31,9 +31,9 @@ export {
   type ResolvedServerOptions,
   type ServerMode,
   type ServerOptions,
-} from "./core/options.ts";
-export type { ServerEventMap, ServerEventName } from "./core/events.ts";
-export type { ServerStats } from "./core/stats.ts";
+} from "./core/config/options.ts";
+export type { ServerEventMap, ServerEventName } from "./core/server/events.ts";
+export type { ServerStats } from "./core/server/stats.ts";
 
 // Connecting as a client: registration, commands with their answers, PING handled,
 // reconnection with the same name and groups.
@@ -58,7 +58,7 @@ export {
   SwitchboardClient,
   type TransferHooks,
   type UploadAnswer,
-} from "./core/client.ts";
+} from "./core/client/client.ts";
 // Files from the client's side: :put, :get, :send, :accept with local files, verified and
 // never overwriting; acknowledgement bookkeeping for :ack on.
 export {
@@ -70,15 +70,15 @@ export {
   type TransferKind,
   type TransferProgress,
   type TransferResult,
-} from "./core/client_files.ts";
-export { AckTracker, isPlainMessage, type NumberedLine } from "./core/client_acks.ts";
+} from "./core/client/files.ts";
+export { AckTracker, isPlainMessage, type NumberedLine } from "./core/client/acks.ts";
 export {
   type Backoff,
   exponentialBackoff,
   type ExponentialBackoffOptions,
   fixedBackoff,
   type JitterOptions,
-} from "./core/backoff.ts";
+} from "./core/client/backoff.ts";
 export {
   type AckEvent,
   type ByeEvent,
@@ -113,14 +113,14 @@ export {
   type UserEvent,
   type WelcomeEvent,
   type WhoamiEvent,
-} from "./core/server_line.ts";
+} from "./core/protocol/server_line.ts";
 
 // Configuration the way the `server` program reads it.
-export { ConfigError, loadServerConfig, type ServerConfig } from "./core/config.ts";
-export { CidrList } from "./core/cidr.ts";
+export { ConfigError, loadServerConfig, type ServerConfig } from "./core/config/config_file.ts";
+export { CidrList } from "./core/util/cidr.ts";
 
 // Logging (LogTape sinks for server.log / errors.log and the console).
-export { configureLogging, LOG_CATEGORIES, type LoggingOptions } from "./core/log.ts";
+export { configureLogging, LOG_CATEGORIES, type LoggingOptions } from "./core/log/configure.ts";
 
 // Admin token files, as the `server` writes them and `shutdown` reads them.
 export {
@@ -129,7 +129,7 @@ export {
   readTokenFile,
   type TokenFile,
   writeTokenFile,
-} from "./core/admin_token.ts";
+} from "./core/config/admin_token.ts";
 
 // The wire protocol.
 export {
@@ -137,9 +137,14 @@ export {
   type DisconnectReason,
   type ErrorCode,
   SwitchboardError,
-} from "./core/errors.ts";
-export { formatAddress, MAX_NAME_LENGTH, nameProblem, PROTOCOL_VERSION } from "./core/protocol.ts";
-export { LineParser, TOO_LONG } from "./core/parser.ts";
-export { LineReader } from "./core/line_reader.ts";
+} from "./core/protocol/errors.ts";
+export {
+  formatAddress,
+  MAX_NAME_LENGTH,
+  nameProblem,
+  PROTOCOL_VERSION,
+} from "./core/protocol/grammar.ts";
+export { LineParser, TOO_LONG } from "./core/protocol/line_parser.ts";
+export { LineReader } from "./core/protocol/line_reader.ts";
 
-export { VERSION, versionText } from "./core/version.ts";
+export { VERSION, versionText } from "./core/protocol/version.ts";

@@ -14,10 +14,10 @@ import {
   type ConnectErrorCode,
   type ReceivedLine,
   SwitchboardClient,
-} from "../core/client.ts";
+} from "../core/client/client.ts";
 import process from "node:process";
-import { FileTransfers } from "../core/client_files.ts";
-import { formatAddress, parseCommand } from "../core/protocol.ts";
+import { FileTransfers } from "../core/client/files.ts";
+import { formatAddress, parseCommand } from "../core/protocol/grammar.ts";
 import { EXIT, type ExitCode } from "./_exit_codes.ts";
 import type { ClientPlan } from "./_client_args.ts";
 import {

@@ -7,8 +7,8 @@
  */
 
 import { relative } from "node:path";
-import type { TransferProgress, TransferResult } from "../core/client_files.ts";
-import { neutralize } from "../core/protocol.ts";
+import type { TransferProgress, TransferResult } from "../core/client/files.ts";
+import { neutralize } from "../core/protocol/grammar.ts";
 
 const KiB = 1024;
 const UNITS = ["KiB", "MiB", "GiB", "TiB"];

@@ -6,8 +6,8 @@
  */
 
 import { styleText } from "node:util";
-import type { ClientLineEvent, ReceivedLine } from "../core/client.ts";
-import { neutralize, splitWords } from "../core/protocol.ts";
+import type { ClientLineEvent, ReceivedLine } from "../core/client/client.ts";
+import { neutralize, splitWords } from "../core/protocol/grammar.ts";
 import { formatBytes } from "./_client_progress.ts";
 
 /** A `styleText` format name. */

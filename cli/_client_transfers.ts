@@ -1,6 +1,6 @@
 /**
  * The `client` program's file transfers: the client-local commands `:put`, `:get`, `:send` and
- * `:accept` (on top of `core/client_files.ts`), what happens to files other users offer, the
+ * `:accept` (on top of `core/client/files.ts`), what happens to files other users offer, the
  * progress lines above the prompt on a terminal, and the summary line (or JSON records) every
  * transfer ends with. Private to `cli/`.
  *
@@ -12,16 +12,16 @@
  */
 
 import { basename } from "node:path";
-import type { SwitchboardClient } from "../core/client.ts";
+import type { SwitchboardClient } from "../core/client/client.ts";
 import {
   failure,
   type FileTransfers,
   type TransferCallbacks,
   type TransferProgress,
   type TransferResult,
-} from "../core/client_files.ts";
-import { neutralize } from "../core/protocol.ts";
-import type { OfferEvent } from "../core/server_line.ts";
+} from "../core/client/files.ts";
+import { neutralize } from "../core/protocol/grammar.ts";
+import type { OfferEvent } from "../core/protocol/server_line.ts";
 import { progressLine, summaryLine, transferRecord } from "./_client_progress.ts";
 
 /** Where the desk reports; implemented by the client program. */

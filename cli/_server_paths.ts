@@ -7,10 +7,10 @@
  */
 
 import { dirname } from "node:path";
-import { defaultTokenFile } from "../core/admin_token.ts";
-import { type ServerConfig, settingSource } from "../core/config.ts";
-import { DEFAULT_OPTIONS } from "../core/options.ts";
-import { fileProblem, folderProblem, fsReason, showPath } from "../core/path_checks.ts";
+import { defaultTokenFile } from "../core/config/admin_token.ts";
+import { type ServerConfig, settingSource } from "../core/config/config_file.ts";
+import { DEFAULT_OPTIONS } from "../core/config/options.ts";
+import { fileProblem, folderProblem, fsReason, showPath } from "../core/config/path_checks.ts";
 
 /** Mode of the folder of a generated token file: the token is a secret. */
 export const TOKEN_FOLDER_MODE = 0o700;

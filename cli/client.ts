@@ -5,8 +5,8 @@
  * @module
  */
 
-import { runMain } from "../core/permissions.ts";
-import { versionText } from "../core/version.ts";
+import { runMain } from "../core/util/permissions.ts";
+import { versionText } from "../core/protocol/version.ts";
 import { runClient } from "./_client_app.ts";
 import { CLIENT_USAGE, parseClientArgs, UsageError } from "./_client_args.ts";
 import { EXIT } from "./_exit_codes.ts";

@@ -13,16 +13,21 @@ import {
   generateToken,
   type TokenFile,
   writeTokenFile,
-} from "../core/admin_token.ts";
-import { ConfigError, loadServerConfig, SERVER_USAGE, serverEnvironment } from "../core/config.ts";
-import { SwitchboardError } from "../core/errors.ts";
-import { configureLogging } from "../core/log.ts";
-import { DEFAULT_OPTIONS } from "../core/options.ts";
-import { fsReason } from "../core/path_checks.ts";
-import { isPermissionError, runMain } from "../core/permissions.ts";
-import { formatAddress } from "../core/protocol.ts";
-import { bindListener, type Server, startServer } from "../core/server.ts";
-import { versionText } from "../core/version.ts";
+} from "../core/config/admin_token.ts";
+import {
+  ConfigError,
+  loadServerConfig,
+  SERVER_USAGE,
+  serverEnvironment,
+} from "../core/config/config_file.ts";
+import { SwitchboardError } from "../core/protocol/errors.ts";
+import { configureLogging } from "../core/log/configure.ts";
+import { DEFAULT_OPTIONS } from "../core/config/options.ts";
+import { fsReason } from "../core/config/path_checks.ts";
+import { isPermissionError, runMain } from "../core/util/permissions.ts";
+import { formatAddress } from "../core/protocol/grammar.ts";
+import { bindListener, type Server, startServer } from "../core/server/server.ts";
+import { versionText } from "../core/protocol/version.ts";
 import { EXIT } from "./_exit_codes.ts";
 import { pathMessage, serverPathProblem, tokenFileMessage } from "./_server_paths.ts";
 

@@ -5,11 +5,11 @@
  */
 
 import { parseArgs } from "node:util";
-import { defaultTokenFile, readTokenFile } from "../core/admin_token.ts";
-import { LineReader } from "../core/line_reader.ts";
-import { formatAddress } from "../core/protocol.ts";
-import { versionText } from "../core/version.ts";
-import { runMain } from "../core/permissions.ts";
+import { defaultTokenFile, readTokenFile } from "../core/config/admin_token.ts";
+import { LineReader } from "../core/protocol/line_reader.ts";
+import { formatAddress } from "../core/protocol/grammar.ts";
+import { versionText } from "../core/protocol/version.ts";
+import { runMain } from "../core/util/permissions.ts";
 import { EXIT } from "./_exit_codes.ts";
 
 const USAGE = `Usage: shutdown [host] [port] [options]

@@ -272,11 +272,11 @@ export function runtimeMissingMessage(path: string): string {
     `binary of Deno ${Deno.version.deno} for this machine, or unset it to download one.`;
 }
 
-/** The line in `core/version.ts` that the compile step rewrites in its copy of the sources. */
+/** The line in `core/protocol/version.ts` that the compile step rewrites in its copy of the sources. */
 export const COMMIT_LINE = /^export const BUILD_COMMIT: string = "dev";$/m;
 
 /**
- * The text of `core/version.ts` with `commit` recorded in place of `"dev"`. Throws when the
+ * The text of `core/protocol/version.ts` with `commit` recorded in place of `"dev"`. Throws when the
  * marked line is missing, so the stamp can never be skipped silently.
  *
  * @example
@@ -292,7 +292,7 @@ export function stampCommit(versionSource: string, commit: string): string {
   }
   if (!COMMIT_LINE.test(versionSource)) {
     throw new Error(
-      `core/version.ts has no line matching ${COMMIT_LINE}; cannot record the commit`,
+      `core/protocol/version.ts has no line matching ${COMMIT_LINE}; cannot record the commit`,
     );
   }
   return versionSource.replace(COMMIT_LINE, `export const BUILD_COMMIT: string = "${commit}";`);

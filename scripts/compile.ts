@@ -3,7 +3,7 @@
  *
  * 1. Type-checks the three entry points, so a broken tree never reaches `deno compile`.
  * 2. Copies their module graph to a staging folder and records the git commit there in
- *    `core/version.ts` (the working tree is never modified).
+ *    `core/protocol/version.ts` (the working tree is never modified).
  * 3. Runs `deno compile --permission-set=<program>` per program and target: each binary embeds
  *    exactly its `deno.json` permission set, and never prompts for more.
  * 4. Runs the host's binaries once (`--version`, `--help`) to prove they start and report the
@@ -20,7 +20,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { VERSION } from "../core/version.ts";
+import { VERSION } from "../core/protocol/version.ts";
 import {
   binaryPath,
   checksumLine,
@@ -127,7 +127,7 @@ async function gitFacts(): Promise<{ head: string | undefined; dirty: boolean }>
 
 /**
  * Copies the local modules the programs load (plus deno.json and deno.lock) to a fresh folder
- * and records `commit` in its `core/version.ts`. Returns the folder.
+ * and records `commit` in its `core/protocol/version.ts`. Returns the folder.
  */
 async function stage(programs: Program[], commit: string): Promise<string> {
   const files = new Set(["deno.json", "deno.lock"]);
@@ -160,7 +160,7 @@ async function stage(programs: Program[], commit: string): Promise<string> {
       throw error;
     }
   }
-  const versionFile = join(dir, "core", "version.ts");
+  const versionFile = join(dir, "core", "protocol", "version.ts");
   await Deno.writeTextFile(versionFile, stampCommit(await Deno.readTextFile(versionFile), commit));
   return dir;
 }

@@ -4,8 +4,8 @@
  * @module
  */
 
-import { type Server, startServer } from "../core/server.ts";
-import type { ServerOptions } from "../core/options.ts";
+import { type Server, startServer } from "../core/server/server.ts";
+import type { ServerOptions } from "../core/config/options.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

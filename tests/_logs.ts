@@ -4,7 +4,7 @@
  */
 
 import { join } from "node:path";
-import { configureLogging, type LoggingOptions } from "../core/log.ts";
+import { configureLogging, type LoggingOptions } from "../core/log/configure.ts";
 
 /**
  * Configures text logging into a temp folder, runs `body` (which gets the folder), disposes the

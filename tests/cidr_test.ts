@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CidrList, cidrProblem, isIpAddress } from "../core/cidr.ts";
+import { CidrList, cidrProblem, isIpAddress } from "../core/util/cidr.ts";
 
 Deno.test("cidr: an IPv4 network matches its addresses and nothing else", () => {
   const list = new CidrList(["10.0.0.0/8", "192.168.1.0/24"]);

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { connect, startTestServer } from "./_helpers.ts";
 import { runClient } from "./client_harness.ts";
 import { EXIT } from "../cli/_exit_codes.ts";
-import { classifyConnectError, refusalError } from "../core/client_errors.ts";
-import { parseServerLine } from "../core/server_line.ts";
+import { classifyConnectError, refusalError } from "../core/client/errors.ts";
+import { parseServerLine } from "../core/protocol/server_line.ts";
 
 Deno.test("nothing listening: 'connection refused', exit 3", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });

@@ -1,6 +1,6 @@
 /**
- * The client library's side of file transfer (`core/client_files.ts` on the sized payloads of
- * `core/client.ts`): downloads kept only when complete and matching their hash, under a fresh name
+ * The client library's side of file transfer (`core/client/files.ts` on the sized payloads of
+ * `core/client/client.ts`): downloads kept only when complete and matching their hash, under a fresh name
  * inside the downloads folder whatever the server says; uploads framed exactly, even when refused
  * early or when other lines are sent meanwhile. A scripted fake server plays the misbehaving
  * cases a real one never produces.
@@ -9,14 +9,14 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { SwitchboardClient } from "../core/client.ts";
+import { SwitchboardClient } from "../core/client/client.ts";
 import {
   candidateName,
   claimFreshPath,
   downloadNameProblem,
   FileTransfers,
   pathInside,
-} from "../core/client_files.ts";
+} from "../core/client/files.ts";
 import { connect, startTestServer } from "./_helpers.ts";
 import { FakeServer } from "./client_harness.ts";
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { connect, startTestServer } from "./_helpers.ts";
 import { until } from "./client_harness.ts";
-import { type ReceivedLine, SwitchboardClient } from "../core/client.ts";
-import { fixedBackoff } from "../core/backoff.ts";
+import { type ReceivedLine, SwitchboardClient } from "../core/client/client.ts";
+import { fixedBackoff } from "../core/client/backoff.ts";
 
 const encoder = new TextEncoder();
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseServerLine, splitServerLine } from "../core/server_line.ts";
+import { parseServerLine, splitServerLine } from "../core/protocol/server_line.ts";
 
 Deno.test("server lines split into verb, parameters and trailing text", () => {
   const cases: [string, string, string[], string | undefined][] = [

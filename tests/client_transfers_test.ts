@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import type { RemoteCommand, ServerOptions } from "../core/options.ts";
+import type { RemoteCommand, ServerOptions } from "../core/config/options.ts";
 import { EXIT } from "../cli/_exit_codes.ts";
 import { connect, startTestServer } from "./_helpers.ts";
 import { ClientProcess, FakeServer, lines, runClient } from "./client_harness.ts";

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { exponentialBackoff, fixedBackoff } from "../core/backoff.ts";
+import { exponentialBackoff, fixedBackoff } from "../core/client/backoff.ts";
 import { parseClientArgs, UsageError } from "../cli/_client_args.ts";
 import { jsonRecord, painter, renderLine, senderColor } from "../cli/_client_render.ts";
-import { parseServerLine } from "../core/server_line.ts";
-import { AckTracker, isPlainMessage } from "../core/client_acks.ts";
+import { parseServerLine } from "../core/protocol/server_line.ts";
+import { AckTracker, isPlainMessage } from "../core/client/acks.ts";
 import {
   displayWidth,
   formatBytes,

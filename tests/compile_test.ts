@@ -199,7 +199,7 @@ Deno.test("compile: DENORT_BIN builds only the host, never foreign targets", () 
 });
 
 Deno.test("compile: the commit is stamped into the sources' BUILD_COMMIT line, or the build stops", async () => {
-  const source = await Deno.readTextFile(join(ROOT, "core/version.ts"));
+  const source = await Deno.readTextFile(join(ROOT, "core/protocol/version.ts"));
   const stamped = stampCommit(source, "0123456789ab");
   assert.match(stamped, /^export const BUILD_COMMIT: string = "0123456789ab";$/m);
   assert.equal(stamped.replace('"0123456789ab"', '"dev"'), source);

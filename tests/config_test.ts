@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ConfigError, loadServerConfig, SERVER_USAGE, settingSource } from "../core/config.ts";
-import { DEFAULT_OPTIONS } from "../core/options.ts";
+import {
+  ConfigError,
+  loadServerConfig,
+  SERVER_USAGE,
+  settingSource,
+} from "../core/config/config_file.ts";
+import { DEFAULT_OPTIONS } from "../core/config/options.ts";
 
 async function withConfigFile<T>(json: unknown, run: (path: string) => Promise<T>): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "switchboard-config-" });

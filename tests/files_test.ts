@@ -10,8 +10,8 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import type { ServerOptions } from "../core/options.ts";
-import type { Server } from "../core/server.ts";
+import type { ServerOptions } from "../core/config/options.ts";
+import type { Server } from "../core/server/server.ts";
 import { eventually, LINE_TIMEOUT_MS, startTestServer, waitForPrefix, Wakeup } from "./_helpers.ts";
 
 const encoder = new TextEncoder();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { livenessAction, type LivenessState, sweepInterval } from "../core/heartbeat.ts";
+import { livenessAction, type LivenessState, sweepInterval } from "../core/server/liveness.ts";
 
 const limits = {
   idleTimeout: 120,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { LogRecord } from "@logtape/logtape";
-import { rotatingFileSink } from "../core/log_file_sink.ts";
+import { rotatingFileSink } from "../core/log/file_sink.ts";
 
 const record = (text: string): LogRecord => ({
   category: ["test"],

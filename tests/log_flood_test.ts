@@ -6,8 +6,8 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { LoggingOptions } from "../core/log.ts";
-import { DEFAULT_REPEAT_ALLOWANCE } from "../core/log_throttle.ts";
+import type { LoggingOptions } from "../core/log/configure.ts";
+import { DEFAULT_REPEAT_ALLOWANCE } from "../core/log/throttle.ts";
 import { connect, eventually, startTestServer, TestClient } from "./_helpers.ts";
 import { withLogFolder } from "./_logs.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { configureLogging, type LoggingOptions } from "../core/log.ts";
+import { configureLogging, type LoggingOptions } from "../core/log/configure.ts";
 import { connect, startTestServer, TestClient } from "./_helpers.ts";
 import { withLogFolder } from "./_logs.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Logger } from "@logtape/logtape";
-import { LogThrottle, OVERFLOW_SUMMARY, REPEAT_SUMMARY } from "../core/log_throttle.ts";
+import { LogThrottle, OVERFLOW_SUMMARY, REPEAT_SUMMARY } from "../core/log/throttle.ts";
 import { eventually } from "./_helpers.ts";
 
 /** A logger that only records its warnings. */

@@ -4,9 +4,9 @@
  */
 import assert from "node:assert/strict";
 import type { Logger, LogRecord } from "@logtape/logtape";
-import { rotatingFileSink } from "../core/log_file_sink.ts";
-import { MESSAGE_BATCH, MessageBatch, MessageLog } from "../core/message_log.ts";
-import { MessageLineRenderer } from "../core/message_lines.ts";
+import { rotatingFileSink } from "../core/log/file_sink.ts";
+import { MESSAGE_BATCH, MessageBatch, MessageLog } from "../core/log/message_log.ts";
+import { MessageLineRenderer } from "../core/log/message_lines.ts";
 
 const decoder = new TextDecoder();
 const TIME = Date.UTC(2026, 10, 25, 12, 0, 0, 123);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ByteSink, Outbound } from "../core/outbound.ts";
+import { type ByteSink, Outbound } from "../core/server/outbound.ts";
 
 /** A sink that records every write and takes it whole. */
 function recordingSink(): ByteSink & { writes: Uint8Array[] } {

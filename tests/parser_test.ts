@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LineParser, TOO_LONG } from "../core/parser.ts";
+import { LineParser, TOO_LONG } from "../core/protocol/line_parser.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connect } from "./_helpers.ts";
-import { VERSION } from "../core/version.ts";
+import { VERSION } from "../core/protocol/version.ts";
 import { permissionFlags, type Program, PROGRAMS } from "../scripts/_compile_plan.ts";
 import denoConfig from "../deno.json" with { type: "json" };
 

@@ -7,7 +7,7 @@ import {
   neutralize,
   parseCommand,
   splitWords,
-} from "../core/protocol.ts";
+} from "../core/protocol/grammar.ts";
 
 const encoder = new TextEncoder();
 

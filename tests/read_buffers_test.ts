@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ReadBuffers } from "../core/read_buffers.ts";
+import { ReadBuffers } from "../core/server/read_buffers.ts";
 
 Deno.test("read buffers: a buffer is reused while nothing retains it", () => {
   const buffers = new ReadBuffers(1024, 65536);

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { RemoteCommand, ServerOptions } from "../core/options.ts";
+import type { RemoteCommand, ServerOptions } from "../core/config/options.ts";
 import { connect, eventually, startTestServer, type TestClient } from "./_helpers.ts";
 
 const unix = Deno.build.os !== "windows";

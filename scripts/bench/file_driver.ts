@@ -11,8 +11,8 @@
 
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { SwitchboardClient } from "../../core/client.ts";
-import { FileTransfers } from "../../core/client_files.ts";
+import { SwitchboardClient } from "../../core/client/client.ts";
+import { FileTransfers } from "../../core/client/files.ts";
 
 const PIECE = 1024 * 1024;
 

@@ -167,7 +167,7 @@ export function renderPerfMd(
       "## What the request log costs",
       "",
       "The goals are measured in the default configuration, which writes one `traffic` record per",
-      'message to `server.log` (LogTape, `core/log.ts`). The same server with `--log-dir ""`:',
+      'message to `server.log` (LogTape, `core/log/configure.ts`). The same server with `--log-dir ""`:',
       "",
       "| scenario | log on | log off | on ÷ off | server CPU s on / off | log written per run |",
       "|---|---|---|---|---|---|",

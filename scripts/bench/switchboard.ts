@@ -6,7 +6,7 @@
  * @module
  */
 
-import { VERSION } from "../../core/version.ts";
+import { VERSION } from "../../core/protocol/version.ts";
 import { startServerProcess } from "./server_process.ts";
 import type { Role, StartContext, System } from "./system.ts";
 

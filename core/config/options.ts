@@ -1,0 +1,225 @@
+/**
+ * Server options: every knob of the server, its documented default, and the resolved form the
+ * server runs with. Config files, environment variables and flags all end up here.
+ * @module
+ */
+
+import { defaultMaxRunning } from "../server/commands/run_slots.ts";
+
+/** How the server treats lines: relay between named clients, or return them to the sender. */
+export type ServerMode = "chat" | "echo";
+
+/** Format of the log files. */
+export type LogFormat = "text" | "json";
+
+/** CIDR lists deciding which peers may connect. Deny wins; a non-empty allow list admits only its members. */
+export interface AccessOptions {
+  /** Networks allowed to connect, e.g. `["127.0.0.0/8", "::1/128"]`. @default {[]} (everyone) */
+  allow?: string[];
+  /** Networks refused at accept. @default {[]} */
+  deny?: string[];
+}
+
+/**
+ * Where a client's words go on a {@linkcode RemoteCommand}'s command line.
+ *
+ * - `"after-dashes"`: after a `--` appended to `argv` (only when there are words), so the program
+ *   takes every word as an operand, never as an option.
+ * - `{ pattern }`: right after `argv`, without `--`, but each word must match the regular
+ *   expression (JavaScript syntax, `u` flag) in full — anchors are implied. The pattern decides
+ *   alone: one that lets a word start with `-` lets options through.
+ */
+export type CommandArgs = "after-dashes" | { pattern: string };
+
+/**
+ * A command that clients may run with `:run <name> [args…]` (config file only). Only `argv` runs,
+ * without a shell; the client's words are added as separate arguments, never interpreted, where
+ * `args` says.
+ */
+export interface RemoteCommand {
+  /** Program and its fixed arguments, e.g. `["/usr/bin/uptime"]`. */
+  argv: string[];
+  /** Seconds before the program is killed and the client gets `ERR timeout`. @default {10} */
+  timeout?: number;
+  /** Only admins may run it. @default {false} */
+  admin?: boolean;
+  /** How many words a client may append to `argv`; 0 refuses any. @default {16} */
+  maxArgs?: number;
+  /** Where the client's words go, and which are allowed. @default {"after-dashes"} */
+  args?: CommandArgs;
+}
+
+/** Options accepted by {@linkcode startServer}. Durations are in seconds. */
+export interface ServerOptions {
+  /** Address to bind. @default {"127.0.0.1"} */
+  host?: string;
+  /** Port to bind; 0 picks a free one. @default {12345} */
+  port?: number;
+  /** Chat relay or echo. @default {"chat"} */
+  mode?: ServerMode;
+  /** Connections open at once; one more gets `ERR server-full`. @default {100} */
+  maxClients?: number;
+  /** Connections per IP address; 0 means no cap beyond `maxClients`. @default {0} */
+  maxPerIp?: number;
+  /** Seconds without a message or command of the client's own before `BYE idle`. @default {120} */
+  idleTimeout?: number;
+  /** Seconds with nothing received before the server sends `PING`. @default {30} */
+  pingInterval?: number;
+  /** Seconds to answer a `PING` before `BYE stale`. @default {12} */
+  pingTimeout?: number;
+  /** Seconds to send a name before `BYE idle`. @default {10} */
+  registerTimeout?: number;
+  /** Longest accepted line in bytes, without its newline. @default {65536} */
+  maxLineBytes?: number;
+  /** Bytes queued for one client before it is cut as a slow consumer. @default {1048576} */
+  maxQueueBytes?: number;
+  /** Seconds a client may stay backed up (no progress, or above the high-water mark) before it is cut. @default {5} */
+  writeDeadline?: number;
+  /**
+   * Seconds a client whose queue holds other senders back may go without reading anything
+   * before it is cut as a slow consumer (a reader making progress is left to `writeDeadline`).
+   * @default {1}
+   */
+  stallTimeout?: number;
+  /** Lines per second per connection after a burst of twice as many; 0 is off. @default {0} */
+  rateLimit?: number;
+  /** Online count up to which lobby announcements go to everyone. @default {100} */
+  announceLimit?: number;
+  /** Peer access lists. */
+  access?: AccessOptions;
+  /** Networks whose clients are admins without `:auth`. @default {[]} */
+  admins?: string[];
+  /** Admin token; when absent one is generated and written to `tokenFile`. */
+  adminToken?: string;
+  /** Where a generated admin token is written (mode 0600, removed at exit). @default {".switchboard/admin-<port>.token"} */
+  tokenFile?: string;
+  /** Folder of `server.log` and `errors.log`; empty string disables file logs. @default {"logs"} */
+  logDir?: string;
+  /** Log file format. @default {"text"} */
+  logFormat?: LogFormat;
+  /**
+   * Seconds over which repeated warnings a client can trigger at will (failed `:auth`, refusals,
+   * bad lines …) are counted per kind and address: the first 5 are logged, the rest summarised in
+   * one line when the window ends. Library only (no flag): tests shorten it. @default {60}
+   */
+  logRepeatWindow?: number;
+  /** Read operator commands from stdin: true, false, or undefined for "when stdin is a TTY". */
+  console?: boolean;
+  /** Seconds the shutdown waits for queued bytes to reach clients. @default {5} */
+  shutdownGrace?: number;
+  /** Folder of the shared file area (`:put`, `:get`, `:files`, `:rm`); `""` turns it off. @default {""} */
+  filesDir?: string;
+  /**
+   * Largest file accepted by `:put` and `:send`, in bytes (a file of exactly this size is
+   * accepted); 0 is no limit. Checked on the command line, before any byte is read.
+   * @default {1073741824} (1 GiB)
+   */
+  fileQuota?: number;
+  /** Bytes the shared area may hold in total; 0 is no limit. @default {0} */
+  areaQuota?: number;
+  /** Folder where `:send` uploads wait for `:accept`; `""` is a fresh temporary folder. @default {""} */
+  spoolDir?: string;
+  /**
+   * Bytes of `:send` uploads waiting in the spool at once, uploads in progress included; 0 is no
+   * limit. @default {4294967296} (4 GiB)
+   */
+  spoolQuota?: number;
+  /**
+   * Bytes one sender (by name) may have waiting in the spool at once: uploads in progress and
+   * offers not yet accepted, declined, expired or left by every recipient; 0 is no limit.
+   * @default {1073741824} (1 GiB)
+   */
+  spoolSenderQuota?: number;
+  /** Seconds an offer from `:send` waits for `:accept` before it expires. @default {300} */
+  offerTimeout?: number;
+  /** Acknowledge every plain message with `ACK <seq>` / `NACK <seq> …` from the start. @default {false} */
+  ack?: boolean;
+  /** Programs started by `:run` running at once, server-wide; one more gets `ERR busy`; 0 = no limit. @default {2 × CPU cores} */
+  maxRunning?: number;
+  /** Commands clients may run with `:run` (config file only), by name. @default {{}} */
+  commands?: Record<string, RemoteCommand>;
+  /** Cancels the server: aborting it starts a graceful shutdown. */
+  signal?: AbortSignal;
+}
+
+/** The options a running server uses: every default filled in. */
+export interface ResolvedServerOptions extends
+  Required<
+    Omit<ServerOptions, "access" | "adminToken" | "tokenFile" | "console" | "signal" | "commands">
+  > {
+  /** Access lists, both present. */
+  access: Required<AccessOptions>;
+  /** `:run` commands with every default filled in. */
+  commands: Record<string, Required<RemoteCommand>>;
+  /** The admin token, if one was given. */
+  adminToken: string | undefined;
+  /** Where a generated token goes, if set. */
+  tokenFile: string | undefined;
+  /** Console on, off, or undefined for "when stdin is a TTY". */
+  console: boolean | undefined;
+  /** The cancelling signal, if any. */
+  signal: AbortSignal | undefined;
+}
+
+/** Default value of every option, as documented on {@linkcode ServerOptions}. */
+export const DEFAULT_OPTIONS: Readonly<
+  Omit<ResolvedServerOptions, "access" | "admins" | "signal" | "commands">
+> = Object.freeze({
+  host: "127.0.0.1",
+  port: 12345,
+  mode: "chat",
+  maxClients: 100,
+  maxPerIp: 0,
+  idleTimeout: 120,
+  pingInterval: 30,
+  pingTimeout: 12,
+  registerTimeout: 10,
+  maxLineBytes: 65536,
+  maxQueueBytes: 1024 * 1024,
+  writeDeadline: 5,
+  stallTimeout: 1,
+  rateLimit: 0,
+  announceLimit: 100,
+  adminToken: undefined,
+  tokenFile: undefined,
+  logDir: "logs",
+  logFormat: "text",
+  logRepeatWindow: 60,
+  console: undefined,
+  shutdownGrace: 5,
+  filesDir: "",
+  fileQuota: 1024 ** 3,
+  areaQuota: 0,
+  spoolDir: "",
+  spoolQuota: 4 * 1024 ** 3,
+  spoolSenderQuota: 1024 ** 3,
+  offerTimeout: 300,
+  ack: false,
+  maxRunning: defaultMaxRunning(),
+});
+
+/** Defaults of a {@linkcode RemoteCommand}'s optional fields. */
+export const DEFAULT_REMOTE_COMMAND: Readonly<Omit<Required<RemoteCommand>, "argv">> = Object
+  .freeze({ timeout: 10, admin: false, maxArgs: 16, args: "after-dashes" });
+
+/** Fills in defaults. Validation of user input lives in `config.ts`; this trusts its caller. */
+export function resolveOptions(options: ServerOptions = {}): ResolvedServerOptions {
+  const defined = Object.fromEntries(
+    Object.entries(options).filter(([, value]) => value !== undefined),
+  ) as ServerOptions;
+  return {
+    ...DEFAULT_OPTIONS,
+    ...defined,
+    access: { allow: options.access?.allow ?? [], deny: options.access?.deny ?? [] },
+    admins: options.admins ?? [],
+    commands: Object.fromEntries(
+      Object.entries(options.commands ?? {}).map((
+        [name, command],
+      ) => [name, { ...DEFAULT_REMOTE_COMMAND, ...command, argv: [...command.argv] }]),
+    ),
+    adminToken: options.adminToken,
+    tokenFile: options.tokenFile,
+    console: options.console,
+    signal: options.signal,
+  } as ResolvedServerOptions;
+}

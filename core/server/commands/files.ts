@@ -1,0 +1,497 @@
+/**
+ * The file commands of the wire protocol: `:put`, `:get`, `:files`, `:rm` (the shared area) and
+ * `:send`, `:accept`, `:decline` (direct transfers). The grammar and replies are in
+ * `docs/protocol.md` ("Files"); storage is in `files.ts` and `transfer.ts`.
+ *
+ * A command announcing a sized payload (`:put`, `:send`) consumes exactly `<size>` bytes after its
+ * line whatever happens, as soon as `<size>` itself is readable: a refusal (`ERR`) is sent at once,
+ * before any byte is stored, and the bytes that follow are read and dropped, so the framing of
+ * the connection stays intact.
+ * @module
+ */
+
+import type { Logger } from "@logtape/logtape";
+import type { Caller, PayloadSink, ServerContext, Session } from "../context.ts";
+import type { ErrorCode } from "../../protocol/errors.ts";
+import { fileNameProblem, normalizeFileName } from "../../protocol/file_names.ts";
+import { FileArea, type HashingFile, parseSha256, parseSize } from "../files/area.ts";
+import {
+  errLine,
+  formatLine,
+  groupName,
+  nameKey,
+  neutralize,
+  okLine,
+  splitWords,
+} from "../../protocol/grammar.ts";
+import { recipientsOf, Spool, spoolFor } from "../files/transfer.ts";
+
+/** Usage lines, as `ERR bad-args` shows them. */
+export const FILE_USAGE = {
+  put: ":put <name> <size> <sha256>  (then <size> raw bytes)",
+  get: ":get <name>",
+  files: ":files",
+  rm: ":rm <name>",
+  send: ":send <user|#group> <name> <size> <sha256>  (then <size> raw bytes)",
+  accept: ":accept <offer-id>",
+  decline: ":decline <offer-id>",
+} as const;
+
+/** A sink that drops a refused payload. */
+const DISCARD: PayloadSink = {
+  write() {},
+  end: () => Promise.resolve(),
+  abort: () => Promise.resolve(),
+};
+
+/**
+ * Where the `<size>` of a payload command sits among its words, so that any refusal, even the
+ * generic ones (`not-registered`), still reads and drops the payload.
+ */
+export function payloadSize(verb: string, rest: string): number | undefined {
+  const index = verb === "put" ? 1 : verb === "send" ? 2 : -1;
+  if (index < 0) return undefined;
+  const words = rest.split(" ").filter((word) => word !== "");
+  return parseSize(words[index] ?? "");
+}
+
+/** Refuses a payload command: the final `ERR` line now, then `size` bytes read and dropped. */
+export function refusePayload(
+  caller: Caller,
+  size: number,
+  code: ErrorCode,
+  text: string,
+): void {
+  caller.send(errLine(code, text));
+  caller.session?.receive(size, DISCARD);
+}
+
+const areas = new WeakMap<ServerContext, Promise<FileArea>>();
+
+/** The shared area of the server behind `ctx`, opened on first use. */
+function areaFor(ctx: ServerContext): Promise<FileArea> {
+  let area = areas.get(ctx);
+  if (area === undefined) {
+    area = FileArea.open(ctx.options.filesDir, ctx.log.server);
+    areas.set(ctx, area);
+    // A folder that could not be opened is tried again next time.
+    area.catch(() => areas.delete(ctx));
+  }
+  return area;
+}
+
+/** Runs `use` with the area, or answers `ERR io-error` when it cannot be opened. */
+async function withArea(
+  ctx: ServerContext,
+  caller: Caller,
+  use: (area: FileArea) => Promise<void> | void,
+  onFailure: (code: ErrorCode, text: string) => void = (code, text) =>
+    caller.send(errLine(code, text)),
+): Promise<void> {
+  let area: FileArea;
+  try {
+    area = await areaFor(ctx);
+  } catch (error) {
+    ctx.log.server.error("shared area {dir} unusable: {error}", {
+      dir: ctx.options.filesDir,
+      error: String(error),
+    });
+    onFailure("io-error", "the shared area cannot be opened; see the server log");
+    return;
+  }
+  await use(area);
+}
+
+function consoleRefusal(caller: Caller): Session | undefined {
+  const session = caller.session;
+  if (session === undefined) {
+    caller.send(errLine("not-allowed", "the console cannot transfer files"));
+  }
+  return session;
+}
+
+function disabled(ctx: ServerContext): boolean {
+  return ctx.options.filesDir === "";
+}
+
+const DISABLED_TEXT = "the shared area is off (the server runs without --files-dir)";
+
+/** `:put <name> <size> <sha256>` + bytes → `OK put <name>`. */
+export function put(ctx: ServerContext, caller: Caller, rest: string): void {
+  const [rawName = "", sizeWord = "", hashWord = "", extra = ""] = splitWords(rest, 3);
+  const name = normalizeFileName(rawName);
+  const size = parseSize(sizeWord);
+  if (size === undefined) {
+    caller.send(errLine("bad-args", `usage: ${FILE_USAGE.put} (no payload was expected)`));
+    return;
+  }
+  const session = consoleRefusal(caller);
+  if (session === undefined) return;
+  const refuse = (code: ErrorCode, text: string) => refusePayload(caller, size, code, text);
+  const sha256 = parseSha256(hashWord);
+  if (sha256 === undefined || extra !== "") return refuse("bad-args", `usage: ${FILE_USAGE.put}`);
+  const problem = fileNameProblem(name);
+  if (problem !== undefined) return refuse("bad-file-name", problem);
+  if (disabled(ctx)) return refuse("disabled", DISABLED_TEXT);
+  session.defer(() =>
+    withArea(ctx, caller, async (area) => {
+      const reservation = area.reserve(name, size, caller.name, ctx.options);
+      if ("code" in reservation) return refuse(reservation.code, reservation.text);
+      let file: HashingFile;
+      try {
+        file = await area.createUpload();
+      } catch (error) {
+        area.release(reservation);
+        logFailure(ctx.log.traffic, "cannot create an upload file", caller, name, error);
+        return refuse("io-error", "the server cannot store files now; see its log");
+      }
+      session.receive(size, {
+        write: (piece) => file.write(piece),
+        end: async () => {
+          const stored = await verify(ctx, caller, file, name, sha256, () =>
+            area.release(reservation));
+          if (stored === undefined) {
+            return;
+          }
+          try {
+            await area.commit(reservation, file.path, stored);
+          } catch (error) {
+            await file.discard();
+            logFailure(ctx.log.traffic, "cannot move an upload into place", caller, name, error);
+            caller.send(errLine("io-error", "the file could not be stored; see the server log"));
+            return;
+          }
+          ctx.log.traffic.info("stored {file} ({bytes} bytes) from {name} ({peer})", {
+            file: name,
+            bytes: size,
+            name: caller.name,
+            peer: caller.address,
+          });
+          caller.send(okLine("put", name));
+        },
+        abort: async () => {
+          await file.discard();
+          area.release(reservation);
+          broken(ctx, caller, "upload", name, file.written, size);
+        },
+      });
+    }, refuse)
+  );
+}
+
+/** `:get <name>` → `FILE <name> <size> <sha256>`, the bytes, `OK get <name>`. */
+export function get(ctx: ServerContext, caller: Caller, rest: string): void {
+  const [name = "", extra = ""] = splitWords(rest, 1);
+  if (name === "" || extra !== "") return usage(caller, "get");
+  const session = consoleRefusal(caller);
+  if (session === undefined) return;
+  if (disabled(ctx)) return caller.send(errLine("disabled", DISABLED_TEXT));
+  session.defer((signal) =>
+    withArea(ctx, caller, async (area) => {
+      const info = area.find(name);
+      if (info === undefined) {
+        caller.send(errLine("no-such-file", `there is no file ${neutralize(name)}`));
+        return;
+      }
+      let file: Deno.FsFile;
+      try {
+        file = await Deno.open(area.pathOf(info));
+      } catch (error) {
+        logFailure(ctx.log.traffic, "cannot open a shared file", caller, info.name, error);
+        caller.send(
+          error instanceof Deno.errors.NotFound
+            ? errLine("no-such-file", `${info.name} is gone`)
+            : errLine("io-error", `${info.name} cannot be read; see the server log`),
+        );
+        return;
+      }
+      try {
+        const header = formatLine("FILE", [info.name, info.size, info.sha256]);
+        const sent = await session.sendPayload(
+          header,
+          file,
+          info.size,
+          okLine("get", info.name),
+          signal,
+        );
+        ctx.log.traffic.info("sent {file} ({bytes} bytes) to {name} ({peer}): {outcome}", {
+          file: info.name,
+          bytes: info.size,
+          name: caller.name,
+          peer: caller.address,
+          outcome: sent ? "complete" : "broken",
+        });
+      } finally {
+        file.close();
+      }
+    })
+  );
+}
+
+/** `:files` → `FILEINFO <name> <size> <sha256> <uploader> <time>`… then `OK files <count>`. */
+export function files(ctx: ServerContext, caller: Caller): void {
+  const session = consoleRefusal(caller);
+  if (session === undefined) return;
+  if (disabled(ctx)) return caller.send(errLine("disabled", DISABLED_TEXT));
+  session.defer((signal) =>
+    withArea(ctx, caller, async (area) => {
+      const list = area.list();
+      for (const info of list) {
+        const line = formatLine("FILEINFO", [
+          info.name,
+          info.size,
+          info.sha256,
+          info.uploader,
+          info.time,
+        ]);
+        if (!await session.sendPaced(line, signal)) return;
+      }
+      caller.send(okLine("files", list.length));
+    })
+  );
+}
+
+/** `:rm <name>` → `OK rm <name>`; the uploader or an admin only. */
+export function rm(ctx: ServerContext, caller: Caller, rest: string): void {
+  const [name = "", extra = ""] = splitWords(rest, 1);
+  if (name === "" || extra !== "") return usage(caller, "rm");
+  const session = consoleRefusal(caller);
+  if (session === undefined) return;
+  if (disabled(ctx)) return caller.send(errLine("disabled", DISABLED_TEXT));
+  session.defer(() =>
+    withArea(ctx, caller, async (area) => {
+      const info = area.find(name);
+      if (info === undefined) {
+        caller.send(errLine("no-such-file", `there is no file ${neutralize(name)}`));
+        return;
+      }
+      if (!caller.admin && nameKey(info.uploader) !== nameKey(caller.name)) {
+        caller.send(errLine("not-allowed", `only ${info.uploader} or an admin may remove it`));
+        return;
+      }
+      try {
+        await area.remove(info);
+      } catch (error) {
+        logFailure(ctx.log.traffic, "cannot remove a shared file", caller, info.name, error);
+        caller.send(errLine("io-error", `${info.name} could not be removed; see the server log`));
+        return;
+      }
+      ctx.log.traffic.info("removed {file} for {name} ({peer})", {
+        file: info.name,
+        name: caller.name,
+        peer: caller.address,
+      });
+      caller.send(okLine("rm", info.name));
+    })
+  );
+}
+
+/**
+ * `:send <user|#group> <name> <size> <sha256>` + bytes → `OK send <offer-id> <recipients>`; each
+ * recipient gets `OFFER <offer-id> <from> <target> <name> <size> <sha256>`.
+ */
+export function send(ctx: ServerContext, caller: Caller, rest: string): void {
+  const [target = "", rawName = "", sizeWord = "", hashWord = "", extra = ""] = splitWords(
+    rest,
+    4,
+  );
+  const name = normalizeFileName(rawName);
+  const size = parseSize(sizeWord);
+  if (size === undefined) {
+    caller.send(errLine("bad-args", `usage: ${FILE_USAGE.send} (no payload was expected)`));
+    return;
+  }
+  const session = consoleRefusal(caller);
+  if (session === undefined) return;
+  const refuse = (code: ErrorCode, text: string) => refusePayload(caller, size, code, text);
+  const sha256 = parseSha256(hashWord);
+  if (sha256 === undefined || extra !== "") return refuse("bad-args", `usage: ${FILE_USAGE.send}`);
+  const problem = fileNameProblem(name);
+  if (problem !== undefined) return refuse("bad-file-name", problem);
+  const resolved = resolveTarget(ctx, caller, target);
+  if ("code" in resolved) return refuse(resolved.code, resolved.text);
+  const quota = ctx.options.fileQuota;
+  if (quota > 0 && size > quota) return refuse("too-large", `files are limited to ${quota} bytes`);
+  const spool = spoolFor(ctx);
+  const hold = spool.reserve(caller.name, session.id, size);
+  if ("code" in hold) return refuse(hold.code, hold.text);
+  session.defer(async () => {
+    let file: HashingFile;
+    try {
+      file = await spool.createFile();
+    } catch (error) {
+      spool.release(hold);
+      logFailure(ctx.log.traffic, "cannot create a spool file", caller, name, error);
+      return refuse("io-error", "the server cannot take transfers now; see its log");
+    }
+    session.receive(size, {
+      write: (piece) => file.write(piece),
+      end: async () => {
+        const stored = await verify(ctx, caller, file, name, sha256, () => spool.release(hold));
+        if (stored === undefined) return;
+        const recipients = recipientsOf(ctx, caller, resolved.target);
+        if (recipients.length === 0) {
+          await file.discard();
+          spool.release(hold);
+          caller.send(errLine("no-such-user", `nobody in ${resolved.target} is online any more`));
+          return;
+        }
+        const display = resolved.target.startsWith("#") ? resolved.target : recipients[0]!.name;
+        const offer = spool.offer(caller, display, recipients, {
+          name,
+          size,
+          sha256: stored,
+          path: file.path,
+          hold,
+        });
+        caller.send(okLine("send", offer.id, offer.pending.size));
+      },
+      abort: async () => {
+        await file.discard();
+        spool.release(hold);
+        broken(ctx, caller, "send", name, file.written, size);
+      },
+    });
+  });
+}
+
+/** `:accept <id>` → `FILE <name> <size> <sha256>`, the bytes, `OK accept <id>`. */
+export function accept(ctx: ServerContext, caller: Caller, rest: string): void {
+  const [word = "", extra = ""] = splitWords(rest, 1);
+  const id = Spool.parseId(word);
+  if (id === undefined || extra !== "") return usage(caller, "accept");
+  const session = consoleRefusal(caller);
+  if (session === undefined) return;
+  const spool = spoolFor(ctx);
+  const offer = spool.claim(id, caller);
+  if (offer === undefined) {
+    caller.send(errLine("no-such-offer", `there is no offer ${id} for you (expired?)`));
+    return;
+  }
+  offer.active++;
+  session.defer(async (signal) => {
+    let sent = false;
+    try {
+      using file = await Deno.open(offer.path);
+      const header = formatLine("FILE", [offer.name, offer.size, offer.sha256]);
+      sent = await session.sendPayload(header, file, offer.size, okLine("accept", id), signal);
+    } catch (error) {
+      logFailure(ctx.log.traffic, "cannot open a spool file", caller, offer.name, error);
+      caller.send(errLine("io-error", "the offered file cannot be read; see the server log"));
+    } finally {
+      offer.active--;
+      spool.settle(offer, caller.name, sent ? "delivered" : "failed");
+    }
+  });
+}
+
+/** `:decline <id>` → `OK decline <id>`; the sender gets `RECEIPT <id> <you> declined`. */
+export function decline(ctx: ServerContext, caller: Caller, rest: string): void {
+  const [word = "", extra = ""] = splitWords(rest, 1);
+  const id = Spool.parseId(word);
+  if (id === undefined || extra !== "") return usage(caller, "decline");
+  const spool = spoolFor(ctx);
+  const offer = spool.claim(id, caller);
+  if (offer === undefined) {
+    caller.send(errLine("no-such-offer", `there is no offer ${id} for you (expired?)`));
+    return;
+  }
+  spool.settle(offer, caller.name, "declined");
+  caller.send(okLine("decline", id));
+}
+
+/** Validates the target of `:send`: `#group` (you must be in it) or another user online. */
+function resolveTarget(
+  ctx: ServerContext,
+  caller: Caller,
+  target: string,
+): { target: string } | { code: ErrorCode; text: string } {
+  if (target.startsWith("#")) {
+    const group = ctx.hub.findGroup(groupName(target));
+    if (group === undefined) {
+      return { code: "no-such-group", text: `there is no group ${neutralize(target)}` };
+    }
+    const self = caller.peer;
+    if (self === undefined || !group.members.has(self)) {
+      return { code: "not-allowed", text: `you are not a member of #${group.name}` };
+    }
+    if (group.members.size < 2) {
+      return { code: "no-such-user", text: `nobody else is in #${group.name}` };
+    }
+    return { target: `#${group.name}` };
+  }
+  const peer = ctx.hub.find(target);
+  if (peer === undefined) {
+    return { code: "no-such-user", text: `nobody called "${neutralize(target)}" is online` };
+  }
+  if (peer === caller.peer) return { code: "bad-args", text: "you cannot send a file to yourself" };
+  return { target: peer.name };
+}
+
+/**
+ * Finishes an upload and checks its hash. Returns the SHA-256 when it matches; otherwise the file
+ * is deleted, `release` runs, the client gets `ERR io-error` or `ERR bad-hash`, and the result is
+ * undefined.
+ */
+async function verify(
+  ctx: ServerContext,
+  caller: Caller,
+  file: HashingFile,
+  name: string,
+  expected: string,
+  release: () => void,
+): Promise<string | undefined> {
+  const result = await file.finish();
+  if ("sha256" in result && result.sha256 === expected) return result.sha256;
+  await file.discard();
+  release();
+  if ("error" in result) {
+    logFailure(ctx.log.traffic, "cannot write an upload", caller, name, result.error);
+    caller.send(errLine("io-error", "the file could not be written; see the server log"));
+    return undefined;
+  }
+  ctx.throttle.warning(
+    ctx.log.traffic,
+    caller.ip,
+    "upload of {file} from {name} ({peer}) refused: SHA-256 mismatch",
+    { file: name, name: caller.name, peer: caller.address },
+  );
+  caller.send(
+    errLine("bad-hash", `the bytes received hash to ${result.sha256}, not ${expected}`),
+  );
+  return undefined;
+}
+
+/** A transfer cut short: logged, and the client (if still there) told. */
+function broken(
+  ctx: ServerContext,
+  caller: Caller,
+  what: string,
+  name: string,
+  received: number,
+  size: number,
+): void {
+  ctx.throttle.warning(
+    ctx.log.traffic,
+    caller.ip,
+    "{what} of {file} from {name} ({peer}) broken after {received} of {bytes} bytes",
+    { what, file: name, name: caller.name, peer: caller.address, received, bytes: size },
+    `broken ${what}`,
+  );
+  caller.send(
+    errLine("incomplete", `the connection ended after ${received} of ${size} bytes; nothing kept`),
+  );
+}
+
+function logFailure(log: Logger, what: string, caller: Caller, file: string, error: unknown): void {
+  log.error(`${what}: {file} for {name} ({peer}): {error}`, {
+    file,
+    name: caller.name,
+    peer: caller.address,
+    error: String(error),
+  });
+}
+
+function usage(caller: Caller, verb: keyof typeof FILE_USAGE): void {
+  caller.send(errLine("bad-args", `usage: ${FILE_USAGE[verb]}`));
+}

@@ -1,0 +1,149 @@
+/**
+ * What a connection and the command handlers need from their server: options, the hub, the
+ * backpressure gate, counters, logging and the shutdown switch. Keeps connection.ts and
+ * commands.ts free of the accept loop.
+ * @module
+ */
+
+import type { Logger } from "@logtape/logtape";
+import type { CongestionGate } from "./congestion.ts";
+import type { DisconnectReason } from "../protocol/errors.ts";
+import type { Emitter, ServerEventMap } from "./events.ts";
+import type { Hub, Peer } from "./hub.ts";
+import type { ResolvedServerOptions } from "../config/options.ts";
+import type { ServerStats, StatsCounter } from "./stats.ts";
+import type { MessageLog } from "../log/message_log.ts";
+import type { RunSlots } from "./commands/run_slots.ts";
+import type { LogThrottle } from "../log/throttle.ts";
+
+/** Loggers by concern; categories are documented in core/log/configure.ts. */
+export interface ServerLoggers {
+  server: Logger;
+  conn: Logger;
+  traffic: Logger;
+  admin: Logger;
+  limits: Logger;
+}
+
+/** Whoever issued a command: a client connection or the operator console. */
+export interface Caller {
+  /** Registered name, or "" before registration (the console is "server"). */
+  readonly name: string;
+  /** Has a name (the console always has: "server"). */
+  readonly registered: boolean;
+  /** Peer address as `ip:port`, or `console`. */
+  readonly address: string;
+  /** Peer IP address without port, or `console`: what repeated warnings are counted by. */
+  readonly ip: string;
+  /** May run admin commands. */
+  admin: boolean;
+  /** The hub peer, once registered (never for the console). */
+  readonly peer: Peer | undefined;
+  /** Queues one server line (with its `\n`) to the caller. */
+  send(line: string): void;
+  /** The connection behind the caller, for commands that move bytes or wait (not the console). */
+  readonly session?: Session | undefined;
+}
+
+/**
+ * Takes a sized payload as it arrives. The connection stops reading its socket while a `write`
+ * is pending, so a slow disk slows the sender instead of filling memory. `write` must not throw:
+ * a sink that fails keeps swallowing bytes and reports the failure from `end`.
+ */
+export interface PayloadSink {
+  /** The next piece of the payload; `piece` is only valid until the returned promise settles. */
+  write(piece: Uint8Array): Promise<void> | void;
+  /** Every byte arrived: finish and send the command's final line. */
+  end(): Promise<void>;
+  /** The connection broke before the last byte: remove whatever was stored. */
+  abort(): Promise<void>;
+}
+
+/** Where an outgoing payload's bytes come from; `Deno.FsFile` fits. */
+export interface PayloadSource {
+  /** Reads into `buffer`; resolves with the byte count, or `null` at the end. */
+  read(buffer: Uint8Array): Promise<number | null>;
+}
+
+/** Options of {@linkcode Session.defer}. */
+export interface DeferOptions {
+  /** Abort the task when the peer closes its sending side (used by `:run`). @default {false} */
+  abortOnEof?: boolean;
+}
+
+/**
+ * A client connection as the transfer, acknowledgement and remote-command features see it.
+ * Everything here keeps the connection's order: a payload or a deferred task finishes before the
+ * connection handles its next line, so replies stay in the order of the commands.
+ */
+export interface Session {
+  /** Connection id, as in server events. */
+  readonly id: number;
+  /** True until the connection starts closing. */
+  readonly open: boolean;
+  /**
+   * Reads the next `size` raw bytes of the connection into `sink` (its `end` runs once all
+   * arrived) before any further line. Call it while handling the command line that announced the
+   * payload, or from a task deferred by that command.
+   */
+  receive(size: number, sink: PayloadSink): void;
+  /**
+   * Runs `task` before the connection handles its next line. `signal` aborts when the connection
+   * closes, the server shuts down, or (with `abortOnEof`) the peer stops sending.
+   */
+  defer(task: (signal: AbortSignal) => Promise<void>, options?: DeferOptions): void;
+  /**
+   * Sends `header`, then exactly `size` bytes read from `source`, then `trailer`; lines for this
+   * connection that arrive meanwhile wait and follow the trailer. The queue is filled only up to
+   * its high-water mark, so neither this client nor anyone else is held up by the backpressure
+   * gate. Resolves true once everything is queued; false if the connection closed (a payload
+   * that cannot be completed closes the connection, since its framing would be lost).
+   */
+  sendPayload(
+    header: string,
+    source: PayloadSource,
+    size: number,
+    trailer: string,
+    signal: AbortSignal,
+  ): Promise<boolean>;
+  /** Queues one line once the queue is below half its high-water mark; false if closed. */
+  sendPaced(line: string, signal: AbortSignal): Promise<boolean>;
+  /** Resolves once everything queued so far has been written (or the connection failed). */
+  flushed(): Promise<void>;
+  /** Turns message acknowledgements on (numbering restarts at 1) or off. */
+  setAck(on: boolean): void;
+  /** Whether message acknowledgements are on. */
+  readonly ack: boolean;
+}
+
+/** A connection as the server and commands see it. */
+export interface ConnectionHandle extends Peer {
+  readonly id: number;
+  readonly address: string;
+  /** Closes with a reason, telling the client with `BYE` when possible. */
+  close(reason: DisconnectReason, text: string): Promise<void>;
+}
+
+/** The server seen from inside. */
+export interface ServerContext {
+  readonly options: ResolvedServerOptions;
+  readonly hub: Hub;
+  readonly gate: CongestionGate;
+  readonly counters: StatsCounter;
+  readonly log: ServerLoggers;
+  /** The request log's message lines, batched; see `message_log.ts`. */
+  readonly messages: MessageLog;
+  /** Logs the warnings a client can trigger at will, summarising repeats; see `log_throttle.ts`. */
+  readonly throttle: LogThrottle;
+  readonly events: Emitter<ServerEventMap>;
+  /** Programs started by `:run`, counted against `--max-running`. */
+  readonly runSlots: RunSlots;
+  /** True once shutdown has begun. */
+  readonly draining: boolean;
+  /** Checks an admin token in constant time. */
+  checkToken(token: string): boolean;
+  /** Begins a graceful shutdown; resolves when it is done. */
+  shutdown(options: { grace?: number; reason?: string }): Promise<void>;
+  /** Current counters. */
+  snapshot(): ServerStats;
+}

@@ -1,0 +1,202 @@
+/**
+ * Names, groups and routing. The hub decides who receives what; it never touches a socket:
+ * a {@linkcode Peer} only has to accept bytes. A broadcast is one `Uint8Array` handed to every
+ * recipient.
+ * @module
+ */
+
+import { formatLine, nameKey } from "../protocol/grammar.ts";
+
+/** Something the hub can route to: a named connection. */
+export interface Peer {
+  /** Display name, as the client spelled it. */
+  name: string;
+  /** Groups this peer belongs to. */
+  readonly groups: Set<Group>;
+  /** Queues bytes for this peer. Never throws; a peer that cannot take them closes itself. */
+  deliver(bytes: Uint8Array): void;
+}
+
+/** A named set of peers; exists while it has members. */
+export interface Group {
+  /** Display name, without `#`. */
+  readonly name: string;
+  /** Members, in join order. */
+  readonly members: Set<Peer>;
+}
+
+/** Options of {@linkcode Hub.remove}. */
+export interface RemoveOptions {
+  /** Set when the peer was kicked: the lobby hears `KICK <name> :<kickText>` instead of `LEAVE`. */
+  kickText?: string | undefined;
+  /** Announce the departure (false during shutdown, where it would only be noise). @default {true} */
+  announce?: boolean;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The registry of named peers and groups.
+ *
+ * @example
+ * ```ts
+ * import { Hub, type Peer } from "./hub.ts";
+ * const inbox: string[] = [];
+ * const peer = (name: string): Peer => ({ name, groups: new Set(), deliver: (b) => inbox.push(`${name}<${new TextDecoder().decode(b)}`) });
+ * const hub = new Hub({ announceLimit: 100 });
+ * const alice = peer("alice"), bob = peer("bob");
+ * hub.register(alice); hub.register(bob);
+ * hub.broadcast(new TextEncoder().encode("MSG alice * :hi\n"), alice);
+ * console.assert(inbox.at(-1) === "bob<MSG alice * :hi\n");
+ * ```
+ */
+export class Hub {
+  readonly #peers = new Map<string, Peer>();
+  readonly #groups = new Map<string, Group>();
+  /** Online count up to which lobby announcements go to everyone. */
+  announceLimit: number;
+
+  /** Creates an empty hub. */
+  constructor(options: { announceLimit: number }) {
+    this.announceLimit = options.announceLimit;
+  }
+
+  /** Named peers online. */
+  get online(): number {
+    return this.#peers.size;
+  }
+
+  /** Every named peer, in registration order. */
+  peers(): IterableIterator<Peer> {
+    return this.#peers.values();
+  }
+
+  /** Every group, in creation order. */
+  groups(): IterableIterator<Group> {
+    return this.#groups.values();
+  }
+
+  /** The peer with this name (any case), if online. */
+  find(name: string): Peer | undefined {
+    return this.#peers.get(nameKey(name));
+  }
+
+  /** The group with this name (any case, without `#`). */
+  findGroup(name: string): Group | undefined {
+    return this.#groups.get(nameKey(name));
+  }
+
+  /** True when a peer already uses this name, ignoring case (`except` may keep its own). */
+  isTaken(name: string, except?: Peer): boolean {
+    const holder = this.#peers.get(nameKey(name));
+    return holder !== undefined && holder !== except;
+  }
+
+  /** Adds a peer under its (validated, free) name and announces `JOIN` to the lobby. */
+  register(peer: Peer): void {
+    this.#peers.set(nameKey(peer.name), peer);
+    if (this.#announcesToAll()) this.#toAll(formatLine("JOIN", [peer.name]), peer);
+  }
+
+  /** Renames a peer and announces `NICK` (always to the peer itself). */
+  rename(peer: Peer, newName: string): void {
+    const oldName = peer.name;
+    this.#peers.delete(nameKey(oldName));
+    peer.name = newName;
+    this.#peers.set(nameKey(newName), peer);
+    const line = encoder.encode(formatLine("NICK", [oldName, newName]));
+    if (this.#announcesToAll()) this.broadcast(line);
+    else this.#toConcerned(peer, line, true);
+  }
+
+  /**
+   * Removes a peer: it leaves every group (members get `PART <name> #g <reason>`) and the lobby
+   * hears `LEAVE <name> <reason>`, or `KICK <name> :<text>` when it was kicked.
+   */
+  remove(peer: Peer, reason: string, options: RemoveOptions = {}): void {
+    if (this.#peers.get(nameKey(peer.name)) !== peer) return;
+    // Counted with the leaver, as its JOIN was: a roster that saw no JOIN sees no LEAVE.
+    const toAll = (options.announce ?? true) && this.#announcesToAll();
+    this.#peers.delete(nameKey(peer.name));
+    for (const group of [...peer.groups]) this.leave(peer, group, reason, options.announce ?? true);
+    if (!toAll) return;
+    const kickText = options.kickText;
+    const line = kickText === undefined
+      ? formatLine("LEAVE", [peer.name, reason])
+      : formatLine("KICK", [peer.name], kickText);
+    this.#toAll(line);
+  }
+
+  /** Queues `bytes` to every named peer except `except`; returns how many received it. */
+  broadcast(bytes: Uint8Array, except?: Peer): number {
+    let count = 0;
+    for (const peer of this.#peers.values()) {
+      if (peer === except) continue;
+      peer.deliver(bytes);
+      count++;
+    }
+    return count;
+  }
+
+  /** Creates a group with `peer` as its first member. Returns undefined if the name exists. */
+  createGroup(name: string, peer: Peer): Group | undefined {
+    const key = nameKey(name);
+    if (this.#groups.has(key)) return undefined;
+    const group: Group = { name, members: new Set([peer]) };
+    this.#groups.set(key, group);
+    peer.groups.add(group);
+    return group;
+  }
+
+  /** Adds a peer to a group; members already in it hear `JOIN <name> #<group>`. */
+  join(peer: Peer, group: Group): void {
+    if (group.members.has(peer)) return;
+    this.toGroup(group, encoder.encode(formatLine("JOIN", [peer.name, `#${group.name}`])));
+    group.members.add(peer);
+    peer.groups.add(group);
+  }
+
+  /** Removes a peer from a group (members hear `PART`); an empty group is deleted. */
+  leave(peer: Peer, group: Group, reason: string, announce = true): void {
+    if (!group.members.delete(peer)) return;
+    peer.groups.delete(group);
+    if (group.members.size === 0) {
+      this.#groups.delete(nameKey(group.name));
+      return;
+    }
+    if (announce) {
+      this.toGroup(
+        group,
+        encoder.encode(formatLine("PART", [peer.name, `#${group.name}`, reason])),
+      );
+    }
+  }
+
+  /** Queues `bytes` to a group's members except `except`; returns the recipient count. */
+  toGroup(group: Group, bytes: Uint8Array, except?: Peer): number {
+    let count = 0;
+    for (const member of group.members) {
+      if (member === except) continue;
+      member.deliver(bytes);
+      count++;
+    }
+    return count;
+  }
+
+  #announcesToAll(): boolean {
+    return this.#peers.size <= this.announceLimit;
+  }
+
+  #toAll(line: string, except?: Peer): void {
+    this.broadcast(encoder.encode(line), except);
+  }
+
+  /** The peer itself (optionally) and everyone sharing a group with it, each once. */
+  #toConcerned(peer: Peer, bytes: Uint8Array, includeSelf: boolean): void {
+    const seen = new Set<Peer>();
+    if (includeSelf) seen.add(peer);
+    for (const group of peer.groups) for (const member of group.members) seen.add(member);
+    if (!includeSelf) seen.delete(peer);
+    for (const member of seen) member.deliver(bytes);
+  }
+}

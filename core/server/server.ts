@@ -1,0 +1,482 @@
+/**
+ * The Switchboard server: accepts connections, refuses the ones its limits and access lists
+ * say no to, runs one {@linkcode Connection} task for each of the others, sweeps them for
+ * liveness on one timer, and shuts down gracefully.
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { CidrList } from "../util/cidr.ts";
+import { runCommand } from "./commands/table.ts";
+import { CongestionGate } from "./congestion.ts";
+import { Connection, settleWithin } from "./connection.ts";
+import type { Caller, ServerContext, ServerLoggers } from "./context.ts";
+import { type DisconnectReason, type ErrorCode, SwitchboardError } from "../protocol/errors.ts";
+import { Emitter, type ServerEventMap } from "./events.ts";
+import { sweepInterval } from "./liveness.ts";
+import { Hub } from "./hub.ts";
+import { LogThrottle } from "../log/throttle.ts";
+import { MessageLog } from "../log/message_log.ts";
+import {
+  type ResolvedServerOptions,
+  resolveOptions,
+  type ServerOptions,
+} from "../config/options.ts";
+import {
+  errLine,
+  formatAddress,
+  formatLine,
+  neutralize,
+  parseCommand,
+} from "../protocol/grammar.ts";
+import { RunSlots } from "./commands/run_slots.ts";
+import { type ServerStats, StatsCounter } from "./stats.ts";
+
+/** A running server. Dispose it (`await using`) or call {@linkcode Server.shutdown} to stop it. */
+export interface Server extends AsyncDisposable {
+  /** The address the server listens on (the real port when started with port 0). */
+  readonly addr: { hostname: string; port: number };
+  /** The options in force, defaults filled in. */
+  readonly options: ResolvedServerOptions;
+  /** Resolves when the server has closed every connection and its listener. */
+  readonly finished: Promise<void>;
+  /** Subscribes to a server event; returns an unsubscribe function. */
+  on<K extends keyof ServerEventMap>(
+    event: K,
+    listener: (payload: ServerEventMap[K]) => void,
+  ): () => void;
+  /** Counters: connections, messages, deliveries, disconnects by reason … */
+  stats(): ServerStats;
+  /**
+   * Runs one line as the operator console: a `:command` with admin rights, `exit` to shut down,
+   * anything else is broadcast as `MSG server * :<text>`. Returns the reply lines.
+   */
+  console(line: string): string[];
+  /** Graceful shutdown: stop accepting, handle what was read, `BYE shutdown`, drain, close. */
+  shutdown(options?: { grace?: number; reason?: string }): Promise<void>;
+}
+
+const encoder = new TextEncoder();
+const IPV4_MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
+/** The least time a shutdown gives its `BYE` lines to go out, when handling used the grace. */
+const MIN_GOODBYE_MS = 250;
+/** The longest pause of the accept loop after failures that mean the listener is in trouble. */
+const MAX_ACCEPT_BACKOFF_MS = 1000;
+
+/**
+ * Starts a server and resolves once it accepts connections.
+ *
+ * `listener`, when given, is a socket already bound with {@linkcode bindListener}; the server
+ * serves on it instead of binding `options.host` and `options.port`, and closes it when it
+ * stops. Binding first lets a program do what needs the real port (the `server` program writes
+ * its token file) before the server logs `listening on` and accepts anyone.
+ *
+ * @example
+ * ```ts
+ * import { startServer } from "./server.ts";
+ * await using server = await startServer({ port: 0 });
+ * const conn = await Deno.connect({ port: server.addr.port });
+ * conn.close();
+ * ```
+ * @throws {SwitchboardError} `address-in-use` when the port is taken, `address-unavailable`
+ * when the host is not an address of this machine.
+ */
+export async function startServer(
+  options: ServerOptions = {},
+  listener?: Deno.TcpListener,
+): Promise<Server> {
+  const resolved = resolveOptions(options);
+  // Built first: it checks its window, and nothing is left open if that throws.
+  const throttle = new LogThrottle({ windowMs: resolved.logRepeatWindow * 1000 });
+  const server = new SwitchboardServer(
+    resolved,
+    listener ?? bindListener(resolved.host, resolved.port),
+    throttle,
+  );
+  await Promise.resolve();
+  return server;
+}
+
+/**
+ * Binds the TCP socket a server listens on, without accepting anyone yet; pass it to
+ * {@linkcode startServer}. Close it if the server is not started after all.
+ *
+ * @example
+ * ```ts
+ * import { bindListener, startServer } from "./server.ts";
+ * const listener = bindListener("127.0.0.1", 0);
+ * await using server = await startServer({}, listener);
+ * console.assert(server.addr.port === listener.addr.port);
+ * ```
+ * @throws {SwitchboardError} `address-in-use` when the port is taken, `address-unavailable`
+ * when the host is not an address of this machine.
+ */
+export function bindListener(host: string, port: number): Deno.TcpListener {
+  const where = formatAddress(host, port);
+  try {
+    return Deno.listen({ hostname: host, port, transport: "tcp" });
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new SwitchboardError(
+        "address-in-use",
+        `cannot listen on ${where}: the port is already in use`,
+        {
+          cause: error,
+        },
+      );
+    }
+    if (error instanceof Deno.errors.AddrNotAvailable) {
+      throw new SwitchboardError(
+        "address-unavailable",
+        `cannot listen on ${where}: that address does not belong to this machine`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+class SwitchboardServer implements Server, ServerContext {
+  readonly options: ResolvedServerOptions;
+  readonly addr: { hostname: string; port: number };
+  readonly hub: Hub;
+  readonly gate = new CongestionGate();
+  readonly counters: StatsCounter = new StatsCounter();
+  readonly events = new Emitter<ServerEventMap>();
+  readonly log: ServerLoggers = {
+    server: getLogger(["switchboard", "server"]),
+    conn: getLogger(["switchboard", "conn"]),
+    traffic: getLogger(["switchboard", "traffic"]),
+    admin: getLogger(["switchboard", "admin"]),
+    limits: getLogger(["switchboard", "limits"]),
+  };
+  readonly messages: MessageLog = new MessageLog(this.log.traffic);
+  readonly runSlots: RunSlots;
+  readonly throttle: LogThrottle;
+  readonly finished: Promise<void>;
+  readonly #listener: Deno.TcpListener;
+  readonly #connections = new Set<Connection>();
+  readonly #tasks = new Set<Promise<void>>();
+  readonly #perIp = new Map<string, number>();
+  readonly #allow: CidrList;
+  readonly #deny: CidrList;
+  readonly #admins: CidrList;
+  readonly #token: Uint8Array | undefined;
+  readonly #sweeper: ReturnType<typeof setInterval>;
+  readonly #acceptLoop: Promise<void>;
+  #nextId = 1;
+  #draining = false;
+  #shutdown: Promise<void> | undefined;
+  #finish!: () => void;
+
+  constructor(options: ResolvedServerOptions, listener: Deno.TcpListener, throttle: LogThrottle) {
+    this.options = options;
+    this.throttle = throttle;
+    this.#listener = listener;
+    const addr = listener.addr;
+    this.addr = { hostname: addr.hostname, port: addr.port };
+    this.hub = new Hub({ announceLimit: options.announceLimit });
+    this.runSlots = new RunSlots(options.maxRunning);
+    this.#allow = new CidrList(options.access.allow);
+    this.#deny = new CidrList(options.access.deny);
+    this.#admins = new CidrList(options.admins);
+    this.#token = options.adminToken === undefined || options.adminToken === ""
+      ? undefined
+      : encoder.encode(options.adminToken);
+    this.finished = new Promise((resolve) => this.#finish = resolve);
+    this.#sweeper = setInterval(() => this.#sweep(), sweepInterval(options));
+    this.#acceptLoop = this.#accept();
+    options.signal?.addEventListener("abort", () => void this.shutdown(), { once: true });
+    this.log.server.info("listening on {address} in {mode} mode", {
+      address: formatAddress(this.addr.hostname, this.addr.port),
+      mode: options.mode,
+    });
+    this.events.emit("listening", { ...this.addr });
+  }
+
+  get counterscounter(): StatsCounter {
+    return this.counters;
+  }
+
+  /** ServerContext wants `stats` as the counter; the public API wants `stats()`. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  on<K extends keyof ServerEventMap>(
+    event: K,
+    listener: (payload: ServerEventMap[K]) => void,
+  ): () => void {
+    return this.events.on(event, listener);
+  }
+
+  stats(): ServerStats {
+    return this.snapshot();
+  }
+
+  snapshot(): ServerStats {
+    let bytesOut = this.counters.bytesOut;
+    let backedUp = 0;
+    for (const { outbound } of this.#connections) {
+      bytesOut += outbound.bytesWritten;
+      if (outbound.congested) backedUp++;
+    }
+    return {
+      ...this.counters.snapshot({
+        connections: this.#connections.size,
+        online: this.hub.online,
+        groups: [...this.hub.groups()].length,
+        backedUp,
+      }),
+      bytesOut,
+    };
+  }
+
+  checkToken(token: string): boolean {
+    if (this.#token === undefined) return false;
+    return constantTimeEqual(encoder.encode(token), this.#token);
+  }
+
+  console(line: string): string[] {
+    const replies: string[] = [];
+    const operator: Caller = {
+      name: "server",
+      registered: true,
+      address: "console",
+      ip: "console",
+      admin: true,
+      peer: undefined,
+      send: (reply) => replies.push(reply.replace(/\n$/, "")),
+    };
+    const trimmed = line.trim();
+    if (trimmed === "") return replies;
+    if (trimmed.toLowerCase() === "exit" || trimmed.toLowerCase() === ":quit") {
+      void this.shutdown({ reason: "server shutting down" });
+      replies.push("OK shutdown");
+      return replies;
+    }
+    if (trimmed.startsWith(":") && !trimmed.startsWith("::")) {
+      const { verb, rest } = parseCommand(trimmed);
+      runCommand(this, operator, verb, rest);
+      return replies;
+    }
+    const text = neutralize(trimmed.startsWith("::") ? trimmed.slice(1) : trimmed);
+    const recipients = this.hub.broadcast(encoder.encode(formatLine("MSG", ["server", "*"], text)));
+    this.counters.messages++;
+    this.counters.deliveries += recipients;
+    this.log.traffic.info(
+      "message from {name} ({peer}) to {target}: {recipients} recipients, {bytes} bytes",
+      {
+        name: "server",
+        peer: "console",
+        target: "*",
+        recipients,
+        bytes: text.length,
+      },
+    );
+    replies.push(`OK broadcast ${recipients}`);
+    return replies;
+  }
+
+  shutdown(options: { grace?: number; reason?: string } = {}): Promise<void> {
+    this.#shutdown ??= this.#shutDown(
+      options.grace ?? this.options.shutdownGrace,
+      options.reason ?? "server shutting down",
+    );
+    return this.#shutdown;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+
+  async #shutDown(grace: number, reason: string): Promise<void> {
+    this.#draining = true;
+    this.log.server.info("shutting down ({reason}), grace {grace} s, {count} connections", {
+      reason,
+      grace,
+      count: this.#connections.size,
+    });
+    this.events.emit("shutdown", { reason, grace });
+    try {
+      this.#listener.close();
+    } catch {
+      // Already closed.
+    }
+    await this.#acceptLoop;
+    // Connections read nothing more. What they had read is handled before anyone is told
+    // goodbye, with backpressure on, within half the grace period: a line still waiting then is
+    // not handled, and so never acknowledged. The other half at least is for delivering what
+    // was acknowledged, and the goodbyes.
+    const deadline = performance.now() + grace * 1000;
+    for (const connection of this.#connections) connection.release();
+    await settleWithin(
+      Promise.all([...this.#connections].map((connection) => connection.settled())),
+      grace * 500,
+    );
+    // Whatever the handling took, the goodbyes get a moment to go out.
+    const waitMs = Math.max(MIN_GOODBYE_MS, deadline - performance.now());
+    await Promise.all([...this.#connections].map((c) => c.close("shutdown", reason, waitMs)));
+    clearInterval(this.#sweeper);
+    await Promise.all(this.#tasks);
+    this.messages.flush();
+    // The summaries of repeated warnings go out before the caller disposes the log sinks.
+    this.throttle.close();
+    this.log.server.info("shut down: {accepted} connections served", {
+      accepted: this.counters.accepted,
+    });
+    this.events.emit("closed", {});
+    this.#finish();
+  }
+
+  async #accept(): Promise<void> {
+    let failures = 0;
+    for (;;) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (error) {
+        if (this.#draining || error instanceof Deno.errors.BadResource) return;
+        if (isGoneBeforeAccept(error)) {
+          // Routine on the internet (a scanner, a client that gave up): nothing to serve.
+          this.counters.resetBeforeAccept++;
+          continue;
+        }
+        // Out of file descriptors and the like: the listener itself is in trouble. Back off
+        // (10 ms, doubling up to 1 s) so the others keep being served, and log each failure.
+        const delay = Math.min(MAX_ACCEPT_BACKOFF_MS, 10 * 2 ** failures++);
+        this.log.server.error("accept failed: {error}; next try in {delay} ms", {
+          error: String(error),
+          delay,
+        });
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        continue;
+      }
+      failures = 0;
+      this.#admit(conn);
+    }
+  }
+
+  #admit(conn: Deno.TcpConn): void {
+    this.counters.accepted++;
+    const remote = conn.remoteAddr;
+    const ip = remote.hostname.replace(IPV4_MAPPED, "$1");
+    const address = formatAddress(ip, remote.port);
+    const refusal = this.#refusal(ip);
+    if (refusal !== undefined) return this.#refuse(conn, address, ip, ...refusal);
+    try {
+      conn.setNoDelay(true);
+    } catch {
+      // The peer is already gone; the read loop will notice.
+    }
+    const connection = new Connection(
+      this.#nextId++,
+      conn,
+      this,
+      { ip, port: remote.port, address, admin: this.#admins.matches(ip) },
+      (closed, reason) => this.#forget(closed, reason),
+    );
+    this.#connections.add(connection);
+    this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
+    this.log.conn.info("connected {peer}", { peer: address, ip, port: remote.port });
+    this.events.emit("connect", { id: connection.id, address });
+    const task = connection.run();
+    this.#tasks.add(task);
+    task.finally(() => this.#tasks.delete(task));
+  }
+
+  #refusal(ip: string): [ErrorCode, DisconnectReason, string] | undefined {
+    if (this.#draining) return ["shutting-down", "shutdown", "the server is shutting down"];
+    const { allow, deny } = this.options.access;
+    if (
+      (deny.length > 0 && this.#deny.matches(ip)) || (allow.length > 0 && !this.#allow.matches(ip))
+    ) {
+      return ["refused", "refused", "your address is not allowed to connect"];
+    }
+    if (this.#connections.size >= this.options.maxClients) {
+      return [
+        "server-full",
+        "server-full",
+        `the server is full (${this.options.maxClients} connections); try again later`,
+      ];
+    }
+    const maxPerIp = this.options.maxPerIp;
+    if (maxPerIp > 0 && (this.#perIp.get(ip) ?? 0) >= maxPerIp) {
+      return ["too-many-connections", "refused", `at most ${maxPerIp} connections per address`];
+    }
+    return undefined;
+  }
+
+  #refuse(
+    conn: Deno.TcpConn,
+    address: string,
+    ip: string,
+    code: ErrorCode,
+    reason: DisconnectReason,
+    text: string,
+  ): void {
+    this.counters.disconnects[reason]++;
+    this.throttle.warning(
+      this.log.conn,
+      ip,
+      "refused {peer}: {code}",
+      { peer: address, ip, code, reason },
+      `refused: ${code}`,
+    );
+    this.events.emit("refuse", { address, code });
+    const task = (async () => {
+      try {
+        await Promise.race([
+          conn.write(encoder.encode(errLine(code, text))),
+          new Promise((resolve) => setTimeout(resolve, 1000)),
+        ]);
+      } catch {
+        // The peer left already.
+      } finally {
+        try {
+          conn.close();
+        } catch {
+          // Closed.
+        }
+      }
+    })();
+    this.#tasks.add(task);
+    task.finally(() => this.#tasks.delete(task));
+  }
+
+  #forget(connection: Connection, reason: DisconnectReason): void {
+    this.#connections.delete(connection);
+    const left = (this.#perIp.get(connection.ip) ?? 1) - 1;
+    if (left > 0) this.#perIp.set(connection.ip, left);
+    else this.#perIp.delete(connection.ip);
+    this.counters.disconnects[reason]++;
+    this.events.emit("disconnect", {
+      id: connection.id,
+      name: connection.registered ? connection.name : undefined,
+      address: connection.address,
+      reason,
+    });
+  }
+
+  #sweep(): void {
+    const now = performance.now();
+    for (const connection of this.#connections) connection.checkLiveness(now);
+  }
+}
+
+/**
+ * True for the errors `accept` reports for a connection its peer reset while it waited in the
+ * listener's queue (Deno fails on the peer address of such a socket with `NotConnected`).
+ */
+function isGoneBeforeAccept(error: unknown): boolean {
+  return error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted;
+}
+
+/** Compares two byte strings in time that depends only on their lengths. */
+function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  let difference = a.length ^ b.length;
+  for (let i = 0; i < Math.max(a.length, b.length); i++) difference |= (a[i] ?? 0) ^ (b[i] ?? 0);
+  return difference === 0;
+}
