@@ -8,6 +8,7 @@
  * @module
  */
 
+import { settleWithin, sleep } from "../core/util/time.ts";
 import {
   type ClientEnd,
   ConnectError,
@@ -226,12 +227,7 @@ class ClientApp {
     }
     const end = await client.closed;
     // Transfers cut short by the end remove their partial files before the program exits.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      desk.idle(),
-      new Promise((resolve) => timer = setTimeout(resolve, CLEANUP_MS)),
-    ]);
-    clearTimeout(timer);
+    await settleWithin(desk.idle(), CLEANUP_MS);
     return this.#report(end);
   }
 
@@ -380,7 +376,7 @@ class ClientApp {
           if (rest.trim() === "" || !Number.isFinite(seconds) || seconds < 0) {
             this.#localError("usage: :sleep <seconds>");
           } else {
-            await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+            await sleep(seconds * 1000);
           }
           return undefined;
         }

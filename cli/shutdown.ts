@@ -4,6 +4,7 @@
  * @module
  */
 
+import { sleep } from "../core/util/time.ts";
 import { parseArgs } from "node:util";
 import { defaultTokenFile, readTokenFile } from "../core/config/admin_token.ts";
 import { LineReader } from "../core/protocol/line_reader.ts";
@@ -219,7 +220,7 @@ async function waitUntilClosed(hostname: string, port: number, ms: number): Prom
       if (error instanceof Deno.errors.ConnectionRefused) return;
       throw error;
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
   throw Object.assign(new Error("port still open"), { code: "timeout" });
 }

@@ -37,7 +37,7 @@ import {
   type TransferHooks,
   type UploadAnswer,
 } from "./payload.ts";
-import { Emitter } from "../server/events.ts";
+import { Emitter } from "../util/emitter.ts";
 import { nameKey, parseCommand } from "../protocol/grammar.ts";
 import {
   type ByeEvent,

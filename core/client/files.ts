@@ -24,11 +24,11 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { basename, dirname, resolve, sep } from "node:path";
 import type { Answer, PayloadSink, SwitchboardClient } from "./client.ts";
 import { fileNameProblem, normalizeFileName } from "../protocol/file_names.ts";
-import { HashingFile, removeQuietly } from "../server/files/area.ts";
+import { describeError as describe } from "../util/describe_error.ts";
+import { HashingFile, hashStream, removeQuietly } from "../util/hashing_file.ts";
 import type { ErrEvent, FileEvent, OkEvent } from "../protocol/server_line.ts";
 
 /** What a transfer was. */
@@ -111,7 +111,6 @@ export interface FileTransferOptions {
 export const DOWNLOAD_TEMP_PREFIX = ".download-";
 
 /** Bytes read per step while hashing a local file. */
-const HASH_PIECE_BYTES = 1024 * 1024;
 /**
  * Why `name` (from the server: another user chose it) cannot be saved as a file in a downloads
  * folder, or `undefined` when it can: the protocol's name rules again (`fileNameProblem` of
@@ -184,24 +183,6 @@ export async function claimFreshPath(
     }
   }
   throw new Deno.errors.AlreadyExists(`no free name for ${name} in ${dir}`);
-}
-
-/** SHA-256 and size of a local file, read in 1 MiB pieces from `file`'s current position. */
-export async function hashStream(
-  file: { read(buffer: Uint8Array): Promise<number | null> },
-  onProgress?: (bytes: number) => void,
-): Promise<{ sha256: string; size: number }> {
-  const hash = createHash("sha256");
-  const buffer = new Uint8Array(HASH_PIECE_BYTES);
-  let size = 0;
-  for (;;) {
-    const count = await file.read(buffer);
-    if (count === null) break;
-    hash.update(buffer.subarray(0, count));
-    size += count;
-    onProgress?.(size);
-  }
-  return { sha256: hash.digest("hex"), size };
 }
 
 /**
@@ -596,8 +577,4 @@ function incomplete(received: number, size: number): TransferError {
     code: "incomplete",
     text: `the connection ended after ${received} of ${size} bytes; nothing kept`,
   };
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -12,9 +12,9 @@
  */
 
 import { classifyConnectError, ConnectError, refusalError, timeoutError } from "./errors.ts";
-import type { PayloadSource } from "../server/context.ts";
 import { LineParser, TOO_LONG } from "../protocol/line_parser.ts";
-import { readFully } from "../server/payload_io.ts";
+import { PAYLOAD_PIECE_BYTES, type PayloadSource, readFully } from "../protocol/payload.ts";
+import { describeError as describe } from "../util/describe_error.ts";
 import { formatAddress } from "../protocol/grammar.ts";
 import { type HelloEvent, parseServerLine } from "../protocol/server_line.ts";
 
@@ -31,24 +31,10 @@ export interface LinkOptions {
 }
 
 /** Where the bytes of an upload come from; a `Deno.FsFile` is one (shared with the server). */
-export type { PayloadSource } from "../server/context.ts";
-
-/** How a link ended. */
-export interface LinkEnd {
-  /** The `BYE` line the server sent before closing, if any. */
-  bye: string | undefined;
-  /** What broke the connection when it did not end with a clean close. */
-  error: string | undefined;
-}
+export type { PayloadSource } from "../protocol/payload.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/**
- * Bytes read or written per step of a payload: large enough that a GiB costs a few thousand
- * system calls, small enough that two of them (read-ahead) are all the memory a transfer takes.
- */
-export const PAYLOAD_PIECE_BYTES = 256 * 1024;
 
 /**
  * An open connection to a server that has greeted with `HELLO`.
@@ -382,10 +368,4 @@ function notSwitchboard(address: string, got: string): ConnectError {
     address,
     `${address} did not greet like a Switchboard server (got ${got})`,
   );
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Deno.errors.ConnectionReset) return "connection reset by the server";
-  if (error instanceof Deno.errors.BrokenPipe) return "the connection broke";
-  return error instanceof Error ? error.message : String(error);
 }

@@ -12,10 +12,10 @@
  * @example
  * ```ts ignore
  * import { getLogger } from "@logtape/logtape";
- * import { configureLogging, formatPeer, LOG_CATEGORIES } from "./configure.ts";
+ * import { configureLogging, LOG_CATEGORIES } from "./configure.ts";
  *
  * await using _logging = await configureLogging({ logDir: "logs", logFormat: "text", console: "auto" });
- * getLogger(LOG_CATEGORIES.conn).info("connected {peer}", { peer: formatPeer("::1", 40000) });
+ * getLogger(LOG_CATEGORIES.conn).info("connected {peer}", { peer: "[::1]:40000" });
  * ```
  * @module
  */
@@ -79,30 +79,6 @@ export const LOG_CATEGORIES: Readonly<{
   } as const,
 );
 
-/** Structured properties the server attaches to records, by name. Values are documented here once. */
-export interface LogProperties {
-  /** Peer address without port, e.g. `"127.0.0.1"` or `"::1"`. */
-  ip?: string;
-  /** Peer port. */
-  port?: number;
-  /** Peer as `ip:port`, IPv6 in brackets; see {@linkcode formatPeer}. */
-  peer?: string;
-  /** Client name, or `"-"` before registration. */
-  name?: string;
-  /** Disconnect reason or kick reason. */
-  reason?: string;
-  /** Message target: `*`, `#group` or a user name. */
-  target?: string;
-  /** Number of clients a message was queued to. */
-  recipients?: number;
-  /** Size in bytes of the line or payload concerned. */
-  bytes?: number;
-  /** Command verb without its colon, e.g. `group`. */
-  verb?: string;
-  /** An error or refusal code, e.g. `server-full`. */
-  code?: string;
-}
-
 /** Options of {@linkcode configureLogging}. */
 export interface LoggingOptions {
   /** Folder of `server.log` and `errors.log`, created when missing; `""` writes no files. */
@@ -137,20 +113,6 @@ export interface LoggingOptions {
 export const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
 /** Default number of rotated files kept per log. */
 export const DEFAULT_MAX_FILES = 5;
-
-/**
- * Formats a peer address as `ip:port`, with IPv6 addresses in brackets like a URL authority.
- *
- * @example
- * ```ts
- * import { formatPeer } from "./configure.ts";
- * console.assert(formatPeer("1.2.3.4", 5) === "1.2.3.4:5");
- * console.assert(formatPeer("::1", 5) === "[::1]:5");
- * ```
- */
-export function formatPeer(ip: string, port: number): string {
-  return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
-}
 
 /**
  * Configures LogTape for the server: rotating `server.log` and `errors.log` in `logDir` and a

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { parseSha256, parseWireNumber } from "./numbers.ts";
+
 /** A server line cut into its parts, before any meaning is given to them. */
 export interface RawServerLine {
   /** The first word, upper case by convention (`MSG`, `OK`, …). */
@@ -483,13 +485,13 @@ export function parseServerLine(line: string): ServerEvent {
         line,
       };
     case "FILE": {
-      const size = payloadSize(b);
+      const size = parseWireNumber(b);
       if (a === undefined || size === undefined || !isSha256(c)) return unknown;
       return { type: "file", name: a, size, sha256: c.toLowerCase(), line };
     }
     case "FILEINFO": {
       const [, , , uploader, time] = params;
-      const size = payloadSize(b);
+      const size = parseWireNumber(b);
       if (a === undefined || size === undefined || !isSha256(c) || time === undefined) {
         return unknown;
       }
@@ -505,7 +507,7 @@ export function parseServerLine(line: string): ServerEvent {
     }
     case "OFFER": {
       const [, , , name, sizeWord, sha256] = params;
-      const id = number(a), size = payloadSize(sizeWord);
+      const id = parseWireNumber(a), size = parseWireNumber(sizeWord);
       if (id === undefined || b === undefined || c === undefined || name === undefined) {
         return unknown;
       }
@@ -522,7 +524,7 @@ export function parseServerLine(line: string): ServerEvent {
       };
     }
     case "RECEIPT": {
-      const id = number(a);
+      const id = parseWireNumber(a);
       if (id === undefined || b === undefined || c === undefined) return unknown;
       return { type: "receipt", id, user: b, outcome: c, line };
     }
@@ -538,12 +540,12 @@ export function parseServerLine(line: string): ServerEvent {
       return { type: "command", name: a, role: b, timeout, line };
     }
     case "ACK": {
-      const seq = number(a);
+      const seq = parseWireNumber(a);
       if (seq === undefined) return unknown;
       return { type: "ack", seq, line };
     }
     case "NACK": {
-      const seq = number(a);
+      const seq = parseWireNumber(a);
       if (seq === undefined || b === undefined) return unknown;
       return { type: "nack", seq, code: b, text, line };
     }
@@ -552,22 +554,8 @@ export function parseServerLine(line: string): ServerEvent {
   }
 }
 
-/**
- * A payload size as the wire writes it (1 to 15 decimal digits), or `undefined`. Strict on
- * purpose: after a `FILE` line this many bytes are read as data, so a doubtful size is no size.
- */
-function payloadSize(text: string | undefined): number | undefined {
-  return text !== undefined && /^[0-9]{1,15}$/.test(text) ? Number(text) : undefined;
-}
-
-/** A whole number written in decimal digits (offer ids, sequence numbers), or `undefined`. */
-function number(text: string | undefined): number | undefined {
-  if (text === undefined || !/^[0-9]{1,15}$/.test(text)) return undefined;
-  return Number(text);
-}
-
 function isSha256(text: string | undefined): text is string {
-  return text !== undefined && /^[0-9a-fA-F]{64}$/.test(text);
+  return parseSha256(text) !== undefined;
 }
 
 function count(text: string | undefined): number {

@@ -20,7 +20,6 @@ import type {
   ConnectionHandle,
   DeferOptions,
   PayloadSink,
-  PayloadSource,
   ServerContext,
   Session,
 } from "./context.ts";
@@ -31,7 +30,11 @@ import { livenessAction } from "./liveness.ts";
 import { Outbound } from "./outbound.ts";
 import { LineParser, TOO_LONG } from "../protocol/line_parser.ts";
 import { ReadBuffers } from "./read_buffers.ts";
-import { abortion, pumpPayload } from "./payload_io.ts";
+import { pumpPayload } from "./payload_io.ts";
+import type { PayloadSource } from "../protocol/payload.ts";
+import { describeError as describe } from "../util/describe_error.ts";
+import { abortion, settleWithin, sleep } from "../util/time.ts";
+import { WakeList } from "../util/wake_list.ts";
 import {
   byeLine,
   errLine,
@@ -1032,16 +1035,14 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     }
   }
 
-  #wakers: (() => void)[] = [];
+  readonly #parked = new WakeList();
 
   #woken(): Promise<void> {
-    return new Promise((resolve) => this.#wakers.push(resolve));
+    return this.#parked.wait();
   }
 
   #wakeUp(): void {
-    const wakers = this.#wakers;
-    this.#wakers = [];
-    for (const wake of wakers) wake();
+    this.#parked.wakeAll();
   }
 }
 
@@ -1068,27 +1069,4 @@ function isLobbyLine(line: Uint8Array | typeof TOO_LONG): boolean {
 function isExit(line: Uint8Array): boolean {
   return line.length === 4 && (line[0]! | 0x20) === 0x65 && (line[1]! | 0x20) === 0x78 &&
     (line[2]! | 0x20) === 0x69 && (line[3]! | 0x20) === 0x74;
-}
-
-/** Waits for `promise` at most `ms` milliseconds, leaving no timer behind. */
-export async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    promise,
-    new Promise<void>((resolve) => timer = setTimeout(resolve, Math.max(0, ms))),
-  ]);
-  clearTimeout(timer);
-}
-
-/** Sleeps `ms` milliseconds, or less if `interrupt` settles first. */
-async function sleep(ms: number, interrupt: Promise<void>): Promise<void> {
-  await settleWithin(interrupt, ms);
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Deno.errors.ConnectionReset) return "connection reset by peer";
-  if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
-    return "connection closed";
-  }
-  return error instanceof Error ? error.message : String(error);
 }

@@ -6,9 +6,11 @@
  */
 
 import type { Logger } from "@logtape/logtape";
+import type { PayloadSource } from "../protocol/payload.ts";
 import type { CongestionGate } from "./congestion.ts";
 import type { DisconnectReason } from "../protocol/errors.ts";
-import type { Emitter, ServerEventMap } from "./events.ts";
+import type { Emitter } from "../util/emitter.ts";
+import type { ServerEventMap } from "./events.ts";
 import type { Hub, Peer } from "./hub.ts";
 import type { ResolvedServerOptions } from "../config/options.ts";
 import type { ServerStats, StatsCounter } from "./stats.ts";
@@ -57,12 +59,6 @@ export interface PayloadSink {
   end(): Promise<void>;
   /** The connection broke before the last byte: remove whatever was stored. */
   abort(): Promise<void>;
-}
-
-/** Where an outgoing payload's bytes come from; `Deno.FsFile` fits. */
-export interface PayloadSource {
-  /** Reads into `buffer`; resolves with the byte count, or `null` at the end. */
-  read(buffer: Uint8Array): Promise<number | null>;
 }
 
 /** Options of {@linkcode Session.defer}. */

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { WakeList } from "../util/wake_list.ts";
+
 /** Largest single `write` the queue assembles from small buffers. */
 const MAX_COALESCED_WRITE = 256 * 1024;
 /**
@@ -60,7 +62,7 @@ export class Outbound {
   #scheduled = false;
   #writing = false;
   #failed = false;
-  #waiters: (() => void)[] = [];
+  readonly #flushWaits = new WakeList();
   readonly #runner = () => void this.#run();
   /** `performance.now()` since which the queue is above its high-water mark, or 0. */
   congestedSince = 0;
@@ -132,7 +134,7 @@ export class Outbound {
   /** Resolves once everything queued so far has been written, or the queue failed. */
   flushed(): Promise<void> {
     if (this.#queuedBytes === 0 || this.#failed) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    return this.#flushWaits.wait();
   }
 
   async #run(): Promise<void> {
@@ -173,10 +175,8 @@ export class Outbound {
       this.congestedSince = 0;
       this.#onCongestion?.(false);
     }
-    if (this.#waiters.length > 0 && (this.#queuedBytes === 0 || this.#failed)) {
-      const waiters = this.#waiters;
-      this.#waiters = [];
-      for (const resolve of waiters) resolve();
+    if (this.#flushWaits.size > 0 && (this.#queuedBytes === 0 || this.#failed)) {
+      this.#flushWaits.wakeAll();
     }
   }
 }

@@ -6,15 +6,9 @@
  * @module
  */
 
-import type { PayloadSource } from "./context.ts";
+import { PAYLOAD_PIECE_BYTES, type PayloadSource, readFully } from "../protocol/payload.ts";
+import { abortion } from "../util/time.ts";
 import type { Outbound } from "./outbound.ts";
-
-/**
- * Size of the pieces a payload is read and queued in (smaller when the queue's high-water mark
- * is). Pieces this large are written as they are, never copied into a coalesced write, and a few
- * buffers are reused for the whole payload: a GiB download makes no garbage.
- */
-export const PAYLOAD_PIECE = 256 * 1024;
 
 /** Options of {@linkcode pumpPayload}. */
 export interface PumpOptions {
@@ -38,7 +32,7 @@ export async function pumpPayload(
   options: PumpOptions,
 ): Promise<{ sent: number; failure: string }> {
   const { highWater, signal, open } = options;
-  const pieceSize = Math.max(1, Math.min(PAYLOAD_PIECE, highWater));
+  const pieceSize = Math.max(1, Math.min(PAYLOAD_PIECE_BYTES, highWater));
   // Buffers whose bytes the queue has written are reused; `end` is the offset in the
   // connection's output just past a queued piece.
   const spare: Uint8Array[] = [];
@@ -81,26 +75,4 @@ export async function pumpPayload(
     await ahead?.catch(() => {});
   }
   return { sent, failure };
-}
-
-/** A promise that resolves when `signal` aborts, and a way to stop listening. */
-export function abortion(signal: AbortSignal): { promise: Promise<void>; dispose(): void } {
-  let listener: () => void = () => {};
-  const promise = new Promise<void>((resolve) => {
-    listener = () => resolve();
-    if (signal.aborted) resolve();
-    else signal.addEventListener("abort", listener, { once: true });
-  });
-  return { promise, dispose: () => signal.removeEventListener("abort", listener) };
-}
-
-/** Reads from `source` until `buffer` is full or the source ends; returns the bytes read. */
-export async function readFully(source: PayloadSource, buffer: Uint8Array): Promise<number> {
-  let filled = 0;
-  while (filled < buffer.length) {
-    const count = await source.read(buffer.subarray(filled));
-    if (count === null) break;
-    filled += count;
-  }
-  return filled;
 }

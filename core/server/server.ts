@@ -9,10 +9,12 @@ import { getLogger } from "@logtape/logtape";
 import { CidrList } from "../util/cidr.ts";
 import { runCommand } from "./commands/table.ts";
 import { CongestionGate } from "./congestion.ts";
-import { Connection, settleWithin } from "./connection.ts";
+import { Connection } from "./connection.ts";
+import { settleWithin, sleep } from "../util/time.ts";
 import type { Caller, ServerContext, ServerLoggers } from "./context.ts";
 import { type DisconnectReason, type ErrorCode, SwitchboardError } from "../protocol/errors.ts";
-import { Emitter, type ServerEventMap } from "./events.ts";
+import { Emitter } from "../util/emitter.ts";
+import type { ServerEventMap } from "./events.ts";
 import { sweepInterval } from "./liveness.ts";
 import { Hub } from "./hub.ts";
 import { LogThrottle } from "../log/throttle.ts";
@@ -194,11 +196,7 @@ class SwitchboardServer implements Server, ServerContext {
     this.events.emit("listening", { ...this.addr });
   }
 
-  get counterscounter(): StatsCounter {
-    return this.counters;
-  }
-
-  /** ServerContext wants `stats` as the counter; the public API wants `stats()`. */
+  /** True once a shutdown has begun. */
   get draining(): boolean {
     return this.#draining;
   }
@@ -349,7 +347,7 @@ class SwitchboardServer implements Server, ServerContext {
           error: String(error),
           delay,
         });
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await sleep(delay);
         continue;
       }
       failures = 0;
@@ -426,10 +424,7 @@ class SwitchboardServer implements Server, ServerContext {
     this.events.emit("refuse", { address, code });
     const task = (async () => {
       try {
-        await Promise.race([
-          conn.write(encoder.encode(errLine(code, text))),
-          new Promise((resolve) => setTimeout(resolve, 1000)),
-        ]);
+        await settleWithin(conn.write(encoder.encode(errLine(code, text))), 1000);
       } catch {
         // The peer left already.
       } finally {

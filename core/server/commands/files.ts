@@ -14,7 +14,9 @@ import type { Logger } from "@logtape/logtape";
 import type { Caller, PayloadSink, ServerContext, Session } from "../context.ts";
 import type { ErrorCode } from "../../protocol/errors.ts";
 import { fileNameProblem, normalizeFileName } from "../../protocol/file_names.ts";
-import { FileArea, type HashingFile, parseSha256, parseSize } from "../files/area.ts";
+import { parseSha256, parseWireNumber as parseSize } from "../../protocol/numbers.ts";
+import type { HashingFile } from "../../util/hashing_file.ts";
+import { FileArea } from "../files/area.ts";
 import {
   errLine,
   formatLine,

@@ -19,7 +19,7 @@ import { errLine, formatLine, neutralize, okLine } from "../../protocol/grammar.
 
 /** Longest output line sent, in bytes of text; longer output lines are cut into pieces. */
 export const MAX_OUTPUT_LINE_BYTES = 4096;
-/** Seconds between the polite SIGTERM and the SIGKILL of a program being stopped. */
+/** Milliseconds between the polite SIGTERM and the SIGKILL of a program being stopped. */
 const KILL_GRACE_MS = 1000;
 
 /** Lines of `:commands`: each command a client may run, and whether it needs admin rights. */

@@ -19,7 +19,9 @@
 import { join } from "node:path";
 import type { Caller, ServerContext } from "../context.ts";
 import type { Peer } from "../hub.ts";
-import { HashingFile, removeQuietly, TEMP_PREFIX } from "./area.ts";
+import { HashingFile, removeQuietly } from "../../util/hashing_file.ts";
+import { parseWireNumber } from "../../protocol/numbers.ts";
+import { TEMP_PREFIX } from "./area.ts";
 import { formatLine, nameKey } from "../../protocol/grammar.ts";
 
 /** How an offer ended for one recipient; sent to the sender as `RECEIPT <id> <user> <outcome>`. */
@@ -242,7 +244,7 @@ export class Spool {
 
   /** Parses an offer id as written on the wire. */
   static parseId(word: string): number | undefined {
-    return /^[0-9]{1,15}$/.test(word) ? Number(word) : undefined;
+    return parseWireNumber(word);
   }
 
   #expire(offer: Offer): void {
