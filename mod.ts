@@ -21,7 +21,15 @@
  */
 
 // Running a server.
-export { bindListener, type Server, startServer } from "./core/server/server.ts";
+export { type Server, startServer } from "./core/server/server.ts";
+export { dialTcp, listenTcp, listenTcp as bindListener } from "./core/net/tcp.ts";
+export {
+  type ByteStream,
+  ListenerClosed,
+  PeerGoneBeforeAccept,
+  type StreamAddress,
+  type StreamListener,
+} from "./core/net/stream.ts";
 export {
   type AccessOptions,
   type CommandArgs,

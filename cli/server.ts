@@ -26,7 +26,9 @@ import { DEFAULT_OPTIONS } from "../core/config/options.ts";
 import { fsReason } from "../core/config/path_checks.ts";
 import { isPermissionError, runMain } from "../core/util/permissions.ts";
 import { formatAddress } from "../core/protocol/grammar.ts";
-import { bindListener, type Server, startServer } from "../core/server/server.ts";
+import { type Server, startServer } from "../core/server/server.ts";
+import { listenTcp } from "../core/net/tcp.ts";
+import type { StreamListener } from "../core/net/stream.ts";
 import { versionText } from "../core/protocol/version.ts";
 import { EXIT } from "./_exit_codes.ts";
 import { pathMessage, serverPathProblem, tokenFileMessage } from "./_server_paths.ts";
@@ -70,11 +72,11 @@ async function main(args: string[]): Promise<number> {
   }
   await using _logging = logging;
 
-  let listener: Deno.TcpListener;
+  let listener: StreamListener;
   const host = options.host ?? DEFAULT_OPTIONS.host;
   const port = options.port ?? DEFAULT_OPTIONS.port;
   try {
-    listener = bindListener(host, port);
+    listener = listenTcp(host, port);
   } catch (error) {
     if (isPermissionError(error)) throw error;
     const why = error instanceof SwitchboardError

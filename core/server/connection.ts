@@ -32,6 +32,7 @@ import { LineParser, TOO_LONG } from "../protocol/line_parser.ts";
 import { ReadBuffers } from "./read_buffers.ts";
 import { pumpPayload } from "./payload_io.ts";
 import type { PayloadSource } from "../protocol/payload.ts";
+import type { ByteStream } from "../net/stream.ts";
 import { describeError as describe } from "../util/describe_error.ts";
 import { abortion, settleWithin, sleep } from "../util/time.ts";
 import { WakeList } from "../util/wake_list.ts";
@@ -112,7 +113,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
   lastActivity = this.acceptedAt;
   pingSentAt = 0;
 
-  readonly #conn: Deno.Conn;
+  readonly #conn: ByteStream;
   readonly #ctx: ServerContext;
   readonly #parser: LineParser;
   readonly #bucket: TokenBucket | undefined;
@@ -181,7 +182,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
   /** Wraps an accepted socket; call {@linkcode Connection.run} to serve it. */
   constructor(
     id: number,
-    conn: Deno.Conn,
+    conn: ByteStream,
     ctx: ServerContext,
     peer: { ip: string; port: number; address: string; admin: boolean },
     onClosed: (connection: Connection, reason: DisconnectReason) => void,

@@ -12,7 +12,14 @@ import { CongestionGate } from "./congestion.ts";
 import { Connection } from "./connection.ts";
 import { settleWithin, sleep } from "../util/time.ts";
 import type { Caller, ServerContext, ServerLoggers } from "./context.ts";
-import { type DisconnectReason, type ErrorCode, SwitchboardError } from "../protocol/errors.ts";
+import type { DisconnectReason, ErrorCode } from "../protocol/errors.ts";
+import {
+  type ByteStream,
+  ListenerClosed,
+  PeerGoneBeforeAccept,
+  type StreamListener,
+} from "../net/stream.ts";
+import { listenTcp } from "../net/tcp.ts";
 import { Emitter } from "../util/emitter.ts";
 import type { ServerEventMap } from "./events.ts";
 import { sweepInterval } from "./liveness.ts";
@@ -36,8 +43,10 @@ import { type ServerStats, StatsCounter } from "./stats.ts";
 
 /** A running server. Dispose it (`await using`) or call {@linkcode Server.shutdown} to stop it. */
 export interface Server extends AsyncDisposable {
-  /** The address the server listens on (the real port when started with port 0). */
+  /** The address of its first listener (the real port when started with port 0). */
   readonly addr: { hostname: string; port: number };
+  /** The addresses of all its listeners, in the order given. */
+  readonly addrs: readonly { hostname: string; port: number }[];
   /** The options in force, defaults filled in. */
   readonly options: ResolvedServerOptions;
   /** Resolves when the server has closed every connection and its listener. */
@@ -68,10 +77,11 @@ const MAX_ACCEPT_BACKOFF_MS = 1000;
 /**
  * Starts a server and resolves once it accepts connections.
  *
- * `listener`, when given, is a socket already bound with {@linkcode bindListener}; the server
- * serves on it instead of binding `options.host` and `options.port`, and closes it when it
- * stops. Binding first lets a program do what needs the real port (the `server` program writes
- * its token file) before the server logs `listening on` and accepts anyone.
+ * `listeners`, when given, are sockets already bound (with `listenTcp` from `core/net/tcp.ts`,
+ * or any {@linkcode StreamListener}: the transport seam); the server accepts from all of them
+ * instead of binding `options.host` and `options.port`, and closes them when it stops. Binding
+ * first lets a program do what needs the real port (the `server` program writes its token
+ * file) before the server logs `listening on` and accepts anyone.
  *
  * @example
  * ```ts
@@ -85,62 +95,25 @@ const MAX_ACCEPT_BACKOFF_MS = 1000;
  */
 export async function startServer(
   options: ServerOptions = {},
-  listener?: Deno.TcpListener,
+  listeners?: StreamListener | readonly StreamListener[],
 ): Promise<Server> {
   const resolved = resolveOptions(options);
   // Built first: it checks its window, and nothing is left open if that throws.
   const throttle = new LogThrottle({ windowMs: resolved.logRepeatWindow * 1000 });
+  const given = listeners === undefined ? [] : Array.isArray(listeners) ? listeners : [listeners];
   const server = new SwitchboardServer(
     resolved,
-    listener ?? bindListener(resolved.host, resolved.port),
+    given.length > 0 ? given : [listenTcp(resolved.host, resolved.port)],
     throttle,
   );
   await Promise.resolve();
   return server;
 }
 
-/**
- * Binds the TCP socket a server listens on, without accepting anyone yet; pass it to
- * {@linkcode startServer}. Close it if the server is not started after all.
- *
- * @example
- * ```ts
- * import { bindListener, startServer } from "./server.ts";
- * const listener = bindListener("127.0.0.1", 0);
- * await using server = await startServer({}, listener);
- * console.assert(server.addr.port === listener.addr.port);
- * ```
- * @throws {SwitchboardError} `address-in-use` when the port is taken, `address-unavailable`
- * when the host is not an address of this machine.
- */
-export function bindListener(host: string, port: number): Deno.TcpListener {
-  const where = formatAddress(host, port);
-  try {
-    return Deno.listen({ hostname: host, port, transport: "tcp" });
-  } catch (error) {
-    if (error instanceof Deno.errors.AddrInUse) {
-      throw new SwitchboardError(
-        "address-in-use",
-        `cannot listen on ${where}: the port is already in use`,
-        {
-          cause: error,
-        },
-      );
-    }
-    if (error instanceof Deno.errors.AddrNotAvailable) {
-      throw new SwitchboardError(
-        "address-unavailable",
-        `cannot listen on ${where}: that address does not belong to this machine`,
-        { cause: error },
-      );
-    }
-    throw error;
-  }
-}
-
 class SwitchboardServer implements Server, ServerContext {
   readonly options: ResolvedServerOptions;
   readonly addr: { hostname: string; port: number };
+  readonly addrs: readonly { hostname: string; port: number }[];
   readonly hub: Hub;
   readonly gate = new CongestionGate();
   readonly counters: StatsCounter = new StatsCounter();
@@ -156,7 +129,7 @@ class SwitchboardServer implements Server, ServerContext {
   readonly runSlots: RunSlots;
   readonly throttle: LogThrottle;
   readonly finished: Promise<void>;
-  readonly #listener: Deno.TcpListener;
+  readonly #listeners: readonly StreamListener[];
   readonly #connections = new Set<Connection>();
   readonly #tasks = new Set<Promise<void>>();
   readonly #perIp = new Map<string, number>();
@@ -165,18 +138,22 @@ class SwitchboardServer implements Server, ServerContext {
   readonly #admins: CidrList;
   readonly #token: Uint8Array | undefined;
   readonly #sweeper: ReturnType<typeof setInterval>;
-  readonly #acceptLoop: Promise<void>;
+  readonly #acceptLoops: Promise<void>;
   #nextId = 1;
   #draining = false;
   #shutdown: Promise<void> | undefined;
   #finish!: () => void;
 
-  constructor(options: ResolvedServerOptions, listener: Deno.TcpListener, throttle: LogThrottle) {
+  constructor(
+    options: ResolvedServerOptions,
+    listeners: readonly StreamListener[],
+    throttle: LogThrottle,
+  ) {
     this.options = options;
     this.throttle = throttle;
-    this.#listener = listener;
-    const addr = listener.addr;
-    this.addr = { hostname: addr.hostname, port: addr.port };
+    this.#listeners = listeners;
+    this.addrs = listeners.map(({ addr }) => ({ hostname: addr.hostname, port: addr.port }));
+    this.addr = this.addrs[0]!;
     this.hub = new Hub({ announceLimit: options.announceLimit });
     this.runSlots = new RunSlots(options.maxRunning);
     this.#allow = new CidrList(options.access.allow);
@@ -187,13 +164,15 @@ class SwitchboardServer implements Server, ServerContext {
       : encoder.encode(options.adminToken);
     this.finished = new Promise((resolve) => this.#finish = resolve);
     this.#sweeper = setInterval(() => this.#sweep(), sweepInterval(options));
-    this.#acceptLoop = this.#accept();
+    this.#acceptLoops = Promise.all(listeners.map((listener) => this.#accept(listener))).then();
     options.signal?.addEventListener("abort", () => void this.shutdown(), { once: true });
-    this.log.server.info("listening on {address} in {mode} mode", {
-      address: formatAddress(this.addr.hostname, this.addr.port),
-      mode: options.mode,
-    });
-    this.events.emit("listening", { ...this.addr });
+    for (const addr of this.addrs) {
+      this.log.server.info("listening on {address} in {mode} mode", {
+        address: formatAddress(addr.hostname, addr.port),
+        mode: options.mode,
+      });
+      this.events.emit("listening", { ...addr });
+    }
   }
 
   /** True once a shutdown has begun. */
@@ -296,12 +275,8 @@ class SwitchboardServer implements Server, ServerContext {
       count: this.#connections.size,
     });
     this.events.emit("shutdown", { reason, grace });
-    try {
-      this.#listener.close();
-    } catch {
-      // Already closed.
-    }
-    await this.#acceptLoop;
+    for (const listener of this.#listeners) listener.close();
+    await this.#acceptLoops;
     // Connections read nothing more. What they had read is handled before anyone is told
     // goodbye, with backpressure on, within half the grace period: a line still waiting then is
     // not handled, and so never acknowledged. The other half at least is for delivering what
@@ -327,15 +302,15 @@ class SwitchboardServer implements Server, ServerContext {
     this.#finish();
   }
 
-  async #accept(): Promise<void> {
+  async #accept(listener: StreamListener): Promise<void> {
     let failures = 0;
     for (;;) {
-      let conn: Deno.TcpConn;
+      let stream: ByteStream;
       try {
-        conn = await this.#listener.accept();
+        stream = await listener.accept();
       } catch (error) {
-        if (this.#draining || error instanceof Deno.errors.BadResource) return;
-        if (isGoneBeforeAccept(error)) {
+        if (this.#draining || error instanceof ListenerClosed) return;
+        if (error instanceof PeerGoneBeforeAccept) {
           // Routine on the internet (a scanner, a client that gave up): nothing to serve.
           this.counters.resetBeforeAccept++;
           continue;
@@ -351,25 +326,20 @@ class SwitchboardServer implements Server, ServerContext {
         continue;
       }
       failures = 0;
-      this.#admit(conn);
+      this.#admit(stream);
     }
   }
 
-  #admit(conn: Deno.TcpConn): void {
+  #admit(stream: ByteStream): void {
     this.counters.accepted++;
-    const remote = conn.remoteAddr;
+    const remote = stream.remoteAddr;
     const ip = remote.hostname.replace(IPV4_MAPPED, "$1");
     const address = formatAddress(ip, remote.port);
     const refusal = this.#refusal(ip);
-    if (refusal !== undefined) return this.#refuse(conn, address, ip, ...refusal);
-    try {
-      conn.setNoDelay(true);
-    } catch {
-      // The peer is already gone; the read loop will notice.
-    }
+    if (refusal !== undefined) return this.#refuse(stream, address, ip, ...refusal);
     const connection = new Connection(
       this.#nextId++,
-      conn,
+      stream,
       this,
       { ip, port: remote.port, address, admin: this.#admins.matches(ip) },
       (closed, reason) => this.#forget(closed, reason),
@@ -406,7 +376,7 @@ class SwitchboardServer implements Server, ServerContext {
   }
 
   #refuse(
-    conn: Deno.TcpConn,
+    stream: ByteStream,
     address: string,
     ip: string,
     code: ErrorCode,
@@ -424,12 +394,12 @@ class SwitchboardServer implements Server, ServerContext {
     this.events.emit("refuse", { address, code });
     const task = (async () => {
       try {
-        await settleWithin(conn.write(encoder.encode(errLine(code, text))), 1000);
+        await settleWithin(stream.write(encoder.encode(errLine(code, text))), 1000);
       } catch {
         // The peer left already.
       } finally {
         try {
-          conn.close();
+          stream.close();
         } catch {
           // Closed.
         }
@@ -457,16 +427,6 @@ class SwitchboardServer implements Server, ServerContext {
     const now = performance.now();
     for (const connection of this.#connections) connection.checkLiveness(now);
   }
-}
-
-/**
- * True for the errors `accept` reports for a connection its peer reset while it waited in the
- * listener's queue (Deno fails on the peer address of such a socket with `NotConnected`).
- */
-function isGoneBeforeAccept(error: unknown): boolean {
-  return error instanceof Deno.errors.NotConnected ||
-    error instanceof Deno.errors.ConnectionReset ||
-    error instanceof Deno.errors.ConnectionAborted;
 }
 
 /** Compares two byte strings in time that depends only on their lengths. */

@@ -1,0 +1,61 @@
+/**
+ * The transport seam. A connection works on any {@linkcode ByteStream} and the server accepts
+ * from any {@linkcode StreamListener}: TCP is one implementation (`tcp.ts`); TLS or a WebSocket
+ * adapter is one more file in this folder, and nothing above it changes. The shapes are those
+ * of `Deno.Conn` and `Deno.Listener`, so a Deno socket fits without a wrapper on the hot path.
+ * @module
+ */
+
+/** Where a stream's other end is (for TCP the peer's IP address and port). */
+export interface StreamAddress {
+  /** Host name or IP address. */
+  readonly hostname: string;
+  /** Port number. */
+  readonly port: number;
+}
+
+/** A connected, ordered, two-way byte stream; `Deno.TcpConn` and `Deno.TlsConn` fit. */
+export interface ByteStream {
+  /** The other end. */
+  readonly remoteAddr: StreamAddress;
+  /** Reads into `buffer`; resolves with the byte count, or `null` once the peer stopped sending. */
+  read(buffer: Uint8Array): Promise<number | null>;
+  /** Writes some bytes and resolves with how many were taken (possibly fewer than given). */
+  write(bytes: Uint8Array): Promise<number>;
+  /** Ends the sending side; reading goes on. */
+  closeWrite(): Promise<void>;
+  /** Closes both sides at once. */
+  close(): void;
+}
+
+/** A source of accepted streams; what the server's accept loop reads from. */
+export interface StreamListener {
+  /** The local address (the real port when bound to port 0). */
+  readonly addr: StreamAddress;
+  /**
+   * The next accepted stream. Rejects with {@linkcode PeerGoneBeforeAccept} for a connection
+   * its peer gave up while it waited (routine: skip it), with {@linkcode ListenerClosed} once
+   * closed, with anything else when the listener itself is in trouble (out of descriptors).
+   */
+  accept(): Promise<ByteStream>;
+  /** Stops listening; a pending `accept` rejects with {@linkcode ListenerClosed}. */
+  close(): void;
+}
+
+/** A connection reset or aborted by its peer before it could be accepted. */
+export class PeerGoneBeforeAccept extends Error {
+  /** Wraps the transport's own error. */
+  constructor(options?: ErrorOptions) {
+    super("the peer left before the connection was accepted", options);
+    this.name = "PeerGoneBeforeAccept";
+  }
+}
+
+/** The listener was closed: no more connections will come. */
+export class ListenerClosed extends Error {
+  /** Wraps the transport's own error. */
+  constructor(options?: ErrorOptions) {
+    super("the listener is closed", options);
+    this.name = "ListenerClosed";
+  }
+}
