@@ -49,7 +49,9 @@ export type DisconnectReason =
   | "server-full"
   | "refused"
   | "shutdown"
-  | "protocol-error";
+  | "protocol-error"
+  | "read-error"
+  | "write-error";
 
 /** Every disconnect reason, in a stable order (used by `:stats`). */
 export const DISCONNECT_REASONS: readonly DisconnectReason[] = [
@@ -62,6 +64,8 @@ export const DISCONNECT_REASONS: readonly DisconnectReason[] = [
   "refused",
   "shutdown",
   "protocol-error",
+  "read-error",
+  "write-error",
 ];
 
 /** Reasons that mean something went wrong; they are logged as warnings. */
@@ -69,6 +73,8 @@ export const ABNORMAL_REASONS: ReadonlySet<DisconnectReason> = new Set([
   "slow-consumer",
   "stale",
   "protocol-error",
+  "read-error",
+  "write-error",
 ]);
 
 /**

@@ -26,6 +26,7 @@ import type {
 import type { HeldSender } from "./congestion.ts";
 import { ABNORMAL_REASONS, type DisconnectReason, type ErrorCode } from "../protocol/errors.ts";
 import type { Group } from "./hub.ts";
+import { LOBBY } from "./record.ts";
 import { livenessAction } from "./liveness.ts";
 import { Outbound } from "./outbound.ts";
 import { LineParser, TOO_LONG } from "../protocol/line_parser.ts";
@@ -141,17 +142,13 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
   readonly #buffers: ReadBuffers;
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
-  #prefix: Uint8Array = new Uint8Array(0);
-  #prefixName = "";
+  /** The run of echo lines #flush hands to the recorder: their texts, and their bytes in the chunk. */
+  #echoLines: Uint8Array[] = [];
   #echoStart = -1;
   /** When the rate limit was last logged for this client (performance.now()), or 0. */
   #rateLimitLoggedAt = 0;
   /** Refused lines since the last valid one; see {@linkcode MAX_BAD_LINES_IN_A_ROW}. */
   #badLines = 0;
-  /** Whether the request log takes message lines, checked once a chunk. */
-  #logMessages = false;
-  /** When the current chunk was read, for the request log (set only while it logs). */
-  #chunkWallTime = 0;
   #echoEnd = -1;
   /** A line taken from the parser and held by the rate limit until a token is there. */
   #lineOnHold: Uint8Array | typeof TOO_LONG | undefined;
@@ -212,7 +209,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
         if (!this.#echo && (this.registered || !congested)) ctx.gate.set(this, congested);
         if (!congested) this.#wakeUp();
       },
-      onError: () => void this.#closeAbruptly("quit", "write failed"),
+      onError: (error) => void this.#closeAbruptly("write-error", describe(error)),
     });
     this.#closeStarted = new Promise((resolve) => this.#startClose = resolve);
     this.#readerDone = new Promise((resolve) => this.#readerFinished = resolve);
@@ -276,8 +273,6 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
         this.#receivedSinceSweep = true;
         this.pingSentAt = 0;
         this.#chunk = chunk;
-        this.#logMessages = this.#ctx.messages.enabled;
-        if (this.#logMessages) this.#chunkWallTime = Date.now();
         this.#parser.push(chunk);
         // A chunk that continues a payload is not scanned for text.
         const newline = this.#pause === undefined ? chunk.lastIndexOf(NEWLINE) : -1;
@@ -306,7 +301,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
       }
       await this.close("quit", "Goodbye!");
     } catch (error) {
-      await this.#closeAbruptly("quit", describe(error));
+      await this.#closeAbruptly("read-error", describe(error));
     } finally {
       this.#processing = undefined;
       this.#readerFinished();
@@ -769,8 +764,17 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     return true;
   }
 
-  /** `ACK <seq>` for each of `count` messages just handed to their recipients, in one buffer. */
-  #acknowledge(count: number): void {
+  /** What backpressure holds back for what this connection delivers: the connection itself. */
+  get holdable(): HeldSender {
+    return this;
+  }
+
+  /**
+   * `ACK <seq>` for each of `count` lobby messages just recorded, in one buffer, when
+   * acknowledgements are on (the recording point calls it).
+   */
+  acknowledge(count: number): void {
+    if (!this.#ack) return;
     let lines = "";
     for (let i = 0; i < count; i++) lines += `ACK ${++this.#ackSeq}\n`;
     this.send(lines);
@@ -831,68 +835,33 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     if (!this.registered) return this.#register(decoder.decode(line));
     // "::text" sends a message that starts with one colon.
     const text = line[0] === COLON ? line.subarray(1) : line;
-    this.#ctx.counters.messages++;
     if (isPlainText(text)) return this.#queueBroadcast(text);
     this.#queueBroadcast(encoder.encode(neutralize(decoder.decode(text))));
   }
 
   #queueBroadcast(text: Uint8Array): void {
     this.#pending.push(text);
-    this.#pendingBytes += this.#messagePrefix().length + text.length + 1;
+    // The wire line adds `MSG <name> * :` and a newline.
+    this.#pendingBytes += this.name.length + text.length + 9;
     if (this.#pendingBytes >= this.#batchLimit) this.#flush();
   }
 
-  /** Hands out pending broadcast messages (one buffer for all recipients) and pending echoes. */
+  /** Hands the pending lobby messages and the pending echo run to the recording point. */
   #flush(): void {
     if (this.#echoStart >= 0) {
-      this.deliver(this.#chunk.subarray(this.#echoStart, this.#echoEnd));
+      const verbatim = this.#chunk.subarray(this.#echoStart, this.#echoEnd);
+      const lines = this.#echoLines;
+      this.#echoLines = [];
+      this.#echoStart = -1;
+      this.#ctx.recorder.record(this, { kind: "echo", verbatim }, lines);
       // The read buffer is not reused until the queue has written everything up to this echo.
       this.#buffers.retain(this.outbound.bytesWritten + this.outbound.queuedBytes);
-      this.#echoStart = -1;
     }
     if (this.#pending.length === 0) return;
-    const prefix = this.#messagePrefix();
     const pending = this.#pending;
-    const batch = new Uint8Array(this.#pendingBytes);
-    let offset = 0;
-    for (const text of pending) {
-      batch.set(prefix, offset);
-      offset += prefix.length;
-      batch.set(text, offset);
-      offset += text.length;
-      batch[offset++] = NEWLINE;
-    }
     this.#pending = [];
     this.#pendingBytes = 0;
-    const ctx = this.#ctx;
-    const previousSender = ctx.gate.sender;
-    ctx.gate.sender = this;
-    const recipients = ctx.hub.broadcast(batch, this);
-    ctx.gate.sender = previousSender;
-    ctx.counters.deliveries += recipients * pending.length;
-    if (this.#ack) this.#acknowledge(pending.length);
-    if (this.#logMessages) {
-      const time = this.#chunkWallTime, name = this.name, peer = this.address;
-      for (const text of pending) ctx.messages.add(time, name, peer, "*", recipients, text.length);
-    }
-    if (ctx.events.has("message")) {
-      for (const text of pending) {
-        ctx.events.emit("message", {
-          from: this.name,
-          target: "*",
-          text: decoder.decode(text),
-          recipients,
-        });
-      }
-    }
-  }
-
-  #messagePrefix(): Uint8Array {
-    if (this.#prefixName !== this.name) {
-      this.#prefix = encoder.encode(`MSG ${this.name} * :`);
-      this.#prefixName = this.name;
-    }
-    return this.#prefix;
+    this.#ctx.recorder.record(this, LOBBY, pending);
   }
 
   #echoLine(line: Uint8Array): void {
@@ -901,19 +870,18 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
       void this.close("quit", "Goodbye!");
       return;
     }
-    if (this.#logMessages) {
-      this.#ctx.messages.add(this.#chunkWallTime, "", this.address, "echo", 1, line.length);
-    }
     if (this.#parser.carried) {
       this.#flush();
       const copy = new Uint8Array(line.length + 1);
       copy.set(line);
       copy[line.length] = NEWLINE;
-      this.deliver(copy);
+      const text = copy.subarray(0, line.length);
+      this.#ctx.recorder.record(this, { kind: "echo", verbatim: copy }, [text]);
       return;
     }
     // Extend the run of verbatim lines (with their own line endings) that #flush will echo.
     if (this.#echoStart < 0) this.#echoStart = line.byteOffset - this.#chunk.byteOffset;
+    this.#echoLines.push(line);
     this.#echoEnd = this.#parser.position;
   }
 
@@ -928,14 +896,13 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     const parser = this.#parser;
     const chunk = this.#chunk;
     const max = this.#ctx.options.maxLineBytes;
-    const log = this.#logMessages ? this.#ctx.messages : undefined;
     let start = parser.position;
     for (let newline = parser.nextLineEnd(); newline >= 0; newline = parser.nextLineEnd()) {
       const end = newline > start && chunk[newline - 1] === CARRIAGE_RETURN ? newline - 1 : newline;
       const length = end - start;
       if (length > max || (length === 4 && isExit(chunk.subarray(start, end)))) return;
       parser.skipLine(newline);
-      log?.add(this.#chunkWallTime, "", this.address, "echo", 1, length);
+      this.#echoLines.push(chunk.subarray(start, end));
       if (this.#echoStart < 0) {
         this.#echoStart = start;
         this.#touch();

@@ -16,6 +16,7 @@ import type { ResolvedServerOptions } from "../config/options.ts";
 import type { ServerStats, StatsCounter } from "./stats.ts";
 import type { MessageLog } from "../log/message_log.ts";
 import type { RunSlots } from "./commands/run_slots.ts";
+import type { Recorder } from "./record.ts";
 import type { LogThrottle } from "../log/throttle.ts";
 
 /** Loggers by concern; categories are documented in core/log/configure.ts. */
@@ -129,6 +130,8 @@ export interface ServerContext {
   readonly log: ServerLoggers;
   /** The request log's message lines, batched; see `message_log.ts`. */
   readonly messages: MessageLog;
+  /** The recording point every accepted message passes through; see `record.ts`. */
+  readonly recorder: Recorder;
   /** Logs the warnings a client can trigger at will, summarising repeats; see `log_throttle.ts`. */
   readonly throttle: LogThrottle;
   readonly events: Emitter<ServerEventMap>;

@@ -18,8 +18,19 @@ export interface ServerEventMap {
   register: { id: number; name: string; address: string };
   /** A client was renamed. */
   rename: { id: number; from: string; to: string };
-  /** A message was routed: lobby (`*`), group (`#g`) or private (a user name). */
-  message: { from: string; target: string; text: string; recipients: number };
+  /**
+   * A message was recorded and routed: lobby (`*`), group (`#g`), private (a user name) or an
+   * echoed line (`echo`). `id` is the server's strictly increasing message id, `time` when it
+   * was accepted (ms since the epoch).
+   */
+  message: {
+    id: number;
+    time: number;
+    from: string;
+    target: string;
+    text: string;
+    recipients: number;
+  };
   /** A connection closed. */
   disconnect: { id: number; name: string | undefined; address: string; reason: DisconnectReason };
   /** A graceful shutdown began. */

@@ -34,11 +34,11 @@ import {
 import {
   errLine,
   formatAddress,
-  formatLine,
   neutralize,
   parseCommand,
 } from "../protocol/grammar.ts";
 import { RunSlots } from "./commands/run_slots.ts";
+import { LOBBY, Recorder } from "./record.ts";
 import { type ServerStats, StatsCounter } from "./stats.ts";
 
 /** A running server. Dispose it (`await using`) or call {@linkcode Server.shutdown} to stop it. */
@@ -126,6 +126,7 @@ class SwitchboardServer implements Server, ServerContext {
     limits: getLogger(["switchboard", "limits"]),
   };
   readonly messages: MessageLog = new MessageLog(this.log.traffic);
+  readonly recorder: Recorder = new Recorder(this);
   readonly runSlots: RunSlots;
   readonly throttle: LogThrottle;
   readonly finished: Promise<void>;
@@ -238,19 +239,7 @@ class SwitchboardServer implements Server, ServerContext {
       return replies;
     }
     const text = neutralize(trimmed.startsWith("::") ? trimmed.slice(1) : trimmed);
-    const recipients = this.hub.broadcast(encoder.encode(formatLine("MSG", ["server", "*"], text)));
-    this.counters.messages++;
-    this.counters.deliveries += recipients;
-    this.log.traffic.info(
-      "message from {name} ({peer}) to {target}: {recipients} recipients, {bytes} bytes",
-      {
-        name: "server",
-        peer: "console",
-        target: "*",
-        recipients,
-        bytes: text.length,
-      },
-    );
+    const recipients = this.recorder.record(operator, LOBBY, [encoder.encode(text)]);
     replies.push(`OK broadcast ${recipients}`);
     return replies;
   }

@@ -4,7 +4,6 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
 import type { Caller, ConnectionHandle, ServerContext } from "../context.ts";
 import type { ErrorCode } from "../../protocol/errors.ts";
 import type { Group, Peer } from "../hub.ts";
@@ -189,9 +188,7 @@ function privateMessage(ctx: ServerContext, caller: Caller, rest: string): void 
     caller.send(errLine("no-such-user", `nobody called "${neutralize(to)}" is online`));
     return;
   }
-  const clean = neutralize(text);
-  target.deliver(encoder.encode(formatLine("PM", [caller.name], clean)));
-  recordMessage(ctx, caller, target.name, clean, 1);
+  ctx.recorder.record(caller, { kind: "user", peer: target }, [encoder.encode(neutralize(text))]);
   caller.send(okLine("pm", target.name));
 }
 
@@ -259,10 +256,8 @@ function group(ctx: ServerContext, caller: Caller, rest: string): void {
       if (text === "") return usage(caller, "group");
       if (existing === undefined) return noSuchGroup(caller, name);
       if (!existing.members.has(peer)) return notMember(caller, existing);
-      const clean = neutralize(text);
-      const line = formatLine("MSG", [caller.name, `#${existing.name}`], clean);
-      const recipients = hub.toGroup(existing, encoder.encode(line), peer);
-      recordMessage(ctx, caller, `#${existing.name}`, clean, recipients);
+      const route = { kind: "group", group: existing } as const;
+      ctx.recorder.record(caller, route, [encoder.encode(neutralize(text))]);
       caller.send(okLine("group", "send", existing.name));
       return;
     }
@@ -393,22 +388,4 @@ function stats(ctx: ServerContext, caller: Caller): void {
     }
   }
   caller.send(okLine("stats"));
-}
-
-function recordMessage(
-  ctx: ServerContext,
-  caller: Caller,
-  target: string,
-  text: string,
-  recipients: number,
-): void {
-  ctx.counters.messages++;
-  ctx.counters.deliveries += recipients;
-  if (ctx.messages.enabled) {
-    const bytes = Buffer.byteLength(text, "utf8");
-    ctx.messages.add(Date.now(), caller.name, caller.address, target, recipients, bytes);
-  }
-  if (ctx.events.has("message")) {
-    ctx.events.emit("message", { from: caller.name, target, text, recipients });
-  }
 }

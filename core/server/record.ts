@@ -1,0 +1,184 @@
+/**
+ * The recording point: every message the server accepts (a lobby line, `:group send`, `:pm`, a
+ * console broadcast, an echoed line) passes through {@linkcode Recorder.record}, and only there.
+ * It gives the message its id, encodes it to wire bytes once, routes it through the hub, then
+ * counts it, acknowledges it, logs it and emits it. Message history and a cluster hook in here:
+ * one place sees every message, in the order the server accepted them.
+ *
+ * The hot path is a batch: a connection hands over every lobby line of one read at once, and
+ * they become one buffer that every recipient queues as the same `Uint8Array`.
+ * @module
+ */
+
+import type { CongestionGate, HeldSender } from "./congestion.ts";
+import type { Group, Hub, Peer } from "./hub.ts";
+import type { MessageLog } from "../log/message_log.ts";
+import type { ServerEventMap } from "./events.ts";
+import type { StatsCounter } from "./stats.ts";
+import type { Emitter } from "../util/emitter.ts";
+
+/** One accepted message, as everything after the recording point sees it. */
+export interface ChatMessage {
+  /** Server-assigned, strictly increasing: a later message always has a larger id. */
+  readonly id: number;
+  /** When the server accepted it, in ms since the epoch. */
+  readonly time: number;
+  /** The sender's name: `server` for the console, `""` for an unnamed echo-mode client. */
+  readonly from: string;
+  /** `*` for the lobby, `#group`, the recipient's name for a private message, or `echo`. */
+  readonly target: string;
+  /** The text as UTF-8 bytes, control characters already neutralised. */
+  readonly text: Uint8Array;
+}
+
+/** Who sent the messages being recorded. */
+export interface Origin {
+  /** The sender's name (`server` for the console). */
+  readonly name: string;
+  /** The sender's address as `ip:port`, or `console`, for the request log. */
+  readonly address: string;
+  /** The sender's hub peer, left out of a broadcast to the lobby or a group. */
+  readonly peer?: Peer | undefined;
+  /** What backpressure holds back when a recipient is congested (absent for the console). */
+  readonly holdable?: HeldSender | undefined;
+  /** Sends `ACK` for `count` lobby messages just recorded, when the sender asked for them. */
+  acknowledge?(count: number): void;
+  /** Queues bytes to the sender itself (echo mode). */
+  deliver?(bytes: Uint8Array): void;
+}
+
+/** Where recorded messages go. */
+export type Route =
+  | { readonly kind: "lobby" }
+  | { readonly kind: "group"; readonly group: Group }
+  | { readonly kind: "user"; readonly peer: Peer }
+  /** Back to the sender as `verbatim`: the lines with their own line endings. */
+  | { readonly kind: "echo"; readonly verbatim: Uint8Array };
+
+/** The lobby route, shared: it carries nothing. */
+export const LOBBY: Route = Object.freeze({ kind: "lobby" });
+
+/** What the recorder needs from its server. */
+export interface RecorderParts {
+  readonly hub: Hub;
+  readonly gate: CongestionGate;
+  readonly counters: StatsCounter;
+  readonly messages: MessageLog;
+  readonly events: Emitter<ServerEventMap>;
+  /** The id of the first message recorded (history resumes numbering after its last). */
+  readonly firstId?: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const NEWLINE = 0x0a;
+
+/** The server's one recording point; see the module comment. */
+export class Recorder {
+  readonly #parts: RecorderParts;
+  #nextId: number;
+
+  /** A recorder for one server. */
+  constructor(parts: RecorderParts) {
+    this.#parts = parts;
+    this.#nextId = parts.firstId ?? 1;
+  }
+
+  /** The id the next recorded message gets. */
+  get nextId(): number {
+    return this.#nextId;
+  }
+
+  /**
+   * Records `texts` (one message each, in order) from `origin` along `route`: assigns ids,
+   * encodes them to wire lines once, delivers them, counts, acknowledges (lobby lines only),
+   * logs and emits them. Returns how many clients each message was queued to.
+   */
+  record(origin: Origin, route: Route, texts: readonly Uint8Array[]): number {
+    const count = texts.length;
+    if (count === 0) return 0;
+    const { hub, gate, counters, messages, events } = this.#parts;
+    const firstId = this.#nextId;
+    this.#nextId += count;
+    const time = Date.now();
+    const target = targetOf(route);
+    // Whatever this delivery puts in a congested queue holds back the sender, not everyone.
+    const previousSender = gate.sender;
+    if (origin.holdable !== undefined) gate.sender = origin.holdable;
+    let recipients: number;
+    switch (route.kind) {
+      case "lobby":
+        recipients = hub.broadcast(encode(`MSG ${origin.name} * :`, texts), origin.peer);
+        break;
+      case "group":
+        recipients = hub.toGroup(
+          route.group,
+          encode(`MSG ${origin.name} ${target} :`, texts),
+          origin.peer,
+        );
+        break;
+      case "user":
+        route.peer.deliver(encode(`PM ${origin.name} :`, texts));
+        recipients = 1;
+        break;
+      case "echo":
+        origin.deliver?.(route.verbatim);
+        recipients = 1;
+        break;
+    }
+    gate.sender = previousSender;
+    counters.messages += count;
+    counters.deliveries += recipients * count;
+    if (route.kind === "lobby") origin.acknowledge?.(count);
+    if (messages.enabled) {
+      for (const text of texts) {
+        messages.add(time, origin.name, origin.address, target, recipients, text.length);
+      }
+    }
+    if (events.has("message")) {
+      for (let i = 0; i < count; i++) {
+        const text = texts[i] as Uint8Array;
+        events.emit("message", {
+          id: firstId + i,
+          time,
+          from: origin.name,
+          target,
+          text: decoder.decode(text),
+          recipients,
+        });
+      }
+    }
+    return recipients;
+  }
+}
+
+/** The target as the log, the events and the wire name it. */
+function targetOf(route: Route): string {
+  switch (route.kind) {
+    case "lobby":
+      return "*";
+    case "group":
+      return `#${route.group.name}`;
+    case "user":
+      return route.peer.name;
+    case "echo":
+      return "echo";
+  }
+}
+
+/** `<prefix><text>\n` for every text, in one buffer: what each recipient queues. */
+function encode(prefix: string, texts: readonly Uint8Array[]): Uint8Array {
+  const head = encoder.encode(prefix);
+  let size = 0;
+  for (const text of texts) size += head.length + text.length + 1;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const text of texts) {
+    out.set(head, at);
+    at += head.length;
+    out.set(text, at);
+    at += text.length;
+    out[at++] = NEWLINE;
+  }
+  return out;
+}

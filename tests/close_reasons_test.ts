@@ -1,0 +1,101 @@
+/**
+ * A connection that breaks is not a client that quit: a failed read closes it as `read-error`,
+ * a failed write as `write-error`. Both reach the lobby in `LEAVE`, the stats and the events,
+ * and are logged as warnings (errors.log).
+ */
+
+import assert from "node:assert/strict";
+import { type ByteStream, listenTcp, startServer, type StreamListener } from "../mod.ts";
+import type { DisconnectReason } from "../core/protocol/errors.ts";
+import { connect, eventually, startTestServer, text } from "./_helpers.ts";
+import { withLogFolder } from "./_logs.ts";
+
+const encoder = new TextEncoder();
+
+Deno.test("a read that fails closes the connection as read-error: LEAVE, stats, errors.log", async () => {
+  // Deno reports a TCP reset as the end of the stream (a client that left: `quit`); reads fail
+  // on transports that can fail, such as TLS on a corrupt record. A failing stream stands in.
+  const logs = await withLogFolder({}, async () => {
+    const faults = { reads: new Set<string>(), writes: new Set<string>() };
+    await using server = await startServer({ port: 0 }, faulty(listenTcp("127.0.0.1", 0), faults));
+    const reasons: DisconnectReason[] = [];
+    server.on("disconnect", ({ reason }) => reasons.push(reason));
+    await using alice = await connect(server, "alice");
+    await using bob = await connect(server, "bob");
+    await alice.waitFor("JOIN bob");
+    faults.reads.add(addressOf(alice.conn));
+    await alice.send("this read fails");
+    assert.equal(await bob.waitFor("LEAVE alice"), "LEAVE alice read-error");
+    await eventually(() => reasons.length === 1, undefined, "the disconnect event");
+    assert.deepEqual(reasons, ["read-error"]);
+    assert.equal(server.stats().disconnects["read-error"], 1);
+    assert.equal(server.stats().disconnects.quit, 0);
+  });
+  const errors = text(logs.get("errors.log") ?? new Uint8Array());
+  assert.match(
+    errors,
+    /\[WRN\] switchboard\.conn: disconnected \S+ alice: read-error \(connection reset by peer\)/,
+  );
+});
+
+Deno.test("a write that fails closes the connection as write-error: LEAVE, stats, errors.log", async () => {
+  const logs = await withLogFolder({}, async () => {
+    const faults = { reads: new Set<string>(), writes: new Set<string>() };
+    await using server = await startServer({ port: 0 }, faulty(listenTcp("127.0.0.1", 0), faults));
+    const reasons: DisconnectReason[] = [];
+    server.on("disconnect", ({ reason }) => reasons.push(reason));
+    await using alice = await connect(server, "alice");
+    await using bob = await connect(server, "bob");
+    await alice.waitFor("JOIN bob");
+    // From now on every write to alice's socket fails, as on a broken pipe.
+    faults.writes.add(addressOf(alice.conn));
+    await bob.send("hello");
+    assert.equal(await bob.waitFor("LEAVE alice"), "LEAVE alice write-error");
+    await eventually(() => reasons.length === 1, undefined, "the disconnect event");
+    assert.deepEqual(reasons, ["write-error"]);
+    assert.equal(server.stats().disconnects["write-error"], 1);
+  });
+  const errors = text(logs.get("errors.log") ?? new Uint8Array());
+  assert.match(
+    errors,
+    /\[WRN\] switchboard\.conn: disconnected \S+ alice: write-error \(the connection broke\)/,
+  );
+});
+
+/** The address the server sees for a test client's socket. */
+function addressOf(conn: Deno.TcpConn): string {
+  return `127.0.0.1:${conn.localAddr.port}`;
+}
+
+/**
+ * A real TCP listener whose accepted streams fail, once their peer's address is listed, every
+ * read (as on a reset) or every write (as on a broken pipe): with the transport seam a failing
+ * socket is one small wrapper.
+ */
+function faulty(
+  inner: StreamListener,
+  faults: { reads: Set<string>; writes: Set<string> },
+): StreamListener {
+  return {
+    addr: inner.addr,
+    close: () => inner.close(),
+    async accept(): Promise<ByteStream> {
+      const stream = await inner.accept();
+      const peer = `${stream.remoteAddr.hostname}:${stream.remoteAddr.port}`;
+      return {
+        remoteAddr: stream.remoteAddr,
+        read: async (buffer) => {
+          const count = await stream.read(buffer);
+          if (faults.reads.has(peer)) throw new Deno.errors.ConnectionReset("reset");
+          return count;
+        },
+        write: (bytes) =>
+          faults.writes.has(peer)
+            ? Promise.reject(new Deno.errors.BrokenPipe("broken pipe"))
+            : stream.write(bytes),
+        closeWrite: () => stream.closeWrite(),
+        close: () => stream.close(),
+      };
+    },
+  };
+}
