@@ -7,10 +7,8 @@
 import assert from "node:assert/strict";
 import { type ByteStream, listenTcp, startServer, type StreamListener } from "../mod.ts";
 import type { DisconnectReason } from "../core/protocol/errors.ts";
-import { connect, eventually, startTestServer, text } from "./_helpers.ts";
+import { connect, eventually, text } from "./_helpers.ts";
 import { withLogFolder } from "./_logs.ts";
-
-const encoder = new TextEncoder();
 
 Deno.test("a read that fails closes the connection as read-error: LEAVE, stats, errors.log", async () => {
   // Deno reports a TCP reset as the end of the stream (a client that left: `quit`); reads fail

@@ -17,6 +17,7 @@ import type { ServerStats, StatsCounter } from "./stats.ts";
 import type { MessageLog } from "../log/message_log.ts";
 import type { RunSlots } from "./commands/run_slots.ts";
 import type { Recorder } from "./record.ts";
+import type { ServerFiles } from "./files/server_files.ts";
 import type { LogThrottle } from "../log/throttle.ts";
 
 /** Loggers by concern; categories are documented in core/log/configure.ts. */
@@ -130,6 +131,8 @@ export interface ServerContext {
   readonly log: ServerLoggers;
   /** The request log's message lines, batched; see `message_log.ts`. */
   readonly messages: MessageLog;
+  /** The shared file area and the `:send` spool, opened on first use. */
+  readonly files: ServerFiles;
   /** The recording point every accepted message passes through; see `record.ts`. */
   readonly recorder: Recorder;
   /** Logs the warnings a client can trigger at will, summarising repeats; see `log_throttle.ts`. */

@@ -31,14 +31,10 @@ import {
   resolveOptions,
   type ServerOptions,
 } from "../config/options.ts";
-import {
-  errLine,
-  formatAddress,
-  neutralize,
-  parseCommand,
-} from "../protocol/grammar.ts";
+import { errLine, formatAddress, neutralize, parseCommand } from "../protocol/grammar.ts";
 import { RunSlots } from "./commands/run_slots.ts";
 import { LOBBY, Recorder } from "./record.ts";
+import { ServerFiles } from "./files/server_files.ts";
 import { type ServerStats, StatsCounter } from "./stats.ts";
 
 /** A running server. Dispose it (`await using`) or call {@linkcode Server.shutdown} to stop it. */
@@ -127,6 +123,7 @@ class SwitchboardServer implements Server, ServerContext {
   };
   readonly messages: MessageLog = new MessageLog(this.log.traffic);
   readonly recorder: Recorder = new Recorder(this);
+  readonly files: ServerFiles = new ServerFiles(this);
   readonly runSlots: RunSlots;
   readonly throttle: LogThrottle;
   readonly finished: Promise<void>;

@@ -14,9 +14,9 @@ import type { Logger } from "@logtape/logtape";
 import type { Caller, PayloadSink, ServerContext, Session } from "../context.ts";
 import type { ErrorCode } from "../../protocol/errors.ts";
 import { fileNameProblem, normalizeFileName } from "../../protocol/file_names.ts";
-import { parseSha256, parseWireNumber as parseSize } from "../../protocol/numbers.ts";
+import { parseSha256, parseWireNumber } from "../../protocol/numbers.ts";
 import type { HashingFile } from "../../util/hashing_file.ts";
-import { FileArea } from "../files/area.ts";
+import type { FileArea } from "../files/area.ts";
 import {
   errLine,
   formatLine,
@@ -26,7 +26,7 @@ import {
   okLine,
   splitWords,
 } from "../../protocol/grammar.ts";
-import { recipientsOf, Spool, spoolFor } from "../files/transfer.ts";
+import { recipientsOf } from "../files/transfer.ts";
 
 /** Usage lines, as `ERR bad-args` shows them. */
 export const FILE_USAGE = {
@@ -54,7 +54,7 @@ export function payloadSize(verb: string, rest: string): number | undefined {
   const index = verb === "put" ? 1 : verb === "send" ? 2 : -1;
   if (index < 0) return undefined;
   const words = rest.split(" ").filter((word) => word !== "");
-  return parseSize(words[index] ?? "");
+  return parseWireNumber(words[index] ?? "");
 }
 
 /** Refuses a payload command: the final `ERR` line now, then `size` bytes read and dropped. */
@@ -68,20 +68,6 @@ export function refusePayload(
   caller.session?.receive(size, DISCARD);
 }
 
-const areas = new WeakMap<ServerContext, Promise<FileArea>>();
-
-/** The shared area of the server behind `ctx`, opened on first use. */
-function areaFor(ctx: ServerContext): Promise<FileArea> {
-  let area = areas.get(ctx);
-  if (area === undefined) {
-    area = FileArea.open(ctx.options.filesDir, ctx.log.server);
-    areas.set(ctx, area);
-    // A folder that could not be opened is tried again next time.
-    area.catch(() => areas.delete(ctx));
-  }
-  return area;
-}
-
 /** Runs `use` with the area, or answers `ERR io-error` when it cannot be opened. */
 async function withArea(
   ctx: ServerContext,
@@ -92,7 +78,7 @@ async function withArea(
 ): Promise<void> {
   let area: FileArea;
   try {
-    area = await areaFor(ctx);
+    area = await ctx.files.area();
   } catch (error) {
     ctx.log.server.error("shared area {dir} unusable: {error}", {
       dir: ctx.options.filesDir,
@@ -122,7 +108,7 @@ const DISABLED_TEXT = "the shared area is off (the server runs without --files-d
 export function put(ctx: ServerContext, caller: Caller, rest: string): void {
   const [rawName = "", sizeWord = "", hashWord = "", extra = ""] = splitWords(rest, 3);
   const name = normalizeFileName(rawName);
-  const size = parseSize(sizeWord);
+  const size = parseWireNumber(sizeWord);
   if (size === undefined) {
     caller.send(errLine("bad-args", `usage: ${FILE_USAGE.put} (no payload was expected)`));
     return;
@@ -298,7 +284,7 @@ export function send(ctx: ServerContext, caller: Caller, rest: string): void {
     4,
   );
   const name = normalizeFileName(rawName);
-  const size = parseSize(sizeWord);
+  const size = parseWireNumber(sizeWord);
   if (size === undefined) {
     caller.send(errLine("bad-args", `usage: ${FILE_USAGE.send} (no payload was expected)`));
     return;
@@ -314,7 +300,7 @@ export function send(ctx: ServerContext, caller: Caller, rest: string): void {
   if ("code" in resolved) return refuse(resolved.code, resolved.text);
   const quota = ctx.options.fileQuota;
   if (quota > 0 && size > quota) return refuse("too-large", `files are limited to ${quota} bytes`);
-  const spool = spoolFor(ctx);
+  const spool = ctx.files.spool;
   const hold = spool.reserve(caller.name, session.id, size);
   if ("code" in hold) return refuse(hold.code, hold.text);
   session.defer(async () => {
@@ -360,11 +346,11 @@ export function send(ctx: ServerContext, caller: Caller, rest: string): void {
 /** `:accept <id>` → `FILE <name> <size> <sha256>`, the bytes, `OK accept <id>`. */
 export function accept(ctx: ServerContext, caller: Caller, rest: string): void {
   const [word = "", extra = ""] = splitWords(rest, 1);
-  const id = Spool.parseId(word);
+  const id = parseWireNumber(word);
   if (id === undefined || extra !== "") return usage(caller, "accept");
   const session = consoleRefusal(caller);
   if (session === undefined) return;
-  const spool = spoolFor(ctx);
+  const spool = ctx.files.spool;
   const offer = spool.claim(id, caller);
   if (offer === undefined) {
     caller.send(errLine("no-such-offer", `there is no offer ${id} for you (expired?)`));
@@ -390,9 +376,9 @@ export function accept(ctx: ServerContext, caller: Caller, rest: string): void {
 /** `:decline <id>` → `OK decline <id>`; the sender gets `RECEIPT <id> <you> declined`. */
 export function decline(ctx: ServerContext, caller: Caller, rest: string): void {
   const [word = "", extra = ""] = splitWords(rest, 1);
-  const id = Spool.parseId(word);
+  const id = parseWireNumber(word);
   if (id === undefined || extra !== "") return usage(caller, "decline");
-  const spool = spoolFor(ctx);
+  const spool = ctx.files.spool;
   const offer = spool.claim(id, caller);
   if (offer === undefined) {
     caller.send(errLine("no-such-offer", `there is no offer ${id} for you (expired?)`));

@@ -20,7 +20,6 @@ import { join } from "node:path";
 import type { Caller, ServerContext } from "../context.ts";
 import type { Peer } from "../hub.ts";
 import { HashingFile, removeQuietly } from "../../util/hashing_file.ts";
-import { parseWireNumber } from "../../protocol/numbers.ts";
 import { TEMP_PREFIX } from "./area.ts";
 import { formatLine, nameKey } from "../../protocol/grammar.ts";
 
@@ -72,7 +71,7 @@ export interface Offer {
 
 /**
  * The spool of one server: pending offers and their files. Created on first use (see
- * {@linkcode spoolFor}); it listens to the server's events to drop recipients that disconnect
+ * `server_files.ts`); it listens to the server's events to drop recipients that disconnect
  * and to delete every spool file when the server closes.
  */
 export class Spool {
@@ -242,11 +241,6 @@ export class Spool {
     this.#dispose(offer);
   }
 
-  /** Parses an offer id as written on the wire. */
-  static parseId(word: string): number | undefined {
-    return parseWireNumber(word);
-  }
-
   #expire(offer: Offer): void {
     offer.timer = undefined;
     const waiting = [...offer.pending.values()];
@@ -325,15 +319,6 @@ export class Spool {
       }
     }
   }
-}
-
-const spools = new WeakMap<ServerContext, Spool>();
-
-/** The spool of the server behind `ctx`, created on first use. */
-export function spoolFor(ctx: ServerContext): Spool {
-  let spool = spools.get(ctx);
-  if (spool === undefined) spools.set(ctx, spool = new Spool(ctx));
-  return spool;
 }
 
 /** The recipients of a `:send` once its upload is verified: online, and not the sender. */
