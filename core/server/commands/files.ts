@@ -10,6 +10,7 @@
  * @module
  */
 
+import type { CommandFamily } from "./_spec.ts";
 import type { Logger } from "@logtape/logtape";
 import type { Caller, PayloadSink, ServerContext, Session } from "../context.ts";
 import type { ErrorCode } from "../../protocol/errors.ts";
@@ -29,7 +30,7 @@ import {
 import { recipientsOf } from "../files/transfer.ts";
 
 /** Usage lines, as `ERR bad-args` shows them. */
-export const FILE_USAGE = {
+const FILE_USAGE = {
   put: ":put <name> <size> <sha256>  (then <size> raw bytes)",
   get: ":get <name>",
   files: ":files",
@@ -38,6 +39,17 @@ export const FILE_USAGE = {
   accept: ":accept <offer-id>",
   decline: ":decline <offer-id>",
 } as const;
+
+/** The file and transfer commands. */
+export const FILE_COMMANDS: CommandFamily = {
+  put: { needs: "name", usage: FILE_USAGE.put, run: put },
+  get: { needs: "name", usage: FILE_USAGE.get, run: get },
+  files: { needs: "name", usage: FILE_USAGE.files, run: files },
+  rm: { needs: "name", usage: FILE_USAGE.rm, run: rm },
+  send: { needs: "name", usage: FILE_USAGE.send, run: send },
+  accept: { needs: "name", usage: FILE_USAGE.accept, run: accept },
+  decline: { needs: "name", usage: FILE_USAGE.decline, run: decline },
+};
 
 /** A sink that drops a refused payload. */
 const DISCARD: PayloadSink = {
@@ -105,7 +117,7 @@ function disabled(ctx: ServerContext): boolean {
 const DISABLED_TEXT = "the shared area is off (the server runs without --files-dir)";
 
 /** `:put <name> <size> <sha256>` + bytes → `OK put <name>`. */
-export function put(ctx: ServerContext, caller: Caller, rest: string): void {
+function put(ctx: ServerContext, caller: Caller, rest: string): void {
   const [rawName = "", sizeWord = "", hashWord = "", extra = ""] = splitWords(rest, 3);
   const name = normalizeFileName(rawName);
   const size = parseWireNumber(sizeWord);
@@ -168,7 +180,7 @@ export function put(ctx: ServerContext, caller: Caller, rest: string): void {
 }
 
 /** `:get <name>` → `FILE <name> <size> <sha256>`, the bytes, `OK get <name>`. */
-export function get(ctx: ServerContext, caller: Caller, rest: string): void {
+function get(ctx: ServerContext, caller: Caller, rest: string): void {
   const [name = "", extra = ""] = splitWords(rest, 1);
   if (name === "" || extra !== "") return usage(caller, "get");
   const session = consoleRefusal(caller);
@@ -217,7 +229,7 @@ export function get(ctx: ServerContext, caller: Caller, rest: string): void {
 }
 
 /** `:files` → `FILEINFO <name> <size> <sha256> <uploader> <time>`… then `OK files <count>`. */
-export function files(ctx: ServerContext, caller: Caller): void {
+function files(ctx: ServerContext, caller: Caller): void {
   const session = consoleRefusal(caller);
   if (session === undefined) return;
   if (disabled(ctx)) return caller.send(errLine("disabled", DISABLED_TEXT));
@@ -240,7 +252,7 @@ export function files(ctx: ServerContext, caller: Caller): void {
 }
 
 /** `:rm <name>` → `OK rm <name>`; the uploader or an admin only. */
-export function rm(ctx: ServerContext, caller: Caller, rest: string): void {
+function rm(ctx: ServerContext, caller: Caller, rest: string): void {
   const [name = "", extra = ""] = splitWords(rest, 1);
   if (name === "" || extra !== "") return usage(caller, "rm");
   const session = consoleRefusal(caller);
@@ -278,7 +290,7 @@ export function rm(ctx: ServerContext, caller: Caller, rest: string): void {
  * `:send <user|#group> <name> <size> <sha256>` + bytes → `OK send <offer-id> <recipients>`; each
  * recipient gets `OFFER <offer-id> <from> <target> <name> <size> <sha256>`.
  */
-export function send(ctx: ServerContext, caller: Caller, rest: string): void {
+function send(ctx: ServerContext, caller: Caller, rest: string): void {
   const [target = "", rawName = "", sizeWord = "", hashWord = "", extra = ""] = splitWords(
     rest,
     4,
@@ -344,7 +356,7 @@ export function send(ctx: ServerContext, caller: Caller, rest: string): void {
 }
 
 /** `:accept <id>` → `FILE <name> <size> <sha256>`, the bytes, `OK accept <id>`. */
-export function accept(ctx: ServerContext, caller: Caller, rest: string): void {
+function accept(ctx: ServerContext, caller: Caller, rest: string): void {
   const [word = "", extra = ""] = splitWords(rest, 1);
   const id = parseWireNumber(word);
   if (id === undefined || extra !== "") return usage(caller, "accept");
@@ -374,7 +386,7 @@ export function accept(ctx: ServerContext, caller: Caller, rest: string): void {
 }
 
 /** `:decline <id>` → `OK decline <id>`; the sender gets `RECEIPT <id> <you> declined`. */
-export function decline(ctx: ServerContext, caller: Caller, rest: string): void {
+function decline(ctx: ServerContext, caller: Caller, rest: string): void {
   const [word = "", extra = ""] = splitWords(rest, 1);
   const id = parseWireNumber(word);
   if (id === undefined || extra !== "") return usage(caller, "decline");

@@ -12,10 +12,17 @@
  * @module
  */
 
-import { placeArgs } from "./run_args.ts";
+import { commandArgs, placeArgs } from "./run_args.ts";
+import { type CommandFamily, sendUsage } from "./_spec.ts";
 import type { Caller, ServerContext, Session } from "../context.ts";
 import type { RemoteCommand } from "../../config/options.ts";
-import { errLine, formatLine, neutralize, okLine } from "../../protocol/grammar.ts";
+import { errLine, formatLine, neutralize, okLine, splitWords } from "../../protocol/grammar.ts";
+
+/** `:run` and `:commands`. */
+export const RUN_COMMANDS: CommandFamily = {
+  run: { needs: "name", usage: ":run <command> [args...]", run: runRemote },
+  commands: { needs: "name", usage: ":commands", run: listCommands },
+};
 
 /** Longest output line sent, in bytes of text; longer output lines are cut into pieces. */
 export const MAX_OUTPUT_LINE_BYTES = 4096;
@@ -238,4 +245,33 @@ function spawnProblem(error: unknown, program: string): string {
     return `the server may not run ${program} (it needs --allow-run for it)`;
   }
   return error instanceof Error ? error.message : String(error);
+}
+
+/** `:run <command> [args...]` → `STDOUT`/`STDERR` lines, then `OK run <command> <exit-code>`. */
+function runRemote(ctx: ServerContext, caller: Caller, rest: string): void {
+  const [name = "", words = ""] = splitWords(rest, 1);
+  if (name === "") return sendUsage(caller, RUN_COMMANDS, "run");
+  const session = caller.session;
+  if (session === undefined) {
+    caller.send(errLine("not-allowed", "the console cannot run commands"));
+    return;
+  }
+  const spec = findCommand(ctx, name);
+  if (spec === undefined) {
+    caller.send(errLine("no-such-command", `no command "${neutralize(name)}"; try :commands`));
+    return;
+  }
+  if (spec.admin && !caller.admin) {
+    caller.send(errLine("not-allowed", `${name} is for admins (see :auth)`));
+    return;
+  }
+  const args = commandArgs(words, spec);
+  if (typeof args === "string") {
+    caller.send(errLine("bad-args", args));
+    return;
+  }
+  session.defer(
+    (signal) => execute({ ctx, caller, session, name, spec, words: args, signal }),
+    { abortOnEof: true },
+  );
 }

@@ -1,0 +1,103 @@
+/**
+ * Admin commands: `:auth` (which grants admin rights), `:kick`, `:rename`, `:shutdown`, `:stats`.
+ * @module
+ */
+
+import type { Caller, ConnectionHandle, ServerContext } from "../context.ts";
+import { errLine, formatLine, neutralize, okLine, splitWords } from "../../protocol/grammar.ts";
+import { applyRename } from "./_rename.ts";
+import { type CommandFamily, sendUsage } from "./_spec.ts";
+
+/** The admin commands. */
+export const ADMIN_COMMANDS: CommandFamily = {
+  auth: { needs: "none", usage: ":auth <token>", run: auth },
+  kick: { needs: "admin", usage: ":kick <user> [reason]", run: kick },
+  rename: { needs: "admin", usage: ":rename <old> <new>", run: adminRename },
+  shutdown: { needs: "admin", usage: ":shutdown [grace-seconds] [reason]", run: shutdown },
+  stats: { needs: "admin", usage: ":stats", run: stats },
+};
+
+function auth(ctx: ServerContext, caller: Caller, rest: string): void {
+  const [token = ""] = splitWords(rest, 1);
+  if (token === "") return sendUsage(caller, ADMIN_COMMANDS, "auth");
+  if (!ctx.checkToken(token)) {
+    ctx.throttle.warning(ctx.log.admin, caller.ip, "failed :auth from {name} ({peer})", {
+      name: caller.name,
+      peer: caller.address,
+    });
+    caller.send(errLine("not-allowed", "wrong token"));
+    return;
+  }
+  caller.admin = true;
+  ctx.log.admin.info("admin rights granted to {name} ({peer})", {
+    name: caller.name,
+    peer: caller.address,
+  });
+  caller.send(okLine("auth", "admin"));
+}
+
+function adminRename(ctx: ServerContext, caller: Caller, rest: string): void {
+  const [oldName = "", rawNewName = ""] = splitWords(rest, 1);
+  const newName = rawNewName.trim();
+  if (oldName === "" || newName === "") return sendUsage(caller, ADMIN_COMMANDS, "rename");
+  const target = ctx.hub.find(oldName);
+  if (target === undefined) {
+    caller.send(errLine("no-such-user", `nobody called "${neutralize(oldName)}" is online`));
+    return;
+  }
+  const previous = target.name;
+  if (!applyRename(ctx, caller, target, newName)) return;
+  ctx.log.admin.info("{name} renamed {from} to {to}", {
+    name: caller.name,
+    from: previous,
+    to: target.name,
+  });
+  caller.send(okLine("rename", previous, target.name));
+}
+
+function kick(ctx: ServerContext, caller: Caller, rest: string): void {
+  const [who = "", reason = ""] = splitWords(rest, 1);
+  if (who === "") return sendUsage(caller, ADMIN_COMMANDS, "kick");
+  const target = ctx.hub.find(who) as ConnectionHandle | undefined;
+  if (target === undefined) {
+    caller.send(errLine("no-such-user", `nobody called "${neutralize(who)}" is online`));
+    return;
+  }
+  const text = reason === "" ? `kicked by ${caller.name || "an admin"}` : reason;
+  ctx.log.admin.info("{name} kicked {target}: {reason}", {
+    name: caller.name,
+    target: target.name,
+    reason: text,
+  });
+  caller.send(okLine("kick", target.name));
+  void target.close("kicked", text);
+}
+
+function shutdown(ctx: ServerContext, caller: Caller, rest: string): void {
+  // `:shutdown [grace] [reason]`: a first word that is not a number starts the reason.
+  const [first = "", afterFirst = ""] = splitWords(rest, 1);
+  const hasGrace = /^\d+(\.\d+)?$/.test(first);
+  const grace = hasGrace ? Number(first) : ctx.options.shutdownGrace;
+  const reason = (hasGrace ? afterFirst : rest).trim();
+  ctx.log.admin.warning("shutdown requested by {name} ({peer}), grace {grace} s", {
+    name: caller.name,
+    peer: caller.address,
+    grace,
+  });
+  caller.send(okLine("shutdown", grace));
+  void ctx.shutdown({ grace, reason: reason === "" ? "server shutting down" : neutralize(reason) });
+}
+
+function stats(ctx: ServerContext, caller: Caller): void {
+  const snapshot = ctx.snapshot();
+  for (const [key, value] of Object.entries(snapshot)) {
+    if (typeof value === "object") {
+      for (const [reason, count] of Object.entries(value as Record<string, number>)) {
+        caller.send(formatLine("STAT", [`${key}.${reason}`, count]));
+      }
+    } else {
+      caller.send(formatLine("STAT", [key, value]));
+    }
+  }
+  caller.send(okLine("stats"));
+}

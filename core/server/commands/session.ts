@@ -1,0 +1,41 @@
+/**
+ * Commands about the caller's own session: `:help`, `:ping`, `:whoami`, `:ack`.
+ * @module
+ */
+
+import type { Caller, ServerContext } from "../context.ts";
+import { errLine, formatLine, HELP_LINES, okLine } from "../../protocol/grammar.ts";
+import { type CommandFamily, sendUsage } from "./_spec.ts";
+
+/** The session commands. */
+export const SESSION_COMMANDS: CommandFamily = {
+  help: { needs: "none", usage: ":help", run: help },
+  ping: { needs: "name", usage: ":ping", run: (_ctx, caller) => caller.send(okLine("ping")) },
+  whoami: { needs: "name", usage: ":whoami", run: whoami },
+  ack: { needs: "none", usage: ":ack [on|off]", run: ack },
+};
+
+function help(_ctx: ServerContext, caller: Caller): void {
+  for (const line of HELP_LINES) caller.send(formatLine("HELP", [], line));
+  caller.send(okLine("help"));
+}
+
+function whoami(_ctx: ServerContext, caller: Caller): void {
+  const groups = caller.peer === undefined ? [] : [...caller.peer.groups].map((g) => `#${g.name}`);
+  const role = caller.admin ? "admin" : "user";
+  caller.send(formatLine("WHOAMI", [caller.name || "-", caller.address, role], groups.join(" ")));
+  caller.send(okLine("whoami"));
+}
+
+/** `:ack [on|off]` → `OK ack on|off`. */
+function ack(_ctx: ServerContext, caller: Caller, rest: string): void {
+  const session = caller.session;
+  if (session === undefined) {
+    caller.send(errLine("not-allowed", "the console has no acknowledgements"));
+    return;
+  }
+  const word = rest.trim().toLowerCase();
+  if (word === "on" || word === "off") session.setAck(word === "on");
+  else if (word !== "") return sendUsage(caller, SESSION_COMMANDS, "ack");
+  caller.send(okLine("ack", session.ack ? "on" : "off"));
+}
