@@ -103,3 +103,96 @@ export function sweepInterval(limits: LivenessLimits): number {
   );
   return Math.max(10, Math.min(1000, (shortest * 1000) / 4));
 }
+
+/** The outbound queue as the liveness sweep samples it; an `Outbound` fits. */
+export interface QueueSample {
+  readonly queuedBytes: number;
+  readonly bytesWritten: number;
+  readonly congestedSince: number;
+}
+
+/**
+ * One connection's liveness readings. Clock readings happen in the sweep, not per chunk or per
+ * write: the hot path only raises {@linkcode LivenessClock.received} and
+ * {@linkcode LivenessClock.active}, and each sweep turns them into times. A time seen this way is
+ * at most one sweep late, so a timeout can fire up to one sweep interval late, never early.
+ */
+export class LivenessClock {
+  /** When the connection was accepted (`performance.now()`). */
+  readonly acceptedAt: number;
+  /** Last byte received, as of the last sweep. */
+  lastReceived: number;
+  /** Last line of the client's own (a `:pong` does not count), as of the last sweep. */
+  lastActivity: number;
+  /** When the unanswered `PING` went out, or 0. */
+  pingSentAt = 0;
+  /** Bytes arrived since the last sweep. */
+  receivedSinceSweep = false;
+  /** A line of the client's own arrived since the last sweep. */
+  activeSinceSweep = false;
+  /** When the outbound queue was last seen empty or making progress (sweep time). */
+  #progressAt: number;
+  #writtenAtSweep = 0;
+  #emptyAtSweep = true;
+
+  /** A clock for a connection accepted at `now`. */
+  constructor(now: number = performance.now()) {
+    this.acceptedAt =
+      this.lastReceived =
+      this.lastActivity =
+      this.#progressAt =
+        now;
+  }
+
+  /** Notes received bytes: proof of life, which answers a `PING`. Called per chunk. */
+  received(): void {
+    this.receivedSinceSweep = true;
+    this.pingSentAt = 0;
+  }
+
+  /** Notes a line of the client's own. */
+  active(): void {
+    this.activeSinceSweep = true;
+  }
+
+  /**
+   * Dates what happened since the last sweep to `now` and returns the state a liveness decision
+   * looks at. `busy` (a download or `:run` in progress) counts as activity and as life: only the
+   * slow-consumer rules apply to it.
+   */
+  sweep(
+    now: number,
+    queue: QueueSample,
+    flags: { busy: boolean; registering: boolean; holding: boolean },
+  ): LivenessState {
+    if (this.receivedSinceSweep) {
+      this.receivedSinceSweep = false;
+      this.lastReceived = now;
+    }
+    if (this.activeSinceSweep || flags.busy) {
+      this.activeSinceSweep = false;
+      this.lastActivity = now;
+      if (flags.busy) this.lastReceived = now;
+    }
+    // Bytes written since the previous sweep, or a queue that was empty then (whatever it holds
+    // came later), date progress to now: a stalled reader is never cut before the write
+    // deadline, at most one sweep after it.
+    const { queuedBytes, bytesWritten } = queue;
+    if (queuedBytes === 0 || bytesWritten !== this.#writtenAtSweep || this.#emptyAtSweep) {
+      this.#progressAt = now;
+    }
+    this.#writtenAtSweep = bytesWritten;
+    this.#emptyAtSweep = queuedBytes === 0;
+    return {
+      acceptedAt: this.acceptedAt,
+      registering: flags.registering,
+      lastReceived: this.lastReceived,
+      lastActivity: this.lastActivity,
+      pingSentAt: this.pingSentAt,
+      queuedBytes,
+      lastProgress: this.#progressAt,
+      congestedSince: queue.congestedSince,
+      holding: flags.holding,
+    };
+  }
+}
