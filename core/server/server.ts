@@ -6,13 +6,25 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { CidrList } from "../util/cidr.ts";
-import { runCommand } from "./commands/table.ts";
+import { Admission, type Refusal, turnAway } from "./admission.ts";
 import { CongestionGate } from "./congestion.ts";
 import { Connection } from "./connection.ts";
-import { settleWithin, sleep } from "../util/time.ts";
-import type { Caller, ServerContext, ServerLoggers } from "./context.ts";
-import type { DisconnectReason, ErrorCode } from "../protocol/errors.ts";
+import { runConsoleLine } from "./console.ts";
+import type { ServerContext, ServerLoggers } from "./context.ts";
+import type { ServerEventMap } from "./events.ts";
+import { ServerFiles } from "./files/server_files.ts";
+import { Hub } from "./hub.ts";
+import { sweepInterval } from "./liveness.ts";
+import { Recorder } from "./record.ts";
+import { type ServerStats, StatsCounter } from "./stats.ts";
+import { RunSlots } from "./commands/run_slots.ts";
+import {
+  type ResolvedServerOptions,
+  resolveOptions,
+  type ServerOptions,
+} from "../config/options.ts";
+import { LogThrottle } from "../log/throttle.ts";
+import { MessageLog } from "../log/message_log.ts";
 import {
   type ByteStream,
   ListenerClosed,
@@ -20,22 +32,11 @@ import {
   type StreamListener,
 } from "../net/stream.ts";
 import { listenTcp } from "../net/tcp.ts";
+import type { DisconnectReason } from "../protocol/errors.ts";
+import { formatAddress } from "../protocol/grammar.ts";
+import { constantTimeEqual } from "../util/constant_time.ts";
 import { Emitter } from "../util/emitter.ts";
-import type { ServerEventMap } from "./events.ts";
-import { sweepInterval } from "./liveness.ts";
-import { Hub } from "./hub.ts";
-import { LogThrottle } from "../log/throttle.ts";
-import { MessageLog } from "../log/message_log.ts";
-import {
-  type ResolvedServerOptions,
-  resolveOptions,
-  type ServerOptions,
-} from "../config/options.ts";
-import { errLine, formatAddress, neutralize, parseCommand } from "../protocol/grammar.ts";
-import { RunSlots } from "./commands/run_slots.ts";
-import { LOBBY, Recorder } from "./record.ts";
-import { ServerFiles } from "./files/server_files.ts";
-import { type ServerStats, StatsCounter } from "./stats.ts";
+import { settleWithin, sleep } from "../util/time.ts";
 
 /** A running server. Dispose it (`await using`) or call {@linkcode Server.shutdown} to stop it. */
 export interface Server extends AsyncDisposable {
@@ -130,10 +131,7 @@ class SwitchboardServer implements Server, ServerContext {
   readonly #listeners: readonly StreamListener[];
   readonly #connections = new Set<Connection>();
   readonly #tasks = new Set<Promise<void>>();
-  readonly #perIp = new Map<string, number>();
-  readonly #allow: CidrList;
-  readonly #deny: CidrList;
-  readonly #admins: CidrList;
+  readonly #admission: Admission;
   readonly #token: Uint8Array | undefined;
   readonly #sweeper: ReturnType<typeof setInterval>;
   readonly #acceptLoops: Promise<void>;
@@ -154,9 +152,7 @@ class SwitchboardServer implements Server, ServerContext {
     this.addr = this.addrs[0]!;
     this.hub = new Hub({ announceLimit: options.announceLimit });
     this.runSlots = new RunSlots(options.maxRunning);
-    this.#allow = new CidrList(options.access.allow);
-    this.#deny = new CidrList(options.access.deny);
-    this.#admins = new CidrList(options.admins);
+    this.#admission = new Admission(options);
     this.#token = options.adminToken === undefined || options.adminToken === ""
       ? undefined
       : encoder.encode(options.adminToken);
@@ -213,32 +209,7 @@ class SwitchboardServer implements Server, ServerContext {
   }
 
   console(line: string): string[] {
-    const replies: string[] = [];
-    const operator: Caller = {
-      name: "server",
-      registered: true,
-      address: "console",
-      ip: "console",
-      admin: true,
-      peer: undefined,
-      send: (reply) => replies.push(reply.replace(/\n$/, "")),
-    };
-    const trimmed = line.trim();
-    if (trimmed === "") return replies;
-    if (trimmed.toLowerCase() === "exit" || trimmed.toLowerCase() === ":quit") {
-      void this.shutdown({ reason: "server shutting down" });
-      replies.push("OK shutdown");
-      return replies;
-    }
-    if (trimmed.startsWith(":") && !trimmed.startsWith("::")) {
-      const { verb, rest } = parseCommand(trimmed);
-      runCommand(this, operator, verb, rest);
-      return replies;
-    }
-    const text = neutralize(trimmed.startsWith("::") ? trimmed.slice(1) : trimmed);
-    const recipients = this.recorder.record(operator, LOBBY, [encoder.encode(text)]);
-    replies.push(`OK broadcast ${recipients}`);
-    return replies;
+    return runConsoleLine(this, line);
   }
 
   shutdown(options: { grace?: number; reason?: string } = {}): Promise<void> {
@@ -321,54 +292,24 @@ class SwitchboardServer implements Server, ServerContext {
     const remote = stream.remoteAddr;
     const ip = remote.hostname.replace(IPV4_MAPPED, "$1");
     const address = formatAddress(ip, remote.port);
-    const refusal = this.#refusal(ip);
-    if (refusal !== undefined) return this.#refuse(stream, address, ip, ...refusal);
+    const refusal = this.#admission.refusal(ip, this.#connections.size, this.#draining);
+    if (refusal !== undefined) return this.#refuse(stream, address, ip, refusal);
     const connection = new Connection(
       this.#nextId++,
       stream,
       this,
-      { ip, port: remote.port, address, admin: this.#admins.matches(ip) },
+      { ip, port: remote.port, address, admin: this.#admission.isAdmin(ip) },
       (closed, reason) => this.#forget(closed, reason),
     );
     this.#connections.add(connection);
-    this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
+    this.#admission.admitted(ip);
     this.log.conn.info("connected {peer}", { peer: address, ip, port: remote.port });
     this.events.emit("connect", { id: connection.id, address });
-    const task = connection.run();
-    this.#tasks.add(task);
-    task.finally(() => this.#tasks.delete(task));
+    this.#track(connection.run());
   }
 
-  #refusal(ip: string): [ErrorCode, DisconnectReason, string] | undefined {
-    if (this.#draining) return ["shutting-down", "shutdown", "the server is shutting down"];
-    const { allow, deny } = this.options.access;
-    if (
-      (deny.length > 0 && this.#deny.matches(ip)) || (allow.length > 0 && !this.#allow.matches(ip))
-    ) {
-      return ["refused", "refused", "your address is not allowed to connect"];
-    }
-    if (this.#connections.size >= this.options.maxClients) {
-      return [
-        "server-full",
-        "server-full",
-        `the server is full (${this.options.maxClients} connections); try again later`,
-      ];
-    }
-    const maxPerIp = this.options.maxPerIp;
-    if (maxPerIp > 0 && (this.#perIp.get(ip) ?? 0) >= maxPerIp) {
-      return ["too-many-connections", "refused", `at most ${maxPerIp} connections per address`];
-    }
-    return undefined;
-  }
-
-  #refuse(
-    stream: ByteStream,
-    address: string,
-    ip: string,
-    code: ErrorCode,
-    reason: DisconnectReason,
-    text: string,
-  ): void {
+  #refuse(stream: ByteStream, address: string, ip: string, refusal: Refusal): void {
+    const [code, reason] = refusal;
     this.counters.disconnects[reason]++;
     this.throttle.warning(
       this.log.conn,
@@ -378,28 +319,18 @@ class SwitchboardServer implements Server, ServerContext {
       `refused: ${code}`,
     );
     this.events.emit("refuse", { address, code });
-    const task = (async () => {
-      try {
-        await settleWithin(stream.write(encoder.encode(errLine(code, text))), 1000);
-      } catch {
-        // The peer left already.
-      } finally {
-        try {
-          stream.close();
-        } catch {
-          // Closed.
-        }
-      }
-    })();
+    this.#track(turnAway(stream, refusal).catch(() => {}));
+  }
+
+  /** Keeps `task` until it settles: a shutdown waits for every one. */
+  #track(task: Promise<void>): void {
     this.#tasks.add(task);
     task.finally(() => this.#tasks.delete(task));
   }
 
   #forget(connection: Connection, reason: DisconnectReason): void {
     this.#connections.delete(connection);
-    const left = (this.#perIp.get(connection.ip) ?? 1) - 1;
-    if (left > 0) this.#perIp.set(connection.ip, left);
-    else this.#perIp.delete(connection.ip);
+    this.#admission.closed(connection.ip);
     this.counters.disconnects[reason]++;
     this.events.emit("disconnect", {
       id: connection.id,
@@ -413,11 +344,4 @@ class SwitchboardServer implements Server, ServerContext {
     const now = performance.now();
     for (const connection of this.#connections) connection.checkLiveness(now);
   }
-}
-
-/** Compares two byte strings in time that depends only on their lengths. */
-function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  let difference = a.length ^ b.length;
-  for (let i = 0; i < Math.max(a.length, b.length); i++) difference |= (a[i] ?? 0) ^ (b[i] ?? 0);
-  return difference === 0;
 }
