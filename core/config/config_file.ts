@@ -17,7 +17,7 @@
 import { dirname, isAbsolute, join } from "node:path";
 import { parseArgs } from "node:util";
 import { cidrProblem, isIpAddress } from "../util/cidr.ts";
-import { compileWordPattern } from "../server/commands/run_args.ts";
+import { compileWordPattern } from "./word_pattern.ts";
 import {
   type CommandArgs,
   DEFAULT_OPTIONS,

@@ -4,8 +4,6 @@
  * @module
  */
 
-import { defaultMaxRunning } from "../server/commands/run_slots.ts";
-
 /** How the server treats lines: relay between named clients, or return them to the sender. */
 export type ServerMode = "chat" | "echo";
 
@@ -222,4 +220,10 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedServerOptio
     console: options.console,
     signal: options.signal,
   } as ResolvedServerOptions;
+}
+
+/** The default `--max-running`: two programs per CPU core. */
+export function defaultMaxRunning(): number {
+  const cores = globalThis.navigator?.hardwareConcurrency;
+  return 2 * (typeof cores === "number" && cores > 0 ? cores : 1);
 }

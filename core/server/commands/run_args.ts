@@ -5,22 +5,13 @@
  * @module
  */
 
+import { compileWordPattern } from "../../config/word_pattern.ts";
 import type { CommandArgs, RemoteCommand } from "../../config/options.ts";
 
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\x00-\x1f\x7f]/;
 /** Longest part of a refused word quoted back to the client. */
 const SHOWN_WORD_CHARS = 40;
-
-/**
- * Compiles a declared word pattern so that it must match a whole word: the pattern has to be a
- * valid regular expression on its own (`u` flag), which keeps `^(?:…)$` around it from being
- * escaped by an unbalanced `)`. Throws a `SyntaxError` for an invalid pattern.
- */
-export function compileWordPattern(pattern: string): RegExp {
-  new RegExp(pattern, "u");
-  return new RegExp(`^(?:${pattern})$`, "u");
-}
 
 /**
  * Splits the words a client gave after the command name (runs of spaces separate them; there is

@@ -47,9 +47,3 @@ export class RunSlots {
     };
   }
 }
-
-/** The default `--max-running`: two programs per CPU core. */
-export function defaultMaxRunning(): number {
-  const cores = globalThis.navigator?.hardwareConcurrency;
-  return 2 * (typeof cores === "number" && cores > 0 ? cores : 1);
-}
