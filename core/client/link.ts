@@ -15,6 +15,7 @@ import { classifyConnectError, ConnectError, refusalError, timeoutError } from "
 import { LineParser, TOO_LONG } from "../protocol/line_parser.ts";
 import { PAYLOAD_PIECE_BYTES, type PayloadSource, readFully } from "../protocol/payload.ts";
 import { describeError as describe } from "../util/describe_error.ts";
+import { withTimeout } from "../util/time.ts";
 import { formatAddress } from "../protocol/grammar.ts";
 import { type HelloEvent, parseServerLine } from "../protocol/server_line.ts";
 
@@ -347,18 +348,6 @@ async function connectWithin(
     const classified = classifyConnectError(error, address, ms);
     if (classified === undefined) throw error;
     throw classified;
-  }
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => timer = setTimeout(() => reject(onTimeout()), ms)),
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
