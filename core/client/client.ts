@@ -15,7 +15,7 @@
  * @example
  * ```ts
  * import { SwitchboardClient } from "./client.ts";
- * import { startServer } from "../server/server.ts";
+ * import { startServer } from "../../mod.ts";
  * await using server = await startServer({ port: 0, logDir: "" });
  * await using client = await SwitchboardClient.connect({ port: server.addr.port });
  * const result = await client.register("alice");

@@ -51,9 +51,9 @@ export class ConnectError extends SwitchboardError {
 }
 
 /**
- * Turns what `Deno.connect` threw into a {@linkcode ConnectError}; returns `undefined` for an
- * error that is not about reaching the server (a missing permission, say), which the caller
- * should rethrow.
+ * Turns what a dialer threw (for TCP, the `Deno.errors` of `Deno.connect`) into a
+ * {@linkcode ConnectError}; returns `undefined` for an error that is not about reaching the
+ * server (a missing permission, say), which the caller should rethrow.
  */
 export function classifyConnectError(
   error: unknown,
