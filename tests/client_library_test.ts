@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { connect, startTestServer } from "./_helpers.ts";
 import { until } from "./client_harness.ts";
-import { type ReceivedLine, SwitchboardClient } from "../core/client/client.ts";
+import { SwitchboardClient } from "../core/client/client.ts";
+import type { ReceivedLine } from "../core/client/events.ts";
 import { fixedBackoff } from "../core/client/backoff.ts";
 
 const encoder = new TextEncoder();

@@ -7,8 +7,8 @@
  *
  * Files move as sized payloads: {@linkcode SwitchboardClient.upload} writes a command and then
  * exactly its bytes, {@linkcode SwitchboardClient.download} hands the bytes after a `FILE` line to
- * a sink; `client_files.ts` builds `:put`, `:get`, `:send` and `:accept` on these two. With the
- * `ack` option every plain message is matched to the server's `ACK`/`NACK` (`client_acks.ts`).
+ * a sink; `files.ts` builds `:put`, `:get`, `:send` and `:accept` on these two. With the `ack`
+ * option every plain message is matched to the server's `ACK`/`NACK` (`acks.ts`).
  *
  * The `client` program (`cli/client.ts`) is a thin terminal front end on this class.
  *
@@ -27,10 +27,19 @@
  * @module
  */
 
-import { type Backoff, fixedBackoff } from "./backoff.ts";
 import { AckTracker } from "./acks.ts";
+import type { Answer } from "./answer.ts";
+import type {
+  ClientEnd,
+  ClientEventMap,
+  ClientLineEvent,
+  ClientState,
+  EchoEvent,
+  EndReason,
+} from "./events.ts";
 import { ConnectError } from "./errors.ts";
-import { ClientLink, type LinkOptions, type PayloadSource } from "./link.ts";
+import { ClientLink, type LinkOptions } from "./link.ts";
+import { type ClientOptions, resolveClientOptions, type ResolvedClientOptions } from "./options.ts";
 import {
   type PayloadReceiver,
   receivePayload,
@@ -38,6 +47,7 @@ import {
   type UploadAnswer,
 } from "./payload.ts";
 import { Emitter } from "../util/emitter.ts";
+import type { PayloadSource } from "../protocol/payload.ts";
 import { nameKey, parseCommand } from "../protocol/grammar.ts";
 import {
   type ByeEvent,
@@ -49,107 +59,6 @@ import {
   type ServerEvent,
   type WelcomeEvent,
 } from "../protocol/server_line.ts";
-
-export { ConnectError, type ConnectErrorCode } from "./errors.ts";
-export type { PayloadSource } from "./link.ts";
-export type { PayloadReceiver, PayloadSink, TransferHooks, UploadAnswer } from "./payload.ts";
-
-/** Options of {@linkcode SwitchboardClient.connect}. Durations are in seconds. */
-export interface ClientOptions {
-  /** Server host name or address. @default {"127.0.0.1"} */
-  hostname?: string;
-  /** Server port. @default {12345} */
-  port?: number;
-  /** Seconds to connect and receive the greeting, per attempt. @default {5} */
-  connectTimeout?: number;
-  /** Seconds between reconnect attempts (the first is immediate). @default {5} */
-  reconnectInterval?: number;
-  /** Seconds to keep trying after the connection drops; 0 never reconnects. @default {120} */
-  reconnectTimeout?: number;
-  /** Reconnect delay policy; replaces `reconnectInterval`. @default {fixedBackoff(5000)} */
-  backoff?: Backoff;
-  /** Lines kept while disconnected; beyond it {@linkcode SwitchboardClient.send} refuses. @default {100} */
-  queueLimit?: number;
-  /**
-   * Seconds without a byte from the server after which the connection is taken as dead and a
-   * reconnect begins (a server pings a quiet client every 30 s by default); 0 is off.
-   * @default {90}
-   */
-  staleTimeout?: number;
-  /** Longest line sent, in bytes (the server's default limit). @default {65536} */
-  maxLineBytes?: number;
-  /**
-   * Turn acknowledgements on (`:ack on`, chat servers) after registering and after every
-   * reconnect: each plain message is then matched to the server's `ACK`/`NACK` (reported as a
-   * `line` event whose `command` is the message), and messages left unanswered when a connection
-   * ends are listed in the `disconnect` event. Keep commands short with it (see the protocol).
-   * @default {false}
-   */
-  ack?: boolean;
-}
-
-/** The options a client runs with, defaults filled in. */
-export interface ResolvedClientOptions {
-  /** See {@linkcode ClientOptions.hostname}. */
-  hostname: string;
-  /** See {@linkcode ClientOptions.port}. */
-  port: number;
-  /** See {@linkcode ClientOptions.connectTimeout}. */
-  connectTimeout: number;
-  /** See {@linkcode ClientOptions.reconnectInterval}. */
-  reconnectInterval: number;
-  /** See {@linkcode ClientOptions.reconnectTimeout}. */
-  reconnectTimeout: number;
-  /** See {@linkcode ClientOptions.backoff}. */
-  backoff: Backoff;
-  /** See {@linkcode ClientOptions.queueLimit}. */
-  queueLimit: number;
-  /** See {@linkcode ClientOptions.staleTimeout}. */
-  staleTimeout: number;
-  /** See {@linkcode ClientOptions.maxLineBytes}. */
-  maxLineBytes: number;
-  /** See {@linkcode ClientOptions.ack}. */
-  ack: boolean;
-}
-
-/** A line returned by an echo-mode server. */
-export interface EchoEvent {
-  /** Discriminant. */
-  type: "echo";
-  /** The text that came back. */
-  text: string;
-  /** The line as received. */
-  line: string;
-}
-
-/** Anything the client shows from the server: a parsed server line or an echo. */
-export type ClientLineEvent = ServerEvent | EchoEvent;
-
-/** Payload of the `line` event: one line from the server (`PING`s excepted). */
-export interface ReceivedLine {
-  /** What arrived. */
-  event: ClientLineEvent;
-  /**
-   * For a command's data and final lines (and echoes): the line this client sent; for `ACK` and
-   * `NACK`: the message they answer.
-   */
-  command: string | undefined;
-  /** True for `WELCOME` and name refusals: the answer to a name sent by {@linkcode SwitchboardClient.register} or a reconnect. */
-  registration: boolean;
-}
-
-/** The answer to one command: its data lines and its final `OK`/`ERR` line. */
-export interface Answer {
-  /** The command line sent. */
-  command: string;
-  /**
-   * `OK …` or `ERR …` (from an echo server: the echo, or the `ERR` in its place); `undefined`
-   * when the connection dropped before the answer came.
-   */
-  final: OkEvent | ErrEvent | EchoEvent | undefined;
-  /** Data lines (`USER`, `MEMBER`, …) that came before the final line. */
-  data: ServerEvent[];
-}
 
 /** Outcome of {@linkcode SwitchboardClient.register}. */
 export type RegisterResult =
@@ -167,63 +76,6 @@ export type RegisterResult =
  * not registered yet), or refused it (queue full, longer than `maxLineBytes`, client closed).
  */
 export type SendStatus = "sent" | "queued" | "queue-full" | "too-long" | "closed";
-
-/** Connection states. */
-export type ClientState = "registering" | "ready" | "reconnecting" | "closed";
-
-/**
- * Why a client stopped: `quit` (asked to), `kicked`, `disconnected` (the server said `BYE` and
- * reconnecting was not possible or gave up), `lost` (the connection dropped without `BYE` and
- * reconnecting gave up or is off), `access-denied` or `name-refused` (on reconnect), `closed`
- * ({@linkcode SwitchboardClient.close}).
- */
-export type EndReason =
-  | "quit"
-  | "kicked"
-  | "disconnected"
-  | "lost"
-  | "access-denied"
-  | "name-refused"
-  | "closed";
-
-/** How the client ended; the value of {@linkcode SwitchboardClient.closed}. */
-export interface ClientEnd {
-  /** Why. */
-  reason: EndReason;
-  /** The last `BYE` the server sent, if any. */
-  bye: ByeEvent | undefined;
-  /** An explanation for a person. */
-  detail: string;
-  /** Lines queued while disconnected that were never sent, in order. */
-  unsent: string[];
-}
-
-/** Events of a {@linkcode SwitchboardClient}, with their payloads. */
-export interface ClientEventMap {
-  /** A line from the server (or an echo). `PING` is answered silently and not reported. */
-  line: ReceivedLine;
-  /** The connection ended; `reconnecting` says whether the client tries again. */
-  disconnect: {
-    bye: ByeEvent | undefined;
-    error: string | undefined;
-    reconnecting: boolean;
-    /** Commands sent whose answer never came (they may or may not have been carried out). */
-    unanswered: string[];
-    /** With `ack`: messages sent that got neither `ACK` nor `NACK` (they may have got through). */
-    unacknowledged: string[];
-  };
-  /** A reconnect attempt is about to start after `delayMs`. */
-  reconnecting: { attempt: number; delayMs: number; lastError: string | undefined };
-  /** Connected again: registered under `name`, groups re-joined, `resent` queued lines sent. */
-  reconnect: {
-    name: string | undefined;
-    groups: string[];
-    lostGroups: { group: string; text: string }[];
-    resent: number;
-  };
-  /** The client stopped for good. */
-  end: ClientEnd;
-}
 
 interface Pending {
   line: string;
@@ -252,23 +104,6 @@ const SHORT_CONNECT_ERRORS: Partial<Record<ConnectError["code"], string>> = {
   unreachable: "host unreachable",
   timeout: "connection timed out",
 };
-
-/** Fills in the defaults of {@linkcode ClientOptions}. */
-export function resolveClientOptions(options: ClientOptions = {}): ResolvedClientOptions {
-  const reconnectInterval = options.reconnectInterval ?? 5;
-  return {
-    hostname: options.hostname ?? "127.0.0.1",
-    port: options.port ?? 12345,
-    connectTimeout: options.connectTimeout ?? 5,
-    reconnectInterval,
-    reconnectTimeout: options.reconnectTimeout ?? 120,
-    backoff: options.backoff ?? fixedBackoff(reconnectInterval * 1000),
-    queueLimit: options.queueLimit ?? 100,
-    staleTimeout: options.staleTimeout ?? 90,
-    maxLineBytes: options.maxLineBytes ?? 65536,
-    ack: options.ack ?? false,
-  };
-}
 
 /**
  * A connection to a Switchboard server that keeps itself alive. Create it with

@@ -56,9 +56,6 @@ export interface LinkOptions {
  */
 export type Dialer = (signal: AbortSignal) => Promise<ByteStream>;
 
-/** Where the bytes of an upload come from; a `Deno.FsFile` is one (shared with the server). */
-export type { PayloadSource } from "../protocol/payload.ts";
-
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
