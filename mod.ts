@@ -58,6 +58,7 @@ export type {
 } from "./core/client/events.ts";
 export type { Answer } from "./core/client/answer.ts";
 export { ConnectError, type ConnectErrorCode } from "./core/client/errors.ts";
+export type { Dialer } from "./core/client/link.ts";
 export type {
   PayloadReceiver,
   PayloadSink,

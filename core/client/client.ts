@@ -408,6 +408,7 @@ function linkOptions(options: ResolvedClientOptions): LinkOptions {
     hostname: options.hostname,
     port: options.port,
     connectTimeoutMs: options.connectTimeout * 1000,
+    dial: options.dial,
   };
 }
 

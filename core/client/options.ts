@@ -5,6 +5,7 @@
  */
 
 import { type Backoff, fixedBackoff } from "./backoff.ts";
+import type { Dialer } from "./link.ts";
 
 /** Options of `SwitchboardClient.connect`. Durations are in seconds. */
 export interface ClientOptions {
@@ -12,6 +13,13 @@ export interface ClientOptions {
   hostname?: string;
   /** Server port. @default {12345} */
   port?: number;
+  /**
+   * How to open the connection, for a transport other than plain TCP (TLS, a WebSocket
+   * adapter): called for the first connection and for every reconnect, with a signal that
+   * aborts at the connect timeout. `hostname` and `port` then only name the server in messages.
+   * @default {TCP to `hostname:port`}
+   */
+  dial?: Dialer;
   /** Seconds to connect and receive the greeting, per attempt. @default {5} */
   connectTimeout?: number;
   /** Seconds between reconnect attempts (the first is immediate). @default {5} */
@@ -46,6 +54,8 @@ export interface ResolvedClientOptions {
   hostname: string;
   /** See {@linkcode ClientOptions.port}. */
   port: number;
+  /** See {@linkcode ClientOptions.dial}; `undefined` is TCP to `hostname:port`. */
+  dial: Dialer | undefined;
   /** See {@linkcode ClientOptions.connectTimeout}. */
   connectTimeout: number;
   /** See {@linkcode ClientOptions.reconnectInterval}. */
@@ -79,6 +89,7 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
   return {
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 12345,
+    dial: options.dial,
     connectTimeout: options.connectTimeout ?? 5,
     reconnectInterval,
     reconnectTimeout: options.reconnectTimeout ?? 120,
