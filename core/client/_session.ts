@@ -194,9 +194,7 @@ export class Session {
         void this.link.write(":pong\n");
         return undefined;
       case "bye":
-        this.#lastBye = event;
-        this.#report(event, undefined);
-        return event;
+        return this.#goodbye(event);
       case "welcome":
         if (this.#registration.answeredBy(event)) return this.#registered(event);
         break;
@@ -234,15 +232,18 @@ export class Session {
       this.transmit(":pong", true);
       return undefined;
     }
-    if (event.type === "bye") {
-      this.#lastBye = event;
-      this.#report(event, undefined);
-      return event;
-    }
+    if (event.type === "bye") return this.#goodbye(event);
     // An error in place of the echo (line too long, bad UTF-8), or an altered echo.
     if (head !== undefined) return this.#answer(event.type === "error" ? event : echo(line));
     this.#report(event, undefined);
     return undefined;
+  }
+
+  /** The server is about to close: its reason is kept and reported. */
+  #goodbye(event: ByeEvent): ByeEvent {
+    this.#lastBye = event;
+    this.#report(event, undefined);
+    return event;
   }
 
   /** The final line of the oldest command waiting. */
