@@ -45,28 +45,27 @@ export type { ServerStats } from "./core/server/stats.ts";
 
 // Connecting as a client: registration, commands with their answers, PING handled,
 // reconnection with the same name and groups.
-export {
-  type Answer,
-  type ClientEnd,
-  type ClientEventMap,
-  type ClientLineEvent,
-  type ClientOptions,
-  type ClientState,
-  ConnectError,
-  type ConnectErrorCode,
-  type EchoEvent,
-  type EndReason,
-  type PayloadReceiver,
-  type PayloadSink,
-  type PayloadSource,
-  type ReceivedLine,
-  type RegisterResult,
-  type ResolvedClientOptions,
-  type SendStatus,
-  SwitchboardClient,
-  type TransferHooks,
-  type UploadAnswer,
-} from "./core/client/client.ts";
+export { type RegisterResult, type SendStatus, SwitchboardClient } from "./core/client/client.ts";
+export type { ClientOptions, ResolvedClientOptions } from "./core/client/options.ts";
+export type {
+  ClientEnd,
+  ClientEventMap,
+  ClientLineEvent,
+  ClientState,
+  EchoEvent,
+  EndReason,
+  ReceivedLine,
+} from "./core/client/events.ts";
+export type { Answer } from "./core/client/answer.ts";
+export { ConnectError, type ConnectErrorCode } from "./core/client/errors.ts";
+export type { Dialer } from "./core/client/link.ts";
+export type {
+  PayloadReceiver,
+  PayloadSink,
+  TransferHooks,
+  UploadAnswer,
+} from "./core/client/payload.ts";
+export type { PayloadSource } from "./core/protocol/payload.ts";
 // Files from the client's side: :put, :get, :send, :accept with local files, verified and
 // never overwriting; acknowledgement bookkeeping for :ack on.
 export {

@@ -9,13 +9,9 @@
  */
 
 import { settleWithin, sleep } from "../core/util/time.ts";
-import {
-  type ClientEnd,
-  ConnectError,
-  type ConnectErrorCode,
-  type ReceivedLine,
-  SwitchboardClient,
-} from "../core/client/client.ts";
+import { SwitchboardClient } from "../core/client/client.ts";
+import { ConnectError, type ConnectErrorCode } from "../core/client/errors.ts";
+import type { ClientEnd, ReceivedLine } from "../core/client/events.ts";
 import process from "node:process";
 import { FileTransfers } from "../core/client/files.ts";
 import { formatAddress, parseCommand } from "../core/protocol/grammar.ts";

@@ -6,7 +6,7 @@
  */
 
 import { styleText } from "node:util";
-import type { ClientLineEvent, ReceivedLine } from "../core/client/client.ts";
+import type { ClientLineEvent, ReceivedLine } from "../core/client/events.ts";
 import { neutralize, splitWords } from "../core/protocol/grammar.ts";
 import { formatBytes } from "./_client_progress.ts";
 

@@ -1,8 +1,13 @@
 import assert from "node:assert/strict";
 import { connect, startTestServer } from "./_helpers.ts";
 import { until } from "./client_harness.ts";
-import { type ReceivedLine, SwitchboardClient } from "../core/client/client.ts";
+import { SwitchboardClient } from "../core/client/client.ts";
+import type { ReceivedLine } from "../core/client/events.ts";
 import { fixedBackoff } from "../core/client/backoff.ts";
+import { ConnectError } from "../core/client/errors.ts";
+import type { Dialer } from "../core/client/link.ts";
+import type { ByteStream } from "../core/net/stream.ts";
+import { dialTcp } from "../core/net/tcp.ts";
 
 const encoder = new TextEncoder();
 
@@ -271,4 +276,100 @@ Deno.test("library: with ack, messages are matched to ACK lines, again after a r
   await client.settle();
   assert.deepEqual(acks().at(-1), "three ACK 1", "numbering restarts with the connection");
   assert.equal(await bob.waitFor("MSG alice * :three"), "MSG alice * :three");
+});
+
+/** An echo server in memory, behind the transport seam: greets, then returns whatever is written. */
+class MemoryEcho implements ByteStream {
+  readonly remoteAddr = { hostname: "memory", port: 0 };
+  readonly #incoming = [encoder.encode("HELLO sb/1 echo 0.0.0 :in memory\n")];
+  #wake: (() => void) | undefined;
+  #closed = false;
+
+  async read(buffer: Uint8Array): Promise<number | null> {
+    while (this.#incoming.length === 0) {
+      if (this.#closed) return null;
+      await new Promise<void>((resolve) => this.#wake = resolve);
+    }
+    const chunk = this.#incoming.shift() as Uint8Array;
+    buffer.set(chunk);
+    return chunk.length;
+  }
+
+  write(bytes: Uint8Array): Promise<number> {
+    this.#incoming.push(bytes.slice());
+    this.#wake?.();
+    return Promise.resolve(bytes.length);
+  }
+
+  closeWrite(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#wake?.();
+  }
+}
+
+Deno.test("library: a dialer opens the first connection and every reconnect; the host only names the server", async () => {
+  await using server = await startTestServer();
+  await using relay = new Relay(server.addr.port);
+  let dials = 0;
+  const dial: Dialer = (signal) => {
+    dials++;
+    return dialTcp("127.0.0.1", relay.port, signal);
+  };
+  await using client = await SwitchboardClient.connect({
+    hostname: "chat.example",
+    port: 1,
+    dial,
+    ...QUICK,
+  });
+  assert.equal(client.address, "chat.example:1");
+  let reconnected = false;
+  client.on("reconnect", () => reconnected = true);
+  assert.ok((await client.register("alice")).ok);
+  relay.cut();
+  await until(() => reconnected, 5000, "reconnect");
+  assert.equal(dials, 2);
+  assert.equal(client.name, "alice");
+});
+
+Deno.test("library: any ByteStream will do, such as an echo server in memory", async () => {
+  await using client = await SwitchboardClient.connect({
+    dial: () => Promise.resolve(new MemoryEcho()),
+  });
+  assert.equal(client.mode, "echo");
+  const answer = await client.request("hello");
+  assert.deepEqual(answer.final, { type: "echo", text: "hello", line: "hello" });
+});
+
+Deno.test("library: a dialer's failure is worded like TCP's; a slow one is aborted at the connect timeout", async () => {
+  const refused = await SwitchboardClient.connect({
+    port: 4000,
+    dial: () => Promise.reject(new Deno.errors.ConnectionRefused("Connection refused")),
+  }).catch((error) => error);
+  assert.ok(refused instanceof ConnectError);
+  assert.equal(refused.code, "refused");
+  assert.match(refused.message, /^cannot connect to 127\.0\.0\.1:4000: connection refused \(/);
+
+  let aborted = false;
+  const slow = await SwitchboardClient.connect({
+    port: 4000,
+    connectTimeout: 0.05,
+    dial: (signal) =>
+      new Promise((_, reject) =>
+        signal.addEventListener("abort", () => {
+          aborted = true;
+          reject(signal.reason);
+        })
+      ),
+  }).catch((error) => error);
+  assert.ok(slow instanceof ConnectError);
+  assert.equal(slow.code, "timeout");
+  assert.equal(
+    slow.message,
+    "cannot connect to 127.0.0.1:4000: connection timed out (no answer within 0.05 s)",
+  );
+  assert.ok(aborted, "the dialer was told to give up");
 });

@@ -7,15 +7,21 @@
  *
  * Files move as sized payloads: {@linkcode SwitchboardClient.upload} writes a command and then
  * exactly its bytes, {@linkcode SwitchboardClient.download} hands the bytes after a `FILE` line to
- * a sink; `client_files.ts` builds `:put`, `:get`, `:send` and `:accept` on these two. With the
- * `ack` option every plain message is matched to the server's `ACK`/`NACK` (`client_acks.ts`).
+ * a sink; `files.ts` builds `:put`, `:get`, `:send` and `:accept` on these two. With the `ack`
+ * option every plain message is matched to the server's `ACK`/`NACK` (`acks.ts`).
+ *
+ * This class is the public face; the work is done next door. Each connection is a session
+ * (`_session.ts`: reading, routing every line, writing) over a link (`link.ts`: bytes and the
+ * transport); commands wait for their answers in `_requests.ts`, a name for `WELCOME` in
+ * `_registration.ts`; the name and groups that outlive a connection are in `_identity.ts`, and
+ * `_reconnect.ts` decides when and how to come back.
  *
  * The `client` program (`cli/client.ts`) is a thin terminal front end on this class.
  *
  * @example
  * ```ts
  * import { SwitchboardClient } from "./client.ts";
- * import { startServer } from "../server/server.ts";
+ * import { startServer } from "../../mod.ts";
  * await using server = await startServer({ port: 0, logDir: "" });
  * await using client = await SwitchboardClient.connect({ port: server.addr.port });
  * const result = await client.register("alice");
@@ -27,129 +33,20 @@
  * @module
  */
 
-import { type Backoff, fixedBackoff } from "./backoff.ts";
-import { AckTracker } from "./acks.ts";
-import { ConnectError } from "./errors.ts";
-import { ClientLink, type LinkOptions, type PayloadSource } from "./link.ts";
-import {
-  type PayloadReceiver,
-  receivePayload,
-  type TransferHooks,
-  type UploadAnswer,
-} from "./payload.ts";
+import type { Answer } from "./answer.ts";
+import type { ClientEnd, ClientEventMap, ClientState, EndReason } from "./events.ts";
+import { Identity } from "./_identity.ts";
+import { ClientLink, type LinkOptions } from "./link.ts";
+import { type ClientOptions, resolveClientOptions, type ResolvedClientOptions } from "./options.ts";
+import type { PayloadReceiver, TransferHooks, UploadAnswer } from "./payload.ts";
+import { describeEnd, finalReason, reconnect } from "./_reconnect.ts";
+import type { RegistrationReply } from "./_registration.ts";
+import { Session } from "./_session.ts";
 import { Emitter } from "../util/emitter.ts";
-import { nameKey, parseCommand } from "../protocol/grammar.ts";
-import {
-  type ByeEvent,
-  DATA_EVENT_TYPES,
-  type ErrEvent,
-  type HelloEvent,
-  type OkEvent,
-  parseServerLine,
-  type ServerEvent,
-  type WelcomeEvent,
-} from "../protocol/server_line.ts";
-
-export { ConnectError, type ConnectErrorCode } from "./errors.ts";
-export type { PayloadSource } from "./link.ts";
-export type { PayloadReceiver, PayloadSink, TransferHooks, UploadAnswer } from "./payload.ts";
-
-/** Options of {@linkcode SwitchboardClient.connect}. Durations are in seconds. */
-export interface ClientOptions {
-  /** Server host name or address. @default {"127.0.0.1"} */
-  hostname?: string;
-  /** Server port. @default {12345} */
-  port?: number;
-  /** Seconds to connect and receive the greeting, per attempt. @default {5} */
-  connectTimeout?: number;
-  /** Seconds between reconnect attempts (the first is immediate). @default {5} */
-  reconnectInterval?: number;
-  /** Seconds to keep trying after the connection drops; 0 never reconnects. @default {120} */
-  reconnectTimeout?: number;
-  /** Reconnect delay policy; replaces `reconnectInterval`. @default {fixedBackoff(5000)} */
-  backoff?: Backoff;
-  /** Lines kept while disconnected; beyond it {@linkcode SwitchboardClient.send} refuses. @default {100} */
-  queueLimit?: number;
-  /**
-   * Seconds without a byte from the server after which the connection is taken as dead and a
-   * reconnect begins (a server pings a quiet client every 30 s by default); 0 is off.
-   * @default {90}
-   */
-  staleTimeout?: number;
-  /** Longest line sent, in bytes (the server's default limit). @default {65536} */
-  maxLineBytes?: number;
-  /**
-   * Turn acknowledgements on (`:ack on`, chat servers) after registering and after every
-   * reconnect: each plain message is then matched to the server's `ACK`/`NACK` (reported as a
-   * `line` event whose `command` is the message), and messages left unanswered when a connection
-   * ends are listed in the `disconnect` event. Keep commands short with it (see the protocol).
-   * @default {false}
-   */
-  ack?: boolean;
-}
-
-/** The options a client runs with, defaults filled in. */
-export interface ResolvedClientOptions {
-  /** See {@linkcode ClientOptions.hostname}. */
-  hostname: string;
-  /** See {@linkcode ClientOptions.port}. */
-  port: number;
-  /** See {@linkcode ClientOptions.connectTimeout}. */
-  connectTimeout: number;
-  /** See {@linkcode ClientOptions.reconnectInterval}. */
-  reconnectInterval: number;
-  /** See {@linkcode ClientOptions.reconnectTimeout}. */
-  reconnectTimeout: number;
-  /** See {@linkcode ClientOptions.backoff}. */
-  backoff: Backoff;
-  /** See {@linkcode ClientOptions.queueLimit}. */
-  queueLimit: number;
-  /** See {@linkcode ClientOptions.staleTimeout}. */
-  staleTimeout: number;
-  /** See {@linkcode ClientOptions.maxLineBytes}. */
-  maxLineBytes: number;
-  /** See {@linkcode ClientOptions.ack}. */
-  ack: boolean;
-}
-
-/** A line returned by an echo-mode server. */
-export interface EchoEvent {
-  /** Discriminant. */
-  type: "echo";
-  /** The text that came back. */
-  text: string;
-  /** The line as received. */
-  line: string;
-}
-
-/** Anything the client shows from the server: a parsed server line or an echo. */
-export type ClientLineEvent = ServerEvent | EchoEvent;
-
-/** Payload of the `line` event: one line from the server (`PING`s excepted). */
-export interface ReceivedLine {
-  /** What arrived. */
-  event: ClientLineEvent;
-  /**
-   * For a command's data and final lines (and echoes): the line this client sent; for `ACK` and
-   * `NACK`: the message they answer.
-   */
-  command: string | undefined;
-  /** True for `WELCOME` and name refusals: the answer to a name sent by {@linkcode SwitchboardClient.register} or a reconnect. */
-  registration: boolean;
-}
-
-/** The answer to one command: its data lines and its final `OK`/`ERR` line. */
-export interface Answer {
-  /** The command line sent. */
-  command: string;
-  /**
-   * `OK …` or `ERR …` (from an echo server: the echo, or the `ERR` in its place); `undefined`
-   * when the connection dropped before the answer came.
-   */
-  final: OkEvent | ErrEvent | EchoEvent | undefined;
-  /** Data lines (`USER`, `MEMBER`, …) that came before the final line. */
-  data: ServerEvent[];
-}
+import { sleep } from "../util/time.ts";
+import { WakeList } from "../util/wake_list.ts";
+import type { PayloadSource } from "../protocol/payload.ts";
+import type { ByeEvent, HelloEvent, WelcomeEvent } from "../protocol/server_line.ts";
 
 /** Outcome of {@linkcode SwitchboardClient.register}. */
 export type RegisterResult =
@@ -168,107 +65,7 @@ export type RegisterResult =
  */
 export type SendStatus = "sent" | "queued" | "queue-full" | "too-long" | "closed";
 
-/** Connection states. */
-export type ClientState = "registering" | "ready" | "reconnecting" | "closed";
-
-/**
- * Why a client stopped: `quit` (asked to), `kicked`, `disconnected` (the server said `BYE` and
- * reconnecting was not possible or gave up), `lost` (the connection dropped without `BYE` and
- * reconnecting gave up or is off), `access-denied` or `name-refused` (on reconnect), `closed`
- * ({@linkcode SwitchboardClient.close}).
- */
-export type EndReason =
-  | "quit"
-  | "kicked"
-  | "disconnected"
-  | "lost"
-  | "access-denied"
-  | "name-refused"
-  | "closed";
-
-/** How the client ended; the value of {@linkcode SwitchboardClient.closed}. */
-export interface ClientEnd {
-  /** Why. */
-  reason: EndReason;
-  /** The last `BYE` the server sent, if any. */
-  bye: ByeEvent | undefined;
-  /** An explanation for a person. */
-  detail: string;
-  /** Lines queued while disconnected that were never sent, in order. */
-  unsent: string[];
-}
-
-/** Events of a {@linkcode SwitchboardClient}, with their payloads. */
-export interface ClientEventMap {
-  /** A line from the server (or an echo). `PING` is answered silently and not reported. */
-  line: ReceivedLine;
-  /** The connection ended; `reconnecting` says whether the client tries again. */
-  disconnect: {
-    bye: ByeEvent | undefined;
-    error: string | undefined;
-    reconnecting: boolean;
-    /** Commands sent whose answer never came (they may or may not have been carried out). */
-    unanswered: string[];
-    /** With `ack`: messages sent that got neither `ACK` nor `NACK` (they may have got through). */
-    unacknowledged: string[];
-  };
-  /** A reconnect attempt is about to start after `delayMs`. */
-  reconnecting: { attempt: number; delayMs: number; lastError: string | undefined };
-  /** Connected again: registered under `name`, groups re-joined, `resent` queued lines sent. */
-  reconnect: {
-    name: string | undefined;
-    groups: string[];
-    lostGroups: { group: string; text: string }[];
-    resent: number;
-  };
-  /** The client stopped for good. */
-  end: ClientEnd;
-}
-
-interface Pending {
-  line: string;
-  internal: boolean;
-  /** Data lines, kept for {@linkcode SwitchboardClient.request} (not for lines merely sent). */
-  data: ServerEvent[] | undefined;
-  resolve: (answer: Answer) => void;
-  /** Where the bytes after a `FILE` line in this command's answer go. */
-  receive: PayloadReceiver | undefined;
-}
-
-type RegistrationReply = WelcomeEvent | ErrEvent | { type: "closed"; bye: ByeEvent | undefined };
-
-interface PumpEnd {
-  bye: ByeEvent | undefined;
-  error: string | undefined;
-  unanswered: string[];
-  unacknowledged: string[];
-}
-
-/** Reasons after which reconnecting makes sense: the server went away or cut a stuck link. */
-const TRANSIENT_BYE = new Set(["shutdown", "stale", "slow-consumer"]);
 const encoder = new TextEncoder();
-const SHORT_CONNECT_ERRORS: Partial<Record<ConnectError["code"], string>> = {
-  refused: "connection refused",
-  unreachable: "host unreachable",
-  timeout: "connection timed out",
-};
-
-/** Fills in the defaults of {@linkcode ClientOptions}. */
-export function resolveClientOptions(options: ClientOptions = {}): ResolvedClientOptions {
-  const reconnectInterval = options.reconnectInterval ?? 5;
-  return {
-    hostname: options.hostname ?? "127.0.0.1",
-    port: options.port ?? 12345,
-    connectTimeout: options.connectTimeout ?? 5,
-    reconnectInterval,
-    reconnectTimeout: options.reconnectTimeout ?? 120,
-    backoff: options.backoff ?? fixedBackoff(reconnectInterval * 1000),
-    queueLimit: options.queueLimit ?? 100,
-    staleTimeout: options.staleTimeout ?? 90,
-    maxLineBytes: options.maxLineBytes ?? 65536,
-    ack: options.ack ?? false,
-  };
-}
 
 /**
  * A connection to a Switchboard server that keeps itself alive. Create it with
@@ -283,22 +80,14 @@ export class SwitchboardClient implements AsyncDisposable {
   /** Resolves once the client has stopped for good, saying why. */
   readonly closed: Promise<ClientEnd>;
   readonly #events = new Emitter<ClientEventMap>();
-  readonly #groups = new Map<string, string>();
+  readonly #identity = new Identity();
+  /** Lines sent while not ready, in order. */
   readonly #queue: string[] = [];
-  readonly #pending: Pending[] = [];
-  readonly #sleepers = new Set<() => void>();
-  readonly #acks = new AckTracker();
-  #link: ClientLink;
-  #hello: HelloEvent;
+  readonly #stateChanged = new WakeList();
+  #session: Session;
   #state: ClientState;
-  #name: string | undefined;
-  #pump: Promise<PumpEnd>;
   #supervisor: Promise<void> | undefined;
-  #registering: ((reply: RegistrationReply) => void) | undefined;
-  #stateWaiters: (() => void)[] = [];
   #quitting = false;
-  #lastBye: ByeEvent | undefined;
-  #staleTimer: ReturnType<typeof setTimeout> | undefined;
   #end: ClientEnd | undefined;
   #resolveEnd!: (end: ClientEnd) => void;
 
@@ -306,9 +95,7 @@ export class SwitchboardClient implements AsyncDisposable {
     this.options = options;
     this.address = link.address;
     this.closed = new Promise((resolve) => this.#resolveEnd = resolve);
-    this.#link = link;
-    this.#hello = link.hello;
-    this.#pump = this.#attach(link);
+    this.#session = this.#sessionOn(link);
     this.#state = link.hello.mode === "echo" ? "ready" : "registering";
     if (this.#state === "ready") this.#supervisor = this.#supervise();
   }
@@ -326,22 +113,22 @@ export class SwitchboardClient implements AsyncDisposable {
 
   /** The server's most recent greeting. */
   get hello(): HelloEvent {
-    return this.#hello;
+    return this.#session.link.hello;
   }
 
   /** `chat` or `echo`, from the greeting. */
   get mode(): "chat" | "echo" {
-    return this.#hello.mode;
+    return this.#session.mode;
   }
 
   /** The registered name (kept up to date through renames), or `undefined` before. */
   get name(): string | undefined {
-    return this.#name;
+    return this.#identity.name;
   }
 
   /** Groups this client belongs to (without `#`), re-joined after a reconnect. */
   get groups(): string[] {
-    return [...this.#groups.values()];
+    return this.#identity.groups;
   }
 
   /** The connection state. */
@@ -356,7 +143,7 @@ export class SwitchboardClient implements AsyncDisposable {
 
   /** True while the server acknowledges this client's messages (`ack` option, or `:ack on`). */
   get acknowledging(): boolean {
-    return this.#acks.active;
+    return this.#session.acks.active;
   }
 
   /**
@@ -364,7 +151,7 @@ export class SwitchboardClient implements AsyncDisposable {
    * After {@linkcode SwitchboardClient.settle} any left were never answered.
    */
   get unacknowledged(): string[] {
-    return this.#acks.unanswered;
+    return this.#session.acks.unanswered;
   }
 
   /** Subscribes to an event; returns a function that unsubscribes. */
@@ -386,11 +173,11 @@ export class SwitchboardClient implements AsyncDisposable {
     if (this.#state !== "registering") throw new Error(`cannot register while ${this.#state}`);
     let last: RegistrationReply | undefined;
     for (let attempt = 0; attempt < 2; attempt++) {
-      if (this.#link.closed) await this.#reopen();
-      last = await this.#registerOn(this.#link, name);
+      if (this.#session.link.closed) await this.#reopen();
+      const session = this.#session;
+      last = await session.register(name);
       if (last.type === "welcome") {
-        this.#name = last.name;
-        await this.#enableAcks(this.#link);
+        await session.turnOnAcks();
         this.#setState("ready");
         this.#flushQueue();
         this.#supervisor = this.#supervise();
@@ -413,11 +200,11 @@ export class SwitchboardClient implements AsyncDisposable {
    * @throws {TypeError} when `line` contains a line break.
    */
   send(line: string): SendStatus {
-    if (/[\r\n]/.test(line)) throw new TypeError("a line cannot contain a line break");
+    assertOneLine(line);
     if (this.#state === "closed") return "closed";
     if (encoder.encode(line).length > this.options.maxLineBytes) return "too-long";
-    if (this.#state === "ready" && !this.#link.closed) {
-      this.#transmit(this.#link, line, false);
+    if (this.#state === "ready" && !this.#session.link.closed) {
+      this.#session.transmit(line, false);
       return "sent";
     }
     if (this.#queue.length >= this.options.queueLimit) return "queue-full";
@@ -430,9 +217,9 @@ export class SwitchboardClient implements AsyncDisposable {
    * `undefined` when the connection dropped before it came, or the client closed.
    */
   async request(command: string): Promise<Answer> {
-    if (/[\r\n]/.test(command)) throw new TypeError("a line cannot contain a line break");
+    assertOneLine(command);
     if (!(await this.ready())) return { command, final: undefined, data: [] };
-    return await this.#requestOn(this.#link, command, false);
+    return await this.#session.request(command, false);
   }
 
   /**
@@ -450,18 +237,9 @@ export class SwitchboardClient implements AsyncDisposable {
     size: number,
     hooks: TransferHooks = {},
   ): Promise<UploadAnswer> {
-    if (/[\r\n]/.test(line)) throw new TypeError("a line cannot contain a line break");
-    if (this.mode === "echo") throw new Error("an echo server takes no files");
-    if (!(await this.ready())) return { command: line, final: undefined, data: [], sent: 0 };
-    const link = this.#link;
-    const answer = this.#expect(line, undefined, false, hooks.onAnswer);
-    const written = link.writePayload(line, source, size, hooks.onProgress).then((sent) => {
-      hooks.onWritten?.(sent);
-      return sent;
-    });
-    hooks.onQueued?.();
-    const [result, sent] = await Promise.all([answer, written]);
-    return { ...result, sent };
+    const session = await this.#sessionForPayload(line);
+    if (session === undefined) return { command: line, final: undefined, data: [], sent: 0 };
+    return await session.upload(line, source, size, hooks);
   }
 
   /**
@@ -476,20 +254,16 @@ export class SwitchboardClient implements AsyncDisposable {
     receive: PayloadReceiver,
     hooks: TransferHooks = {},
   ): Promise<Answer> {
-    if (/[\r\n]/.test(line)) throw new TypeError("a line cannot contain a line break");
-    if (this.mode === "echo") throw new Error("an echo server takes no files");
-    if (!(await this.ready())) return { command: line, final: undefined, data: [] };
-    const answer = this.#expect(line, receive, false, hooks.onAnswer);
-    void this.#link.write(line + "\n");
-    hooks.onQueued?.();
-    return await answer;
+    const session = await this.#sessionForPayload(line);
+    if (session === undefined) return { command: line, final: undefined, data: [] };
+    return await session.download(line, receive, hooks);
   }
 
   /** Resolves `true` once the client is connected and registered, `false` if it closed first. */
   async ready(): Promise<boolean> {
-    while (this.#state !== "ready" || this.#link.closed) {
+    while (this.#state !== "ready" || this.#session.link.closed) {
       if (this.#end !== undefined) return false;
-      await this.#nextState();
+      await this.#stateChanged.wait();
     }
     return true;
   }
@@ -503,7 +277,7 @@ export class SwitchboardClient implements AsyncDisposable {
     for (;;) {
       if (!(await this.ready())) return;
       const marker = this.mode === "echo" ? ":pong" : ":ping";
-      const answer = await this.#requestOn(this.#link, marker, true);
+      const answer = await this.#session.request(marker, true);
       if (answer.final !== undefined) return;
     }
   }
@@ -516,285 +290,66 @@ export class SwitchboardClient implements AsyncDisposable {
   async quit(timeoutMs = 3000): Promise<ClientEnd> {
     if (this.#end !== undefined) return this.#end;
     this.#quitting = true;
-    if (this.#state !== "reconnecting" && !this.#link.closed) {
-      void this.#link.write(this.mode === "echo" ? "exit\n" : ":quit\n");
-      await Promise.race([this.#pump, this.#sleep(timeoutMs)]);
+    const session = this.#session;
+    if (this.#state !== "reconnecting" && !session.link.closed) {
+      void session.link.write(this.mode === "echo" ? "exit\n" : ":quit\n");
+      await Promise.race([session.ended, sleep(timeoutMs, this.closed)]);
     }
-    this.#finish("quit", this.#lastBye, "left");
+    this.#finish("quit", this.#session.lastBye, "left");
     return await this.closed;
   }
 
   /** Closes at once without saying goodbye. */
   close(): void {
-    this.#finish("closed", this.#lastBye, "closed by the program");
+    this.#finish("closed", this.#session.lastBye, "closed by the program");
   }
 
   /** Closes and waits for the background reading to stop. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
-    await this.#pump;
+    await this.#session.ended;
     await this.#supervisor;
   }
 
-  // --- connection and reading ---------------------------------------------------------------
-
-  #attach(link: ClientLink): Promise<PumpEnd> {
-    this.#link = link;
-    this.#hello = link.hello;
-    this.#lastBye = undefined;
-    this.#armStaleTimer(link);
-    this.#pump = this.#read(link);
-    return this.#pump;
+  /** A session on a fresh connection, sharing this client's identity and events. */
+  #sessionOn(link: ClientLink): Session {
+    return new Session(link, {
+      identity: this.#identity,
+      events: this.#events,
+      staleTimeout: this.options.staleTimeout,
+      ack: this.options.ack,
+      onEnd: () => this.#stateChanged.wakeAll(),
+    });
   }
 
-  async #reopen(): Promise<void> {
+  /** Connects again; `undefined` (and no new session) when the client closed meanwhile. */
+  async #reopen(): Promise<Session | undefined> {
     const link = await ClientLink.open(linkOptions(this.options));
     if (this.#state === "closed") {
       link.close();
-      return;
-    }
-    this.#attach(link);
-  }
-
-  async #read(link: ClientLink): Promise<PumpEnd> {
-    let bye: ByeEvent | undefined;
-    for (;;) {
-      const line = await link.next();
-      if (line === null) break;
-      // Parsed once more here: after this line come raw bytes, whoever reports the line.
-      const header = this.mode === "chat" && line.startsWith("FILE ")
-        ? parseServerLine(line)
-        : undefined;
-      bye = this.#dispatch(link, line) ?? bye;
-      if (header?.type === "file") {
-        // The sink the current command asked for (a `FILE` nobody asked for is dropped).
-        const head = this.#pending[0];
-        const receive = head?.receive;
-        if (head !== undefined) head.receive = undefined;
-        await receivePayload(link, header, receive);
-      }
-    }
-    link.close();
-    if (link !== this.#link) {
-      return { bye, error: link.error, unanswered: [], unacknowledged: [] };
-    }
-    clearTimeout(this.#staleTimer);
-    const unacknowledged = this.#acks.end().map((message) => message.line);
-    const pending = this.#pending.splice(0);
-    for (const entry of pending) {
-      entry.resolve({ command: entry.line, final: undefined, data: entry.data ?? [] });
-    }
-    this.#registering?.({ type: "closed", bye });
-    this.#registering = undefined;
-    this.#stateChanged();
-    return {
-      bye,
-      error: link.error,
-      unanswered: pending.filter((entry) => !entry.internal).map((entry) => entry.line),
-      unacknowledged,
-    };
-  }
-
-  #armStaleTimer(link: ClientLink): void {
-    clearTimeout(this.#staleTimer);
-    const limit = this.options.staleTimeout * 1000;
-    if (limit <= 0) return;
-    const check = () => {
-      if (link !== this.#link || link.closed) return;
-      const quiet = Date.now() - link.lastActivity;
-      if (quiet >= limit) {
-        link.close(`no data from the server for ${this.options.staleTimeout} s`);
-        return;
-      }
-      this.#staleTimer = setTimeout(check, limit - quiet);
-    };
-    this.#staleTimer = setTimeout(check, limit);
-  }
-
-  /** Handles one server line; returns it when it is a `BYE`. */
-  #dispatch(link: ClientLink, line: string): ByeEvent | undefined {
-    if (this.mode === "echo") return this.#dispatchEcho(link, line);
-    const event = parseServerLine(line);
-    switch (event.type) {
-      case "ping":
-        void link.write(":pong\n");
-        return undefined;
-      case "bye":
-        this.#lastBye = event;
-        this.#emitLine(event, undefined);
-        return event;
-      case "welcome":
-        if (this.#registering !== undefined) return this.#registrationReply(event);
-        break;
-      case "error":
-        if (this.#pending.length > 0) return this.#answer(event);
-        if (this.#registering !== undefined && isNameRefusal(event)) {
-          return this.#registrationReply(event);
-        }
-        break;
-      case "ok":
-        if (this.#pending.length > 0) return this.#answer(event);
-        break;
-      case "nick":
-        if (this.#name !== undefined && nameKey(event.from) === nameKey(this.#name)) {
-          this.#name = event.to;
-        }
-        break;
-      case "ack":
-      case "nack":
-        this.#emitLine(event, this.#acks.answer(event.seq));
-        return undefined;
-      default: {
-        const head = this.#pending[0];
-        if (head !== undefined && DATA_EVENT_TYPES.has(event.type)) {
-          head.data?.push(event);
-          if (!head.internal) this.#emitLine(event, head.line);
-          return undefined;
-        }
-      }
-    }
-    this.#emitLine(event, undefined);
-    return undefined;
-  }
-
-  #dispatchEcho(link: ClientLink, line: string): ByeEvent | undefined {
-    const head = this.#pending[0];
-    if (head !== undefined && line === head.line) {
-      this.#answerEcho({ type: "echo", text: line, line });
       return undefined;
     }
-    const event = parseServerLine(line);
-    if (event.type === "ping") {
-      this.#transmit(link, ":pong", true);
-      return undefined;
-    }
-    if (event.type === "bye") {
-      this.#lastBye = event;
-      this.#emitLine(event, undefined);
-      return event;
-    }
-    if (head !== undefined) {
-      // An error in place of the echo (line too long, bad UTF-8), or an altered echo.
-      this.#answerEcho(event.type === "error" ? event : { type: "echo", text: line, line });
-      return undefined;
-    }
-    this.#emitLine(event, undefined);
-    return undefined;
+    this.#session = this.#sessionOn(link);
+    return this.#session;
   }
 
-  #answerEcho(event: EchoEvent | ErrEvent): void {
-    const head = this.#pending.shift() as Pending;
-    head.resolve({ command: head.line, final: event, data: [] });
-    if (!head.internal) this.#emitLine(event, head.line);
-  }
-
-  #answer(event: OkEvent | ErrEvent): undefined {
-    const head = this.#pending.shift() as Pending;
-    if (event.type === "ok") this.#track(event, head.line);
-    head.resolve({ command: head.line, final: event, data: head.data ?? [] });
-    if (!head.internal) this.#emitLine(event, head.line);
-    return undefined;
-  }
-
-  #registrationReply(event: WelcomeEvent | ErrEvent): undefined {
-    const resolve = this.#registering as (reply: RegistrationReply) => void;
-    this.#registering = undefined;
-    if (event.type === "welcome") this.#name = event.name;
-    this.#events.emit("line", { event, command: undefined, registration: true });
-    resolve(event);
-    return undefined;
-  }
-
-  /** Keeps name, groups and acknowledgements in step with what the server confirmed. */
-  #track(event: OkEvent, command: string): void {
-    const [sub, group] = event.params;
-    if (event.verb === "name" && sub !== undefined) this.#name = sub;
-    // `:ack on` restarts the numbering; a bare `:ack` only asks.
-    if (event.verb === "ack" && /^:ack\s+(on|off)\s*$/i.test(command)) {
-      if (sub === "on") this.#acks.start();
-      else this.#acks.stop();
-    }
-    if (event.verb !== "group" || group === undefined) return;
-    if (sub === "create" || sub === "join") this.#groups.set(nameKey(group), group);
-    if (sub === "leave") this.#groups.delete(nameKey(group));
-  }
-
-  #emitLine(event: ClientLineEvent, command: string | undefined): void {
-    this.#events.emit("line", { event, command, registration: false });
-  }
-
-  // --- sending ------------------------------------------------------------------------------
-
-  /** Writes a line; a command (and, to an echo server, any line) awaits its answer in order. */
-  #transmit(link: ClientLink, line: string, internal: boolean): void {
-    if (expectsAnswer(this.mode, line)) {
-      this.#pending.push({
-        line,
-        internal,
-        data: undefined,
-        resolve: () => {},
-        receive: undefined,
-      });
-    } else if (this.mode === "chat") {
-      this.#acks.sent(line);
-    }
-    void link.write(line + "\n");
-  }
-
-  #requestOn(link: ClientLink, line: string, internal: boolean): Promise<Answer> {
-    if (link.closed || !expectsAnswer(this.mode, line)) {
-      if (!link.closed) void link.write(line + "\n");
-      return Promise.resolve({ command: line, final: undefined, data: [] });
-    }
-    const answer = this.#expect(line, undefined, internal);
-    void link.write(line + "\n");
-    return answer;
-  }
-
-  /** Registers a command about to be written as the next one waiting for its answer. */
-  #expect(
-    line: string,
-    receive: PayloadReceiver | undefined,
-    internal = false,
-    onAnswer?: (answer: Answer) => void,
-  ): Promise<Answer> {
-    return new Promise((resolve) => {
-      const settle = onAnswer === undefined ? resolve : (answer: Answer) => {
-        try {
-          onAnswer(answer);
-        } catch {
-          // The caller's own bug; the answer still resolves.
-        }
-        resolve(answer);
-      };
-      this.#pending.push({ line, internal, data: [], resolve: settle, receive });
-    });
-  }
-
-  /** With the `ack` option, `:ack on` on a fresh connection (before any queued line goes out). */
-  async #enableAcks(link: ClientLink): Promise<void> {
-    if (this.options.ack && this.mode === "chat") await this.#requestOn(link, ":ack on", true);
-  }
-
-  #registerOn(link: ClientLink, name: string): Promise<RegistrationReply> {
-    if (link.closed) return Promise.resolve({ type: "closed", bye: this.#lastBye });
-    return new Promise((resolve) => {
-      this.#registering = resolve;
-      void link.write(name + "\n");
-    });
+  /** Checks a payload command and waits until it can go; `undefined` when the client closed. */
+  async #sessionForPayload(line: string): Promise<Session | undefined> {
+    assertOneLine(line);
+    if (this.mode === "echo") throw new Error("an echo server takes no files");
+    return await this.ready() ? this.#session : undefined;
   }
 
   #flushQueue(): number {
     const lines = this.#queue.splice(0);
-    for (const line of lines) this.#transmit(this.#link, line, false);
+    for (const line of lines) this.#session.transmit(line, false);
     return lines.length;
   }
 
-  // --- staying connected --------------------------------------------------------------------
-
+  /** After each connection ends: the end of the client, or a reconnect. */
   async #supervise(): Promise<void> {
     for (;;) {
-      const end = await this.#pump;
+      const end = await this.#session.ended;
       if (this.#state === "closed") return;
       const final = this.#quitting ? "quit" : finalReason(end.bye);
       const retry = final === undefined && this.options.reconnectTimeout > 0;
@@ -811,132 +366,40 @@ export class SwitchboardClient implements AsyncDisposable {
         this.#finish(reason, end.bye, describeEnd(end));
         return;
       }
-      if (!(await this.#recover(end))) return;
-    }
-  }
-
-  /** Reconnects until it works or time runs out; false when the client ended instead. */
-  async #recover(cause: PumpEnd): Promise<boolean> {
-    const deadline = Date.now() + this.options.reconnectTimeout * 1000;
-    let lastError = describeEnd(cause);
-    for (let attempt = 1;; attempt++) {
-      const delayMs = attempt === 1 ? 0 : Math.max(0, this.options.backoff(attempt - 1));
-      if (Date.now() + delayMs > deadline) {
-        this.#finish(
-          cause.bye === undefined ? "lost" : "disconnected",
-          cause.bye,
-          `gave up reconnecting after ${this.options.reconnectTimeout} s (${lastError})`,
-        );
-        return false;
-      }
-      this.#events.emit("reconnecting", { attempt, delayMs, lastError });
-      await this.#sleep(delayMs);
-      if (this.#end !== undefined) return false;
-      try {
-        await this.#reopen();
-      } catch (error) {
-        if (!(error instanceof ConnectError)) throw error;
-        if (error.code === "access-denied") {
-          this.#finish("access-denied", undefined, error.message);
-          return false;
-        }
-        // Said again every few seconds: the short form for the common, self-explaining cases.
-        lastError = SHORT_CONNECT_ERRORS[error.code] ?? error.message;
-        continue;
-      }
-      if (this.#end !== undefined) return false;
-      const link = this.#link;
-      const problem = await this.#reidentify(link);
-      if (problem === "ended") return false;
-      if (problem !== undefined) {
-        lastError = problem;
-        link.close();
-        continue;
-      }
-      const lostGroups = await this.#rejoin(link);
-      await this.#enableAcks(link);
-      if (link.closed) {
-        lastError = link.error ?? "the server closed the connection again";
-        continue;
-      }
+      const restored = await reconnect({
+        options: this.options,
+        identity: this.#identity,
+        events: this.#events,
+        closed: this.closed,
+        ended: () => this.#end !== undefined,
+        reopen: () => this.#reopen(),
+        finish: (reason, bye, detail) => this.#finish(reason, bye, detail),
+      }, end);
+      if (restored === undefined) return;
       this.#setState("ready");
       const resent = this.#flushQueue();
-      this.#events.emit("reconnect", { name: this.#name, groups: this.groups, lostGroups, resent });
-      return true;
+      this.#events.emit("reconnect", {
+        name: this.name,
+        groups: this.groups,
+        lostGroups: restored.lostGroups,
+        resent,
+      });
     }
-  }
-
-  /** Registers the same name again; returns a problem to retry on, or "ended". */
-  async #reidentify(link: ClientLink): Promise<string | "ended" | undefined> {
-    if (this.mode !== "chat" || this.#name === undefined) return undefined;
-    const name = this.#name;
-    const reply = await this.#registerOn(link, name);
-    if (reply.type === "welcome") return undefined;
-    if (reply.type === "closed") return link.error ?? "the server closed the connection";
-    if (reply.code === "name-taken") {
-      return `the name ${name} is still taken (the old session has not ended yet)`;
-    }
-    this.#finish("name-refused", undefined, `the server refused the name ${name}: ${reply.text}`);
-    return "ended";
-  }
-
-  async #rejoin(link: ClientLink): Promise<{ group: string; text: string }[]> {
-    const lost: { group: string; text: string }[] = [];
-    for (const [key, group] of [...this.#groups]) {
-      let answer = await this.#requestOn(link, `:group join ${group}`, true);
-      if (answer.final?.type === "error" && answer.final.code === "no-such-group") {
-        answer = await this.#requestOn(link, `:group create ${group}`, true);
-      }
-      if (answer.final === undefined) return lost;
-      if (answer.final.type === "error") {
-        this.#groups.delete(key);
-        lost.push({ group, text: answer.final.text });
-      }
-    }
-    return lost;
   }
 
   #finish(reason: EndReason, bye: ByeEvent | undefined, detail: string): void {
     if (this.#end !== undefined) return;
     this.#setState("closed");
-    clearTimeout(this.#staleTimer);
-    for (const wake of [...this.#sleepers]) wake();
-    this.#link.close();
+    this.#session.close();
     this.#end = { reason, bye, detail, unsent: this.#queue.splice(0) };
     this.#events.emit("end", this.#end);
     this.#resolveEnd(this.#end);
   }
 
-  // --- small helpers ------------------------------------------------------------------------
-
   #setState(state: ClientState): void {
     if (this.#state === "closed") return;
     this.#state = state;
-    this.#stateChanged();
-  }
-
-  #stateChanged(): void {
-    const waiters = this.#stateWaiters;
-    this.#stateWaiters = [];
-    for (const wake of waiters) wake();
-  }
-
-  #nextState(): Promise<void> {
-    return new Promise((resolve) => this.#stateWaiters.push(resolve));
-  }
-
-  /** Sleeps `ms`, or less when the client closes. */
-  #sleep(ms: number): Promise<void> {
-    if (ms <= 0 || this.#state === "closed") return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#sleepers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#sleepers.add(done);
-    });
+    this.#stateChanged.wakeAll();
   }
 }
 
@@ -945,30 +408,11 @@ function linkOptions(options: ResolvedClientOptions): LinkOptions {
     hostname: options.hostname,
     port: options.port,
     connectTimeoutMs: options.connectTimeout * 1000,
+    dial: options.dial,
   };
 }
 
-/** True when the server answers `line` with exactly one line of its own. */
-function expectsAnswer(mode: "chat" | "echo", line: string): boolean {
-  if (mode === "echo") return line.toLowerCase() !== "exit";
-  if (!line.startsWith(":") || line.startsWith("::")) return false;
-  const verb = parseCommand(line).verb;
-  return verb !== "pong" && verb !== "quit";
-}
-
-function isNameRefusal(event: ErrEvent): boolean {
-  return event.code === "bad-name" || event.code === "name-taken";
-}
-
-/** The end reason a `BYE` forces, or `undefined` when reconnecting is worth a try. */
-function finalReason(bye: ByeEvent | undefined): EndReason | undefined {
-  if (bye === undefined || TRANSIENT_BYE.has(bye.reason)) return undefined;
-  if (bye.reason === "quit") return "quit";
-  if (bye.reason === "kicked") return "kicked";
-  return "disconnected";
-}
-
-function describeEnd(end: { bye: ByeEvent | undefined; error: string | undefined }): string {
-  if (end.bye !== undefined) return `the server said ${end.bye.reason}: ${end.bye.text}`;
-  return end.error ?? "the server closed the connection";
+/** @throws {TypeError} when `line` holds a line break: one call, one line. */
+function assertOneLine(line: string): void {
+  if (/[\r\n]/.test(line)) throw new TypeError("a line cannot contain a line break");
 }

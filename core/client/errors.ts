@@ -51,9 +51,9 @@ export class ConnectError extends SwitchboardError {
 }
 
 /**
- * Turns what `Deno.connect` threw into a {@linkcode ConnectError}; returns `undefined` for an
- * error that is not about reaching the server (a missing permission, say), which the caller
- * should rethrow.
+ * Turns what a dialer threw (for TCP, the `Deno.errors` of `Deno.connect`) into a
+ * {@linkcode ConnectError}; returns `undefined` for an error that is not about reaching the
+ * server (a missing permission, say), which the caller should rethrow.
  */
 export function classifyConnectError(
   error: unknown,
@@ -63,42 +63,27 @@ export function classifyConnectError(
   if (error instanceof ConnectError) return error;
   const name = error instanceof Error ? error.name : "";
   const message = error instanceof Error ? error.message : String(error);
+  const cannot = (code: ConnectErrorCode, why: string) =>
+    new ConnectError(code, address, `cannot connect to ${address}: ${why}`, { cause: error });
   if (error instanceof Deno.errors.ConnectionRefused) {
-    return new ConnectError(
+    return cannot(
       "refused",
-      address,
-      `cannot connect to ${address}: connection refused (no server is listening there; is it running, and is the port right?)`,
-      { cause: error },
+      "connection refused (no server is listening there; is it running, and is the port right?)",
     );
   }
   if (error instanceof Deno.errors.TimedOut || name === "TimeoutError" || name === "AbortError") {
     return timeoutError(address, timeoutMs, error);
   }
   if (error instanceof Deno.errors.NetworkUnreachable || name === "HostUnreachable") {
-    return new ConnectError(
-      "unreachable",
-      address,
-      `cannot connect to ${address}: host unreachable (${message})`,
-      { cause: error },
-    );
+    return cannot("unreachable", `host unreachable (${message})`);
   }
   if (
     /lookup address|Name or service not known|nodename nor servname|No such host/i.test(message)
   ) {
-    return new ConnectError(
-      "unreachable",
-      address,
-      `cannot connect to ${address}: host not found (the name does not resolve)`,
-      { cause: error },
-    );
+    return cannot("unreachable", "host not found (the name does not resolve)");
   }
   if (error instanceof Deno.errors.AddrNotAvailable || /unreachable/i.test(message)) {
-    return new ConnectError(
-      "unreachable",
-      address,
-      `cannot connect to ${address}: host unreachable (${message})`,
-      { cause: error },
-    );
+    return cannot("unreachable", `host unreachable (${message})`);
   }
   return undefined;
 }

@@ -25,7 +25,9 @@
  */
 
 import { basename, dirname, resolve, sep } from "node:path";
-import type { Answer, PayloadSink, SwitchboardClient } from "./client.ts";
+import type { Answer } from "./answer.ts";
+import type { SwitchboardClient } from "./client.ts";
+import type { PayloadSink } from "./payload.ts";
 import { fileNameProblem, normalizeFileName } from "../protocol/file_names.ts";
 import { describeError as describe } from "../util/describe_error.ts";
 import { HashingFile, hashStream, removeQuietly } from "../util/hashing_file.ts";

@@ -1,7 +1,8 @@
 /**
- * One TCP connection of a client: connect within a timeout, read the greeting, then hand out
- * server lines one by one and write lines in order. The reconnecting client in `client.ts`
- * opens a new link for every attempt.
+ * One connection of a client: dial within a timeout, read the greeting, then hand out server
+ * lines one by one and write lines in order. The link works on any {@linkcode ByteStream} (the
+ * transport seam in `core/net/`): TCP by default, or whatever a {@linkcode Dialer} opens. The
+ * reconnecting client in `client.ts` opens a new link for every attempt.
  *
  * Sized payloads (file transfer) go through here too: after a `FILE` line the reader takes
  * exactly that many raw bytes instead of lines, and an upload writes its command line and then
@@ -15,6 +16,9 @@ import { classifyConnectError, ConnectError, refusalError, timeoutError } from "
 import { LineParser, TOO_LONG } from "../protocol/line_parser.ts";
 import { PAYLOAD_PIECE_BYTES, type PayloadSource, readFully } from "../protocol/payload.ts";
 import { describeError as describe } from "../util/describe_error.ts";
+import { withTimeout } from "../util/time.ts";
+import type { ByteStream } from "../net/stream.ts";
+import { dialTcp } from "../net/tcp.ts";
 import { formatAddress } from "../protocol/grammar.ts";
 import { type HelloEvent, parseServerLine } from "../protocol/server_line.ts";
 
@@ -28,10 +32,29 @@ export interface LinkOptions {
   connectTimeoutMs: number;
   /** Longest server line accepted; longer ones are skipped. @default {1048576} */
   maxLineBytes?: number;
+  /**
+   * How to reach the server; `hostname` and `port` then only name it in messages.
+   * @default {TCP to `hostname:port` (`dialTcp`)}
+   */
+  dial?: Dialer | undefined;
 }
 
-/** Where the bytes of an upload come from; a `Deno.FsFile` is one (shared with the server). */
-export type { PayloadSource } from "../protocol/payload.ts";
+/**
+ * Opens the byte stream to a server, for a link to greet on: TCP by default; TLS or a WebSocket
+ * adapter plug in here. When `signal` aborts (the connect timeout passed) the dialer gives up,
+ * and closes a stream that still connects later rather than leak it. It rejects with its
+ * transport's own error; the link words it as a {@linkcode ConnectError} (`Deno.errors` such as
+ * `ConnectionRefused` become `refused`, and so on).
+ *
+ * @example
+ * ```ts
+ * import type { Dialer } from "./link.ts";
+ * import { dialTcp } from "../net/tcp.ts";
+ * const dial: Dialer = (signal) => dialTcp("127.0.0.1", 12345, signal);
+ * console.assert(typeof dial === "function");
+ * ```
+ */
+export type Dialer = (signal: AbortSignal) => Promise<ByteStream>;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -42,7 +65,7 @@ const decoder = new TextDecoder();
  * @example
  * ```ts
  * import { ClientLink } from "./link.ts";
- * import { startServer } from "../server/server.ts";
+ * import { startServer } from "../../mod.ts";
  * await using server = await startServer({ port: 0, logDir: "" });
  * const link = await ClientLink.open({ hostname: "127.0.0.1", port: server.addr.port, connectTimeoutMs: 1000 });
  * console.assert(link.hello.mode === "chat");
@@ -54,7 +77,7 @@ export class ClientLink {
   readonly hello: HelloEvent;
   /** `host:port` of the server. */
   readonly address: string;
-  readonly #conn: Deno.TcpConn;
+  readonly #conn: ByteStream;
   readonly #parser: LineParser;
   readonly #buffer = new Uint8Array(16 * 1024);
   #writing: Promise<void> = Promise.resolve();
@@ -64,7 +87,7 @@ export class ClientLink {
   #ended = false;
   #error: string | undefined;
 
-  private constructor(conn: Deno.TcpConn, parser: LineParser, hello: HelloEvent, address: string) {
+  private constructor(conn: ByteStream, parser: LineParser, hello: HelloEvent, address: string) {
     this.#conn = conn;
     this.#parser = parser;
     this.hello = hello;
@@ -73,7 +96,7 @@ export class ClientLink {
 
   /**
    * Connects and waits for the greeting. Rejects with a {@linkcode ConnectError}: `refused`,
-   * `unreachable` or `timeout` for the TCP part; `access-denied`, `server-full` or
+   * `unreachable` or `timeout` for the transport part (what the dialer threw, classified); `access-denied`, `server-full` or
    * `shutting-down` when the server sends a refusal instead of `HELLO`; `not-switchboard` or
    * `closed` for anything else.
    */
@@ -81,7 +104,8 @@ export class ClientLink {
     const address = formatAddress(options.hostname, options.port);
     const ms = options.connectTimeoutMs;
     const deadline = Date.now() + ms;
-    const conn = await connectWithin(options.hostname, options.port, ms, address);
+    const dial = options.dial ?? ((signal) => dialTcp(options.hostname, options.port, signal));
+    const conn = await dialWithin(dial, ms, address);
     const parser = new LineParser(options.maxLineBytes ?? 1024 * 1024);
     try {
       const buffer = new Uint8Array(4096);
@@ -329,36 +353,15 @@ export class ClientLink {
   }
 }
 
-async function connectWithin(
-  hostname: string,
-  port: number,
-  ms: number,
-  address: string,
-): Promise<Deno.TcpConn> {
+/** Dials, giving up (aborting the dialer) after `ms`; a failure comes back classified. */
+async function dialWithin(dial: Dialer, ms: number, address: string): Promise<ByteStream> {
   const abort = new AbortController();
-  let connecting: Promise<Deno.TcpConn> | undefined;
   try {
-    connecting = Deno.connect({ hostname, port, transport: "tcp", signal: abort.signal });
-    return await withTimeout(connecting, ms, () => timeoutError(address, ms));
+    return await withTimeout(dial(abort.signal), ms, () => timeoutError(address, ms));
   } catch (error) {
+    // The dialer closes a connection that completes after this, so none is leaked.
     abort.abort();
-    // A connection that completes after the timeout is closed, not leaked.
-    connecting?.then((conn) => conn.close(), () => {});
-    const classified = classifyConnectError(error, address, ms);
-    if (classified === undefined) throw error;
-    throw classified;
-  }
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => timer = setTimeout(() => reject(onTimeout()), ms)),
-    ]);
-  } finally {
-    clearTimeout(timer);
+    throw classifyConnectError(error, address, ms) ?? error;
   }
 }
 

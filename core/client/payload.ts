@@ -1,12 +1,12 @@
 /**
- * The plumbing of sized payloads on the client side, shared by `client.ts` (which owns the
- * connection) and `client_files.ts` (which owns the files): the sink a download's bytes go to,
+ * The plumbing of sized payloads on the client side, shared by the client (which owns the
+ * connection) and `files.ts` (which owns the files): the sink a download's bytes go to,
  * the hooks of an upload or download, and the loop that reads a payload into its sink — or
  * drops it when nobody asked for it, so the framing always holds.
  * @module
  */
 
-import type { Answer } from "./client.ts";
+import type { Answer } from "./answer.ts";
 import type { ClientLink } from "./link.ts";
 import type { FileEvent } from "../protocol/server_line.ts";
 

@@ -30,3 +30,31 @@ export function abortion(signal: AbortSignal): { promise: Promise<void>; dispose
   });
   return { promise, dispose: () => signal.removeEventListener("abort", listener) };
 }
+
+/**
+ * The value of `promise`, or the error `onTimeout` makes when `ms` milliseconds pass first.
+ * Leaves no timer behind. The work behind `promise` goes on; stop it separately if it must end.
+ *
+ * @example
+ * ```ts
+ * import { withTimeout } from "./time.ts";
+ * const never = new Promise<never>(() => {});
+ * const error = await withTimeout(never, 10, () => new Error("too slow")).catch((e) => e);
+ * console.assert(error.message === "too slow");
+ * ```
+ */
+export async function withTimeout<T>(
+  promise: Promise<T>,
+  ms: number,
+  onTimeout: () => Error,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => timer = setTimeout(() => reject(onTimeout()), ms)),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Who a client is on the server: the name and the groups the server confirmed, kept in step
+ * with its answers (`WELCOME`, `OK name`, `OK group …`, a `NICK` about this client), so that a
+ * reconnect can ask for the same again. It outlives every connection.
+ * @module
+ */
+
+import { nameKey } from "../protocol/grammar.ts";
+import type { NickEvent, OkEvent } from "../protocol/server_line.ts";
+
+/** The name and groups a client holds, as the server confirmed them. */
+export class Identity {
+  #name: string | undefined;
+  /** Group names (without `#`) by their case-folded key. */
+  readonly #groups = new Map<string, string>();
+
+  /** The registered name, or `undefined` before. */
+  get name(): string | undefined {
+    return this.#name;
+  }
+
+  /** The groups, as named when joined or created. */
+  get groups(): string[] {
+    return [...this.#groups.values()];
+  }
+
+  /** The groups as `[key, name]` pairs, a copy to walk while it changes. */
+  memberships(): [string, string][] {
+    return [...this.#groups];
+  }
+
+  /** `WELCOME`: registered under `name`. */
+  welcomed(name: string): void {
+    this.#name = name;
+  }
+
+  /** An `OK` to this client's command: a rename, or a group created, joined or left. */
+  confirmed(event: OkEvent): void {
+    const [sub, group] = event.params;
+    if (event.verb === "name" && sub !== undefined) this.#name = sub;
+    if (event.verb !== "group" || group === undefined) return;
+    if (sub === "create" || sub === "join") this.#groups.set(nameKey(group), group);
+    if (sub === "leave") this.#groups.delete(nameKey(group));
+  }
+
+  /** A `NICK`: followed when it renames this client. */
+  renamed(event: NickEvent): void {
+    if (this.#name !== undefined && nameKey(event.from) === nameKey(this.#name)) {
+      this.#name = event.to;
+    }
+  }
+
+  /** A group that could not be joined again (it is gone, or refused this client). */
+  lost(key: string): void {
+    this.#groups.delete(key);
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * How a client connects and how patiently it stays connected: every option with its default,
+ * and {@linkcode resolveClientOptions} to fill the defaults in.
+ * @module
+ */
+
+import { type Backoff, fixedBackoff } from "./backoff.ts";
+import type { Dialer } from "./link.ts";
+
+/** Options of `SwitchboardClient.connect`. Durations are in seconds. */
+export interface ClientOptions {
+  /** Server host name or address. @default {"127.0.0.1"} */
+  hostname?: string;
+  /** Server port. @default {12345} */
+  port?: number;
+  /**
+   * How to open the connection, for a transport other than plain TCP (TLS, a WebSocket
+   * adapter): called for the first connection and for every reconnect, with a signal that
+   * aborts at the connect timeout. `hostname` and `port` then only name the server in messages.
+   * @default {TCP to `hostname:port`}
+   */
+  dial?: Dialer;
+  /** Seconds to connect and receive the greeting, per attempt. @default {5} */
+  connectTimeout?: number;
+  /** Seconds between reconnect attempts (the first is immediate). @default {5} */
+  reconnectInterval?: number;
+  /** Seconds to keep trying after the connection drops; 0 never reconnects. @default {120} */
+  reconnectTimeout?: number;
+  /** Reconnect delay policy; replaces `reconnectInterval`. @default {fixedBackoff(5000)} */
+  backoff?: Backoff;
+  /** Lines kept while disconnected; beyond it `SwitchboardClient.send` refuses. @default {100} */
+  queueLimit?: number;
+  /**
+   * Seconds without a byte from the server after which the connection is taken as dead and a
+   * reconnect begins (a server pings a quiet client every 30 s by default); 0 is off.
+   * @default {90}
+   */
+  staleTimeout?: number;
+  /** Longest line sent, in bytes (the server's default limit). @default {65536} */
+  maxLineBytes?: number;
+  /**
+   * Turn acknowledgements on (`:ack on`, chat servers) after registering and after every
+   * reconnect: each plain message is then matched to the server's `ACK`/`NACK` (reported as a
+   * `line` event whose `command` is the message), and messages left unanswered when a connection
+   * ends are listed in the `disconnect` event. Keep commands short with it (see the protocol).
+   * @default {false}
+   */
+  ack?: boolean;
+}
+
+/** The options a client runs with, defaults filled in. */
+export interface ResolvedClientOptions {
+  /** See {@linkcode ClientOptions.hostname}. */
+  hostname: string;
+  /** See {@linkcode ClientOptions.port}. */
+  port: number;
+  /** See {@linkcode ClientOptions.dial}; `undefined` is TCP to `hostname:port`. */
+  dial: Dialer | undefined;
+  /** See {@linkcode ClientOptions.connectTimeout}. */
+  connectTimeout: number;
+  /** See {@linkcode ClientOptions.reconnectInterval}. */
+  reconnectInterval: number;
+  /** See {@linkcode ClientOptions.reconnectTimeout}. */
+  reconnectTimeout: number;
+  /** See {@linkcode ClientOptions.backoff}. */
+  backoff: Backoff;
+  /** See {@linkcode ClientOptions.queueLimit}. */
+  queueLimit: number;
+  /** See {@linkcode ClientOptions.staleTimeout}. */
+  staleTimeout: number;
+  /** See {@linkcode ClientOptions.maxLineBytes}. */
+  maxLineBytes: number;
+  /** See {@linkcode ClientOptions.ack}. */
+  ack: boolean;
+}
+
+/**
+ * Fills in the defaults of {@linkcode ClientOptions}.
+ *
+ * @example
+ * ```ts
+ * import { resolveClientOptions } from "./options.ts";
+ * const options = resolveClientOptions({ port: 4000 });
+ * console.assert(options.hostname === "127.0.0.1" && options.queueLimit === 100);
+ * ```
+ */
+export function resolveClientOptions(options: ClientOptions = {}): ResolvedClientOptions {
+  const reconnectInterval = options.reconnectInterval ?? 5;
+  return {
+    hostname: options.hostname ?? "127.0.0.1",
+    port: options.port ?? 12345,
+    dial: options.dial,
+    connectTimeout: options.connectTimeout ?? 5,
+    reconnectInterval,
+    reconnectTimeout: options.reconnectTimeout ?? 120,
+    backoff: options.backoff ?? fixedBackoff(reconnectInterval * 1000),
+    queueLimit: options.queueLimit ?? 100,
+    staleTimeout: options.staleTimeout ?? 90,
+    maxLineBytes: options.maxLineBytes ?? 65536,
+    ack: options.ack ?? false,
+  };
+}
