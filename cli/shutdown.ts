@@ -4,6 +4,8 @@
  * @module
  */
 
+import { type ByteStream, writeAll } from "../core/net/stream.ts";
+import { dialTcp } from "../core/net/tcp.ts";
 import { sleep } from "../core/util/time.ts";
 import { parseArgs } from "node:util";
 import { defaultTokenFile, readTokenFile } from "../core/config/admin_token.ts";
@@ -138,7 +140,7 @@ async function main(args: string[]): Promise<number> {
   if (p === "help") return console.log(USAGE), EXIT.ok;
   if (p === "version") return console.log(versionText("shutdown")), EXIT.ok;
   const where = formatAddress(p.hostname, p.port);
-  let conn: Deno.TcpConn;
+  let conn: ByteStream;
   try {
     conn = await connectWithin(p.hostname, p.port, p.timeoutMs);
   } catch (error) {
@@ -147,7 +149,7 @@ async function main(args: string[]): Promise<number> {
   try {
     const token = await findToken(p);
     const reader = new LineReader(conn);
-    const send = (line: string) => writeAll(conn, line + "\n");
+    const send = (line: string) => writeAll(conn, new TextEncoder().encode(line + "\n"));
     const hello = await reader.next(p.timeoutMs);
     if (hello === null || !hello.startsWith("HELLO ")) {
       console.error(
@@ -201,21 +203,15 @@ async function replyOf(reader: LineReader, timeoutMs: number): Promise<string> {
   }
 }
 
-async function writeAll(conn: Deno.Conn, text: string): Promise<void> {
-  const bytes = new TextEncoder().encode(text);
-  for (let offset = 0; offset < bytes.length;) offset += await conn.write(bytes.subarray(offset));
-}
-
-async function connectWithin(hostname: string, port: number, ms: number): Promise<Deno.TcpConn> {
-  const signal = AbortSignal.timeout(ms);
-  return await Deno.connect({ hostname, port, signal } as Deno.ConnectOptions);
+function connectWithin(hostname: string, port: number, ms: number): Promise<ByteStream> {
+  return dialTcp(hostname, port, AbortSignal.timeout(ms));
 }
 
 async function waitUntilClosed(hostname: string, port: number, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     try {
-      (await Deno.connect({ hostname, port })).close();
+      (await dialTcp(hostname, port, AbortSignal.timeout(ms))).close();
     } catch (error) {
       if (error instanceof Deno.errors.ConnectionRefused) return;
       throw error;

@@ -17,7 +17,7 @@ import { LineParser, TOO_LONG } from "../protocol/line_parser.ts";
 import { PAYLOAD_PIECE_BYTES, type PayloadSource, readFully } from "../protocol/payload.ts";
 import { describeError as describe } from "../util/describe_error.ts";
 import { withTimeout } from "../util/time.ts";
-import type { ByteStream } from "../net/stream.ts";
+import { type ByteStream, writeAll } from "../net/stream.ts";
 import { dialTcp } from "../net/tcp.ts";
 import { formatAddress } from "../protocol/grammar.ts";
 import { type HelloEvent, parseServerLine } from "../protocol/server_line.ts";
@@ -256,7 +256,7 @@ export class ClientLink {
     const task = this.#writing.then(async () => {
       if (this.#closed) return 0;
       try {
-        await this.#writeAll(head);
+        await writeAll(this.#conn, head);
         await this.#pump(source, size, progress, onProgress);
         if (progress.sent < size) {
           this.close(`the file ended after ${progress.sent} of ${size} bytes; upload abandoned`);
@@ -294,7 +294,7 @@ export class ClientLink {
         // A short read is the end of the file: write what came, then stop.
         if (count === want && next < size) ahead = fill(index ^ 1, next);
         if (count > 0) {
-          await this.#writeAll(buffers[index]!.subarray(0, count));
+          await writeAll(this.#conn, buffers[index]!.subarray(0, count));
           progress.sent = next;
           this.#lastActivity = Date.now();
           onProgress?.(next);
@@ -304,12 +304,6 @@ export class ClientLink {
     } finally {
       // The caller closes the source next: no read may still be running.
       await ahead?.catch(() => {});
-    }
-  }
-
-  async #writeAll(bytes: Uint8Array): Promise<void> {
-    for (let offset = 0; offset < bytes.length;) {
-      offset += await this.#conn.write(bytes.subarray(offset));
     }
   }
 
@@ -328,7 +322,7 @@ export class ClientLink {
     this.#writing = this.#writing.then(async () => {
       if (this.#closed) return;
       try {
-        await this.#writeAll(bytes);
+        await writeAll(this.#conn, bytes);
       } catch (error) {
         this.#error ??= describe(error);
         this.close();

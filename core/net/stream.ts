@@ -28,6 +28,14 @@ export interface ByteStream {
   close(): void;
 }
 
+/** Writes all of `bytes`, however many writes that takes. */
+export async function writeAll(
+  stream: Pick<ByteStream, "write">,
+  bytes: Uint8Array,
+): Promise<void> {
+  for (let offset = 0; offset < bytes.length;) offset += await stream.write(bytes.subarray(offset));
+}
+
 /** A source of accepted streams; what the server's accept loop reads from. */
 export interface StreamListener {
   /** The local address (the real port when bound to port 0). */

@@ -6,6 +6,13 @@
 
 import { LineParser, TOO_LONG } from "./line_parser.ts";
 import { SwitchboardError } from "./errors.ts";
+import { withTimeout } from "../util/time.ts";
+
+/** Anything lines are read from: a `ByteStream`, a `Deno.Conn`. */
+export interface Readable {
+  /** Reads into `buffer`; resolves with the byte count, or `null` at the end. */
+  read(buffer: Uint8Array): Promise<number | null>;
+}
 
 const decoder = new TextDecoder();
 
@@ -23,7 +30,7 @@ const decoder = new TextDecoder();
  * ```
  */
 export class LineReader {
-  readonly #conn: Deno.Conn;
+  readonly #conn: Readable;
   readonly #parser: LineParser;
   readonly #buffer = new Uint8Array(16 * 1024);
   #ended = false;
@@ -32,7 +39,7 @@ export class LineReader {
    * Reads lines from `conn`.
    * @param maxLineBytes longest line accepted @default {1048576}
    */
-  constructor(conn: Deno.Conn, maxLineBytes = 1024 * 1024) {
+  constructor(conn: Readable, maxLineBytes = 1024 * 1024) {
     this.#conn = conn;
     this.#parser = new LineParser(maxLineBytes);
   }
@@ -49,7 +56,11 @@ export class LineReader {
       }
       if (line !== null) return decoder.decode(line);
       if (this.#ended) return null;
-      const count = await withTimeout(this.#conn.read(this.#buffer), timeoutMs);
+      const count = await withTimeout(
+        this.#conn.read(this.#buffer),
+        timeoutMs,
+        () => new SwitchboardError("timeout", `no answer within ${timeoutMs / 1000} s`),
+      );
       if (count === null) {
         this.#ended = true;
         const tail = this.#parser.takePartial();
@@ -58,22 +69,5 @@ export class LineReader {
       // The parser keeps views into the buffer only until the next read; copy to be safe.
       this.#parser.push(this.#buffer.slice(0, count));
     }
-  }
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new SwitchboardError("timeout", `no answer within ${ms / 1000} s`)),
-          ms,
-        );
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }
