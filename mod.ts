@@ -5,7 +5,9 @@
  * `ncat`; it is specified in `docs/protocol.md`.
  *
  * This module is the public API: the same surface the `server`, `client` and `shutdown` programs
- * and the tests use.
+ * and the tests use. It is a table of contents of `core/`, one section per folder:
+ * `server/`, `net/` (transports), `client/`, `protocol/`, `config/`, `log/`
+ * (`docs/architecture.md` says what each holds).
  *
  * @example Embed a server
  * ```ts
@@ -22,14 +24,6 @@
 
 // Running a server.
 export { type Server, startServer } from "./core/server/server.ts";
-export { dialTcp, listenTcp, listenTcp as bindListener } from "./core/net/tcp.ts";
-export {
-  type ByteStream,
-  ListenerClosed,
-  PeerGoneBeforeAccept,
-  type StreamAddress,
-  type StreamListener,
-} from "./core/net/stream.ts";
 export {
   type AccessOptions,
   type CommandArgs,
@@ -42,6 +36,18 @@ export {
 } from "./core/config/options.ts";
 export type { ServerEventMap, ServerEventName } from "./core/server/events.ts";
 export type { ServerStats } from "./core/server/stats.ts";
+
+// Transports: the seam a connection runs on. TCP here; TLS or WebSocket plug in beside it.
+// `bindListener` is the earlier name of `listenTcp`.
+export { dialTcp, listenTcp, listenTcp as bindListener } from "./core/net/tcp.ts";
+export {
+  type ByteStream,
+  ListenerClosed,
+  PeerGoneBeforeAccept,
+  type StreamAddress,
+  type StreamListener,
+  writeAll,
+} from "./core/net/stream.ts";
 
 // Connecting as a client: registration, commands with their answers, PING handled,
 // reconnection with the same name and groups.
@@ -152,6 +158,6 @@ export {
   PROTOCOL_VERSION,
 } from "./core/protocol/grammar.ts";
 export { LineParser, TOO_LONG } from "./core/protocol/line_parser.ts";
-export { LineReader } from "./core/protocol/line_reader.ts";
+export { LineReader, type Readable } from "./core/protocol/line_reader.ts";
 
 export { VERSION, versionText } from "./core/protocol/version.ts";
