@@ -7,55 +7,67 @@
 import assert from "node:assert/strict";
 import { type ByteStream, listenTcp, startServer, type StreamListener } from "../mod.ts";
 import type { DisconnectReason } from "../core/protocol/errors.ts";
-import { connect, eventually, text } from "./_helpers.ts";
+import { connect, eventually, type TestClient, text } from "./_helpers.ts";
 import { withLogFolder } from "./_logs.ts";
+
+/**
+ * Alice and bob in a room whose streams fail on demand; `breaks(alice)` makes alice's stream
+ * fail as `fault` says, `trigger(alice, bob)` makes the server read from or write to it. Returns
+ * the line bob saw about alice, the disconnect reasons, the stats and errors.log.
+ */
+async function breakAlice(
+  fault: "reads" | "writes",
+  trigger: (alice: TestClient, bob: TestClient) => Promise<void>,
+) {
+  let leave = "";
+  let reasons: DisconnectReason[] = [];
+  let closedBeforeShutdown: DisconnectReason[] = [];
+  let disconnects: Record<DisconnectReason, number> | undefined;
+  const logs = await withLogFolder({}, async () => {
+    const faults = { reads: new Set<string>(), writes: new Set<string>() };
+    await using server = await startServer({ port: 0 }, faulty(listenTcp("127.0.0.1", 0), faults));
+    server.on("disconnect", ({ reason }) => reasons = [...reasons, reason]);
+    await using alice = await connect(server, "alice");
+    await using bob = await connect(server, "bob");
+    await alice.waitFor("JOIN bob");
+    faults[fault].add(addressOf(alice.conn));
+    await trigger(alice, bob);
+    leave = await bob.waitFor("LEAVE alice");
+    await eventually(() => reasons.length === 1, undefined, "the disconnect event");
+    disconnects = server.stats().disconnects;
+    closedBeforeShutdown = reasons;
+  });
+  return {
+    leave,
+    reasons: closedBeforeShutdown,
+    disconnects,
+    errors: text(logs.get("errors.log") ?? new Uint8Array()),
+  };
+}
 
 Deno.test("a read that fails closes the connection as read-error: LEAVE, stats, errors.log", async () => {
   // Deno reports a TCP reset as the end of the stream (a client that left: `quit`); reads fail
   // on transports that can fail, such as TLS on a corrupt record. A failing stream stands in.
-  const logs = await withLogFolder({}, async () => {
-    const faults = { reads: new Set<string>(), writes: new Set<string>() };
-    await using server = await startServer({ port: 0 }, faulty(listenTcp("127.0.0.1", 0), faults));
-    const reasons: DisconnectReason[] = [];
-    server.on("disconnect", ({ reason }) => reasons.push(reason));
-    await using alice = await connect(server, "alice");
-    await using bob = await connect(server, "bob");
-    await alice.waitFor("JOIN bob");
-    faults.reads.add(addressOf(alice.conn));
-    await alice.send("this read fails");
-    assert.equal(await bob.waitFor("LEAVE alice"), "LEAVE alice read-error");
-    await eventually(() => reasons.length === 1, undefined, "the disconnect event");
-    assert.deepEqual(reasons, ["read-error"]);
-    assert.equal(server.stats().disconnects["read-error"], 1);
-    assert.equal(server.stats().disconnects.quit, 0);
-  });
-  const errors = text(logs.get("errors.log") ?? new Uint8Array());
+  const broken = await breakAlice("reads", (alice) => alice.send("this read fails"));
+  assert.equal(broken.leave, "LEAVE alice read-error");
+  assert.deepEqual(broken.reasons, ["read-error"]);
+  assert.equal(broken.disconnects?.["read-error"], 1);
+  assert.equal(broken.disconnects?.quit, 0);
   assert.match(
-    errors,
+    broken.errors,
     /\[WRN\] switchboard\.conn: disconnected \S+ alice: read-error \(connection reset by peer\)/,
   );
 });
 
 Deno.test("a write that fails closes the connection as write-error: LEAVE, stats, errors.log", async () => {
-  const logs = await withLogFolder({}, async () => {
-    const faults = { reads: new Set<string>(), writes: new Set<string>() };
-    await using server = await startServer({ port: 0 }, faulty(listenTcp("127.0.0.1", 0), faults));
-    const reasons: DisconnectReason[] = [];
-    server.on("disconnect", ({ reason }) => reasons.push(reason));
-    await using alice = await connect(server, "alice");
-    await using bob = await connect(server, "bob");
-    await alice.waitFor("JOIN bob");
-    // From now on every write to alice's socket fails, as on a broken pipe.
-    faults.writes.add(addressOf(alice.conn));
-    await bob.send("hello");
-    assert.equal(await bob.waitFor("LEAVE alice"), "LEAVE alice write-error");
-    await eventually(() => reasons.length === 1, undefined, "the disconnect event");
-    assert.deepEqual(reasons, ["write-error"]);
-    assert.equal(server.stats().disconnects["write-error"], 1);
-  });
-  const errors = text(logs.get("errors.log") ?? new Uint8Array());
+  // Every write to alice's socket fails, as on a broken pipe: bob's message is one.
+  const broken = await breakAlice("writes", (_alice, bob) => bob.send("hello"));
+  assert.equal(broken.leave, "LEAVE alice write-error");
+  assert.deepEqual(broken.reasons, ["write-error"]);
+  assert.equal(broken.disconnects?.["write-error"], 1);
+  assert.equal(broken.disconnects?.quit, 0);
   assert.match(
-    errors,
+    broken.errors,
     /\[WRN\] switchboard\.conn: disconnected \S+ alice: write-error \(the connection broke\)/,
   );
 });

@@ -30,7 +30,6 @@ import type { ByteStream } from "../net/stream.ts";
 import { ABNORMAL_REASONS, type DisconnectReason } from "../protocol/errors.ts";
 import { byeLine, errLine, formatLine, neutralize, PROTOCOL_VERSION } from "../protocol/grammar.ts";
 import { LineParser, type TOO_LONG } from "../protocol/line_parser.ts";
-import type { PayloadSource } from "../protocol/payload.ts";
 import { VERSION } from "../protocol/version.ts";
 import { describeError } from "../util/describe_error.ts";
 import { settleWithin, sleep } from "../util/time.ts";
@@ -519,14 +518,8 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
   }
 
   /** Sends a header line, a payload of exactly `size` bytes from `source`, then a trailer line. */
-  sendPayload(
-    header: string,
-    source: PayloadSource,
-    size: number,
-    trailer: string,
-    signal: AbortSignal,
-  ): Promise<boolean> {
-    return this.#payloads.send(header, source, size, trailer, signal);
+  sendPayload(...payload: Parameters<Session["sendPayload"]>): Promise<boolean> {
+    return this.#payloads.send(...payload);
   }
 
   /** Queues `line` once the queue is below half its high-water mark. */

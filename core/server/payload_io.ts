@@ -9,6 +9,7 @@
 
 import { PAYLOAD_PIECE_BYTES, type PayloadSource, readFully } from "../protocol/payload.ts";
 import { abortion } from "../util/time.ts";
+import type { Session } from "./context.ts";
 import type { Outbound } from "./outbound.ts";
 
 const encoder = new TextEncoder();
@@ -128,11 +129,7 @@ export class PayloadSender {
 
   /** Sends a header line, a payload of exactly `size` bytes from `source`, then a trailer line. */
   async send(
-    header: string,
-    source: PayloadSource,
-    size: number,
-    trailer: string,
-    signal: AbortSignal,
+    ...[header, source, size, trailer, signal]: Parameters<Session["sendPayload"]>
   ): Promise<boolean> {
     const connection = this.#connection;
     if (!connection.open) return false;

@@ -110,6 +110,72 @@ function consoleRefusal(caller: Caller): Session | undefined {
   return session;
 }
 
+/** An upload announced by `:put` or `:send`, its words checked; see {@linkcode announcedUpload}. */
+interface AnnouncedUpload {
+  name: string;
+  size: number;
+  sha256: string;
+  session: Session;
+  /** Refuses the upload: the final `ERR` line now, the payload read and dropped. */
+  refuse(code: ErrorCode, text: string): void;
+}
+
+/**
+ * Checks the `<name> <size> <sha256>` words of an upload. Without a readable size no payload is
+ * expected, so the refusal is a plain `ERR`; once the size is known, every refusal also consumes
+ * the payload. Answers the caller and returns undefined when the upload is refused.
+ */
+function announcedUpload(
+  caller: Caller,
+  [rawName = "", sizeWord = "", hashWord = "", extra = ""]: readonly string[],
+  usage: string,
+): AnnouncedUpload | undefined {
+  const name = normalizeFileName(rawName);
+  const size = parseWireNumber(sizeWord);
+  if (size === undefined) {
+    caller.send(errLine("bad-args", `usage: ${usage} (no payload was expected)`));
+    return undefined;
+  }
+  const session = consoleRefusal(caller);
+  if (session === undefined) return undefined;
+  const refuse = (code: ErrorCode, text: string) => refusePayload(caller, size, code, text);
+  const sha256 = parseSha256(hashWord);
+  if (sha256 === undefined || extra !== "") {
+    refuse("bad-args", `usage: ${usage}`);
+    return undefined;
+  }
+  const problem = fileNameProblem(name);
+  if (problem !== undefined) {
+    refuse("bad-file-name", problem);
+    return undefined;
+  }
+  return { name, size, sha256, session, refuse };
+}
+
+/**
+ * The `<name>` of a `:get` or `:rm` and the session to serve it on; or undefined once the caller
+ * was told why not (usage, the console, the area switched off).
+ */
+function fileRequest(
+  ctx: ServerContext,
+  caller: Caller,
+  rest: string,
+  verb: "get" | "rm",
+): { name: string; session: Session } | undefined {
+  const [name = "", extra = ""] = splitWords(rest, 1);
+  if (name === "" || extra !== "") {
+    usage(caller, verb);
+    return undefined;
+  }
+  const session = consoleRefusal(caller);
+  if (session === undefined) return undefined;
+  if (disabled(ctx)) {
+    caller.send(errLine("disabled", DISABLED_TEXT));
+    return undefined;
+  }
+  return { name, session };
+}
+
 function disabled(ctx: ServerContext): boolean {
   return ctx.options.filesDir === "";
 }
@@ -118,41 +184,20 @@ const DISABLED_TEXT = "the shared area is off (the server runs without --files-d
 
 /** `:put <name> <size> <sha256>` + bytes → `OK put <name>`. */
 function put(ctx: ServerContext, caller: Caller, rest: string): void {
-  const [rawName = "", sizeWord = "", hashWord = "", extra = ""] = splitWords(rest, 3);
-  const name = normalizeFileName(rawName);
-  const size = parseWireNumber(sizeWord);
-  if (size === undefined) {
-    caller.send(errLine("bad-args", `usage: ${FILE_USAGE.put} (no payload was expected)`));
-    return;
-  }
-  const session = consoleRefusal(caller);
-  if (session === undefined) return;
-  const refuse = (code: ErrorCode, text: string) => refusePayload(caller, size, code, text);
-  const sha256 = parseSha256(hashWord);
-  if (sha256 === undefined || extra !== "") return refuse("bad-args", `usage: ${FILE_USAGE.put}`);
-  const problem = fileNameProblem(name);
-  if (problem !== undefined) return refuse("bad-file-name", problem);
+  const upload = announcedUpload(caller, splitWords(rest, 3), FILE_USAGE.put);
+  if (upload === undefined) return;
+  const { name, size, session, refuse } = upload;
   if (disabled(ctx)) return refuse("disabled", DISABLED_TEXT);
   session.defer(() =>
     withArea(ctx, caller, async (area) => {
       const reservation = area.reserve(name, size, caller.name, ctx.options);
       if ("code" in reservation) return refuse(reservation.code, reservation.text);
-      let file: HashingFile;
-      try {
-        file = await area.createUpload();
-      } catch (error) {
-        area.release(reservation);
-        logFailure(ctx.log.traffic, "cannot create an upload file", caller, name, error);
-        return refuse("io-error", "the server cannot store files now; see its log");
-      }
-      session.receive(size, {
-        write: (piece) => file.write(piece),
-        end: async () => {
-          const stored = await verify(ctx, caller, file, name, sha256, () =>
-            area.release(reservation));
-          if (stored === undefined) {
-            return;
-          }
+      await receiveUpload(ctx, caller, upload, {
+        what: "upload",
+        create: () => area.createUpload(),
+        release: () => area.release(reservation),
+        unavailable: "the server cannot store files now; see its log",
+        keep: async (file, stored) => {
           try {
             await area.commit(reservation, file.path, stored);
           } catch (error) {
@@ -169,11 +214,6 @@ function put(ctx: ServerContext, caller: Caller, rest: string): void {
           });
           caller.send(okLine("put", name));
         },
-        abort: async () => {
-          await file.discard();
-          area.release(reservation);
-          broken(ctx, caller, "upload", name, file.written, size);
-        },
       });
     }, refuse)
   );
@@ -181,11 +221,9 @@ function put(ctx: ServerContext, caller: Caller, rest: string): void {
 
 /** `:get <name>` → `FILE <name> <size> <sha256>`, the bytes, `OK get <name>`. */
 function get(ctx: ServerContext, caller: Caller, rest: string): void {
-  const [name = "", extra = ""] = splitWords(rest, 1);
-  if (name === "" || extra !== "") return usage(caller, "get");
-  const session = consoleRefusal(caller);
-  if (session === undefined) return;
-  if (disabled(ctx)) return caller.send(errLine("disabled", DISABLED_TEXT));
+  const request = fileRequest(ctx, caller, rest, "get");
+  if (request === undefined) return;
+  const { name, session } = request;
   session.defer((signal) =>
     withArea(ctx, caller, async (area) => {
       const info = area.find(name);
@@ -253,11 +291,9 @@ function files(ctx: ServerContext, caller: Caller): void {
 
 /** `:rm <name>` → `OK rm <name>`; the uploader or an admin only. */
 function rm(ctx: ServerContext, caller: Caller, rest: string): void {
-  const [name = "", extra = ""] = splitWords(rest, 1);
-  if (name === "" || extra !== "") return usage(caller, "rm");
-  const session = consoleRefusal(caller);
-  if (session === undefined) return;
-  if (disabled(ctx)) return caller.send(errLine("disabled", DISABLED_TEXT));
+  const request = fileRequest(ctx, caller, rest, "rm");
+  if (request === undefined) return;
+  const { name, session } = request;
   session.defer(() =>
     withArea(ctx, caller, async (area) => {
       const info = area.find(name);
@@ -291,23 +327,10 @@ function rm(ctx: ServerContext, caller: Caller, rest: string): void {
  * recipient gets `OFFER <offer-id> <from> <target> <name> <size> <sha256>`.
  */
 function send(ctx: ServerContext, caller: Caller, rest: string): void {
-  const [target = "", rawName = "", sizeWord = "", hashWord = "", extra = ""] = splitWords(
-    rest,
-    4,
-  );
-  const name = normalizeFileName(rawName);
-  const size = parseWireNumber(sizeWord);
-  if (size === undefined) {
-    caller.send(errLine("bad-args", `usage: ${FILE_USAGE.send} (no payload was expected)`));
-    return;
-  }
-  const session = consoleRefusal(caller);
-  if (session === undefined) return;
-  const refuse = (code: ErrorCode, text: string) => refusePayload(caller, size, code, text);
-  const sha256 = parseSha256(hashWord);
-  if (sha256 === undefined || extra !== "") return refuse("bad-args", `usage: ${FILE_USAGE.send}`);
-  const problem = fileNameProblem(name);
-  if (problem !== undefined) return refuse("bad-file-name", problem);
+  const [target = "", ...words] = splitWords(rest, 4);
+  const upload = announcedUpload(caller, words, FILE_USAGE.send);
+  if (upload === undefined) return;
+  const { name, size, session, refuse } = upload;
   const resolved = resolveTarget(ctx, caller, target);
   if ("code" in resolved) return refuse(resolved.code, resolved.text);
   const quota = ctx.options.fileQuota;
@@ -315,20 +338,13 @@ function send(ctx: ServerContext, caller: Caller, rest: string): void {
   const spool = ctx.files.spool;
   const hold = spool.reserve(caller.name, session.id, size);
   if ("code" in hold) return refuse(hold.code, hold.text);
-  session.defer(async () => {
-    let file: HashingFile;
-    try {
-      file = await spool.createFile();
-    } catch (error) {
-      spool.release(hold);
-      logFailure(ctx.log.traffic, "cannot create a spool file", caller, name, error);
-      return refuse("io-error", "the server cannot take transfers now; see its log");
-    }
-    session.receive(size, {
-      write: (piece) => file.write(piece),
-      end: async () => {
-        const stored = await verify(ctx, caller, file, name, sha256, () => spool.release(hold));
-        if (stored === undefined) return;
+  session.defer(() =>
+    receiveUpload(ctx, caller, upload, {
+      what: "send",
+      create: () => spool.createFile(),
+      release: () => spool.release(hold),
+      unavailable: "the server cannot take transfers now; see its log",
+      keep: async (file, stored) => {
         const recipients = recipientsOf(ctx, caller, resolved.target);
         if (recipients.length === 0) {
           await file.discard();
@@ -346,13 +362,8 @@ function send(ctx: ServerContext, caller: Caller, rest: string): void {
         });
         caller.send(okLine("send", offer.id, offer.pending.size));
       },
-      abort: async () => {
-        await file.discard();
-        spool.release(hold);
-        broken(ctx, caller, "send", name, file.written, size);
-      },
-    });
-  });
+    })
+  );
 }
 
 /** `:accept <id>` → `FILE <name> <size> <sha256>`, the bytes, `OK accept <id>`. */
@@ -426,6 +437,54 @@ function resolveTarget(
   }
   if (peer === caller.peer) return { code: "bad-args", text: "you cannot send a file to yourself" };
   return { target: peer.name };
+}
+
+/** Where a verified upload goes, and how its space is given back; see {@linkcode receiveUpload}. */
+interface UploadStore {
+  /** `upload` (`:put`) or `send`, as logs and errors name it. */
+  what: "upload" | "send";
+  /** Creates the temporary file the bytes go to. */
+  create(): Promise<HashingFile>;
+  /** Gives back the space reserved for the upload. */
+  release(): void;
+  /** The `io-error` text when no temporary file can be created. */
+  unavailable: string;
+  /** Keeps the file, whose SHA-256 matched, and sends the final line. */
+  keep(file: HashingFile, sha256: string): Promise<void>;
+}
+
+/**
+ * Reads an announced upload into a new temporary file, verifies its SHA-256, and hands it to
+ * `store.keep`; a failure at any step removes the file, gives the space back and answers.
+ */
+async function receiveUpload(
+  ctx: ServerContext,
+  caller: Caller,
+  upload: AnnouncedUpload,
+  store: UploadStore,
+): Promise<void> {
+  const { name, size, sha256, session, refuse } = upload;
+  let file: HashingFile;
+  try {
+    file = await store.create();
+  } catch (error) {
+    store.release();
+    const what = store.what === "upload" ? "an upload" : "a spool";
+    logFailure(ctx.log.traffic, `cannot create ${what} file`, caller, name, error);
+    return refuse("io-error", store.unavailable);
+  }
+  session.receive(size, {
+    write: (piece) => file.write(piece),
+    end: async () => {
+      const stored = await verify(ctx, caller, file, name, sha256, () => store.release());
+      if (stored !== undefined) await store.keep(file, stored);
+    },
+    abort: async () => {
+      await file.discard();
+      store.release();
+      broken(ctx, caller, store.what, name, file.written, size);
+    },
+  });
 }
 
 /**
