@@ -35,6 +35,7 @@ export {
   type CommandArgs,
   DEFAULT_OPTIONS,
   type LogFormat,
+  type LogMessages,
   type RemoteCommand,
   type ResolvedServerOptions,
   type ServerMode,

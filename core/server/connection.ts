@@ -873,7 +873,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     if (this.#ack) this.#acknowledge(pending.length);
     if (this.#logMessages) {
       const time = this.#chunkWallTime, name = this.name, peer = this.address;
-      for (const text of pending) ctx.messages.add(time, name, peer, "*", recipients, text.length);
+      for (const text of pending) ctx.messages.add(time, name, peer, "*", recipients, text);
     }
     if (ctx.events.has("message")) {
       for (const text of pending) {
@@ -902,7 +902,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
       return;
     }
     if (this.#logMessages) {
-      this.#ctx.messages.add(this.#chunkWallTime, "", this.address, "echo", 1, line.length);
+      this.#ctx.messages.add(this.#chunkWallTime, "", this.address, "echo", 1, line);
     }
     if (this.#parser.carried) {
       this.#flush();
@@ -935,7 +935,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
       const length = end - start;
       if (length > max || (length === 4 && isExit(chunk.subarray(start, end)))) return;
       parser.skipLine(newline);
-      log?.add(this.#chunkWallTime, "", this.address, "echo", 1, length);
+      log?.add(this.#chunkWallTime, "", this.address, "echo", 1, chunk.subarray(start, end));
       if (this.#echoStart < 0) {
         this.#echoStart = start;
         this.#touch();

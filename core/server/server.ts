@@ -125,7 +125,7 @@ class SwitchboardServer implements Server, ServerContext {
     admin: getLogger(["switchboard", "admin"]),
     limits: getLogger(["switchboard", "limits"]),
   };
-  readonly messages: MessageLog = new MessageLog(this.log.traffic);
+  readonly messages: MessageLog;
   readonly runSlots: RunSlots;
   readonly throttle: LogThrottle;
   readonly finished: Promise<void>;
@@ -151,6 +151,7 @@ class SwitchboardServer implements Server, ServerContext {
   ) {
     this.options = options;
     this.throttle = throttle;
+    this.messages = new MessageLog(this.log.traffic, options.logMessages);
     this.#listeners = listeners;
     this.addrs = listeners.map(({ addr }) => ({ hostname: addr.hostname, port: addr.port }));
     this.addr = this.addrs[0]!;
@@ -241,16 +242,9 @@ class SwitchboardServer implements Server, ServerContext {
     const recipients = this.hub.broadcast(encoder.encode(formatLine("MSG", ["server", "*"], text)));
     this.counters.messages++;
     this.counters.deliveries += recipients;
-    this.log.traffic.info(
-      "message from {name} ({peer}) to {target}: {recipients} recipients, {bytes} bytes",
-      {
-        name: "server",
-        peer: "console",
-        target: "*",
-        recipients,
-        bytes: text.length,
-      },
-    );
+    if (this.messages.enabled) {
+      this.messages.add(Date.now(), "server", "console", "*", recipients, encoder.encode(text));
+    }
     replies.push(`OK broadcast ${recipients}`);
     return replies;
   }

@@ -4,7 +4,6 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
 import type { Caller, ConnectionHandle, ServerContext } from "../context.ts";
 import type { ErrorCode } from "../../protocol/errors.ts";
 import type { Group, Peer } from "../hub.ts";
@@ -405,7 +404,7 @@ function recordMessage(
   ctx.counters.messages++;
   ctx.counters.deliveries += recipients;
   if (ctx.messages.enabled) {
-    const bytes = Buffer.byteLength(text, "utf8");
+    const bytes = encoder.encode(text);
     ctx.messages.add(Date.now(), caller.name, caller.address, target, recipients, bytes);
   }
   if (ctx.events.has("message")) {
