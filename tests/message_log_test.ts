@@ -16,7 +16,7 @@ import { MessageLineRenderer } from "../core/log/message_lines.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const TIME = Date.UTC(2126, 10, 25, 12, 0, 0, 123);
+const TIME = Date.UTC(2026, 10, 25, 12, 0, 0, 123);
 const CATEGORY = "switchboard.traffic";
 
 /** A MessageLog whose batches are caught instead of logged. */
@@ -112,6 +112,14 @@ Deno.test("message log: 1 MiB of text makes a batch go out at once, bounding its
   assert.deepEqual(meta.batches.map((batch) => batch.length), [perBatch * 2 + 1]);
 });
 
+Deno.test("message log: an entry is never timed before one added earlier", () => {
+  const { log, batches } = capturingLog();
+  log.add(TIME + 5, "a", "p1", "*", 1, bytes(1));
+  log.add(TIME, "b", "p2", "*", 1, bytes(1));
+  log.flush();
+  assert.deepEqual([...batches[0]!.entries()].map((e) => e.time), [TIME + 5, TIME + 5]);
+});
+
 Deno.test("message lines: a text line ends with the message text after its size", () => {
   const text = rendered("text", (log) => {
     log.add(TIME, "", "[::1]:5000", "echo", 1, encoder.encode(""));
@@ -120,9 +128,9 @@ Deno.test("message lines: a text line ends with the message text after its size"
   });
   assert.equal(
     text,
-    "2126-11-25T12:00:00.123Z [INF] switchboard.traffic: message from - ([::1]:5000) to echo: 1 recipients, 0 bytes: \n" +
-      "2126-11-25T12:00:00.123Z [INF] switchboard.traffic: message from - ([::1]:5000) to echo: 1 recipients, 4 bytes: ping\n" +
-      "2126-11-25T12:00:01.123Z [INF] switchboard.traffic: message from alice (127.0.0.1:5001) to #ops: 12 recipients, 13 bytes: héllo wörld\n",
+    "2026-11-25T12:00:00.123Z [INF] switchboard.traffic: message from - ([::1]:5000) to echo: 1 recipients, 0 bytes: \n" +
+      "2026-11-25T12:00:00.123Z [INF] switchboard.traffic: message from - ([::1]:5000) to echo: 1 recipients, 4 bytes: ping\n" +
+      "2026-11-25T12:00:01.123Z [INF] switchboard.traffic: message from alice (127.0.0.1:5001) to #ops: 12 recipients, 13 bytes: héllo wörld\n",
   );
 });
 
@@ -133,8 +141,8 @@ Deno.test("message lines: in meta mode a text line ends with the size, sizes wri
   }, "meta");
   assert.equal(
     text,
-    "2126-11-25T12:00:00.123Z [INF] switchboard.traffic: message from - ([::1]:5000) to echo: 1 recipients, 0 bytes\n" +
-      "2126-11-25T12:00:00.123Z [INF] switchboard.traffic: message from alice (127.0.0.1:5001) to #ops: 12 recipients, 64 bytes\n",
+    "2026-11-25T12:00:00.123Z [INF] switchboard.traffic: message from - ([::1]:5000) to echo: 1 recipients, 0 bytes\n" +
+      "2026-11-25T12:00:00.123Z [INF] switchboard.traffic: message from alice (127.0.0.1:5001) to #ops: 12 recipients, 64 bytes\n",
   );
   const batch = new MessageBatch([{
     time: TIME,
@@ -162,7 +170,7 @@ Deno.test("message lines: JSON lines are what LogTape's JSON Lines formatter wou
       assert.ok(line.endsWith("}\n") && line.indexOf("\n") === line.length - 1, "one line");
       const size = text.length;
       assert.deepEqual(JSON.parse(line), {
-        "@timestamp": "2126-11-25T12:00:00.123Z",
+        "@timestamp": "2026-11-25T12:00:00.123Z",
         level: "INFO",
         message: `message from "bob" ("127.0.0.1:5002") to "alice": 1 recipients, ${size} bytes`,
         logger: CATEGORY,

@@ -29,6 +29,24 @@ async function serverLog(
 /** The message lines of a text `server.log`. */
 const messageLines = (lines: string[]) => lines.filter((line) => line.includes(": message from "));
 
+/** Every line starts with a timestamp, and none is earlier than the line before it. */
+function assertInTimeOrder(lines: string[], timeOf = (line: string) => line.slice(0, 24)): void {
+  let previous = "";
+  for (const line of lines) {
+    const time = timeOf(line);
+    assert.match(time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, line);
+    assert.ok(time >= previous, `${line}\ncomes after a line timed ${previous}`);
+    previous = time;
+  }
+}
+
+/** Index of the one line matching `pattern`. */
+function lineIndex(lines: string[], pattern: RegExp): number {
+  const found = lines.flatMap((line, index) => pattern.test(line) ? [index] : []);
+  assert.equal(found.length, 1, `one line matching ${pattern} in\n${lines.join("\n")}`);
+  return found[0]!;
+}
+
 Deno.test("request log: a lobby message's line records time, sender, client address, target and text", async () => {
   const lines = await serverLog({}, async (server) => {
     await using alice = await connect(server, "alice");
@@ -127,6 +145,7 @@ Deno.test("request log: a text with line breaks, ANSI escapes or bidi controls s
     // deno-lint-ignore no-control-regex -- looking for raw control characters is the point
     assert.doesNotMatch(line, /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e]/);
   }
+  assertInTimeOrder(lines);
 });
 
 Deno.test("request log: JSON lines carry the exact text as the property text and stay valid JSON", async () => {
@@ -152,6 +171,7 @@ Deno.test("request log: JSON lines carry the exact text as the property text and
     // deno-lint-ignore no-control-regex -- looking for raw control characters is the point
     assert.doesNotMatch(line, /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e]/);
   }
+  assertInTimeOrder(lines, (line) => JSON.parse(line)["@timestamp"]);
 });
 
 Deno.test("request log: logMessages meta logs each message without its text", async () => {
@@ -226,4 +246,55 @@ Deno.test("request log: the server program takes --log-messages and SWITCHBOARD_
       await Deno.remove(logDir, { recursive: true });
     }
   }
+});
+
+Deno.test("request log: a message comes before its sender's disconnect, even when the sender leaves at once", async () => {
+  const lines = await serverLog({}, async (server) => {
+    await using bob = await connect(server, "bob");
+    const alice = await connect(server, "alice");
+    await bob.waitFor("JOIN alice");
+    await alice.send("last words");
+    await alice[Symbol.asyncDispose]();
+    await bob.waitFor("MSG alice * :last words");
+    await bob.waitFor("LEAVE alice");
+  });
+  const message = lineIndex(lines, /message from alice .*: last words$/);
+  const disconnected = lineIndex(lines, /disconnected 127\.0\.0\.1:\d+ alice/);
+  assert.ok(message < disconnected, lines.join("\n"));
+  assertInTimeOrder(lines);
+});
+
+Deno.test("request log: messages and commands from one read are logged in the order they were handled", async () => {
+  const lines = await serverLog({}, async (server) => {
+    await using alice = await connect(server, "alice");
+    await using bob = await connect(server, "bob");
+    await alice.send("one\n:pm bob two\nthree\n:whoami\nfour");
+    await bob.waitFor("MSG alice * :four");
+    await alice.waitFor("OK whoami");
+  });
+  const order = [
+    /message from alice .* to \*: .*: one$/,
+    /command pm from alice/,
+    /message from alice .* to bob: .*: two$/,
+    /message from alice .* to \*: .*: three$/,
+    /command whoami from alice/,
+    /message from alice .* to \*: .*: four$/,
+  ].map((pattern) => lineIndex(lines, pattern));
+  assert.deepEqual(order, [...order].sort((a, b) => a - b), lines.join("\n"));
+  assertInTimeOrder(lines);
+});
+
+Deno.test("request log: a line held by the rate limit is never timed before what was logged meanwhile", async () => {
+  const lines = await serverLog({ server: { rateLimit: 10 } }, async (server) => {
+    await using alice = await connect(server, "alice");
+    await using bob = await connect(server, "bob");
+    // One read: a burst of 20 goes at once, the other 5 one per 100 ms, read long before.
+    await alice.send(Array.from({ length: 25 }, (_, i) => `line ${i}`).join("\n"));
+    await bob.waitFor("MSG alice * :line 20");
+    await bob.command(":whoami");
+    await bob.waitFor("MSG alice * :line 24");
+  });
+  const whoami = lineIndex(lines, /command whoami from bob/);
+  assert.ok(whoami < lineIndex(lines, /: line 24$/), lines.join("\n"));
+  assertInTimeOrder(lines);
 });

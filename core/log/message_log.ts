@@ -4,9 +4,10 @@
  * record with its formatting costs about 10 µs here, more than relaying a message to a hundred
  * clients. Entries from every connection gather in one {@linkcode MessageLog} and go to LogTape
  * every {@linkcode MESSAGE_LOG_DELAY_MS}, every {@linkcode MESSAGE_LOG_MAX_ENTRIES} or
- * {@linkcode MESSAGE_LOG_MAX_TEXT_BYTES} of text, as a {@linkcode MessageBatch};
- * `message_lines.ts` renders a batch into one line per entry, each with the time the server read
- * the message.
+ * {@linkcode MESSAGE_LOG_MAX_TEXT_BYTES} of text, and before any other record reaches the files
+ * (`in_order.ts`), as a {@linkcode MessageBatch}; `message_lines.ts` renders a batch into one
+ * line per entry, each with the time the server read the message (or a later one, never past
+ * when it was handled, where that keeps the file's times from going back).
  *
  * What an entry keeps depends on the mode (`--log-messages`): `full` keeps the text, `meta` only
  * its size, `off` nothing (the log is disabled). Adding an entry allocates nothing in the common
@@ -18,10 +19,14 @@
 
 import type { Logger } from "@logtape/logtape";
 import type { LogMessages } from "../config/options.ts";
+import { holdBatch, lastRecordTime, releaseBatch } from "./in_order.ts";
 
 /** One relayed message: a line of `server.log`. */
 export interface MessageLogEntry {
-  /** When the server read it (ms since the epoch). */
+  /**
+   * When the server read it (ms since the epoch); later when that was before the previous entry
+   * or a record logged since, so that the log's times never go back.
+   */
   time: number;
   /** Sender's name (`""` before registration, as in echo mode). */
   name: string;
@@ -115,6 +120,8 @@ export class MessageLog {
   /** The batch's texts (`full` only), `#textBytes` of them used. */
   #text: Uint8Array | undefined;
   #textBytes = 0;
+  /** The time of the latest entry: a later one is never timed before it. */
+  #lastTime = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   /**
@@ -139,7 +146,7 @@ export class MessageLog {
 
   /**
    * Adds one entry (see {@linkcode MessageLogEntry} for the fields; the size is `text.length`);
-   * it reaches LogTape within {@linkcode MESSAGE_LOG_DELAY_MS}.
+   * it reaches LogTape within {@linkcode MESSAGE_LOG_DELAY_MS}, and before any later record.
    * `text` is copied (in `full` mode) before this returns, so it may be a view into a buffer the
    * caller reuses. Does nothing when the mode is `"off"`.
    */
@@ -152,6 +159,10 @@ export class MessageLog {
     text: Uint8Array,
   ): void {
     if (this.#mode === "off") return;
+    // Read before something logged since, or another connection's line: not back in time.
+    const floor = Math.max(this.#lastTime, lastRecordTime());
+    if (time < floor) time = floor;
+    this.#lastTime = time;
     const last = this.#last;
     if (
       last !== undefined && last.time === time && last.peer === peer && last.name === name &&
@@ -162,6 +173,7 @@ export class MessageLog {
       this.#last = { time, name, peer, target, recipients, count: 1 };
       this.#runs.push(this.#last);
     }
+    if (this.#count === 0) holdBatch(this);
     this.#sizes[this.#count++] = text.length;
     if (this.#text !== undefined) this.#append(text);
     if (this.#count >= MESSAGE_LOG_MAX_ENTRIES || this.#textBytes >= MESSAGE_LOG_MAX_TEXT_BYTES) {
@@ -173,7 +185,10 @@ export class MessageLog {
     }
   }
 
-  /** Hands every pending entry to LogTape now (the server calls it when it stops). */
+  /**
+   * Hands every pending entry to LogTape now. The server calls it when it stops; the file sinks
+   * call it (through `in_order.ts`) before any other record.
+   */
   flush(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -190,6 +205,8 @@ export class MessageLog {
     this.#runs = [];
     this.#last = undefined;
     this.#count = 0;
+    // Empty before its record goes out: a record logged from inside a sink flushes nothing twice.
+    releaseBatch(this);
     this.#logger.info("{count} messages", { count: batch.length, [MESSAGE_BATCH]: batch });
   }
 
