@@ -19,13 +19,17 @@ const decoder = new TextDecoder();
 const TIME = Date.UTC(2026, 10, 25, 12, 0, 0, 123);
 const CATEGORY = "switchboard.traffic";
 
-/** A MessageLog whose batches are caught instead of logged. */
+/**
+ * A MessageLog whose batches are caught instead of logged. A batch's texts are lent for the
+ * length of the call (the log reuses its buffer), so a sink that keeps batches copies them.
+ */
 function capturingLog(mode?: LogMessages): { log: MessageLog; batches: MessageBatch[] } {
   const batches: MessageBatch[] = [];
   const logger = {
     isEnabledFor: () => true,
     info: (_message: string, properties: Record<string, unknown>) => {
-      batches.push(properties[MESSAGE_BATCH] as MessageBatch);
+      const { runs, sizes, text } = properties[MESSAGE_BATCH] as MessageBatch;
+      batches.push(new MessageBatch(runs, sizes, text?.slice()));
     },
   } as unknown as Logger;
   return { log: new MessageLog(logger, mode), batches };

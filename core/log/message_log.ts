@@ -12,8 +12,8 @@
  * What an entry keeps depends on the mode (`--log-messages`): `full` keeps the text, `meta` only
  * its size, `off` nothing (the log is disabled). Adding an entry allocates nothing in the common
  * case: consecutive entries that differ only in their text (the lines of one chunk, one sender's
- * burst) share a run, sizes go into a typed array, and texts are appended to one byte buffer per
- * batch.
+ * burst) share a run, sizes go into a typed array, and texts are appended to one byte buffer,
+ * reused from batch to batch.
  * @module
  */
 
@@ -66,7 +66,10 @@ export class MessageBatch {
   readonly sizes: Uint32Array;
   /**
    * The texts of all entries one after the other (entry `i` starts where the sizes before it
-   * end), or undefined when the log keeps no text (`meta`).
+   * end), or undefined when the log keeps no text (`meta`). Lent, not owned: valid while the
+   * batch's record is being logged, because the {@linkcode MessageLog} writes its next batch
+   * into the same buffer. LogTape calls sinks synchronously; a sink renders or copies the texts
+   * then (the file sinks do), and one that keeps a batch for later must copy them.
    */
   readonly text: Uint8Array | undefined;
 
@@ -82,7 +85,7 @@ export class MessageBatch {
     return this.sizes.length;
   }
 
-  /** The entries one by one, for sinks that want structured records. */
+  /** The entries one by one, for sinks that want structured records (texts lent, as `text`). */
   *entries(): IterableIterator<MessageLogEntry> {
     let index = 0;
     let offset = 0;
@@ -106,7 +109,7 @@ export const MESSAGE_LOG_DELAY_MS = 50;
 export const MESSAGE_LOG_MAX_ENTRIES = 4096;
 /** Bytes of text (`full` mode) that make a batch go out at once: they bound its memory. */
 export const MESSAGE_LOG_MAX_TEXT_BYTES = 1024 * 1024;
-/** Text buffer of a new log; it doubles as needed and later batches start at its size. */
+/** Text buffer of a new log; it doubles as needed and is reused batch after batch. */
 const INITIAL_TEXT_BYTES = 4096;
 
 /** Gathers message entries from every connection and hands them to LogTape in batches. */
@@ -193,14 +196,11 @@ export class MessageLog {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#count === 0) return;
-    let text: Uint8Array | undefined;
-    if (this.#text !== undefined) {
-      // The batch takes the buffer, no copy; the next one starts with a fresh buffer of the size
-      // this one grew to (at most twice the flush threshold: one huge line is not kept for good).
-      text = this.#text.subarray(0, this.#textBytes);
-      this.#text = new Uint8Array(Math.min(this.#text.length, 2 * MESSAGE_LOG_MAX_TEXT_BYTES));
-      this.#textBytes = 0;
-    }
+    // The texts are lent to the batch, not copied: sinks run synchronously and are done with
+    // them when info() returns (see MessageBatch.text), and the next batch reuses the buffer.
+    // A fresh megabyte per batch, or a copy, cost as much as the rest of the log at 1 KiB lines.
+    const text = this.#text?.subarray(0, this.#textBytes);
+    this.#textBytes = 0;
     const batch = new MessageBatch(this.#runs, this.#sizes.slice(0, this.#count), text);
     this.#runs = [];
     this.#last = undefined;
@@ -208,6 +208,10 @@ export class MessageLog {
     // Empty before its record goes out: a record logged from inside a sink flushes nothing twice.
     releaseBatch(this);
     this.#logger.info("{count} messages", { count: batch.length, [MESSAGE_BATCH]: batch });
+    // One huge line does not keep a huge buffer for good.
+    if (this.#text !== undefined && this.#text.length > 2 * MESSAGE_LOG_MAX_TEXT_BYTES) {
+      this.#text = new Uint8Array(INITIAL_TEXT_BYTES);
+    }
   }
 
   /** Appends a text to the batch's buffer, doubling it when full. */
