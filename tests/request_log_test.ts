@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import type { LoggingOptions } from "../core/log/configure.ts";
 import type { ServerOptions } from "../core/config/options.ts";
+import type { Server } from "../core/server/server.ts";
 import { connect, startTestServer, TestClient } from "./_helpers.ts";
 import { withLogFolder } from "./_logs.ts";
 import { ServerProcess } from "./_programs.ts";
@@ -17,7 +18,7 @@ const PEER = String.raw`127\.0\.0\.1:\d+`;
 /** Runs `body` against a server logging into a temp folder; returns the lines of `server.log`. */
 async function serverLog(
   options: { logging?: Partial<LoggingOptions>; server?: ServerOptions },
-  body: (server: Awaited<ReturnType<typeof startTestServer>>) => Promise<void>,
+  body: (server: Server) => Promise<void>,
 ): Promise<string[]> {
   const files = await withLogFolder(options.logging ?? {}, async () => {
     await using server = await startTestServer(options.server);
