@@ -29,6 +29,7 @@ export {
   type CommandArgs,
   DEFAULT_OPTIONS,
   type LogFormat,
+  type LogMessages,
   type RemoteCommand,
   type ResolvedServerOptions,
   type ServerMode,

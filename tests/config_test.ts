@@ -81,6 +81,7 @@ Deno.test("config: every flag is read, with its value converted", async () => {
     "--token-file=t.token",
     "--log-dir=",
     "--log-format=json",
+    "--log-messages=meta",
     "--no-console",
   ], {});
   assert.deepEqual(config.options, {
@@ -104,6 +105,7 @@ Deno.test("config: every flag is read, with its value converted", async () => {
     tokenFile: "t.token",
     logDir: "",
     logFormat: "json",
+    logMessages: "meta",
     console: false,
   });
 });
@@ -308,6 +310,41 @@ Deno.test("config: file problems name the file and the key", async () => {
   await withConfigFile(
     { config: "other.json" },
     (path) => refused(["--config", path], {}, /: unknown key "config"$/),
+  );
+});
+
+Deno.test("config: --log-messages is full, meta or off, from a flag, the environment or the file", async () => {
+  assert.equal(DEFAULT_OPTIONS.logMessages, "full");
+  assert.match(
+    SERVER_USAGE,
+    /\n {2}--log-messages MODE +message lines: full \(with text\), meta \(without\) or off \(default full\)\n/,
+  );
+  assert.equal(
+    (await loadServerConfig(["--log-messages", "meta"], {})).options.logMessages,
+    "meta",
+  );
+  const env = { SWITCHBOARD_LOG_MESSAGES: "off" };
+  assert.equal((await loadServerConfig([], env)).options.logMessages, "off");
+  assert.equal((await loadServerConfig(["--log-messages=full"], env)).options.logMessages, "full");
+  await withConfigFile({ logMessages: "meta" }, async (path) => {
+    const config = await loadServerConfig(["--config", path], {});
+    assert.equal(config.options.logMessages, "meta");
+  });
+  const expected = 'expected "full", "meta" or "off"';
+  await refused(
+    ["--log-messages", "all"],
+    {},
+    new RegExp(`^--log-messages: ${expected}, got "all"$`),
+  );
+  await refused(
+    [],
+    { SWITCHBOARD_LOG_MESSAGES: "FULL" },
+    new RegExp(`^SWITCHBOARD_LOG_MESSAGES: ${expected}, got "FULL"$`),
+  );
+  await withConfigFile(
+    { logMessages: false },
+    (path) =>
+      refused(["--config", path], {}, new RegExp(`: key "logMessages": ${expected}, got false$`)),
   );
 });
 

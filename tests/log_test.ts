@@ -118,7 +118,7 @@ Deno.test("log: a pasted burst relayed in one batch still gets one line per mess
     assert.match(
       line,
       new RegExp(
-        `^\\S+Z \\[INF\\] switchboard\\.traffic: message from alice \\(127\\.0\\.0\\.1:\\d+\\) to \\*: 1 recipients, ${bytes} bytes$`,
+        `^\\S+Z \\[INF\\] switchboard\\.traffic: message from alice \\(127\\.0\\.0\\.1:\\d+\\) to \\*: 1 recipients, ${bytes} bytes: burst ${i}$`,
       ),
     );
   }
@@ -183,9 +183,9 @@ Deno.test("log: in echo mode every line is a request-log line too", async () => 
   assert.equal(lines.length, 2);
   assert.match(
     lines[0] ?? "",
-    /message from - \(127\.0\.0\.1:\d+\) to echo: 1 recipients, 8 bytes$/,
+    /message from - \(127\.0\.0\.1:\d+\) to echo: 1 recipients, 8 bytes: ping one$/,
   );
-  assert.match(lines[1] ?? "", /to echo: 1 recipients, 12 bytes$/);
+  assert.match(lines[1] ?? "", /to echo: 1 recipients, 12 bytes: ping two two$/);
 });
 
 Deno.test("log: a client held by the rate limit is a warning in errors.log, once", async () => {

@@ -95,6 +95,12 @@ Deno.test("server: invalid configuration exits 2 naming the problem, without a s
     [["--port", "70000"], {}, /--port: expected a port number/],
     [["--host", "not-an-ip"], {}, /--host: expected an IP address/],
     [[], { SWITCHBOARD_MAX_CLIENTS: "none" }, /SWITCHBOARD_MAX_CLIENTS: expected a whole number/],
+    [
+      ["--log-messages", "text"],
+      {},
+      /--log-messages: expected "full", "meta" or "off", got "text"/,
+    ],
+    [[], { SWITCHBOARD_LOG_MESSAGES: "yes" }, /SWITCHBOARD_LOG_MESSAGES: expected "full", "meta"/],
     [["--config", "/no/such/file.json"], {}, /config file \/no\/such\/file\.json: no such file/],
     [["--frobnicate"], {}, /unknown flag --frobnicate/],
   ];

@@ -56,6 +56,7 @@ type Kind =
   | "seconds"
   | "mode"
   | "logFormat"
+  | "logMessages"
   | "path"
   | "switch"
   | "networks"
@@ -181,6 +182,9 @@ export const SERVER_SETTINGS: readonly Setting[] = Object.freeze([
     placeholder: "DIR",
   }),
   setting("logFormat", "logFormat", "log file format", { placeholder: "text|json" }),
+  setting("logMessages", "logMessages", "message lines: full (with text), meta (without) or off", {
+    placeholder: "MODE",
+  }),
   setting("console", "switch", "read operator commands from stdin (default: when it is a TTY)"),
   setting("filesDir", "path", "shared file area for :put/:get/:files/:rm; off unless set", {
     placeholder: "DIR",
@@ -203,6 +207,13 @@ export const SERVER_SETTINGS: readonly Setting[] = Object.freeze([
   setting("commands", "commands", "commands for :run (config file only)", { flag: undefined }),
 ]);
 
+/** The values of the settings that are one of a few words. */
+const CHOICES: Readonly<Record<"mode" | "logFormat" | "logMessages", readonly string[]>> = {
+  mode: ["chat", "echo"],
+  logFormat: ["text", "json"],
+  logMessages: ["full", "meta", "off"],
+};
+
 /** What each kind of value must be, for messages. */
 function expectation(s: Setting): string {
   switch (s.kind) {
@@ -215,9 +226,11 @@ function expectation(s: Setting): string {
     case "seconds":
       return s.min ? `a number of seconds greater than 0` : "a number of seconds (0 or more)";
     case "mode":
-      return `"chat" or "echo"`;
     case "logFormat":
-      return `"text" or "json"`;
+    case "logMessages": {
+      const quoted = CHOICES[s.kind].map((choice) => `"${choice}"`);
+      return `${quoted.slice(0, -1).join(", ")} or ${quoted.at(-1)}`;
+    }
     case "path":
       return "a path";
     case "switch":
@@ -261,11 +274,10 @@ function convert(s: Setting, raw: unknown, fromText: boolean): unknown {
       return value;
     }
     case "mode":
-    case "logFormat": {
-      const allowed = s.kind === "mode" ? ["chat", "echo"] : ["text", "json"];
-      if (typeof raw !== "string" || !allowed.includes(raw)) fail();
+    case "logFormat":
+    case "logMessages":
+      if (typeof raw !== "string" || !CHOICES[s.kind].includes(raw)) fail();
       return raw;
-    }
     case "path":
       if (typeof raw !== "string") fail();
       return raw;

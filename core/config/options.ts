@@ -10,6 +10,12 @@ export type ServerMode = "chat" | "echo";
 /** Format of the log files. */
 export type LogFormat = "text" | "json";
 
+/**
+ * What `server.log` records of each message: `"full"` its line with the text, `"meta"` the line
+ * without the text (sender, peer, target, recipients, size), `"off"` no message lines at all.
+ */
+export type LogMessages = "full" | "meta" | "off";
+
 /** CIDR lists deciding which peers may connect. Deny wins; a non-empty allow list admits only its members. */
 export interface AccessOptions {
   /** Networks allowed to connect, e.g. `["127.0.0.0/8", "::1/128"]`. @default {[]} (everyone) */
@@ -95,6 +101,12 @@ export interface ServerOptions {
   logDir?: string;
   /** Log file format. @default {"text"} */
   logFormat?: LogFormat;
+  /**
+   * One line per message in `server.log` with its text (`"full"`), without it (`"meta"`, for
+   * operators who must not keep what users write), or none (`"off"`; connections, commands and
+   * everything else are still logged). @default {"full"}
+   */
+  logMessages?: LogMessages;
   /**
    * Seconds over which repeated warnings a client can trigger at will (failed `:auth`, refusals,
    * bad lines …) are counted per kind and address: the first 5 are logged, the rest summarised in
@@ -182,6 +194,7 @@ export const DEFAULT_OPTIONS: Readonly<
   tokenFile: undefined,
   logDir: "logs",
   logFormat: "text",
+  logMessages: "full",
   logRepeatWindow: 60,
   console: undefined,
   shutdownGrace: 5,

@@ -2,8 +2,9 @@
  * Logging for the application side: the server core logs through LogTape loggers under the
  * `switchboard` category (see {@linkcode LOG_CATEGORIES}); this module decides where those records
  * go. `server.log` receives everything at info and above, `errors.log` warnings and above, both
- * rotated by size and written in batches by {@linkcode rotatingFileSink}; the console (stderr) gets
- * a short line per record except high-volume traffic.
+ * rotated by size and written in batches by {@linkcode rotatingFileSink}, in time order (pending
+ * message lines go first, see `in_order.ts`); the console (stderr) gets a short line per record
+ * except high-volume traffic.
  *
  * Records are structured: user data travels in properties, never in the message template, and
  * every formatter here escapes line breaks, ANSI escapes and bidirectional controls inside values,
@@ -33,6 +34,7 @@ import {
 } from "@logtape/logtape";
 import { escapeUnsafe } from "./escape.ts";
 import { rotatingFileSink } from "./file_sink.ts";
+import { inOrder } from "./in_order.ts";
 import { MESSAGE_BATCH, MessageBatch } from "./message_log.ts";
 import { MessageLineRenderer } from "./message_lines.ts";
 
@@ -158,6 +160,7 @@ export async function configureLogging(options: LoggingOptions): Promise<AsyncDi
         ? lines.render(batch, record.category.join("."))
         : undefined;
     };
+    const isBatch = (record: LogRecord) => record.properties[MESSAGE_BATCH] instanceof MessageBatch;
     const fileOptions = { format, render, maxFileBytes: maxSize, maxFiles };
     const dir = options.logDir.replace(/[/\\]+$/, "") || "/";
     const server = rotatingFileSink(`${dir}/server.log`, fileOptions);
@@ -168,8 +171,11 @@ export async function configureLogging(options: LoggingOptions): Promise<AsyncDi
       await server[Symbol.asyncDispose]();
       throw error;
     }
-    sinks.serverFile = server;
-    sinks.errorsFile = atLeast("warning", errors);
+    // Pending message lines are written before any other record, so the files stay in time
+    // order (in_order.ts). Only server.log gets message lines; errors.log is wrapped alike so
+    // that the order holds whichever file a record reaches first.
+    sinks.serverFile = inOrder(server, isBatch);
+    sinks.errorsFile = atLeast("warning", inOrder(errors, isBatch));
     fileSinks.push("serverFile", "errorsFile");
     metaSinks.push("errorsFile");
   }

@@ -1,17 +1,26 @@
 /**
  * Renders a {@linkcode MessageBatch} into the lines `server.log` gets for relayed messages, as
  * bytes, without building a string per line. A run's text is built once (it is cached per sender
- * while its name, target and recipient count stay the same); each entry then costs two or three
- * copies and its size in digits. At a flood of 1 KiB echo lines this took the request log from a
- * third of the server's time to a few percent (docs/perf.md).
+ * while its name, target and recipient count stay the same); each entry then costs a few copies,
+ * its size in digits and, when the batch carries texts, its text: copied as it is when a
+ * word-at-a-time scan finds only printable ASCII, escaped byte by byte otherwise
+ * (`escape_bytes.ts`). At a flood of 1 KiB echo lines this took the request log from a third of
+ * the server's time to a few percent (docs/perf.md).
  *
  * Text lines read
- * `2025-01-31T12:00:00.000Z [INF] switchboard.traffic: message from alice (127.0.0.1:5000) to *: 2 recipients, 5 bytes`;
- * JSON lines are what LogTape's JSON Lines formatter writes for the same record.
+ * `2025-01-31T12:00:00.000Z [INF] switchboard.traffic: message from alice (127.0.0.1:5000) to *: 2 recipients, 5 bytes: hello`
+ * (without `: hello` when the batch has no texts, in `meta` mode); JSON lines are what LogTape's
+ * JSON Lines formatter writes for the same record, the text as the property `text`.
  * @module
  */
 
 import { escapeUnsafe } from "./escape.ts";
+import {
+  type EscapeFormat,
+  isPlainAscii,
+  MAX_ESCAPED_GROWTH,
+  writeEscaped,
+} from "./escape_bytes.ts";
 import type { MessageBatch, MessageRun } from "./message_log.ts";
 
 const encoder = new TextEncoder();
@@ -19,24 +28,30 @@ const encoder = new TextEncoder();
 const MAX_TEMPLATES = 4096;
 /** Digits of the largest size an entry can have (a `Uint32Array` element). */
 const MAX_DIGITS = 10;
+/** Bytes of a line's timestamp part, and then some. */
+const HEAD_BYTES = 40;
 
 /**
  * What surrounds the sizes of one sender's lines: `pieces[0]` size `pieces[1]` (size
- * `pieces[2]`)…, the line's timestamp part coming before all of them.
+ * `pieces[2]`)…, the line's timestamp part coming before all of them; with texts, the escaped
+ * text and `tail` follow.
  */
 interface Template {
   readonly name: string;
   readonly target: string;
   readonly recipients: number;
   readonly category: string;
+  readonly withText: boolean;
   readonly pieces: readonly Uint8Array[];
-  /** Bytes of every piece together. */
+  /** What ends a line after its text; empty without texts. */
+  readonly tail: Uint8Array;
+  /** Bytes of every piece and the tail together. */
   readonly fixed: number;
 }
 
 /** Turns message batches into `server.log` lines in one of the two file formats. */
 export class MessageLineRenderer {
-  readonly #format: "text" | "json";
+  readonly #format: EscapeFormat;
   readonly #templates = new Map<string, Template>();
   #lastTime = NaN;
   #head: Uint8Array = new Uint8Array(0);
@@ -53,22 +68,29 @@ export class MessageLineRenderer {
    * `category` (e.g. `switchboard.traffic`). The bytes are valid until the next call.
    */
   render(batch: MessageBatch, category: string): Uint8Array {
-    const sizes = batch.sizes;
-    let bound = 0;
+    const { sizes, text } = batch;
+    const withText = text !== undefined;
+    // Room for every line with its text as it is; an entry that needs escaping asks for more.
+    let bound = text?.length ?? 0;
     const templates: Template[] = [];
     for (const run of batch.runs) {
-      const template = this.#template(run, category);
+      const template = this.#template(run, category, withText);
       templates.push(template);
-      bound += run.count * (40 + template.fixed + template.pieces.length * MAX_DIGITS);
+      bound += run.count * (HEAD_BYTES + template.fixed + template.pieces.length * MAX_DIGITS);
     }
-    if (this.#out.length < bound) this.#out = new Uint8Array(Math.max(bound, this.#out.length * 2));
-    const out = this.#out;
+    let out = this.#reserve(0, bound);
+    // Four bytes at a time where the texts start on a word boundary (always, from a MessageLog).
+    const words = text !== undefined && (text.byteOffset & 3) === 0
+      ? new Uint32Array(text.buffer, text.byteOffset, text.length >> 2)
+      : undefined;
+    const format = this.#format;
     let at = 0;
     let index = 0;
+    let offset = 0;
     const runs = batch.runs;
     for (let r = 0; r < runs.length; r++) {
       const run = runs[r] as MessageRun;
-      const { pieces } = templates[r] as Template;
+      const { pieces, tail } = templates[r] as Template;
       const head = this.#timestamp(run.time);
       for (let i = 0; i < run.count; i++) {
         const size = sizes[index++] as number;
@@ -82,9 +104,35 @@ export class MessageLineRenderer {
           out.set(piece, at);
           at += piece.length;
         }
+        if (text === undefined) continue;
+        const end = offset + size;
+        if (isPlainAscii(text, words, offset, end, format)) {
+          out.set(text.subarray(offset, end), at);
+          at += size;
+        } else {
+          // The bound counted this text once; escaped it may take up to MAX_ESCAPED_GROWTH times.
+          bound += (MAX_ESCAPED_GROWTH - 1) * size;
+          out = this.#reserve(at, bound);
+          const before = at;
+          at = writeEscaped(out, at, text, offset, end, format);
+          bound -= (MAX_ESCAPED_GROWTH - 1) * size - (at - before - size);
+        }
+        offset = end;
+        out.set(tail, at);
+        at += tail.length;
       }
     }
     return out.subarray(0, at);
+  }
+
+  /** The output buffer with room for `bound` bytes, keeping the first `used`. */
+  #reserve(used: number, bound: number): Uint8Array {
+    if (this.#out.length < bound) {
+      const grown = new Uint8Array(Math.max(bound, this.#out.length * 2));
+      grown.set(this.#out.subarray(0, used));
+      this.#out = grown;
+    }
+    return this.#out;
   }
 
   /** The part of a line before its sender: the timestamp (and, in JSON, the object's start). */
@@ -97,23 +145,29 @@ export class MessageLineRenderer {
     return this.#head;
   }
 
-  #template(run: MessageRun, category: string): Template {
+  #template(run: MessageRun, category: string, withText: boolean): Template {
     const cached = this.#templates.get(run.peer);
     if (
       cached !== undefined && cached.name === run.name && cached.target === run.target &&
-      cached.recipients === run.recipients && cached.category === category
+      cached.recipients === run.recipients && cached.category === category &&
+      cached.withText === withText
     ) {
       return cached;
     }
-    const texts = this.#format === "json" ? jsonPieces(run, category) : textPieces(run, category);
+    const [texts, tailText] = this.#format === "json"
+      ? jsonPieces(run, category, withText)
+      : textPieces(run, category, withText);
     const pieces = texts.map((text) => encoder.encode(text));
+    const tail = encoder.encode(tailText);
     const template: Template = {
       name: run.name,
       target: run.target,
       recipients: run.recipients,
       category,
+      withText,
       pieces,
-      fixed: pieces.reduce((sum, piece) => sum + piece.length, 0),
+      tail,
+      fixed: pieces.reduce((sum, piece) => sum + piece.length, tail.length),
     };
     if (this.#templates.size >= MAX_TEMPLATES) this.#templates.clear();
     this.#templates.set(run.peer, template);
@@ -121,19 +175,28 @@ export class MessageLineRenderer {
   }
 }
 
-/** `<time> [INF] <category>: message from <name> (<peer>) to <target>: <n> recipients, <size> bytes`. */
-function textPieces(run: MessageRun, category: string): string[] {
+/**
+ * `<time> [INF] <category>: message from <name> (<peer>) to <target>: <n> recipients, <size> bytes`,
+ * then `: <text>` when the line has one.
+ */
+function textPieces(run: MessageRun, category: string, withText: boolean): [string[], string] {
   const name = run.name === "" ? "-" : run.name;
   return [
-    ` [INF] ${category}: message from ${escapeUnsafe(name)} (${run.peer}) to ${
-      escapeUnsafe(run.target)
-    }: ${run.recipients} recipients, `,
-    " bytes\n",
+    [
+      ` [INF] ${category}: message from ${escapeUnsafe(name)} (${run.peer}) to ${
+        escapeUnsafe(run.target)
+      }: ${run.recipients} recipients, `,
+      withText ? " bytes: " : " bytes\n",
+    ],
+    withText ? "\n" : "",
   ];
 }
 
-/** The JSON object LogTape's `jsonLinesFormatter` would write, split around the two sizes. */
-function jsonPieces(run: MessageRun, category: string): string[] {
+/**
+ * The JSON object LogTape's `jsonLinesFormatter` would write, split around the two sizes and,
+ * when the line has one, the text (the last property, `text`).
+ */
+function jsonPieces(run: MessageRun, category: string, withText: boolean): [string[], string] {
   const name = run.name === "" ? "-" : run.name;
   const { peer, target, recipients } = run;
   const message = `message from ${JSON.stringify(name)} (${JSON.stringify(peer)}) to ${
@@ -141,10 +204,15 @@ function jsonPieces(run: MessageRun, category: string): string[] {
   }: ${recipients} recipients, `;
   const properties = JSON.stringify({ name, peer, target, recipients });
   return [
-    // The message string stays open: its size and " bytes" follow.
-    `","level":"INFO","message":${JSON.stringify(message).slice(0, -1)}`,
-    ` bytes","logger":${JSON.stringify(category)},"properties":${properties.slice(0, -1)},"bytes":`,
-    "}}\n",
+    [
+      // The message string stays open: its size and " bytes" follow.
+      `","level":"INFO","message":${JSON.stringify(message).slice(0, -1)}`,
+      ` bytes","logger":${JSON.stringify(category)},"properties":${
+        properties.slice(0, -1)
+      },"bytes":`,
+      withText ? `,"text":"` : "}}\n",
+    ],
+    withText ? `"}}\n` : "",
   ];
 }
 

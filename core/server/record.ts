@@ -132,7 +132,7 @@ export class Recorder {
     if (route.kind === "lobby") origin.acknowledge?.(count);
     if (messages.enabled) {
       for (const text of texts) {
-        messages.add(time, origin.name, origin.address, target, recipients, text.length);
+        messages.add(time, origin.name, origin.address, target, recipients, text);
       }
     }
     if (events.has("message")) {

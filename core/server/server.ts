@@ -122,7 +122,7 @@ class SwitchboardServer implements Server, ServerContext {
     admin: getLogger(["switchboard", "admin"]),
     limits: getLogger(["switchboard", "limits"]),
   };
-  readonly messages: MessageLog = new MessageLog(this.log.traffic);
+  readonly messages: MessageLog;
   readonly recorder: Recorder = new Recorder(this);
   readonly files: ServerFiles = new ServerFiles(this);
   readonly runSlots: RunSlots;
@@ -147,6 +147,7 @@ class SwitchboardServer implements Server, ServerContext {
   ) {
     this.options = options;
     this.throttle = throttle;
+    this.messages = new MessageLog(this.log.traffic, options.logMessages);
     this.#listeners = listeners;
     this.addrs = listeners.map(({ addr }) => ({ hostname: addr.hostname, port: addr.port }));
     this.addr = this.addrs[0]!;
