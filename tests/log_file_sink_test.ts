@@ -73,3 +73,17 @@ Deno.test("log file sink: a line longer than the cap gets a file of its own", as
     assert.equal(Deno.readTextFileSync(path), "after\n");
   });
 });
+
+Deno.test("log file sink: a rotated-out file a stopped process left on its way out is removed at start", async () => {
+  await inTempDir(async (dir) => {
+    const path = `${dir}/server.log`;
+    Deno.writeTextFileSync(`${path}.5.1765100000000-1.discarded`, "old lines\n");
+    Deno.writeTextFileSync(`${dir}/other.log.5.1-1.discarded`, "not ours\n");
+    {
+      await using sink = rotatingFileSink(path, { format, maxFileBytes: 1000, maxFiles: 5 });
+      sink(record("hello"));
+    }
+    const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    assert.deepEqual(names, ["other.log.5.1-1.discarded", "server.log"]);
+  });
+});
