@@ -3,7 +3,7 @@
  * `switchboard` category (see {@linkcode LOG_CATEGORIES}); this module decides where those records
  * go. `server.log` receives everything at info and above, `errors.log` warnings and above, both
  * rotated by size and written in batches by {@linkcode rotatingFileSink}, in time order (pending
- * message lines go first, see `in_order.ts`); the console (stderr) gets a short line per record
+ * message lines go first, see `_in_order.ts`); the console (stderr) gets a short line per record
  * except high-volume traffic.
  *
  * Records are structured: user data travels in properties, never in the message template, and
@@ -34,7 +34,7 @@ import {
 } from "@logtape/logtape";
 import { escapeUnsafe } from "./escape.ts";
 import { rotatingFileSink } from "./file_sink.ts";
-import { inOrder } from "./in_order.ts";
+import { inOrder } from "./_in_order.ts";
 import { MESSAGE_BATCH, MessageBatch } from "./message_log.ts";
 import { MessageLineRenderer } from "./message_lines.ts";
 
@@ -172,7 +172,7 @@ export async function configureLogging(options: LoggingOptions): Promise<AsyncDi
       throw error;
     }
     // Pending message lines are written before any other record, so the files stay in time
-    // order (in_order.ts). Only server.log gets message lines; errors.log is wrapped alike so
+    // order (_in_order.ts). Only server.log gets message lines; errors.log is wrapped alike so
     // that the order holds whichever file a record reaches first.
     sinks.serverFile = inOrder(server, isBatch);
     sinks.errorsFile = atLeast("warning", inOrder(errors, isBatch));

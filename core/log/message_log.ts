@@ -5,7 +5,7 @@
  * clients. Entries from every connection gather in one {@linkcode MessageLog} and go to LogTape
  * every {@linkcode MESSAGE_LOG_DELAY_MS}, every {@linkcode MESSAGE_LOG_MAX_ENTRIES} or
  * {@linkcode MESSAGE_LOG_MAX_TEXT_BYTES} of text, and before any other record reaches the files
- * (`in_order.ts`), as a {@linkcode MessageBatch}; `message_lines.ts` renders a batch into one
+ * (`_in_order.ts`), as a {@linkcode MessageBatch}; `message_lines.ts` renders a batch into one
  * line per entry, each with the time the server read the message (or a later one, never past
  * when it was handled, where that keeps the file's times from going back).
  *
@@ -19,7 +19,7 @@
 
 import type { Logger } from "@logtape/logtape";
 import type { LogMessages } from "../config/options.ts";
-import { holdBatch, lastRecordTime, releaseBatch } from "./in_order.ts";
+import { holdBatch, lastRecordTime, releaseBatch } from "./_in_order.ts";
 
 /** One relayed message: a line of `server.log`. */
 export interface MessageLogEntry {
@@ -190,7 +190,7 @@ export class MessageLog {
 
   /**
    * Hands every pending entry to LogTape now. The server calls it when it stops; the file sinks
-   * call it (through `in_order.ts`) before any other record.
+   * call it (through `_in_order.ts`) before any other record.
    */
   flush(): void {
     clearTimeout(this.#timer);

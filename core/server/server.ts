@@ -6,10 +6,10 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { Admission, type Refusal, turnAway } from "./admission.ts";
+import { Admission, type Refusal, turnAway } from "./_admission.ts";
 import { CongestionGate } from "./congestion.ts";
-import { Connection } from "./connection.ts";
-import { runConsoleLine } from "./console.ts";
+import { Connection } from "./_connection.ts";
+import { runConsoleLine } from "./_console.ts";
 import type { ServerContext, ServerLoggers } from "./context.ts";
 import type { ServerEventMap } from "./events.ts";
 import { ServerFiles } from "./files/server_files.ts";

@@ -9,11 +9,11 @@ import type { Caller, ServerContext } from "../context.ts";
 import type { ErrorCode } from "../../protocol/errors.ts";
 import { errLine, neutralize } from "../../protocol/grammar.ts";
 import type { CommandSpec } from "./_spec.ts";
-import { ADMIN_COMMANDS } from "./admin.ts";
-import { CHAT_COMMANDS } from "./chat.ts";
-import { FILE_COMMANDS, payloadSize, refusePayload } from "./files.ts";
-import { RUN_COMMANDS } from "./run.ts";
-import { SESSION_COMMANDS } from "./session.ts";
+import { ADMIN_COMMANDS } from "./_admin.ts";
+import { CHAT_COMMANDS } from "./_chat.ts";
+import { FILE_COMMANDS, payloadSize, refusePayload } from "./_files.ts";
+import { RUN_COMMANDS } from "./_run.ts";
+import { SESSION_COMMANDS } from "./_session.ts";
 
 /** Every command, by verb; each family's file says what its commands do. */
 const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map(

@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * import { TokenBucket } from "./rate_limit.ts";
+ * import { TokenBucket } from "./_rate_limit.ts";
  * let now = 0;
  * const bucket = new TokenBucket(10, () => now);
  * for (let i = 0; i < 20; i++) console.assert(bucket.take());

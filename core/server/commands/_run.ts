@@ -12,7 +12,7 @@
  * @module
  */
 
-import { commandArgs, placeArgs } from "./run_args.ts";
+import { commandArgs, placeArgs } from "./_run_args.ts";
 import { type CommandFamily, sendUsage } from "./_spec.ts";
 import type { Caller, ServerContext, Session } from "../context.ts";
 import type { RemoteCommand } from "../../config/options.ts";

@@ -2,8 +2,8 @@
  * One task per connection: the read loop. It reads chunks from the stream, hands each line to
  * its {@linkcode LineHandler}, and before each line respects the server's backpressure gate and
  * its own rate limit, so it stops reading while others catch up. It also closes: `BYE`, drain,
- * linger. The parts live beside it: line handling (`line_handler.ts`), pauses for sized payloads
- * and long commands (`_pauses.ts`), outgoing payloads (`payload_io.ts`), liveness readings
+ * linger. The parts live beside it: line handling (`_line_handler.ts`), pauses for sized payloads
+ * and long commands (`_pauses.ts`), outgoing payloads (`_payload_io.ts`), liveness readings
  * (`liveness.ts`), the outbound queue (`outbound.ts`).
  * @module
  */
@@ -18,12 +18,12 @@ import type {
 } from "./context.ts";
 import type { HeldSender } from "./congestion.ts";
 import type { Group } from "./hub.ts";
-import { LineHandler } from "./line_handler.ts";
+import { LineHandler } from "./_line_handler.ts";
 import { livenessAction, LivenessClock } from "./liveness.ts";
 import { Outbound } from "./outbound.ts";
-import { PayloadSender } from "./payload_io.ts";
+import { PayloadSender } from "./_payload_io.ts";
 import { ReadBuffers } from "./read_buffers.ts";
-import { TokenBucket } from "./rate_limit.ts";
+import { TokenBucket } from "./_rate_limit.ts";
 import { isLobbyLine, isUtf8Prefix, NEWLINE } from "./_line_bytes.ts";
 import { LinePauses } from "./_pauses.ts";
 import type { ByteStream } from "../net/stream.ts";

@@ -1,7 +1,7 @@
 /**
  * The file commands of the wire protocol: `:put`, `:get`, `:files`, `:rm` (the shared area) and
  * `:send`, `:accept`, `:decline` (direct transfers). The grammar and replies are in
- * `docs/protocol.md` ("Files"); storage is in `files.ts` and `transfer.ts`.
+ * `docs/protocol.md` ("Files"); storage is in `../files/area.ts` and `../files/transfer.ts`.
  *
  * A command announcing a sized payload (`:put`, `:send`) consumes exactly `<size>` bytes after its
  * line whatever happens, as soon as `<size>` itself is readable: a refusal (`ERR`) is sent at once,
