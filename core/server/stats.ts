@@ -21,7 +21,7 @@ export interface ServerStats {
   accepted: number;
   /** Connections the peer reset before the server could accept them (skipped, not served). */
   resetBeforeAccept: number;
-  /** Messages (plain lines, `:pm`, `:group send`) received. */
+  /** Messages recorded: lobby lines, `:pm`, `:group send`, console broadcasts, echoed lines. */
   messages: number;
   /** Messages handed to recipients' queues, counted per recipient. */
   deliveries: number;
