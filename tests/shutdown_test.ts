@@ -61,10 +61,25 @@ Deno.test("a client that does not read cannot hold shutdown past its grace perio
 
 Deno.test("shutdown is idempotent: a second call waits for the same shutdown", async () => {
   const server = await startTestServer();
-  const first = server.shutdown({ reason: "one" });
-  const second = server.shutdown({ reason: "two" });
-  await Promise.all([first, second]);
-  await server.finished;
+  await using alice = await connect(server, "alice");
+  const events: string[] = [];
+  server.on("shutdown", ({ reason }) => events.push(`shutdown ${reason}`));
+  server.on("disconnect", ({ name, reason }) => events.push(`disconnect ${name} ${reason}`));
+  server.on("closed", () => events.push("closed"));
+  server.finished.then(() => events.push("finished"));
+  // Each call reports what had happened by the time it resolved.
+  const first = server.shutdown({ reason: "one" }).then(() => [...events]);
+  const second = server.shutdown({ reason: "two" }).then(() => [...events]);
+  const oneShutdown = ["shutdown one", "disconnect alice shutdown", "closed", "finished"];
+  // The second call neither starts a shutdown of its own (its reason goes unused) nor returns
+  // before the first one has closed every connection and the server has finished.
+  assert.deepEqual(await second, oneShutdown, "seen when the second call resolved");
+  assert.deepEqual(await first, oneShutdown, "seen when the first call resolved");
+  assert.deepEqual(await alice.closed(), ["BYE shutdown :one"]);
+  assert.equal(server.stats().disconnects.shutdown, 1);
+  // A call once it is all over starts nothing either.
+  await server.shutdown({ reason: "three" });
+  assert.deepEqual(events, oneShutdown);
 });
 
 Deno.test("an AbortSignal stops the server gracefully", async () => {
