@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { connect, eventually, startTestServer, TestClient } from "./_helpers.ts";
+import {
+  connect,
+  eventually,
+  hangGuard,
+  LINE_TIMEOUT_MS,
+  startTestServer,
+  TestClient,
+} from "./_helpers.ts";
 import { floodPeer, NumberedWriter } from "./_flood.ts";
 import { ServerProcess } from "./_programs.ts";
 
@@ -43,7 +50,17 @@ Deno.test("after shutdown every client got BYE shutdown and the port is closed",
 });
 
 Deno.test("a client that does not read cannot hold shutdown past its grace period", async () => {
-  const server = await startTestServer({ shutdownGrace: 0.3 });
+  // Only the grace period can cut the stalled reader: the write deadline and the stall rule are
+  // far beyond the test's own guard.
+  const server = await startTestServer({
+    shutdownGrace: 0.3,
+    writeDeadline: 600,
+    stallTimeout: 600,
+  });
+  const disconnects: string[] = [];
+  server.on("disconnect", ({ name, reason }) => disconnects.push(`${name} ${reason}`));
+  let closedEvents = 0;
+  server.on("closed", () => closedEvents++);
   await using sender = await connect(server, "sender");
   using stalled = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
   await stalled.write(encoder.encode("stalled\n"));
@@ -52,10 +69,19 @@ Deno.test("a client that does not read cannot hold shutdown past its grace perio
   // stops reading the sender (backpressure) while the stalled reader's queue is full.
   const big = encoder.encode(`${"z".repeat(8000)}\n`.repeat(8000));
   const sending = sender.sendRaw(big).catch(() => {});
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  const started = Date.now();
-  await server.shutdown();
-  assert.ok(Date.now() - started < 3000, "shutdown finished within a bounded time");
+  await eventually(
+    () => server.stats().backedUp > 0,
+    LINE_TIMEOUT_MS,
+    "the stalled reader backed up",
+  );
+  await hangGuard(
+    Promise.all([server.shutdown(), server.finished]),
+    2 * LINE_TIMEOUT_MS,
+    "shutdown never finished: a reader that reads nothing held it past its grace period",
+  );
+  assert.deepEqual(disconnects.toSorted(), ["sender shutdown", "stalled shutdown"]);
+  assert.equal(closedEvents, 1);
+  assert.equal(await sender.waitFor("BYE "), "BYE shutdown :server shutting down");
   await sending;
 });
 
