@@ -223,3 +223,22 @@ export async function eventually(
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/**
+ * Resolves as `promise` does, or fails with `what` once `ms` have passed. A guard so that a hang
+ * fails the test with a clear message instead of stalling the suite; never a speed claim, so
+ * `ms` is generous.
+ */
+export async function hangGuard<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} (still pending after ${ms} ms)`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { connect, eventually, startTestServer, TestClient } from "./_helpers.ts";
+import {
+  connect,
+  eventually,
+  hangGuard,
+  LINE_TIMEOUT_MS,
+  startTestServer,
+  TestClient,
+} from "./_helpers.ts";
 import { floodPeer, NumberedWriter } from "./_flood.ts";
 import { ServerProcess } from "./_programs.ts";
 
@@ -43,7 +50,17 @@ Deno.test("after shutdown every client got BYE shutdown and the port is closed",
 });
 
 Deno.test("a client that does not read cannot hold shutdown past its grace period", async () => {
-  const server = await startTestServer({ shutdownGrace: 0.3 });
+  // Only the grace period can cut the stalled reader: the write deadline and the stall rule are
+  // far beyond the test's own guard.
+  const server = await startTestServer({
+    shutdownGrace: 0.3,
+    writeDeadline: 600,
+    stallTimeout: 600,
+  });
+  const disconnects: string[] = [];
+  server.on("disconnect", ({ name, reason }) => disconnects.push(`${name} ${reason}`));
+  let closedEvents = 0;
+  server.on("closed", () => closedEvents++);
   await using sender = await connect(server, "sender");
   using stalled = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
   await stalled.write(encoder.encode("stalled\n"));
@@ -52,19 +69,43 @@ Deno.test("a client that does not read cannot hold shutdown past its grace perio
   // stops reading the sender (backpressure) while the stalled reader's queue is full.
   const big = encoder.encode(`${"z".repeat(8000)}\n`.repeat(8000));
   const sending = sender.sendRaw(big).catch(() => {});
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  const started = Date.now();
-  await server.shutdown();
-  assert.ok(Date.now() - started < 3000, "shutdown finished within a bounded time");
+  await eventually(
+    () => server.stats().backedUp > 0,
+    LINE_TIMEOUT_MS,
+    "the stalled reader backed up",
+  );
+  await hangGuard(
+    Promise.all([server.shutdown(), server.finished]),
+    2 * LINE_TIMEOUT_MS,
+    "shutdown never finished: a reader that reads nothing held it past its grace period",
+  );
+  assert.deepEqual(disconnects.toSorted(), ["sender shutdown", "stalled shutdown"]);
+  assert.equal(closedEvents, 1);
+  assert.equal(await sender.waitFor("BYE "), "BYE shutdown :server shutting down");
   await sending;
 });
 
 Deno.test("shutdown is idempotent: a second call waits for the same shutdown", async () => {
   const server = await startTestServer();
-  const first = server.shutdown({ reason: "one" });
-  const second = server.shutdown({ reason: "two" });
-  await Promise.all([first, second]);
-  await server.finished;
+  await using alice = await connect(server, "alice");
+  const events: string[] = [];
+  server.on("shutdown", ({ reason }) => events.push(`shutdown ${reason}`));
+  server.on("disconnect", ({ name, reason }) => events.push(`disconnect ${name} ${reason}`));
+  server.on("closed", () => events.push("closed"));
+  server.finished.then(() => events.push("finished"));
+  // Each call reports what had happened by the time it resolved.
+  const first = server.shutdown({ reason: "one" }).then(() => [...events]);
+  const second = server.shutdown({ reason: "two" }).then(() => [...events]);
+  const oneShutdown = ["shutdown one", "disconnect alice shutdown", "closed", "finished"];
+  // The second call neither starts a shutdown of its own (its reason goes unused) nor returns
+  // before the first one has closed every connection and the server has finished.
+  assert.deepEqual(await second, oneShutdown, "seen when the second call resolved");
+  assert.deepEqual(await first, oneShutdown, "seen when the first call resolved");
+  assert.deepEqual(await alice.closed(), ["BYE shutdown :one"]);
+  assert.equal(server.stats().disconnects.shutdown, 1);
+  // A call once it is all over starts nothing either.
+  await server.shutdown({ reason: "three" });
+  assert.deepEqual(events, oneShutdown);
 });
 
 Deno.test("an AbortSignal stops the server gracefully", async () => {
