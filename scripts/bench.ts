@@ -36,7 +36,12 @@ import {
 import { runScenario } from "./bench/runner.ts";
 import { NOT_AVAILABLE, SCENARIOS } from "./bench/scenarios.ts";
 import { fanoutChart } from "./bench/svg.ts";
-import { SWITCHBOARD, SWITCHBOARD_NOLOG, switchboardAt } from "./bench/switchboard.ts";
+import {
+  SWITCHBOARD,
+  SWITCHBOARD_META,
+  SWITCHBOARD_NOLOG,
+  switchboardAt,
+} from "./bench/switchboard.ts";
 import type { System } from "./bench/system.ts";
 import { buildTools, loadgenSourceDir, ToolsError } from "./bench/tools.ts";
 
@@ -48,7 +53,8 @@ const USAGE = `usage: deno task bench [options]
   --scenarios LIST     comma-separated scenario ids (default: all):
                        ${SCENARIOS.map((s) => s.id).join(", ")}
   --peers LIST         nats,ncat,cserver, "all" or "none" (default: all; --quick: none)
-  --no-log-variant     skip "Switchboard, no log" (--log-dir "") (default: on unless --quick)
+  --no-log-variant     skip "Switchboard, log meta" (--log-messages meta) and
+                       "Switchboard, no log" (--log-dir "") (default: on unless --quick)
   --log-variant        run it even with --quick
   --json PATH          write the results JSON here instead of bench/results/<date>.json
   --write              with --quick: write bench/results/ and docs/perf.md anyway
@@ -95,8 +101,10 @@ async function sourceState(): Promise<{ commit: string; changed: string[] }> {
 }
 
 /** `switchboard@exp` runs what `switchboard` runs. */
+/** The system a variant stands for in the scenario lists: Switchboard from another checkout or
+ * with the log's text off runs wherever Switchboard does. */
 function baseId(id: string): string {
-  return id.startsWith("switchboard@") ? "switchboard" : id;
+  return id.startsWith("switchboard@") || id === "switchboard-meta" ? "switchboard" : id;
 }
 
 function list(value: string | undefined): string[] | undefined {
@@ -209,7 +217,7 @@ async function main(): Promise<number> {
 
   const candidates: System[] = [
     SWITCHBOARD,
-    ...(logVariant ? [SWITCHBOARD_NOLOG] : []),
+    ...(logVariant ? [SWITCHBOARD_META, SWITCHBOARD_NOLOG] : []),
     ...(list(opts.compare) ?? []).map((dir) => switchboardAt(dir)),
     ...peerIds.map((id) => PEERS[id] as System),
   ];

@@ -56,7 +56,7 @@ export function renderPerfMd(
 ): string {
   const m = results.machine;
   const systems = results.systems;
-  const peers = systems.filter((s) => s.id !== "switchboard" && s.id !== "switchboard-nolog");
+  const peers = systems.filter((s) => !s.id.startsWith("switchboard"));
   const out: string[] = [];
   out.push(
     "# Performance",

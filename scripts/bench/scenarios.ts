@@ -173,6 +173,7 @@ const ECHO_STREAM: Scenario = {
 /** Fan-out messages per run, per system and N: each run takes a few seconds on 2 cores. */
 const FANOUT_MSGS: Record<string, Record<number, number>> = {
   "switchboard": { 10: 2_000_000, 100: 600_000, 1000: 80_000 },
+  "switchboard-meta": { 10: 2_000_000, 100: 600_000, 1000: 80_000 },
   "switchboard-nolog": { 10: 4_000_000, 100: 600_000, 1000: 80_000 },
   "nats": { 10: 4_000_000, 100: 300_000, 1000: 18_000 },
   "ncat": { 10: 10_000_000, 100: 1_000_000, 1000: 120_000 },

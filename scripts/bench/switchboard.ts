@@ -2,7 +2,9 @@
  * Switchboard as the benchmark runs it: `deno run -P=server cli/server.ts` from the repository
  * root, on port 0, default configuration (request log on, in a fresh folder) except the limits
  * the issue names: `--max-clients 20000` and `--idle-timeout 600`. The `switchboard-nolog`
- * variant adds `--log-dir ""` so the cost of the request log can be read off one run.
+ * variant adds `--log-dir ""` so the cost of the request log can be read off one run, and
+ * `switchboard-meta` adds `--log-messages meta`: message lines without their text, as the
+ * request log was before it recorded the text, so the cost of the text can be read off too.
  * @module
  */
 
@@ -22,16 +24,19 @@ interface Flavour {
   withLog: boolean;
   /** Repository root to run `cli/server.ts` from. */
   repo: string;
+  /** Flags added to the defaults. */
+  extra?: readonly string[];
 }
 
-function switchboard({ id, label, standing, withLog, repo }: Flavour): System {
+function switchboard({ id, label, standing, withLog, repo, extra = [] }: Flavour): System {
   return {
     id,
     label,
     standing,
     dialects: { echo: "sb", broker: "sb", files: "sb" },
     command: `deno run -P=server cli/server.ts --port 0 ${SWITCHBOARD_LIMITS.join(" ")}` +
-      (withLog ? " --log-dir <tmp>" : ` --log-dir ""`) + " [--mode echo]",
+      (withLog ? " --log-dir <tmp>" : ` --log-dir ""`) + extra.map((flag) => ` ${flag}`).join("") +
+      " [--mode echo]",
     cpuMeaningful: () => true,
     version: () => Promise.resolve(`${VERSION} (deno ${Deno.version.deno})`),
     start(role: Role, ctx: StartContext) {
@@ -54,6 +59,7 @@ function switchboard({ id, label, standing, withLog, repo }: Flavour): System {
           withLog ? `${ctx.outDir}/logs` : "",
           "--token-file",
           `${ctx.outDir}/admin.token`,
+          ...extra,
           ...(role === "echo" ? ["--mode", "echo"] : []),
           ...(role === "files" ? ["--files-dir", `${ctx.outDir}/files`] : []),
         ],
@@ -81,6 +87,16 @@ export const SWITCHBOARD_NOLOG: System = switchboard({
   standing: "variant",
   withLog: false,
   repo: REPO,
+});
+
+/** Switchboard with `--log-messages meta`: the request log without the messages' text. */
+export const SWITCHBOARD_META: System = switchboard({
+  id: "switchboard-meta",
+  label: "Switchboard, log meta",
+  standing: "variant",
+  withLog: true,
+  repo: REPO,
+  extra: ["--log-messages", "meta"],
 });
 
 /**
