@@ -49,6 +49,13 @@ const MAX_READ_BUFFER = 256 * 1024;
  * kernel send a reset, which can destroy the `BYE` before the client reads it.
  */
 const LINGER_MS = 1000;
+/**
+ * How long a connection closed by a shutdown, whose peer has not finished sending, waits for a
+ * read to show whether more input is on its way. Input that arrived unread when the socket is closed makes
+ * the kernel reset the connection and drop what was still queued for the peer, its `BYE`
+ * included; input seen within this time turns the wait into a linger (LINGER_MS).
+ */
+const INPUT_PROBE_MS = 20;
 /** How long a slow consumer's `BYE` may take to go out: it is cut for not reading, after all. */
 const SLOW_CONSUMER_BYE_MS = 1000;
 
@@ -105,6 +112,8 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
   #lineOnHold: Uint8Array | typeof TOO_LONG | undefined;
   /** The line held back is a lobby message waiting for the gate (see congestion.ts). */
   #lobbyHold = false;
+  /** The peer finished sending (a read returned the end of the stream). */
+  #peerDone = false;
   /** The read loop stopped with input not handled: a close lingers (see LINGER_MS). */
   #inputLeft = false;
   /** Resolves when the read loop has finished, after discarding input while closing. */
@@ -198,7 +207,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
           const buffer = this.#buffers.next(this.outbound.bytesWritten);
           const count = await this.stream.read(buffer);
           if (count === null) {
-            ended = true;
+            ended = this.#peerDone = true;
             break;
           }
           this.#buffers.filled(count);
@@ -206,7 +215,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
         } else {
           chunk = await this.#pauses.takeEarlyRead();
           if (chunk === null) {
-            ended = true;
+            ended = this.#peerDone = true;
             break;
           }
         }
@@ -262,10 +271,17 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
    */
   async #discardUntilClosed(): Promise<void> {
     await this.#closeStarted;
-    if (this.#pauses.hasEarlyRead && (await this.#pauses.takeEarlyRead()) === null) return;
+    if (this.#pauses.hasEarlyRead && (await this.#pauses.takeEarlyRead()) === null) {
+      this.#peerDone = true;
+      return;
+    }
     const scratch = this.#buffers.next(this.outbound.bytesWritten);
     while (this.#state === "closing") {
-      if ((await this.stream.read(scratch)) === null) return;
+      if ((await this.stream.read(scratch)) === null) {
+        this.#peerDone = true;
+        return;
+      }
+      this.#inputLeft = true;
     }
   }
 
@@ -374,15 +390,22 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
       this.outbound.enqueue(encoder.encode(byeLine(reason, neutralize(text))), true);
     }
     await settleWithin(this.outbound.flushed(), waitMs);
-    if (linger && this.outbound.queuedBytes === 0 && !this.outbound.failed) {
-      // The peer still sends: half-close, so it reads the BYE and the end, and drop its input
-      // until it closes too (or LINGER_MS), instead of a reset that may destroy the BYE.
+    // At shutdown a client still sending is owed its ACKs and BYE: look for input on its way.
+    const probe = !linger && this.#ctx.draining;
+    if (
+      (linger || probe) && !this.#peerDone && this.outbound.queuedBytes === 0 &&
+      !this.outbound.failed
+    ) {
+      // The peer may still send: half-close, so it reads the BYE and the end, and if input is
+      // coming (or was left unread) drop it until the peer closes too (or LINGER_MS), instead
+      // of a reset that may destroy the BYE.
       try {
         await this.stream.closeWrite();
       } catch {
         // Gone already.
       }
-      await settleWithin(this.#readerDone, LINGER_MS);
+      if (probe) await settleWithin(this.#readerDone, INPUT_PROBE_MS);
+      if (linger || this.#inputLeft) await settleWithin(this.#readerDone, LINGER_MS);
     }
     this.#finish(reason, text);
   }
