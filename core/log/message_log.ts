@@ -148,10 +148,12 @@ export class MessageLog {
   }
 
   /**
-   * Adds one entry (see {@linkcode MessageLogEntry} for the fields; the size is `text.length`);
-   * it reaches LogTape within {@linkcode MESSAGE_LOG_DELAY_MS}, and before any later record.
-   * `text` is copied (in `full` mode) before this returns, so it may be a view into a buffer the
-   * caller reuses. Does nothing when the mode is `"off"`.
+   * Adds one entry (see {@linkcode MessageLogEntry} for the fields) whose text is
+   * `text[start..end)`, by default all of it; it reaches LogTape within
+   * {@linkcode MESSAGE_LOG_DELAY_MS}, and before any later record. The text is copied (in `full`
+   * mode) before this returns, so it may be a view into a buffer the caller reuses; passing its
+   * bounds spares a caller with many texts in one buffer a view per text. Does nothing when the
+   * mode is `"off"`.
    */
   add(
     time: number,
@@ -160,6 +162,8 @@ export class MessageLog {
     target: string,
     recipients: number,
     text: Uint8Array,
+    start = 0,
+    end: number = text.length,
   ): void {
     if (this.#mode === "off") return;
     // Read before something logged since, or another connection's line: not back in time.
@@ -177,8 +181,8 @@ export class MessageLog {
       this.#runs.push(this.#last);
     }
     if (this.#count === 0) holdBatch(this);
-    this.#sizes[this.#count++] = text.length;
-    if (this.#text !== undefined) this.#append(text);
+    this.#sizes[this.#count++] = end - start;
+    if (this.#text !== undefined) this.#append(text, start, end);
     if (this.#count >= MESSAGE_LOG_MAX_ENTRIES || this.#textBytes >= MESSAGE_LOG_MAX_TEXT_BYTES) {
       this.flush();
     } else if (this.#timer === undefined) {
@@ -215,9 +219,9 @@ export class MessageLog {
   }
 
   /** Appends a text to the batch's buffer, doubling it when full. */
-  #append(text: Uint8Array): void {
+  #append(text: Uint8Array, start: number, stop: number): void {
     let buffer = this.#text as Uint8Array;
-    const end = this.#textBytes + text.length;
+    const end = this.#textBytes + stop - start;
     if (end > buffer.length) {
       let size = buffer.length * 2;
       while (size < end) size *= 2;
@@ -225,7 +229,10 @@ export class MessageLog {
       grown.set(buffer.subarray(0, this.#textBytes));
       this.#text = buffer = grown;
     }
-    buffer.set(text, this.#textBytes);
+    buffer.set(
+      start === 0 && stop === text.length ? text : text.subarray(start, stop),
+      this.#textBytes,
+    );
     this.#textBytes = end;
   }
 }

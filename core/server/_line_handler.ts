@@ -74,8 +74,11 @@ export class LineHandler {
   /** Lobby lines waiting to be recorded together. */
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
-  /** The run of echo lines {@linkcode LineHandler.flush} records: their texts, and their span. */
-  #echoLines: Uint8Array[] = [];
+  /**
+   * The run of echo lines {@linkcode LineHandler.flush} records: each line's start and end in the
+   * chunk (without its line ending), and the span of them all (with it).
+   */
+  #echoBounds: number[] = [];
   #echoStart = -1;
   #echoEnd = -1;
   /** Refused lines since the last valid one; see {@linkcode MAX_BAD_LINES_IN_A_ROW}. */
@@ -144,9 +147,10 @@ export class LineHandler {
   flush(): void {
     const connection = this.#connection;
     if (this.#echoStart >= 0) {
-      const verbatim = connection.chunk.subarray(this.#echoStart, this.#echoEnd);
-      const lines = this.#echoLines;
-      this.#echoLines = [];
+      const chunk = connection.chunk;
+      const verbatim = chunk.subarray(this.#echoStart, this.#echoEnd);
+      const lines = { bytes: chunk, bounds: this.#echoBounds };
+      this.#echoBounds = [];
       this.#echoStart = -1;
       this.#ctx.recorder.record(connection, { kind: "echo", verbatim }, lines);
       // The read buffer is not reused until the queue has written everything up to this echo.
@@ -175,7 +179,7 @@ export class LineHandler {
       const length = end - start;
       if (length > max || (length === 4 && isExit(chunk.subarray(start, end)))) return;
       parser.skipLine(newline);
-      this.#echoLines.push(chunk.subarray(start, end));
+      this.#echoBounds.push(start, end);
       if (this.#echoStart < 0) {
         this.#echoStart = start;
         this.#connection.touch();
@@ -210,8 +214,9 @@ export class LineHandler {
       return;
     }
     // Extend the run of verbatim lines (with their own line endings) that flush will echo.
-    if (this.#echoStart < 0) this.#echoStart = line.byteOffset - connection.chunk.byteOffset;
-    this.#echoLines.push(line);
+    const start = line.byteOffset - connection.chunk.byteOffset;
+    if (this.#echoStart < 0) this.#echoStart = start;
+    this.#echoBounds.push(start, start + line.length);
     this.#echoEnd = connection.parser.position;
   }
 
