@@ -11,6 +11,7 @@
  * @module
  */
 
+import { parseWireNumber } from "../core/protocol/numbers.ts";
 import { basename } from "node:path";
 import type { SwitchboardClient } from "../core/client/client.ts";
 import {
@@ -159,14 +160,9 @@ export class TransferDesk {
       }
       case "accept": {
         const [id, dest, extra] = args ?? [];
-        if (id === undefined || !/^[0-9]{1,15}$/.test(id) || extra !== undefined) {
-          return usage(":accept <id> [dest]");
-        }
-        await this.#start(
-          "accept",
-          `offer ${id}`,
-          (cb) => this.#files.accept(Number(id), dest, cb),
-        );
+        const offer = parseWireNumber(id);
+        if (offer === undefined || extra !== undefined) return usage(":accept <id> [dest]");
+        await this.#start("accept", `offer ${offer}`, (cb) => this.#files.accept(offer, dest, cb));
         return true;
       }
       default:

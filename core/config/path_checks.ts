@@ -15,6 +15,7 @@
  * @module
  */
 
+import { describeError } from "../util/describe_error.ts";
 import { dirname, join } from "node:path";
 import { deniedAccess } from "../util/permissions.ts";
 
@@ -32,7 +33,7 @@ export function fsReason(error: unknown): string {
   if (error instanceof Deno.errors.NotFound) return "no such file or folder";
   if (error instanceof Deno.errors.AlreadyExists) return "a file is in the way";
   // "Read-only file system (os error 30): mkdir '/x'" → "read-only file system"
-  const message = error instanceof Error ? error.message : String(error);
+  const message = describeError(error);
   const first = (message.split("\n")[0] ?? "").replace(/\s*\(os error \d+\).*$/, "").trim();
   return first === "" ? "unknown error" : first.charAt(0).toLowerCase() + first.slice(1);
 }

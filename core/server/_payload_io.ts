@@ -7,6 +7,7 @@
  * @module
  */
 
+import { describeError } from "../util/describe_error.ts";
 import { PAYLOAD_PIECE_BYTES, type PayloadSource, readFully } from "../protocol/payload.ts";
 import { abortion } from "../util/time.ts";
 import type { Session } from "./context.ts";
@@ -72,7 +73,7 @@ export async function pumpPayload(
       if (sent < size) ahead = read(sent);
     }
   } catch (error) {
-    failure = `reading the file failed: ${error instanceof Error ? error.message : error}`;
+    failure = `reading the file failed: ${describeError(error)}`;
   } finally {
     stop.dispose();
     // The caller closes the source next: no read may still be running.

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { describeError } from "../../util/describe_error.ts";
 import { commandArgs, placeArgs } from "./_run_args.ts";
 import { type CommandFamily, sendUsage } from "./_spec.ts";
 import type { Caller, ServerContext, Session } from "../context.ts";
@@ -244,7 +245,7 @@ function spawnProblem(error: unknown, program: string): string {
   if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
     return `the server may not run ${program} (it needs --allow-run for it)`;
   }
-  return error instanceof Error ? error.message : String(error);
+  return describeError(error);
 }
 
 /** `:run <command> [args...]` → `STDOUT`/`STDERR` lines, then `OK run <command> <exit-code>`. */
