@@ -236,7 +236,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedServerOptio
 }
 
 /** The default `--max-running`: two programs per CPU core. */
-export function defaultMaxRunning(): number {
+function defaultMaxRunning(): number {
   const cores = globalThis.navigator?.hardwareConcurrency;
   return 2 * (typeof cores === "number" && cores > 0 ? cores : 1);
 }

@@ -30,7 +30,7 @@ export interface PumpOptions {
  * while the previous one is being written. Resolves with the bytes queued (`size` on success) and,
  * when short, why. Never throws, and no read of `source` is still running when it resolves.
  */
-export async function pumpPayload(
+async function pumpPayload(
   outbound: Outbound,
   source: PayloadSource,
   size: number,

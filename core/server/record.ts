@@ -79,8 +79,6 @@ export interface RecorderParts {
   readonly counters: StatsCounter;
   readonly messages: MessageLog;
   readonly events: Emitter<ServerEventMap>;
-  /** The id of the first message recorded (history resumes numbering after its last). */
-  readonly firstId?: number;
 }
 
 const encoder = new TextEncoder();
@@ -90,17 +88,11 @@ const NEWLINE = 0x0a;
 /** The server's one recording point; see the module comment. */
 export class Recorder {
   readonly #parts: RecorderParts;
-  #nextId: number;
+  #nextId = 1;
 
   /** A recorder for one server. */
   constructor(parts: RecorderParts) {
     this.#parts = parts;
-    this.#nextId = parts.firstId ?? 1;
-  }
-
-  /** The id the next recorded message gets. */
-  get nextId(): number {
-    return this.#nextId;
   }
 
   /**

@@ -31,7 +31,7 @@ export const MAX_OUTPUT_LINE_BYTES = 4096;
 const KILL_GRACE_MS = 1000;
 
 /** Lines of `:commands`: each command a client may run, and whether it needs admin rights. */
-export function listCommands(ctx: ServerContext, caller: Caller): void {
+function listCommands(ctx: ServerContext, caller: Caller): void {
   let count = 0;
   for (const [name, spec] of Object.entries(ctx.options.commands)) {
     if (spec.admin && !caller.admin) continue;
@@ -42,7 +42,7 @@ export function listCommands(ctx: ServerContext, caller: Caller): void {
 }
 
 /** The command a client asked for, if declared (own keys only: `constructor` is not a command). */
-export function findCommand(
+function findCommand(
   ctx: ServerContext,
   name: string,
 ): Required<RemoteCommand> | undefined {
@@ -78,7 +78,7 @@ function who(run: RunRequest): { name: string; peer: string; command: string } {
  * `OK run <name> <exit-code>`, `ERR timeout`, `ERR run-failed`, or `ERR busy` when
  * `--max-running` programs are running already. Never throws.
  */
-export async function execute(run: RunRequest): Promise<void> {
+async function execute(run: RunRequest): Promise<void> {
   const { ctx, caller } = run;
   const release = ctx.runSlots.take();
   if (release === undefined) {
