@@ -169,3 +169,28 @@ export class CidrList {
     );
   }
 }
+
+/**
+ * The unit failed attempts are counted by: an IPv4 address as written (an IPv4-mapped IPv6
+ * address as the IPv4 address it carries), or the /64 network of an IPv6 address, written
+ * `2001:db8:0:1::/64` — one host or home usually holds a whole /64, so walking through its
+ * addresses must not buy fresh attempts. Anything that is not an address (`console`) is its own key.
+ *
+ * @example
+ * ```ts
+ * import { attemptKey } from "./cidr.ts";
+ * console.assert(attemptKey("::ffff:10.1.2.3") === "10.1.2.3");
+ * console.assert(attemptKey("2001:db8::1") === attemptKey("2001:db8::ffff:2"));
+ * console.assert(attemptKey("2001:db8::1") === "2001:db8:0:0::/64");
+ * ```
+ */
+export function attemptKey(address: string): string {
+  const parsed = parseAddress(address);
+  if (parsed === undefined) return address;
+  if (parsed.family === 4) {
+    const v = parsed.value;
+    return [v >> 24n, (v >> 16n) & 0xffn, (v >> 8n) & 0xffn, v & 0xffn].join(".");
+  }
+  const groups = [48n, 32n, 16n, 0n].map((shift) => ((parsed.value >> 64n >> shift) & 0xffffn));
+  return `${groups.map((group) => group.toString(16)).join(":")}::/64`;
+}
