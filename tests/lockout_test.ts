@@ -1,6 +1,6 @@
 /**
  * Issue 14: failed `:auth` attempts lock their address out, with lockouts that double up to 15
- * minutes. The policy on the class, with a clock the test drives.
+ * minutes. The policy on the class with a clock the test drives; the server over real TCP.
  */
 
 import assert from "node:assert/strict";
@@ -10,8 +10,24 @@ import {
   DEFAULT_MAX_LOCKOUT_MS,
 } from "../core/server/attempts.ts";
 import { attemptKey } from "../core/util/cidr.ts";
+import { connect, startTestServer, TestClient } from "./_helpers.ts";
+import { withLogFolder } from "./_logs.ts";
+import { sleep } from "../core/util/time.ts";
 
+const TOKEN = "the-right-token";
 const MINUTE = 60_000;
+
+/** Whether this machine can listen on the IPv6 loopback. */
+function hasIpv6Loopback(): boolean {
+  try {
+    Deno.listen({ hostname: "::1", port: 0 }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+const noIpv6 = !hasIpv6Loopback();
+if (noIpv6) console.warn("lockout_test: no IPv6 loopback here; the ::1 tests are skipped");
 
 /** Fails `ip` `count` times at `now`; returns the lockout lengths begun. */
 function failTimes(limiter: AttemptLimiter, ip: string, count: number, now: number): number[] {
@@ -120,4 +136,99 @@ Deno.test("limiter: maxFailures 0 never locks out; bad options are refused", () 
   assert.throws(() => new AttemptLimiter({ lockoutMs: 0 }), RangeError);
   assert.throws(() => new AttemptLimiter({ maxEntries: 0 }), RangeError);
   assert.throws(() => new AttemptLimiter({ maxFailures: -1 }), RangeError);
+});
+
+/** The lines of every `errors.log*` file, after the body ran and the logging was disposed. */
+async function errorLines(body: (dir: string) => Promise<void>): Promise<string[]> {
+  const files = await withLogFolder({}, body);
+  const decoder = new TextDecoder();
+  return [...files.keys()].filter((name) => name.startsWith("errors.log"))
+    .flatMap((name) => decoder.decode(files.get(name)).split("\n").filter((l) => l !== ""));
+}
+
+Deno.test({
+  name:
+    "lockout: an attacker on 127.0.0.1 is locked out after 5 wrong tokens, a user on ::1 is not",
+  ignore: noIpv6,
+  fn: async () => {
+    const lines = await errorLines(async () => {
+      await using server = await startTestServer({ host: "::", adminToken: TOKEN });
+      await using mallory = await connect(server, "mallory", "127.0.0.1");
+      for (let i = 0; i < 5; i++) {
+        assert.deepEqual(await mallory.command(`:auth guess-${i}`), [
+          "ERR not-allowed :wrong token",
+        ]);
+      }
+      const [refusal = ""] = await mallory.command(`:auth ${TOKEN}`);
+      assert.match(refusal, /^ERR too-many-attempts :try again in (60|59) s$/);
+      assert.ok((await mallory.command(":stats"))[0]?.startsWith("ERR not-allowed"), "no rights");
+
+      await using alice = await connect(server, "alice", "::1");
+      assert.deepEqual(await alice.command(`:auth ${TOKEN}`), ["OK auth admin"]);
+      const stats = await alice.command(":stats");
+      assert.ok(stats.includes("STAT lockouts 1"), stats.join("\n"));
+      assert.ok(stats.includes("STAT attemptsRefused 1"), stats.join("\n"));
+
+      // A new connection from the same address is still locked out.
+      await using again = await connect(server, "mallory2", "127.0.0.1");
+      assert.match((await again.command(`:auth ${TOKEN}`))[0] ?? "", /^ERR too-many-attempts /);
+      assert.equal(server.stats().attemptsRefused, 2);
+    });
+    const lockouts = lines.filter((line) => line.includes("locked out of :auth"));
+    assert.equal(lockouts.length, 1, lines.join("\n"));
+    assert.match(lockouts[0]!, /127\.0\.0\.1 locked out of :auth for 60 s/);
+  },
+});
+
+Deno.test("lockout: failures from several connections of one address add up", async () => {
+  await using server = await startTestServer({ adminToken: TOKEN });
+  for (let i = 0; i < 5; i++) {
+    await using client = await TestClient.open(server);
+    await client.nextLine(); // HELLO
+    assert.deepEqual(await client.command(":auth wrong"), ["ERR not-allowed :wrong token"]);
+  }
+  await using last = await connect(server, "last");
+  assert.match((await last.command(`:auth ${TOKEN}`))[0] ?? "", /^ERR too-many-attempts /);
+  assert.equal(server.stats().lockouts, 1);
+});
+
+Deno.test("lockout: it ends, a failure then locks out for twice as long, and each is one warning", async () => {
+  const lines = await errorLines(async () => {
+    // 0.5 s instead of a minute, so the test waits for the end of a real lockout.
+    await using server = await startTestServer({ adminToken: TOKEN, authLockout: 0.5 });
+    await using mallory = await connect(server, "mallory");
+    for (let i = 0; i < 5; i++) await mallory.command(":auth wrong");
+    assert.match((await mallory.command(`:auth ${TOKEN}`))[0] ?? "", /^ERR too-many-attempts /);
+    await sleep(600);
+    // On probation: one failure is enough for the second, doubled lockout.
+    assert.deepEqual(await mallory.command(":auth wrong"), ["ERR not-allowed :wrong token"]);
+    assert.match((await mallory.command(`:auth ${TOKEN}`))[0] ?? "", /^ERR too-many-attempts /);
+    await sleep(1100);
+    assert.deepEqual(await mallory.command(`:auth ${TOKEN}`), ["OK auth admin"]);
+    assert.equal(server.stats().lockouts, 2);
+  });
+  const lockouts = lines.filter((line) => line.includes("locked out of :auth"));
+  assert.equal(lockouts.length, 2, lines.join("\n"));
+  assert.match(lockouts[0]!, /127\.0\.0\.1 locked out of :auth for 0\.5 s/);
+  assert.match(lockouts[1]!, /127\.0\.0\.1 locked out of :auth for 1 s/);
+});
+
+Deno.test("lockout: a success resets the address's failures", async () => {
+  await using server = await startTestServer({ adminToken: TOKEN });
+  await using alice = await connect(server, "alice");
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 4; i++) await alice.command(":auth wrong");
+    assert.deepEqual(await alice.command(`:auth ${TOKEN}`), ["OK auth admin"]);
+  }
+  assert.equal(server.stats().lockouts, 0);
+});
+
+Deno.test("lockout: further failures log nothing more; the lockout is one warning", async () => {
+  const lines = await errorLines(async () => {
+    await using server = await startTestServer({ adminToken: TOKEN });
+    await using alice = await connect(server, "alice");
+    for (let i = 0; i < 8; i++) await alice.command(":auth wrong");
+  });
+  assert.equal(lines.filter((line) => line.includes("failed :auth from alice")).length, 5);
+  assert.equal(lines.filter((line) => line.includes("locked out of :auth")).length, 1);
 });

@@ -37,7 +37,11 @@ Deno.test("log flood: 3000 failed :auth leave a few lines and one exact summary,
   const failures = 3000;
   // Two files of 64 KiB: 3000 lines of ~110 bytes each would rotate the earlier warning out.
   const lines = await withErrorLog({ maxFileBytes: 64 * 1024, maxFiles: 1 }, async () => {
-    await using server = await startTestServer({ adminToken: "the-right-token" });
+    // The lockout would stop the flood after 5 failures (lockout_test.ts); this is about the log.
+    await using server = await startTestServer({
+      adminToken: "the-right-token",
+      authMaxFailures: 0,
+    });
     await using alice = await connect(server, "alice");
     await alice.sendRaw(new Uint8Array([0xff, 0x0a]));
     await alice.waitFor("ERR bad-utf8");
@@ -67,7 +71,11 @@ Deno.test("log flood: when the window ends its summary is written and the allowa
   const perPhase = 50;
   const summary = /… and (\d+) more like this from 127\.0\.0\.1 in the last 0\.2 s/;
   const lines = await withErrorLog({}, async (dir) => {
-    await using server = await startTestServer({ adminToken: "secret", logRepeatWindow: 0.2 });
+    await using server = await startTestServer({
+      adminToken: "secret",
+      logRepeatWindow: 0.2,
+      authMaxFailures: 0,
+    });
     await using alice = await connect(server, "alice");
     for (const phase of [1, 2]) {
       await alice.sendRaw(encoder.encode(`:auth wrong\n`.repeat(perPhase) + ":whoami\n"));

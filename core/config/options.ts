@@ -113,6 +113,17 @@ export interface ServerOptions {
    * one line when the window ends. Library only (no flag): tests shorten it. @default {60}
    */
   logRepeatWindow?: number;
+  /**
+   * Failed `:auth` attempts from one address (IPv6: one /64) within a minute that lock it out;
+   * 0 turns the lockout off. Library only (no flag): tests of the log throttle turn it off.
+   * See `core/server/attempts.ts` for the policy. @default {5}
+   */
+  authMaxFailures?: number;
+  /**
+   * Seconds of the first lockout; each further one doubles it, up to 15 minutes. Library only
+   * (no flag): tests shorten it. @default {60}
+   */
+  authLockout?: number;
   /** Read operator commands from stdin: true, false, or undefined for "when stdin is a TTY". */
   console?: boolean;
   /** Seconds the shutdown waits for queued bytes to reach clients. @default {5} */
@@ -196,6 +207,8 @@ export const DEFAULT_OPTIONS: Readonly<
   logFormat: "text",
   logMessages: "full",
   logRepeatWindow: 60,
+  authMaxFailures: 5,
+  authLockout: 60,
   console: undefined,
   shutdownGrace: 5,
   filesDir: "",

@@ -16,6 +16,7 @@ export type ErrorCode =
   | "group-exists"
   | "too-many-groups"
   | "not-allowed"
+  | "too-many-attempts"
   | "line-too-long"
   | "bad-utf8"
   | "refused"

@@ -19,6 +19,7 @@ import type { RunSlots } from "./commands/run_slots.ts";
 import type { Recorder } from "./record.ts";
 import type { ServerFiles } from "./files/server_files.ts";
 import type { LogThrottle } from "../log/throttle.ts";
+import type { AttemptLimiter } from "./attempts.ts";
 
 /** Loggers by concern; categories are documented in core/log/configure.ts. */
 export interface ServerLoggers {
@@ -137,6 +138,11 @@ export interface ServerContext {
   readonly recorder: Recorder;
   /** Logs the warnings a client can trigger at will, summarising repeats; see `log_throttle.ts`. */
   readonly throttle: LogThrottle;
+  /**
+   * Failed secret attempts per address and the lockouts they earn, shared by everything that
+   * checks a secret (`:auth` now); see `attempts.ts`.
+   */
+  readonly attempts: AttemptLimiter;
   readonly events: Emitter<ServerEventMap>;
   /** Programs started by `:run`, counted against `--max-running`. */
   readonly runSlots: RunSlots;

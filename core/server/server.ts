@@ -7,6 +7,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import { Admission, type Refusal, turnAway } from "./_admission.ts";
+import { AttemptLimiter } from "./attempts.ts";
 import { CongestionGate } from "./congestion.ts";
 import { Connection } from "./_connection.ts";
 import { runConsoleLine } from "./_console.ts";
@@ -95,13 +96,18 @@ export async function startServer(
   listeners?: StreamListener | readonly StreamListener[],
 ): Promise<Server> {
   const resolved = resolveOptions(options);
-  // Built first: it checks its window, and nothing is left open if that throws.
+  // Built first: they check their options, and nothing is left open if that throws.
   const throttle = new LogThrottle({ windowMs: resolved.logRepeatWindow * 1000 });
+  const attempts = new AttemptLimiter({
+    maxFailures: resolved.authMaxFailures,
+    lockoutMs: resolved.authLockout * 1000,
+  });
   const given = listeners === undefined ? [] : Array.isArray(listeners) ? listeners : [listeners];
   const server = new SwitchboardServer(
     resolved,
     given.length > 0 ? given : [listenTcp(resolved.host, resolved.port)],
     throttle,
+    attempts,
   );
   await Promise.resolve();
   return server;
@@ -127,6 +133,7 @@ class SwitchboardServer implements Server, ServerContext {
   readonly files: ServerFiles = new ServerFiles(this);
   readonly runSlots: RunSlots;
   readonly throttle: LogThrottle;
+  readonly attempts: AttemptLimiter;
   readonly finished: Promise<void>;
   readonly #listeners: readonly StreamListener[];
   readonly #connections = new Set<Connection>();
@@ -144,9 +151,11 @@ class SwitchboardServer implements Server, ServerContext {
     options: ResolvedServerOptions,
     listeners: readonly StreamListener[],
     throttle: LogThrottle,
+    attempts: AttemptLimiter,
   ) {
     this.options = options;
     this.throttle = throttle;
+    this.attempts = attempts;
     this.messages = new MessageLog(this.log.traffic, options.logMessages);
     this.#listeners = listeners;
     this.addrs = listeners.map(({ addr }) => ({ hostname: addr.hostname, port: addr.port }));
@@ -199,6 +208,8 @@ class SwitchboardServer implements Server, ServerContext {
         online: this.hub.online,
         groups: [...this.hub.groups()].length,
         backedUp,
+        lockouts: this.attempts.lockouts,
+        attemptsRefused: this.attempts.refused,
       }),
       bytesOut,
     };

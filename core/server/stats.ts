@@ -27,6 +27,10 @@ export interface ServerStats {
   deliveries: number;
   /** Commands handled. */
   commands: number;
+  /** Addresses locked out after failed `:auth` attempts (one per lockout); see `attempts.ts`. */
+  lockouts: number;
+  /** `:auth` attempts refused with `ERR too-many-attempts`, without checking the token. */
+  attemptsRefused: number;
   /** Bytes read from clients. */
   bytesIn: number;
   /** Bytes written to clients. */
@@ -52,16 +56,26 @@ export class StatsCounter {
 
   /** A snapshot with the live figures filled in. */
   snapshot(
-    live: { connections: number; online: number; groups: number; backedUp: number },
+    live: {
+      connections: number;
+      online: number;
+      groups: number;
+      backedUp: number;
+      lockouts: number;
+      attemptsRefused: number;
+    },
   ): ServerStats {
+    const { lockouts, attemptsRefused, ...now } = live;
     return {
       uptime: Math.round((performance.now() - this.startedAt) / 1000),
-      ...live,
+      ...now,
       accepted: this.accepted,
       resetBeforeAccept: this.resetBeforeAccept,
       messages: this.messages,
       deliveries: this.deliveries,
       commands: this.commands,
+      lockouts,
+      attemptsRefused,
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
       disconnects: { ...this.disconnects },

@@ -20,14 +20,36 @@ export const ADMIN_COMMANDS: CommandFamily = {
 function auth(ctx: ServerContext, caller: Caller, rest: string): void {
   const [token = ""] = splitWords(rest, 1);
   if (token === "") return sendUsage(caller, ADMIN_COMMANDS, "auth");
+  // A locked-out address is refused before its token is looked at, so guessing gains nothing.
+  const { allowed, retryAfterMs } = ctx.attempts.check(caller.ip, performance.now());
+  if (!allowed) {
+    const seconds = Math.ceil(retryAfterMs / 1000);
+    caller.send(errLine("too-many-attempts", `try again in ${seconds} s`));
+    return;
+  }
   if (!ctx.checkToken(token)) {
     ctx.throttle.warning(ctx.log.admin, caller.ip, "failed :auth from {name} ({peer})", {
       name: caller.name,
       peer: caller.address,
     });
+    const failure = ctx.attempts.fail(caller.ip, performance.now());
+    if (failure.locked) {
+      ctx.throttle.warning(
+        ctx.log.admin,
+        failure.key,
+        "{key} locked out of :auth for {seconds} s after failed attempts, last from {name} ({peer})",
+        {
+          key: failure.key,
+          seconds: failure.lockoutMs / 1000,
+          name: caller.name,
+          peer: caller.address,
+        },
+      );
+    }
     caller.send(errLine("not-allowed", "wrong token"));
     return;
   }
+  ctx.attempts.succeed(caller.ip);
   caller.admin = true;
   ctx.log.admin.info("admin rights granted to {name} ({peer})", {
     name: caller.name,
