@@ -277,3 +277,25 @@ Deno.test("a connection that sends only invalid lines is closed with BYE protoco
   assert.equal(await alice.waitFor("LEAVE"), "LEAVE bob protocol-error");
   assert.equal(server.stats().disconnects["protocol-error"], 1);
 });
+
+Deno.test("a line right after a payload in the same chunk is checked as UTF-8 on its own", async () => {
+  // Found by the fuzz suite: the chunk was checked as a whole, so a payload ending in a lead byte
+  // made the continuation bytes that start the next line look like valid UTF-8.
+  await using server = await startTestServer();
+  await using alice = await connect(server, "alice");
+  await using bob = await connect(server, "bob");
+  const put = encoder.encode(`:put a 1 ${"0".repeat(64)}\n`);
+  const chunk = new Uint8Array([
+    ...put,
+    0xf2,
+    0xb3,
+    0xbd,
+    0xbd,
+    0x0a,
+    ...encoder.encode("after\n"),
+  ]);
+  await alice.sendRaw(chunk);
+  assert.match(await alice.waitFor("ERR "), /^ERR disabled :/);
+  assert.match(await alice.waitFor("ERR "), /^ERR bad-utf8 :/);
+  assert.equal(await bob.waitFor("MSG "), "MSG alice * :after");
+});

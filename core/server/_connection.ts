@@ -532,6 +532,10 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
 
   /** Reads the next `size` raw bytes of the connection into `sink` before any further line. */
   receive(size: number, sink: PayloadSink): void {
+    // The chunk was checked as UTF-8 as a whole, payload bytes included: a lead byte that ends
+    // the payload would vouch for the continuation bytes that start the next line. The lines
+    // after a payload in the same chunk are checked one by one.
+    this.#lines.chunkIsUtf8 = false;
     this.#pauses.receive(size, sink);
   }
 
