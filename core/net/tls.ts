@@ -3,7 +3,9 @@
  * The listener hands out a stream only once its handshake has completed, so a peer that never
  * finishes one (a scanner, a plain-text client on the TLS port, a stalled socket) never becomes
  * a connection of the server: handshakes run side by side, each bounded in time, and each
- * failure comes out of `accept` as a {@linkcode HandshakeFailed} with the socket already closed.
+ * failure comes out of `accept` as a {@linkcode HandshakeFailed} with its `TlsConn` closed.
+ * (Deno 2.9.6 then cancels a handshake still waiting for its peer but keeps the socket open until
+ * the peer closes it; nothing here can reach that socket. See docs/install.md, "TLS".)
  * The dialer completes the handshake before it returns, so a certificate that fails its checks
  * is a connect error, never a read error later. Certificate checks are never skipped.
  * (`Deno.TlsConn` exposes no `setNoDelay` in Deno 2.9, so unlike `tcp.ts` Nagle stays as is.)
@@ -31,8 +33,11 @@ export interface TlsListenOptions {
   handshakeTimeoutMs?: number;
 }
 
-/** One outcome of the accept loop, waiting for a caller of `accept`. */
-type Outcome = { stream: ByteStream } | { error: unknown };
+/**
+ * One outcome of the accept loop, waiting for a caller of `accept`; `taken` tells the loop that a
+ * failure of the listener itself was handed out.
+ */
+type Outcome = { stream: ByteStream } | { error: unknown; taken?: () => void };
 
 /** A TLS socket bound and listening; see {@linkcode listenTls}. */
 class TlsStreamListener implements StreamListener {
@@ -41,8 +46,6 @@ class TlsStreamListener implements StreamListener {
   readonly #ready: Outcome[] = [];
   readonly #waiting: ((outcome: Outcome) => void)[] = [];
   readonly #handshaking = new Set<Deno.TlsConn>();
-  /** Resolves when a caller takes the failure the loop is waiting on (see `#loop`). */
-  #taken: (() => void) | undefined;
   #closed = false;
   readonly addr: StreamAddress;
 
@@ -55,14 +58,14 @@ class TlsStreamListener implements StreamListener {
 
   accept(): Promise<ByteStream> {
     const outcome = this.#ready.shift();
-    const next = outcome !== undefined
+    const next: Promise<Outcome> = outcome !== undefined
       ? Promise.resolve(outcome)
       : this.#closed
       ? Promise.resolve({ error: new ListenerClosed() })
       : new Promise<Outcome>((resolve) => this.#waiting.push(resolve));
     return next.then((outcome) => {
       if ("stream" in outcome) return outcome.stream;
-      this.#taken?.();
+      outcome.taken?.();
       throw outcome.error;
     });
   }
@@ -78,6 +81,7 @@ class TlsStreamListener implements StreamListener {
     for (const conn of this.#handshaking) closeQuietly(conn);
     for (const outcome of this.#ready.splice(0)) {
       if ("stream" in outcome) closeQuietly(outcome.stream);
+      else outcome.taken?.();
     }
     for (const resolve of this.#waiting.splice(0)) resolve({ error: new ListenerClosed() });
   }
@@ -85,6 +89,7 @@ class TlsStreamListener implements StreamListener {
   #deliver(outcome: Outcome): void {
     if (this.#closed) {
       if ("stream" in outcome) closeQuietly(outcome.stream);
+      else outcome.taken?.();
       return;
     }
     const waiter = this.#waiting.shift();
@@ -107,9 +112,12 @@ class TlsStreamListener implements StreamListener {
         const routine = error instanceof Deno.errors.NotConnected ||
           error instanceof Deno.errors.ConnectionReset ||
           error instanceof Deno.errors.ConnectionAborted;
-        const taken = new Promise<void>((resolve) => this.#taken = resolve);
-        this.#deliver({ error: routine ? new PeerGoneBeforeAccept({ cause: error }) : error });
-        await taken;
+        await new Promise<void>((taken) =>
+          this.#deliver({
+            error: routine ? new PeerGoneBeforeAccept({ cause: error }) : error,
+            taken,
+          })
+        );
         continue;
       }
       void this.#handshake(conn);
