@@ -18,7 +18,14 @@ const decoder = new TextDecoder();
 /** Certificates shared by the tests of this file (made once: openssl takes a moment). */
 let certsMade: Promise<TestCerts> | undefined;
 function certs(): Promise<TestCerts> {
-  return certsMade ??= makeCerts();
+  if (certsMade === undefined) {
+    certsMade = makeCerts();
+    certsMade.then(({ dir }) => {
+      // Removed when the test module ends: the files are shared by its tests.
+      globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+    }, () => {});
+  }
+  return certsMade;
 }
 
 function tlsTest(name: string, fn: (certs: TestCerts) => Promise<void>): void {
