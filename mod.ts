@@ -38,11 +38,20 @@ export {
 export type { ServerEventMap, ServerEventName } from "./core/server/events.ts";
 export type { ServerStats } from "./core/server/stats.ts";
 
-// Transports: the seam a connection runs on. TCP here; TLS or WebSocket plug in beside it.
+// Transports: the seam a connection runs on. TCP and TLS here; WebSocket plugs in beside them.
 // `bindListener` is the earlier name of `listenTcp`.
 export { dialTcp, listenTcp, listenTcp as bindListener } from "./core/net/tcp.ts";
 export {
+  classifyTlsError,
+  dialTls,
+  listenTls,
+  type TlsDialOptions,
+  type TlsListenOptions,
+  type TlsProblem,
+} from "./core/net/tls.ts";
+export {
   type ByteStream,
+  HandshakeFailed,
   ListenerClosed,
   PeerGoneBeforeAccept,
   type StreamAddress,

@@ -16,6 +16,7 @@ import process from "node:process";
 import { FileTransfers } from "../core/client/files.ts";
 import { formatAddress, parseCommand } from "../core/protocol/grammar.ts";
 import { EXIT, type ExitCode } from "./_exit_codes.ts";
+import { readTlsCa } from "./_tls_ca.ts";
 import type { ClientPlan } from "./_client_args.ts";
 import {
   clock,
@@ -45,6 +46,11 @@ const CONNECT_EXIT: Record<ConnectErrorCode, ExitCode> = {
   "shutting-down": EXIT.disconnected,
   "not-switchboard": EXIT.failure,
   "closed": EXIT.failure,
+  "tls-unknown-authority": EXIT.tls,
+  "tls-name-mismatch": EXIT.tls,
+  "tls-expired": EXIT.tls,
+  "tls-plain-server": EXIT.tls,
+  "tls-handshake": EXIT.tls,
 };
 
 /** Answers to these commands are reported by the transfer's summary line instead. */
@@ -87,10 +93,25 @@ export async function runClient(plan: ClientPlan): Promise<number> {
       return EXIT.usage;
     }
   }
-  const app = new ClientApp(plan, interactive, {
-    out: painter(colorAllowed && !plan.json && Deno.stdout.isTerminal()),
-    err: painter(colorAllowed && Deno.stderr.isTerminal()),
-  }, log);
+  let tls: { caCerts?: string[] } | undefined;
+  if (plan.tls) {
+    const ca = plan.tlsCa === undefined ? undefined : await readTlsCa(plan.tlsCa);
+    if (ca !== undefined && "problem" in ca) {
+      console.error(`client: ${ca.problem}`);
+      return EXIT.usage;
+    }
+    tls = ca === undefined ? {} : { caCerts: [ca.pem] };
+  }
+  const app = new ClientApp(
+    plan,
+    interactive,
+    {
+      out: painter(colorAllowed && !plan.json && Deno.stdout.isTerminal()),
+      err: painter(colorAllowed && Deno.stderr.isTerminal()),
+    },
+    log,
+    tls,
+  );
   try {
     return await app.run();
   } finally {
@@ -134,6 +155,8 @@ class SessionLog {
 
 class ClientApp {
   readonly #plan: ClientPlan;
+  /** TLS options (`--tls`, `--tls-ca`), or undefined for plain TCP. */
+  readonly #tls: { caCerts?: string[] } | undefined;
   readonly #interactive: boolean;
   readonly #paint: { out: Painter; err: Painter };
   readonly #plain = painter(false);
@@ -149,8 +172,10 @@ class ClientApp {
     interactive: boolean,
     paint: { out: Painter; err: Painter },
     log: SessionLog | undefined,
+    tls: { caCerts?: string[] } | undefined,
   ) {
     this.#plan = plan;
+    this.#tls = tls;
     this.#interactive = interactive;
     this.#paint = paint;
     this.#log = log;
@@ -171,6 +196,7 @@ class ClientApp {
         reconnectTimeout: plan.reconnectTimeout,
         queueLimit: plan.queueLimit,
         staleTimeout: plan.staleTimeout,
+        ...(this.#tls === undefined ? {} : { tls: this.#tls }),
         // A script cannot watch: it learns from ACK/NACK what got through.
         ack: !this.#interactive,
       });

@@ -14,6 +14,10 @@ Chat on a Switchboard server (default 127.0.0.1 12345) from a terminal, or from 
 Options:
   --host HOST                  server address (default 127.0.0.1)
   --port PORT                  server port (default 12345)
+  --tls                        connect with TLS (the server's --tls-port, default 12346);
+                               its certificate and name are always checked
+  --tls-ca FILE                also trust this PEM CA certificate (a private CA), besides
+                               the system's store; needs --tls
   -n, --name NAME              your name; asked for on a terminal when missing, and when piping
                                input the first line is the name
   -s, --send TEXT              send TEXT (a message or a :command) and exit once the server has
@@ -55,7 +59,8 @@ Exit codes:
   2  usage
   3  connection refused   4  host unreachable   5  timed out   6  access denied
   7  server full     8  name refused (no terminal to ask again)   9  not allowed
-  10 kicked          11 disconnected by the server (idle, shutdown, …)`;
+  10 kicked          11 disconnected by the server (idle, shutdown, …)
+  12 TLS failed (unknown authority, name mismatch, expired, or the server does not speak TLS)`;
 
 /** What the user asked for. Durations in seconds. */
 export interface ClientPlan {
@@ -63,6 +68,10 @@ export interface ClientPlan {
   hostname: string;
   /** Server port. */
   port: number;
+  /** `--tls`. */
+  tls: boolean;
+  /** `--tls-ca`, if given. */
+  tlsCa: string | undefined;
   /** `--name`, if given. */
   name: string | undefined;
   /** `--send` lines, in order (empty: read stdin or the terminal). */
@@ -112,6 +121,8 @@ export function parseClientArgs(args: string[]): ClientPlan | "help" | "version"
       options: {
         host: { type: "string" },
         port: { type: "string" },
+        tls: { type: "boolean" },
+        "tls-ca": { type: "string" },
         name: { type: "string", short: "n" },
         send: { type: "string", short: "s", multiple: true },
         json: { type: "boolean" },
@@ -144,7 +155,11 @@ export function parseClientArgs(args: string[]): ClientPlan | "help" | "version"
   }
   const hostname = values.host ?? positionals[0] ?? "127.0.0.1";
   if (hostname === "") throw new UsageError("the host cannot be empty");
-  const port = number("port", values.port ?? positionals[1] ?? "12345", {
+  const tls = values.tls ?? false;
+  const tlsCa = values["tls-ca"];
+  if (tlsCa !== undefined && !tls) throw new UsageError("--tls-ca needs --tls");
+  if (tlsCa !== undefined && tlsCa.trim() === "") throw new UsageError("--tls-ca cannot be empty");
+  const port = number("port", values.port ?? positionals[1] ?? (tls ? "12346" : "12345"), {
     integer: true,
     min: 1,
     max: 65535,
@@ -165,6 +180,8 @@ export function parseClientArgs(args: string[]): ClientPlan | "help" | "version"
   return {
     hostname: hostname.replace(/^\[(.*)\]$/, "$1"),
     port,
+    tls,
+    tlsCa,
     name: name?.trim(),
     send,
     json: values.json ?? false,

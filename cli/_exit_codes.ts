@@ -31,6 +31,11 @@ export const EXIT = Object.freeze(
     kicked: 10,
     /** Disconnected by the server for any other reason (idle, stale, slow consumer, shutdown). */
     disconnected: 11,
+    /**
+     * TLS could not be set up: the server's certificate is signed by an unknown authority, is
+     * for another name, has expired, or the server does not speak TLS.
+     */
+    tls: 12,
   } as const,
 );
 

@@ -2,7 +2,9 @@
  * `server`: runs a Switchboard server until SIGINT, SIGTERM, `:shutdown` or the `shutdown`
  * program stops it. Exit codes: 0 after a graceful shutdown, 1 when the server cannot run
  * (port in use, address not local, permission denied), 2 for a usage or configuration error,
- * including a path setting that cannot be used (checked at start, before `listening on`).
+ * including a path setting that cannot be used (checked at start, before `listening on`) and a
+ * TLS certificate or key that cannot be read or used. With `--tls-cert` it prints a second
+ * line, `listening on <addr>:<port> (tls)`; with `--tls-only` only that one.
  * @module
  */
 
@@ -22,16 +24,21 @@ import {
 } from "../core/config/config_file.ts";
 import { SwitchboardError } from "../core/protocol/errors.ts";
 import { configureLogging } from "../core/log/configure.ts";
-import { DEFAULT_OPTIONS } from "../core/config/options.ts";
+import { DEFAULT_OPTIONS, resolveOptions } from "../core/config/options.ts";
 import { fsReason } from "../core/config/path_checks.ts";
 import { isPermissionError, runMain } from "../core/util/permissions.ts";
 import { formatAddress } from "../core/protocol/grammar.ts";
 import { type Server, startServer } from "../core/server/server.ts";
-import { listenTcp } from "../core/net/tcp.ts";
-import type { StreamListener } from "../core/net/stream.ts";
+import { bindListeners, type BoundListener } from "../core/server/listeners.ts";
 import { versionText } from "../core/protocol/version.ts";
 import { EXIT } from "./_exit_codes.ts";
 import { pathMessage, serverPathProblem, tokenFileMessage } from "./_server_paths.ts";
+
+/** The setting behind each certificate error of `bindListeners`. */
+const TLS_SETTINGS: Record<string, "tlsCert" | "tlsKey" | undefined> = {
+  "tls-cert": "tlsCert",
+  "tls-key": "tlsKey",
+};
 
 async function main(args: string[]): Promise<number> {
   let config;
@@ -72,41 +79,58 @@ async function main(args: string[]): Promise<number> {
   }
   await using _logging = logging;
 
-  let listener: StreamListener;
+  let bound: BoundListener[];
   const host = options.host ?? DEFAULT_OPTIONS.host;
-  const port = options.port ?? DEFAULT_OPTIONS.port;
   try {
-    listener = listenTcp(host, port);
+    bound = await bindListeners(resolveOptions(options));
   } catch (error) {
     if (isPermissionError(error)) throw error;
+    if (error instanceof SwitchboardError && TLS_SETTINGS[error.code] !== undefined) {
+      const key = TLS_SETTINGS[error.code]!;
+      console.error(`server: ${pathMessage(config, key, options[key] ?? "", error.message)}`);
+      return EXIT.usage;
+    }
     const why = error instanceof SwitchboardError
       ? error.message
-      : `cannot listen on ${formatAddress(host, port)}: ${fsReason(error)}`;
+      : `cannot listen on ${host}: ${fsReason(error)}`;
     console.error(`server: ${why}`);
     return EXIT.failure;
   }
-  // A generated token goes to a 0600 file for the shutdown program; a configured one stays
-  // where the operator put it. The file is written before anyone can connect, and before
-  // `listening on` tells a script that `shutdown` will find it.
+  const listeners = bound.map(({ listener }) => listener);
+  // A generated token goes to a 0600 file for the shutdown program, one per port so that
+  // `shutdown --port` finds it on either; a configured one stays where the operator put it.
+  // The files are written before anyone can connect, and before `listening on` tells a script
+  // that `shutdown` will find them.
   const adminToken = options.adminToken ?? generateToken();
-  let tokenFile: TokenFile | undefined;
+  const tokenFiles: TokenFile[] = [];
   if (options.adminToken === undefined) {
-    const path = options.tokenFile ?? defaultTokenFile(listener.addr.port);
-    try {
-      tokenFile = await writeTokenFile(path, adminToken);
-    } catch (error) {
-      listener.close();
-      console.error(`server: ${tokenFileMessage(config, path, error)}`);
-      return EXIT.usage;
+    const paths = options.tokenFile !== undefined
+      ? [options.tokenFile]
+      : listeners.map(({ addr }) => defaultTokenFile(addr.port));
+    for (const path of paths) {
+      try {
+        tokenFiles.push(await writeTokenFile(path, adminToken));
+      } catch (error) {
+        for (const listener of listeners) listener.close();
+        for (const written of tokenFiles) await written[Symbol.asyncDispose]();
+        console.error(`server: ${tokenFileMessage(config, path, error)}`);
+        return EXIT.usage;
+      }
     }
   }
-  await using _tokenFile = tokenFile;
-  const server = await startServer({ ...options, adminToken }, listener);
+  await using _tokenFiles = {
+    async [Symbol.asyncDispose]() {
+      for (const file of tokenFiles) await file[Symbol.asyncDispose]();
+    },
+  };
+  const server = await startServer({ ...options, adminToken }, listeners);
   stopOnSignals(server);
   const stopConsole = (options.console ?? Deno.stdin.isTerminal())
     ? startConsole(server)
     : undefined;
-  console.log(`listening on ${formatAddress(server.addr.hostname, server.addr.port)}`);
+  for (const { listener: { addr }, tls } of bound) {
+    console.log(`listening on ${formatAddress(addr.hostname, addr.port)}${tls ? " (tls)" : ""}`);
+  }
   await server.finished;
   stopConsole?.();
   return EXIT.ok;

@@ -6,6 +6,7 @@
 
 import { type ByteStream, writeAll } from "../core/net/stream.ts";
 import { dialTcp } from "../core/net/tcp.ts";
+import { classifyTlsError, dialTls } from "../core/net/tls.ts";
 import { sleep } from "../core/util/time.ts";
 import { parseArgs } from "node:util";
 import { defaultTokenFile, readTokenFile } from "../core/config/admin_token.ts";
@@ -14,6 +15,7 @@ import { formatAddress } from "../core/protocol/grammar.ts";
 import { versionText } from "../core/protocol/version.ts";
 import { runMain } from "../core/util/permissions.ts";
 import { EXIT } from "./_exit_codes.ts";
+import { readTlsCa } from "./_tls_ca.ts";
 
 const USAGE = `Usage: shutdown [host] [port] [options]
 
@@ -23,7 +25,10 @@ server has confirmed and its port is closed.
 
 Options:
   --host HOST         server address (default 127.0.0.1)
-  --port PORT         server port (default 12345)
+  --port PORT         server port (default 12345, or 12346 with --tls)
+  --tls               connect with TLS (to the server's --tls-port); the certificate and its
+                      name are always checked
+  --tls-ca FILE       also trust this PEM CA certificate, besides the system's store
   --token TOKEN       admin token (visible to other users in the process list; prefer a file)
   --token-file FILE   file holding the token (default .switchboard/admin-<port>.token, which a
                       server started in this directory writes)
@@ -43,11 +48,14 @@ Exit codes:
   4  the host is unreachable
   5  the server did not answer in time
   9  the server refused: wrong token
+  12 TLS failed (unknown authority, name mismatch, expired, or the server does not speak TLS)
   1  anything else`;
 
 interface Plan {
   hostname: string;
   port: number;
+  tls: boolean;
+  tlsCa: string | undefined;
   token: string | undefined;
   tokenFile: string | undefined;
   grace: number | undefined;
@@ -67,6 +75,8 @@ function plan(args: string[]): Plan | "help" | "version" {
     options: {
       host: { type: "string" },
       port: { type: "string" },
+      tls: { type: "boolean" },
+      "tls-ca": { type: "string" },
       token: { type: "string" },
       "token-file": { type: "string" },
       grace: { type: "string" },
@@ -80,7 +90,9 @@ function plan(args: string[]): Plan | "help" | "version" {
   if (values.version) return "version";
   if (positionals.length > 2) throw new UsageError(`unexpected argument "${positionals[2]}"`);
   const hostname = values.host ?? positionals[0] ?? "127.0.0.1";
-  const port = number("port", values.port ?? positionals[1] ?? "12345", {
+  const tls = values.tls ?? false;
+  if (values["tls-ca"] !== undefined && !tls) throw new UsageError("--tls-ca needs --tls");
+  const port = number("port", values.port ?? positionals[1] ?? (tls ? "12346" : "12345"), {
     integer: true,
     max: 65535,
   });
@@ -88,6 +100,8 @@ function plan(args: string[]): Plan | "help" | "version" {
   return {
     hostname,
     port,
+    tls,
+    tlsCa: values["tls-ca"],
     token: values.token,
     tokenFile: values["token-file"],
     grace: values.grace === undefined ? undefined : number("grace", values.grace, {}),
@@ -140,9 +154,17 @@ async function main(args: string[]): Promise<number> {
   if (p === "help") return console.log(USAGE), EXIT.ok;
   if (p === "version") return console.log(versionText("shutdown")), EXIT.ok;
   const where = formatAddress(p.hostname, p.port);
+  const ca = p.tlsCa === undefined ? undefined : await readTlsCa(p.tlsCa);
+  if (ca !== undefined && "problem" in ca) {
+    console.error(`shutdown: ${ca.problem}`);
+    return EXIT.usage;
+  }
   let conn: ByteStream;
   try {
-    conn = await connectWithin(p.hostname, p.port, p.timeoutMs);
+    const signal = AbortSignal.timeout(p.timeoutMs);
+    conn = p.tls
+      ? await dialTls(p.hostname, p.port, signal, ca === undefined ? {} : { caCerts: [ca.pem] })
+      : await dialTcp(p.hostname, p.port, signal);
   } catch (error) {
     return reportConnectError(error, where);
   }
@@ -171,7 +193,8 @@ async function main(args: string[]): Promise<number> {
       console.error(`shutdown: the server did not accept the request: ${confirmed}`);
       return EXIT.failure;
     }
-    // The server says BYE and closes our connection once it has drained; then the port closes.
+    // The server says BYE and closes our connection once it has drained; then the port closes
+    // (checked over TCP for a TLS port too: only whether something listens matters).
     while ((await reader.next(p.timeoutMs + (p.grace ?? 30) * 1000)) !== null) { /* drain */ }
     await waitUntilClosed(p.hostname, p.port, p.timeoutMs + (p.grace ?? 30) * 1000);
     console.log(`shutdown: the server at ${where} has shut down`);
@@ -203,10 +226,6 @@ async function replyOf(reader: LineReader, timeoutMs: number): Promise<string> {
   }
 }
 
-function connectWithin(hostname: string, port: number, ms: number): Promise<ByteStream> {
-  return dialTcp(hostname, port, AbortSignal.timeout(ms));
-}
-
 async function waitUntilClosed(hostname: string, port: number, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
@@ -222,6 +241,11 @@ async function waitUntilClosed(hostname: string, port: number, ms: number): Prom
 }
 
 function reportConnectError(error: unknown, where: string): number {
+  const tls = classifyTlsError(error);
+  if (tls !== undefined) {
+    console.error(`shutdown: cannot connect to ${where}: ${tls.why}`);
+    return EXIT.tls;
+  }
   if (error instanceof Deno.errors.ConnectionRefused) {
     console.error(`shutdown: no server is listening on ${where} (connection refused)`);
     return EXIT.refused;

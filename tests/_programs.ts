@@ -59,6 +59,8 @@ export class ServerProcess implements AsyncDisposable {
   readonly child: Deno.ChildProcess;
   readonly hostname: string;
   readonly port: number;
+  /** The TLS port (`listening on …:PORT (tls)`), when started with `--tls-cert`. */
+  readonly tlsPort: number | undefined;
   readonly #stdout: Promise<string>;
   readonly #stderr: Promise<string>;
 
@@ -66,17 +68,23 @@ export class ServerProcess implements AsyncDisposable {
     child: Deno.ChildProcess,
     hostname: string,
     port: number,
+    tlsPort: number | undefined,
     stdout: Promise<string>,
     stderr: Promise<string>,
   ) {
     this.child = child;
     this.hostname = hostname;
     this.port = port;
+    this.tlsPort = tlsPort;
     this.#stdout = stdout;
     this.#stderr = stderr;
   }
 
-  /** Starts `server` with `args` (add `--port 0`) and waits for `listening on HOST:PORT`. */
+  /**
+   * Starts `server` with `args` (add `--port 0`) and waits for `listening on HOST:PORT`, and with
+   * `--tls-cert` for `listening on HOST:PORT (tls)` too (only that one with `--tls-only`, and
+   * `port` is then the TLS port).
+   */
   static async start(
     args: string[],
     options: { env?: Record<string, string>; stdin?: "piped" | "null" } = {},
@@ -86,16 +94,22 @@ export class ServerProcess implements AsyncDisposable {
     const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
     let seen = "";
     const deadline = Date.now() + LINE_TIMEOUT_MS * 2;
+    const wantTls = args.some((arg) => arg === "--tls-cert" || arg.startsWith("--tls-cert="));
+    const wantPlain = !args.includes("--tls-only");
     for (;;) {
-      const match = /^listening on (.+):(\d+)$/m.exec(seen);
-      if (match) {
+      const plain = /^listening on (.+):(\d+)$/m.exec(seen);
+      const tls = /^listening on (.+):(\d+) \(tls\)$/m.exec(seen);
+      const match = wantTls ? tls : plain;
+      if ((plain !== null || !wantPlain) && match !== null) {
         const rest = (async () => {
           let text = seen.slice(match.index + match[0].length);
           for (let r = await lines.read(); !r.done; r = await lines.read()) text += r.value;
           return text;
         })();
         const host = (match[1] as string).replace(/^\[(.*)\]$/, "$1");
-        return new ServerProcess(child, host, Number(match[2]), rest, stderr);
+        const port = Number((plain ?? match)[2]);
+        const tlsPort = tls === null ? undefined : Number(tls[2]);
+        return new ServerProcess(child, host, port, tlsPort, rest, stderr);
       }
       const chunk = Date.now() < deadline ? await lines.read() : { done: true as const };
       if (chunk.done) {

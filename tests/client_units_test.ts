@@ -35,6 +35,8 @@ Deno.test("arguments: defaults, positional host and port, flags, and usage error
   assert.deepEqual(defaults, {
     hostname: "127.0.0.1",
     port: 12345,
+    tls: false,
+    tlsCa: undefined,
     name: undefined,
     send: [],
     json: false,
@@ -71,6 +73,10 @@ Deno.test("arguments: defaults, positional host and port, flags, and usage error
   assert.ok(typeof files === "object");
   assert.equal(files.downloads, "/tmp/in");
   assert.equal(files.offers, "accept");
+  const tls = parseClientArgs(["--tls", "--tls-ca", "ca.pem"]);
+  assert.ok(typeof tls === "object");
+  assert.deepEqual([tls.tls, tls.tlsCa, tls.port], [true, "ca.pem", 12346]);
+  assert.throws(() => parseClientArgs(["--tls-ca", "ca.pem"]), /--tls-ca needs --tls/);
   const declining = parseClientArgs(["--decline-files"]);
   assert.ok(typeof declining === "object" && declining.offers === "decline");
   assert.equal(parseClientArgs(["--help"]), "help");

@@ -161,6 +161,24 @@ Deno.test("config: relative paths in the file are relative to the file's folder"
   });
 });
 
+Deno.test("config: TLS settings come from the file (paths anchored), variables and flags", async () => {
+  await withConfigFile(
+    { tlsCert: "tls/cert.pem", tlsKey: "/abs/key.pem", tlsPort: 0 },
+    async (path) => {
+      const { options } = await loadServerConfig(["--config", path, "--tls-only"], {
+        SWITCHBOARD_TLS_PORT: "8443",
+      });
+      assert.equal(options.tlsCert, join(path, "..", "tls/cert.pem"));
+      assert.equal(options.tlsKey, "/abs/key.pem");
+      assert.equal(options.tlsPort, 8443);
+      assert.equal(options.tlsOnly, true);
+    },
+  );
+  await refused(["--tls-cert", "c.pem"], {}, /^--tls-cert needs --tls-key/);
+  await refused([], { SWITCHBOARD_TLS_KEY: "k.pem" }, /^--tls-key needs --tls-cert/);
+  await refused(["--tls-only"], {}, /^--tls-only needs --tls-cert and --tls-key$/);
+});
+
 Deno.test("config: --help and --version win over everything else", async () => {
   assert.equal((await loadServerConfig(["--port", "x", "--help"], {})).help, true);
   assert.equal((await loadServerConfig(["--version"], {})).version, true);

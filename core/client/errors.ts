@@ -7,6 +7,7 @@
 
 import { SwitchboardError } from "../protocol/errors.ts";
 import type { ErrEvent } from "../protocol/server_line.ts";
+import { classifyTlsError } from "../net/tls.ts";
 
 /** Every way connecting can fail. */
 export type ConnectErrorCode =
@@ -25,7 +26,26 @@ export type ConnectErrorCode =
   /** Something answered, but not like a Switchboard server. */
   | "not-switchboard"
   /** The server closed the connection before greeting. */
-  | "closed";
+  | "closed"
+  /** TLS: the server's certificate is not signed by a trusted authority. */
+  | "tls-unknown-authority"
+  /** TLS: the server's certificate is for another name. */
+  | "tls-name-mismatch"
+  /** TLS: the server's certificate has expired (or is not valid yet). */
+  | "tls-expired"
+  /** TLS: the server does not speak TLS (a plain TCP server). */
+  | "tls-plain-server"
+  /** TLS: the handshake failed for another reason. */
+  | "tls-handshake";
+
+/** The codes of the `tls-` family: a TLS connection could not be set up. */
+export const TLS_CONNECT_ERRORS: readonly ConnectErrorCode[] = Object.freeze([
+  "tls-unknown-authority",
+  "tls-name-mismatch",
+  "tls-expired",
+  "tls-plain-server",
+  "tls-handshake",
+]);
 
 /**
  * A failed connection attempt.
@@ -51,7 +71,8 @@ export class ConnectError extends SwitchboardError {
 }
 
 /**
- * Turns what a dialer threw (for TCP, the `Deno.errors` of `Deno.connect`) into a
+ * Turns what a dialer threw (the `Deno.errors` of `Deno.connect`, or a failed TLS handshake
+ * from `dialTls`: `tls-…` codes) into a
  * {@linkcode ConnectError}; returns `undefined` for an error that is not about reaching the
  * server (a missing permission, say), which the caller should rethrow.
  */
@@ -65,6 +86,8 @@ export function classifyConnectError(
   const message = error instanceof Error ? error.message : String(error);
   const cannot = (code: ConnectErrorCode, why: string) =>
     new ConnectError(code, address, `cannot connect to ${address}: ${why}`, { cause: error });
+  const tls = classifyTlsError(error);
+  if (tls !== undefined) return cannot(`tls-${tls.problem}`, tls.why);
   if (error instanceof Deno.errors.ConnectionRefused) {
     return cannot(
       "refused",

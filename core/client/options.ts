@@ -6,6 +6,7 @@
 
 import { type Backoff, fixedBackoff } from "./backoff.ts";
 import type { Dialer } from "./link.ts";
+import { dialTls, type TlsDialOptions } from "../net/tls.ts";
 
 /** Options of `SwitchboardClient.connect`. Durations are in seconds. */
 export interface ClientOptions {
@@ -20,6 +21,13 @@ export interface ClientOptions {
    * @default {TCP to `hostname:port`}
    */
   dial?: Dialer;
+  /**
+   * Connect with TLS (`dialTls`) to `hostname:port`: `true` trusts the system's CA store,
+   * `{ caCerts: [pem] }` trusts those CAs too. The certificate and its name are always checked;
+   * a failure is a `ConnectError` with a `tls-…` code. Ignored when `dial` is given.
+   * @default {false}
+   */
+  tls?: boolean | TlsDialOptions;
   /** Seconds to connect and receive the greeting, per attempt. @default {5} */
   connectTimeout?: number;
   /** Seconds between reconnect attempts (the first is immediate). @default {5} */
@@ -54,7 +62,10 @@ export interface ResolvedClientOptions {
   hostname: string;
   /** See {@linkcode ClientOptions.port}. */
   port: number;
-  /** See {@linkcode ClientOptions.dial}; `undefined` is TCP to `hostname:port`. */
+  /**
+   * See {@linkcode ClientOptions.dial} (and {@linkcode ClientOptions.tls}, which becomes a
+   * dialer); `undefined` is TCP to `hostname:port`.
+   */
   dial: Dialer | undefined;
   /** See {@linkcode ClientOptions.connectTimeout}. */
   connectTimeout: number;
@@ -86,10 +97,14 @@ export interface ResolvedClientOptions {
  */
 export function resolveClientOptions(options: ClientOptions = {}): ResolvedClientOptions {
   const reconnectInterval = options.reconnectInterval ?? 5;
+  const hostname = options.hostname ?? "127.0.0.1";
+  const port = options.port ?? 12345;
+  const tls = options.tls === true ? {} : options.tls === false ? undefined : options.tls;
   return {
-    hostname: options.hostname ?? "127.0.0.1",
-    port: options.port ?? 12345,
-    dial: options.dial,
+    hostname,
+    port,
+    dial: options.dial ??
+      (tls === undefined ? undefined : (signal) => dialTls(hostname, port, signal, tls)),
     connectTimeout: options.connectTimeout ?? 5,
     reconnectInterval,
     reconnectTimeout: options.reconnectTimeout ?? 120,

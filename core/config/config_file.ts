@@ -104,6 +104,14 @@ export const SERVER_SETTINGS: readonly Setting[] = Object.freeze([
     placeholder: "ADDR",
   }),
   setting("port", "port", "port to listen on; 0 picks a free one", { placeholder: "PORT" }),
+  setting("tlsCert", "path", "PEM certificate chain: also listen for TLS on --tls-port", {
+    placeholder: "FILE",
+  }),
+  setting("tlsKey", "path", "PEM private key of --tls-cert", { placeholder: "FILE" }),
+  setting("tlsPort", "port", "port for TLS (with --tls-cert); 0 picks a free one", {
+    placeholder: "PORT",
+  }),
+  setting("tlsOnly", "switch", "listen for TLS only: do not open the plain --port"),
   setting("mode", "mode", "chat relays lines between users; echo returns them", {
     placeholder: "chat|echo",
   }),
@@ -547,7 +555,7 @@ function fileEntries(path: string, json: Record<string, unknown>): [Setting, unk
 
 /** Resolves relative paths in a config file against the file's folder, so it works from any cwd. */
 function anchorPaths(layer: Layer, configFile: string): void {
-  for (const key of ["tokenFile", "logDir", "filesDir", "spoolDir"]) {
+  for (const key of ["tokenFile", "logDir", "filesDir", "spoolDir", "tlsCert", "tlsKey"]) {
     const value = layer.get(key);
     if (typeof value === "string" && value !== "" && !isAbsolute(value)) {
       layer.set(key, join(dirname(configFile), value));
@@ -569,6 +577,16 @@ function toOptions(merged: Layer): ServerOptions {
 
 /** Rules that involve two settings. */
 function checkCombinations(options: ServerOptions): void {
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+    throw new ConfigError(
+      options.tlsCert === undefined
+        ? "--tls-key needs --tls-cert (the certificate of that key)"
+        : "--tls-cert needs --tls-key (the private key of that certificate)",
+    );
+  }
+  if (options.tlsOnly === true && options.tlsCert === undefined) {
+    throw new ConfigError("--tls-only needs --tls-cert and --tls-key");
+  }
   const line = options.maxLineBytes ?? DEFAULT_OPTIONS.maxLineBytes;
   const queue = options.maxQueueBytes ?? DEFAULT_OPTIONS.maxQueueBytes;
   // A full-length line can triple in size when control bytes become U+FFFD, plus its prefix.
@@ -716,6 +734,11 @@ without a shell (needs --allow-run for the programs). The client's words are sep
 after a "--", so none is taken as an option; with "args": {"pattern": "[a-z0-9.]+"} they come
 right after argv instead, each one matching the pattern in full or refused. --max-running
 defaults to 2 per CPU core; past it :run is answered ERR busy.
+
+With --tls-cert and --tls-key (PEM files) the server also listens for TLS on --tls-port, the
+same protocol inside TLS (ncat --ssl is a client); --tls-only closes the plain port. A handshake
+must finish within --register-timeout. A certificate or key that cannot be read or used (not
+PEM, key not matching) is a configuration error.
 
 Byte counts take K, M, G, T suffixes (in 1024s). The file quotas are checked when a :put or :send
 line is read, before any of its bytes is stored; a sender's :send uploads count against

@@ -59,6 +59,17 @@ export interface ServerOptions {
   host?: string;
   /** Port to bind; 0 picks a free one. @default {12345} */
   port?: number;
+  /**
+   * PEM certificate chain file: with {@linkcode ServerOptions.tlsKey}, the server also listens
+   * for TLS on {@linkcode ServerOptions.tlsPort} (same protocol inside TLS). @default {undefined}
+   */
+  tlsCert?: string;
+  /** PEM private key file of {@linkcode ServerOptions.tlsCert}. @default {undefined} */
+  tlsKey?: string;
+  /** Port for TLS (when a certificate is set); 0 picks a free one. @default {12346} */
+  tlsPort?: number;
+  /** Listen for TLS only: the plain port is not opened. @default {false} */
+  tlsOnly?: boolean;
   /** Chat relay or echo. @default {"chat"} */
   mode?: ServerMode;
   /** Connections open at once; one more gets `ERR server-full`. @default {100} */
@@ -166,8 +177,22 @@ export interface ServerOptions {
 /** The options a running server uses: every default filled in. */
 export interface ResolvedServerOptions extends
   Required<
-    Omit<ServerOptions, "access" | "adminToken" | "tokenFile" | "console" | "signal" | "commands">
+    Omit<
+      ServerOptions,
+      | "access"
+      | "adminToken"
+      | "tokenFile"
+      | "console"
+      | "signal"
+      | "commands"
+      | "tlsCert"
+      | "tlsKey"
+    >
   > {
+  /** See {@linkcode ServerOptions.tlsCert}. */
+  tlsCert: string | undefined;
+  /** See {@linkcode ServerOptions.tlsKey}. */
+  tlsKey: string | undefined;
   /** Access lists, both present. */
   access: Required<AccessOptions>;
   /** `:run` commands with every default filled in. */
@@ -188,6 +213,10 @@ export const DEFAULT_OPTIONS: Readonly<
 > = Object.freeze({
   host: "127.0.0.1",
   port: 12345,
+  tlsCert: undefined,
+  tlsKey: undefined,
+  tlsPort: 12346,
+  tlsOnly: false,
   mode: "chat",
   maxClients: 100,
   maxPerIp: 0,
@@ -243,6 +272,8 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedServerOptio
     ),
     adminToken: options.adminToken,
     tokenFile: options.tokenFile,
+    tlsCert: options.tlsCert,
+    tlsKey: options.tlsKey,
     console: options.console,
     signal: options.signal,
   } as ResolvedServerOptions;

@@ -67,3 +67,27 @@ export class ListenerClosed extends Error {
     this.name = "ListenerClosed";
   }
 }
+
+/**
+ * A connection that never became a stream: its transport's setup (the TLS handshake) failed or
+ * did not finish in time. Routine on the internet (a scanner, a plain-text client on the TLS
+ * port); the listener has closed it already, and the accept loop counts it and moves on.
+ */
+export class HandshakeFailed extends Error {
+  /** The peer's address. */
+  readonly remoteAddr: StreamAddress;
+  /** True when the handshake did not finish in time, false when it failed. */
+  readonly timedOut: boolean;
+  /** Wraps the transport's own error (none for a timeout). */
+  constructor(remoteAddr: StreamAddress, timedOut: boolean, options?: ErrorOptions) {
+    super(
+      timedOut
+        ? "the handshake did not finish in time"
+        : `the handshake failed: ${(options?.cause as Error | undefined)?.message ?? "unknown"}`,
+      options,
+    );
+    this.name = "HandshakeFailed";
+    this.remoteAddr = remoteAddr;
+    this.timedOut = timedOut;
+  }
+}

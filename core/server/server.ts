@@ -28,11 +28,12 @@ import { LogThrottle } from "../log/throttle.ts";
 import { MessageLog } from "../log/message_log.ts";
 import {
   type ByteStream,
+  HandshakeFailed,
   ListenerClosed,
   PeerGoneBeforeAccept,
   type StreamListener,
 } from "../net/stream.ts";
-import { listenTcp } from "../net/tcp.ts";
+import { bindListeners } from "./listeners.ts";
 import type { DisconnectReason } from "../protocol/errors.ts";
 import { formatAddress } from "../protocol/grammar.ts";
 import { constantTimeEqual } from "../util/constant_time.ts";
@@ -77,7 +78,9 @@ const MAX_ACCEPT_BACKOFF_MS = 1000;
  *
  * `listeners`, when given, are sockets already bound (with `listenTcp` from `core/net/tcp.ts`,
  * or any {@linkcode StreamListener}: the transport seam); the server accepts from all of them
- * instead of binding `options.host` and `options.port`, and closes them when it stops. Binding
+ * instead of binding `options.host` and `options.port` (and `options.tlsPort` when
+ * `options.tlsCert` and `options.tlsKey` are set: see `listeners.ts`), and closes them when it
+ * stops. Binding
  * first lets a program do what needs the real port (the `server` program writes its token
  * file) before the server logs `listening on` and accepts anyone.
  *
@@ -103,12 +106,10 @@ export async function startServer(
     lockoutMs: resolved.authLockout * 1000,
   });
   const given = listeners === undefined ? [] : Array.isArray(listeners) ? listeners : [listeners];
-  const server = new SwitchboardServer(
-    resolved,
-    given.length > 0 ? given : [listenTcp(resolved.host, resolved.port)],
-    throttle,
-    attempts,
-  );
+  const bound = given.length > 0
+    ? given
+    : (await bindListeners(resolved)).map(({ listener }) => listener);
+  const server = new SwitchboardServer(resolved, bound, throttle, attempts);
   await Promise.resolve();
   return server;
 }
@@ -284,6 +285,10 @@ class SwitchboardServer implements Server, ServerContext {
           this.counters.resetBeforeAccept++;
           continue;
         }
+        if (error instanceof HandshakeFailed) {
+          this.#handshakeFailed(error);
+          continue;
+        }
         // Out of file descriptors and the like: the listener itself is in trouble. Back off
         // (10 ms, doubling up to 1 s) so the others keep being served, and log each failure.
         const delay = Math.min(MAX_ACCEPT_BACKOFF_MS, 10 * 2 ** failures++);
@@ -318,6 +323,20 @@ class SwitchboardServer implements Server, ServerContext {
     this.log.conn.info("connected {peer}", { peer: address, ip, port: remote.port });
     this.events.emit("connect", { id: connection.id, address });
     this.#track(connection.run());
+  }
+
+  /** A TLS peer that never completed its handshake: already closed by the listener. */
+  #handshakeFailed(failure: HandshakeFailed): void {
+    this.counters.tlsFailed++;
+    const ip = failure.remoteAddr.hostname.replace(IPV4_MAPPED, "$1");
+    const peer = formatAddress(ip, failure.remoteAddr.port);
+    this.throttle.warning(
+      this.log.conn,
+      ip,
+      "TLS handshake with {peer} failed: {why}",
+      { peer, ip, why: failure.message },
+      "tls-failed",
+    );
   }
 
   #refuse(stream: ByteStream, address: string, ip: string, refusal: Refusal): void {

@@ -21,6 +21,8 @@ export interface ServerStats {
   accepted: number;
   /** Connections the peer reset before the server could accept them (skipped, not served). */
   resetBeforeAccept: number;
+  /** TLS connections whose handshake failed or did not finish within the register timeout. */
+  tlsFailed: number;
   /** Messages recorded: lobby lines, `:pm`, `:group send`, console broadcasts, echoed lines. */
   messages: number;
   /** Messages handed to recipients' queues, counted per recipient. */
@@ -44,6 +46,7 @@ export class StatsCounter {
   readonly startedAt = performance.now();
   accepted = 0;
   resetBeforeAccept = 0;
+  tlsFailed = 0;
   messages = 0;
   deliveries = 0;
   commands = 0;
@@ -71,6 +74,7 @@ export class StatsCounter {
       ...now,
       accepted: this.accepted,
       resetBeforeAccept: this.resetBeforeAccept,
+      tlsFailed: this.tlsFailed,
       messages: this.messages,
       deliveries: this.deliveries,
       commands: this.commands,

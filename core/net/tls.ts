@@ -1,0 +1,325 @@
+/**
+ * TLS through `Deno.listenTls` and `Deno.connectTls`: the same byte stream as TCP, inside TLS.
+ * The listener hands out a stream only once its handshake has completed, so a peer that never
+ * finishes one (a scanner, a plain-text client on the TLS port, a stalled socket) never becomes
+ * a connection of the server: handshakes run side by side, each bounded in time, and each
+ * failure comes out of `accept` as a {@linkcode HandshakeFailed} with its `TlsConn` closed.
+ * (Deno 2.9.6 then cancels a handshake still waiting for its peer but keeps the socket open until
+ * the peer closes it; nothing here can reach that socket. See docs/install.md, "TLS".)
+ * The dialer completes the handshake before it returns, so a certificate that fails its checks
+ * is a connect error, never a read error later. Certificate checks are never skipped.
+ * (`Deno.TlsConn` exposes no `setNoDelay` in Deno 2.9, so unlike `tcp.ts` Nagle stays as is.)
+ * @module
+ */
+
+import { SwitchboardError } from "../protocol/errors.ts";
+import { formatAddress } from "../protocol/grammar.ts";
+import {
+  type ByteStream,
+  HandshakeFailed,
+  ListenerClosed,
+  PeerGoneBeforeAccept,
+  type StreamAddress,
+  type StreamListener,
+} from "./stream.ts";
+
+/** The server's certificate chain and private key, as PEM text. */
+export interface TlsListenOptions {
+  /** Certificate chain (PEM), the server's own certificate first. */
+  cert: string;
+  /** Private key (PEM) of that certificate. */
+  key: string;
+  /** Milliseconds a peer has to complete the handshake. @default {10000} */
+  handshakeTimeoutMs?: number;
+}
+
+/**
+ * One outcome of the accept loop, waiting for a caller of `accept`; `taken` tells the loop that a
+ * failure of the listener itself was handed out.
+ */
+type Outcome = { stream: ByteStream } | { error: unknown; taken?: () => void };
+
+/** A TLS socket bound and listening; see {@linkcode listenTls}. */
+class TlsStreamListener implements StreamListener {
+  readonly #listener: Deno.TlsListener;
+  readonly #timeoutMs: number;
+  readonly #ready: Outcome[] = [];
+  readonly #waiting: ((outcome: Outcome) => void)[] = [];
+  readonly #handshaking = new Set<Deno.TlsConn>();
+  #closed = false;
+  readonly addr: StreamAddress;
+
+  constructor(listener: Deno.TlsListener, timeoutMs: number) {
+    this.#listener = listener;
+    this.#timeoutMs = timeoutMs;
+    this.addr = { hostname: listener.addr.hostname, port: listener.addr.port };
+    void this.#loop();
+  }
+
+  accept(): Promise<ByteStream> {
+    const outcome = this.#ready.shift();
+    const next: Promise<Outcome> = outcome !== undefined
+      ? Promise.resolve(outcome)
+      : this.#closed
+      ? Promise.resolve({ error: new ListenerClosed() })
+      : new Promise<Outcome>((resolve) => this.#waiting.push(resolve));
+    return next.then((outcome) => {
+      if ("stream" in outcome) return outcome.stream;
+      outcome.taken?.();
+      throw outcome.error;
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#listener.close();
+    } catch {
+      // Already closed.
+    }
+    for (const conn of this.#handshaking) closeQuietly(conn);
+    for (const outcome of this.#ready.splice(0)) {
+      if ("stream" in outcome) closeQuietly(outcome.stream);
+      else outcome.taken?.();
+    }
+    for (const resolve of this.#waiting.splice(0)) resolve({ error: new ListenerClosed() });
+  }
+
+  #deliver(outcome: Outcome): void {
+    if (this.#closed) {
+      if ("stream" in outcome) closeQuietly(outcome.stream);
+      else outcome.taken?.();
+      return;
+    }
+    const waiter = this.#waiting.shift();
+    if (waiter !== undefined) waiter(outcome);
+    else this.#ready.push(outcome);
+  }
+
+  /**
+   * Accepts TCP connections and starts each one's handshake without waiting for it. A failure
+   * of the listener itself (out of descriptors) is handed to a caller of `accept`, and the loop
+   * waits until one took it: the caller's back-off then paces the retries.
+   */
+  async #loop(): Promise<void> {
+    while (!this.#closed) {
+      let conn: Deno.TlsConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (error) {
+        if (this.#closed || error instanceof Deno.errors.BadResource) break;
+        const routine = error instanceof Deno.errors.NotConnected ||
+          error instanceof Deno.errors.ConnectionReset ||
+          error instanceof Deno.errors.ConnectionAborted;
+        await new Promise<void>((taken) =>
+          this.#deliver({
+            error: routine ? new PeerGoneBeforeAccept({ cause: error }) : error,
+            taken,
+          })
+        );
+        continue;
+      }
+      void this.#handshake(conn);
+    }
+    this.close();
+  }
+
+  async #handshake(conn: Deno.TlsConn): Promise<void> {
+    this.#handshaking.add(conn);
+    const remote = { hostname: conn.remoteAddr.hostname, port: conn.remoteAddr.port };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timedOut = false;
+    try {
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          timedOut = true;
+          reject(new Deno.errors.TimedOut("handshake timed out"));
+        }, this.#timeoutMs);
+      });
+      await Promise.race([conn.handshake(), expired]);
+      this.#handshaking.delete(conn);
+      this.#deliver({ stream: conn });
+    } catch (error) {
+      this.#handshaking.delete(conn);
+      closeQuietly(conn);
+      if (this.#closed) return;
+      this.#deliver({
+        error: new HandshakeFailed(remote, timedOut, timedOut ? undefined : { cause: error }),
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function closeQuietly(stream: ByteStream): void {
+  try {
+    stream.close();
+  } catch {
+    // Already closed.
+  }
+}
+
+/**
+ * Binds a TCP socket and listens for TLS on it, without accepting anyone yet.
+ *
+ * @example
+ * ```ts ignore
+ * import { listenTls } from "./tls.ts";
+ * const listener = listenTls("127.0.0.1", 0, {
+ *   cert: await Deno.readTextFile("server.pem"),
+ *   key: await Deno.readTextFile("server.key"),
+ * });
+ * listener.close();
+ * ```
+ * @throws {SwitchboardError} `tls-cert` when the certificate is not PEM, `tls-key` when the
+ * key is not a PEM private key or does not match the certificate, `address-in-use` and
+ * `address-unavailable` as {@linkcode listenTcp} does.
+ */
+export function listenTls(
+  hostname: string,
+  port: number,
+  options: TlsListenOptions,
+): StreamListener {
+  const where = formatAddress(hostname, port);
+  let listener: Deno.TlsListener;
+  try {
+    listener = Deno.listenTls({
+      hostname,
+      port,
+      transport: "tcp",
+      cert: options.cert,
+      key: options.key,
+    });
+  } catch (error) {
+    throw listenTlsError(error, where) ?? error;
+  }
+  return new TlsStreamListener(listener, options.handshakeTimeoutMs ?? 10_000);
+}
+
+/** Words what `Deno.listenTls` threw, or `undefined` for an error it does not know. */
+function listenTlsError(error: unknown, where: string): SwitchboardError | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  const fail = (code: string, why: string) => new SwitchboardError(code, why, { cause: error });
+  if (error instanceof Deno.errors.AddrInUse) {
+    return fail("address-in-use", `cannot listen on ${where}: the port is already in use`);
+  }
+  if (error instanceof Deno.errors.AddrNotAvailable) {
+    return fail(
+      "address-unavailable",
+      `cannot listen on ${where}: that address does not belong to this machine`,
+    );
+  }
+  if (/no certificates found|certificate/i.test(message) && !/key/i.test(message)) {
+    return fail("tls-cert", "not a PEM certificate (no certificate found in it)");
+  }
+  if (/mismatch|not be consistent/i.test(message)) {
+    return fail("tls-key", "the key does not match the certificate");
+  }
+  if (/no keys found/i.test(message)) {
+    return fail("tls-key", "not a PEM private key (no key found in it)");
+  }
+  if (/key/i.test(message)) return fail("tls-key", `not a usable private key (${message})`);
+  return undefined;
+}
+
+/** Options of {@linkcode dialTls}. */
+export interface TlsDialOptions {
+  /** Extra trusted CA certificates (PEM), besides the system's store. @default {[]} */
+  caCerts?: string[];
+}
+
+/**
+ * Opens a TLS connection and completes the handshake, checking the server's certificate against
+ * the system's store and `caCerts`, and its name against `hostname`. `signal` abandons the
+ * attempt (a connection that completes anyway is closed, not leaked). Rejects with the
+ * transport's own error; {@linkcode classifyTlsError} words it.
+ */
+export async function dialTls(
+  hostname: string,
+  port: number,
+  signal: AbortSignal,
+  options: TlsDialOptions = {},
+): Promise<ByteStream> {
+  const connecting = Deno.connectTls({
+    hostname,
+    port,
+    ...(options.caCerts === undefined ? {} : { caCerts: options.caCerts }),
+  });
+  const closeLate = () => void connecting.then((conn) => conn.close(), () => {});
+  signal.addEventListener("abort", closeLate, { once: true });
+  let conn: Deno.TlsConn;
+  try {
+    conn = await connecting;
+    await conn.handshake();
+  } catch (error) {
+    connecting.then((conn) => closeQuietly(conn), () => {});
+    // An abort closes a stalled handshake: what it throws then is the abort's doing.
+    throw signal.aborted ? signal.reason : error;
+  } finally {
+    signal.removeEventListener("abort", closeLate);
+  }
+  if (signal.aborted) {
+    conn.close();
+    throw signal.reason;
+  }
+  return conn;
+}
+
+/** Why a TLS connection could not be set up, for a person. */
+export type TlsProblem =
+  | "unknown-authority"
+  | "name-mismatch"
+  | "expired"
+  | "plain-server"
+  | "handshake";
+
+/**
+ * Classifies what {@linkcode dialTls} threw when the handshake failed (Deno 2 reports them as
+ * `InvalidData` with rustls' wording, or `UnexpectedEof` when the server hung up at once);
+ * `undefined` for an error that is not a TLS failure (refused, unreachable …).
+ */
+export function classifyTlsError(
+  error: unknown,
+): { problem: TlsProblem; why: string } | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const message = error.message;
+  if (
+    error instanceof Deno.errors.InvalidData || /peer certificate|corrupt message/.test(message)
+  ) {
+    if (/UnknownIssuer|unknown issuer|BadSignature/i.test(message)) {
+      return {
+        problem: "unknown-authority",
+        why: "certificate signed by an unknown authority (trust its CA with --tls-ca)",
+      };
+    }
+    if (/not valid for name/i.test(message)) {
+      return { problem: "name-mismatch", why: `certificate name mismatch (${peerName(message)})` };
+    }
+    if (/expired|not valid after|not valid before|NotValidYet/i.test(message)) {
+      return { problem: "expired", why: "certificate expired or not yet valid" };
+    }
+    if (/corrupt message|InvalidContentType|wrong version|record overflow/i.test(message)) {
+      return { problem: "plain-server", why: "the server does not speak TLS (plain TCP?)" };
+    }
+    return { problem: "handshake", why: `TLS handshake failed (${message})` };
+  }
+  if (error instanceof Deno.errors.UnexpectedEof) {
+    return {
+      problem: "plain-server",
+      why: "the server closed the connection during the TLS handshake",
+    };
+  }
+  return undefined;
+}
+
+/** "certificate not valid for name "x"; … only valid for DnsName("y")" → the names involved. */
+function peerName(message: string): string {
+  const asked = /valid for name "([^"]*)"/.exec(message)?.[1];
+  const valid = [...message.matchAll(/(?:DnsName|IpAddress)\("?([^")]*)"?\)/g)].map((m) => m[1]);
+  if (asked === undefined) return message;
+  return valid.length > 0
+    ? `asked for ${asked}, certificate is for ${valid.join(", ")}`
+    : `the certificate is not for ${asked}`;
+}

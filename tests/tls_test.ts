@@ -1,0 +1,305 @@
+import assert from "node:assert/strict";
+import { SwitchboardClient } from "../core/client/client.ts";
+import { ConnectError } from "../core/client/errors.ts";
+import type { Server } from "../core/server/server.ts";
+import { haveOpenssl, makeCerts, type TestCerts } from "./_certs.ts";
+import { connect, eventually, LINE_TIMEOUT_MS, startTestServer } from "./_helpers.ts";
+import { REPO_ROOT, runProgram, ServerProcess } from "./_programs.ts";
+
+/** openssl makes the certificates; CI installs it (and ncat), so there they must exist. */
+const ignore = !haveOpenssl && Deno.env.get("CI") !== "true";
+if (ignore) console.warn("tls_test: openssl is not installed; the TLS tests are skipped");
+const ncat = await new Deno.Command("ncat", { args: ["--version"], stdout: "null", stderr: "null" })
+  .output().then((o) => o.success, () => false);
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Certificates shared by the tests of this file (made once: openssl takes a moment). */
+let certsMade: Promise<TestCerts> | undefined;
+function certs(): Promise<TestCerts> {
+  if (certsMade === undefined) {
+    certsMade = makeCerts();
+    certsMade.then(({ dir }) => {
+      // Removed when the test module ends: the files are shared by its tests.
+      globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+    }, () => {});
+  }
+  return certsMade;
+}
+
+function tlsTest(name: string, fn: (certs: TestCerts) => Promise<void>): void {
+  Deno.test({ name, ignore, fn: async () => await fn(await certs()) });
+}
+
+/** A library server listening on plain TCP and TLS (port 0 for both). */
+async function tlsServer(c: TestCerts, extra: Record<string, unknown> = {}): Promise<Server> {
+  return await startTestServer({ tlsCert: c.cert, tlsKey: c.key, tlsPort: 0, ...extra });
+}
+
+function tlsPort(server: Server): number {
+  return server.addrs[1]!.port;
+}
+
+/** Resolves with the text of the first lobby message `client` receives. */
+function nextMessage(client: SwitchboardClient): Promise<string> {
+  return new Promise((resolve) => {
+    const off = client.on("line", ({ event }) => {
+      if (event.type === "message") {
+        off();
+        resolve(`${event.from}: ${event.text}`);
+      }
+    });
+  });
+}
+
+tlsTest("two library clients chat over TLS with the private CA trusted", async (c) => {
+  await using server = await tlsServer(c);
+  const ca = await Deno.readTextFile(c.ca);
+  const options = { hostname: "localhost", port: tlsPort(server), tls: { caCerts: [ca] } };
+  await using alice = await SwitchboardClient.connect(options);
+  await using bob = await SwitchboardClient.connect(options);
+  assert.ok((await alice.register("alice")).ok);
+  assert.ok((await bob.register("bob")).ok);
+  const heard = nextMessage(bob);
+  alice.send("hello over tls");
+  assert.equal(await heard, "alice: hello over tls");
+  // The same hub serves the plain port.
+  await using carol = await connect(server, "carol");
+  alice.send("and to plain");
+  assert.equal(await carol.waitFor("MSG"), "MSG alice * :and to plain");
+});
+
+tlsTest(
+  "the library reports a certificate from an unknown authority as tls-unknown-authority",
+  async (c) => {
+    await using server = await tlsServer(c);
+    const error = await SwitchboardClient.connect({
+      hostname: "localhost",
+      port: tlsPort(server),
+      tls: true,
+      connectTimeout: 2,
+    }).then(() => undefined, (e) => e);
+    assert.ok(error instanceof ConnectError, String(error));
+    assert.equal(error.code, "tls-unknown-authority");
+  },
+);
+
+Deno.test({
+  name: "ncat --ssl is a client: HELLO, name, message, quit, inside TLS",
+  ignore: ignore || (!ncat && Deno.env.get("CI") !== "true"),
+  async fn() {
+    const c = await certs();
+    await using server = await tlsServer(c);
+    await using bob = await connect(server, "bob");
+    const child = new Deno.Command("ncat", {
+      args: [
+        "--ssl",
+        "--ssl-verify",
+        "--ssl-trustfile",
+        c.ca,
+        "localhost",
+        String(tlsPort(server)),
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stdin = child.stdin.getWriter();
+    await stdin.write(encoder.encode("alice\nhello from ncat --ssl\n"));
+    assert.equal(await bob.waitFor("MSG"), "MSG alice * :hello from ncat --ssl");
+    await stdin.write(encoder.encode(":quit\n"));
+    await stdin.close();
+    const output = await child.output();
+    const lines = decoder.decode(output.stdout).trimEnd().split("\n");
+    assert.match(lines[0] ?? "", /^HELLO sb\/1 /);
+    assert.match(lines[1] ?? "", /^WELCOME alice /);
+    assert.equal(lines.at(-1), "BYE quit :Goodbye!");
+  },
+});
+
+tlsTest(
+  "a stalled or garbage handshake is given up within register-timeout and counted as tlsFailed",
+  async (c) => {
+    await using server = await tlsServer(c, { registerTimeout: 0.3 });
+    const port = tlsPort(server);
+    const silent = await Deno.connect({ hostname: "127.0.0.1", port });
+    const garbage = await Deno.connect({ hostname: "127.0.0.1", port });
+    await garbage.write(encoder.encode("alice\nhello, this is not TLS\n"));
+    // While both wait, a TLS client is served as usual.
+    const ca = await Deno.readTextFile(c.ca);
+    await using alice = await SwitchboardClient.connect({
+      hostname: "localhost",
+      port,
+      tls: { caCerts: [ca] },
+    });
+    assert.ok((await alice.register("alice")).ok);
+    await eventually(() => server.stats().tlsFailed === 2, LINE_TIMEOUT_MS);
+    assert.ok(server.console(":stats").includes("STAT tlsFailed 2"));
+    assert.equal(server.stats().connections, 1, "the failed handshakes never became connections");
+    // The garbage gets a TLS alert and the end of the stream, never a Switchboard line.
+    const answer = await readToEnd(garbage);
+    assert.doesNotMatch(answer, /HELLO|ERR|BYE/);
+    garbage.close();
+    // Deno 2.9.6 keeps the socket of an abandoned handshake open until its peer leaves (see
+    // docs/install.md): the silent peer closes it here.
+    silent.close();
+    assert.equal(alice.state, "ready");
+    alice.send("still here");
+    assert.equal(alice.state, "ready");
+  },
+);
+
+/** Reads until the peer ends the stream (or resets it); returns what came, as Latin-1. */
+async function readToEnd(conn: Deno.Conn): Promise<string> {
+  const buffer = new Uint8Array(1024);
+  let seen = "";
+  for (;;) {
+    const count = await conn.read(buffer).catch(() => null);
+    if (count === null) return seen;
+    seen += String.fromCharCode(...buffer.subarray(0, count));
+  }
+}
+
+tlsTest(
+  "the programs: client and shutdown with --tls --tls-ca; a token file per port",
+  async (c) => {
+    const server = await ServerProcess.start([
+      "--port=0",
+      "--tls-port=0",
+      `--tls-cert=${c.cert}`,
+      `--tls-key=${c.key}`,
+      "--log-dir=",
+    ]);
+    await using _server = server;
+    const tls = String(server.tlsPort);
+    for (const port of [server.port, server.tlsPort]) {
+      const file = `${REPO_ROOT}/.switchboard/admin-${port}.token`;
+      assert.ok((await Deno.stat(file)).isFile, `${file} is written`);
+    }
+    const client = await runProgram("client", [
+      "--tls",
+      "--tls-ca",
+      c.ca,
+      "--host",
+      "localhost",
+      "--port",
+      tls,
+      "-n",
+      "alice",
+      "-s",
+      "hello",
+    ]);
+    assert.equal(client.code, 0, client.stderr);
+    const stop = await runProgram("shutdown", ["--tls", "--tls-ca", c.ca, "--port", tls]);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.equal((await server.finished()).code, 0);
+  },
+);
+
+tlsTest(
+  "--tls-only opens no plain port and shutdown finds the token of the TLS port",
+  async (c) => {
+    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const plainPort = probe.addr.port;
+    probe.close();
+    const server = await ServerProcess.start([
+      `--port=${plainPort}`,
+      "--tls-port=0",
+      "--tls-only",
+      `--tls-cert=${c.cert}`,
+      `--tls-key=${c.key}`,
+      "--log-dir=",
+    ]);
+    await using _server = server;
+    await assert.rejects(
+      Deno.connect({ hostname: "127.0.0.1", port: plainPort }),
+      Deno.errors.ConnectionRefused,
+    );
+    const stop = await runProgram("shutdown", [
+      "--tls",
+      "--tls-ca",
+      c.ca,
+      "--port",
+      String(server.port),
+    ]);
+    assert.equal(stop.code, 0, stop.stderr);
+    const result = await server.finished();
+    assert.equal(result.code, 0);
+    assert.doesNotMatch(result.stdout, /^listening on .*\d$/m, "no plain listening line");
+  },
+);
+
+/** Runs the client program against `port` with TLS; returns exit code and stderr. */
+async function tlsClient(port: number, args: string[]) {
+  return await runProgram("client", [
+    "--tls",
+    "--host",
+    "localhost",
+    "--port",
+    String(port),
+    "--connect-timeout",
+    "3",
+    "-n",
+    "alice",
+    "-s",
+    "hi",
+    ...args,
+  ]);
+}
+
+tlsTest(
+  "client failures exit 12 with one line: unknown authority, wrong name, expired, plain server",
+  async (c) => {
+    await using good = await tlsServer(c);
+    await using wrong = await startTestServer({ tlsCert: c.wrongName, tlsKey: c.key, tlsPort: 0 });
+    await using expired = await startTestServer({ tlsCert: c.expired, tlsKey: c.key, tlsPort: 0 });
+    const cases: [string, number, string[], RegExp][] = [
+      ["unknown authority", tlsPort(good), [], /unknown authority/],
+      ["wrong name", tlsPort(wrong), ["--tls-ca", c.ca], /name mismatch.*other\.example/],
+      ["expired", tlsPort(expired), ["--tls-ca", c.ca], /expired/],
+      ["plain server", good.addr.port, ["--tls-ca", c.ca], /does not speak TLS/],
+    ];
+    for (const [what, port, args, why] of cases) {
+      const result = await tlsClient(port, args);
+      assert.equal(result.code, 12, `${what}: ${result.stderr}`);
+      const lines = result.stderr.trimEnd().split("\n");
+      assert.equal(lines.length, 1, `${what}: ${result.stderr}`);
+      assert.match(lines[0]!, why, what);
+    }
+    const stop = await runProgram("shutdown", ["--tls", "--port", String(good.addr.port)]);
+    assert.equal(stop.code, 12, stop.stderr);
+    assert.match(stop.stderr, /does not speak TLS/);
+  },
+);
+
+tlsTest(
+  "a certificate or key the server cannot use stops it with exit 2 and one line naming the flag",
+  async (c) => {
+    const notPem = `${c.dir}/index.txt`;
+    const cases: [string, string, string, RegExp][] = [
+      [
+        "missing cert",
+        `${c.dir}/missing.pem`,
+        c.key,
+        /^server: --tls-cert .*missing\.pem: cannot read it/,
+      ],
+      ["cert not PEM", notPem, c.key, /^server: --tls-cert .*: not a PEM certificate/],
+      ["key not PEM", c.cert, c.cert, /^server: --tls-key .*: not a PEM private key/],
+      ["key mismatch", c.cert, c.otherKey, /^server: --tls-key .*: the key does not match/],
+    ];
+    for (const [what, cert, key, line] of cases) {
+      const result = await runProgram("server", [
+        "--port=0",
+        "--tls-port=0",
+        `--tls-cert=${cert}`,
+        `--tls-key=${key}`,
+        "--log-dir=",
+      ]);
+      assert.equal(result.code, 2, `${what}: ${result.stderr}`);
+      assert.equal(result.stdout, "", what);
+      assert.equal(result.stderr.trimEnd().split("\n").length, 1, `${what}: ${result.stderr}`);
+      assert.match(result.stderr, line, what);
+    }
+  },
+);
