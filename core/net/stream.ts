@@ -40,6 +40,8 @@ export async function writeAll(
 export interface StreamListener {
   /** The local address (the real port when bound to port 0). */
   readonly addr: StreamAddress;
+  /** What runs inside TCP, for logs (`"tls"`); absent for plain TCP. */
+  readonly security?: string;
   /**
    * The next accepted stream. Rejects with {@linkcode PeerGoneBeforeAccept} for a connection
    * its peer gave up while it waited (routine: skip it), with {@linkcode ListenerClosed} once

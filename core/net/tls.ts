@@ -48,6 +48,7 @@ class TlsStreamListener implements StreamListener {
   readonly #handshaking = new Set<Deno.TlsConn>();
   #closed = false;
   readonly addr: StreamAddress;
+  readonly security = "tls";
 
   constructor(listener: Deno.TlsListener, timeoutMs: number) {
     this.#listener = listener;

@@ -171,11 +171,21 @@ class SwitchboardServer implements Server, ServerContext {
     this.#sweeper = setInterval(() => this.#sweep(), sweepInterval(options));
     this.#acceptLoops = Promise.all(listeners.map((listener) => this.#accept(listener))).then();
     options.signal?.addEventListener("abort", () => void this.shutdown(), { once: true });
-    for (const addr of this.addrs) {
-      this.log.server.info("listening on {address} in {mode} mode", {
-        address: formatAddress(addr.hostname, addr.port),
-        mode: options.mode,
-      });
+    for (const [i, addr] of this.addrs.entries()) {
+      const address = formatAddress(addr.hostname, addr.port);
+      const security = listeners[i]?.security;
+      if (security === undefined) {
+        this.log.server.info("listening on {address} in {mode} mode", {
+          address,
+          mode: options.mode,
+        });
+      } else {
+        this.log.server.info("listening on {address} ({security}) in {mode} mode", {
+          address,
+          security,
+          mode: options.mode,
+        });
+      }
       this.events.emit("listening", { ...addr });
     }
   }
