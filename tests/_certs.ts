@@ -72,24 +72,12 @@ export async function makeCerts(): Promise<TestCerts> {
     ],
     dir,
   );
-  await openssl([
-    "genpkey",
-    "-algorithm",
-    "EC",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-out",
-    "server.key",
-  ], dir);
-  await openssl([
-    "genpkey",
-    "-algorithm",
-    "EC",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-out",
-    "other.key",
-  ], dir);
+  for (const name of ["server.key", "other.key"]) {
+    await openssl(
+      ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-out", name],
+      dir,
+    );
+  }
   const sign = async (name: string, san: string, dates: string[]) => {
     await openssl(
       [

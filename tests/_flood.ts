@@ -5,7 +5,8 @@
  * @module
  */
 
-const NEWLINE = 0x0a;
+import { readByteLines } from "./_byte_lines.ts";
+
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
@@ -39,29 +40,10 @@ export class NumberedReader {
   }
 
   async #read(): Promise<void> {
-    const buffer = new Uint8Array(256 * 1024);
-    let carry = new Uint8Array(0);
-    try {
-      for (;;) {
-        const read = await this.#conn.read(buffer);
-        if (read === null) break;
-        let bytes = buffer.subarray(0, read);
-        if (carry.length > 0) {
-          const joined = new Uint8Array(carry.length + read);
-          joined.set(carry);
-          joined.set(bytes, carry.length);
-          bytes = joined;
-        }
-        let start = 0;
-        for (let end = bytes.indexOf(NEWLINE); end >= 0; end = bytes.indexOf(NEWLINE, start)) {
-          this.#line(bytes, start, end);
-          start = end + 1;
-        }
-        carry = bytes.slice(start);
-      }
-    } catch {
-      // A reset ends the reading as a close does; `last` tells what the server said before.
-    }
+    // A reset ends the reading as a close does; `last` tells what the server said before.
+    await readByteLines(this.#conn, (bytes, start, end) => this.#line(bytes, start, end), {
+      bufferBytes: 256 * 1024,
+    });
   }
 
   #line(bytes: Uint8Array, start: number, end: number): void {

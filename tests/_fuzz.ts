@@ -5,12 +5,12 @@
  * @module
  */
 
+import { readByteLines } from "./_byte_lines.ts";
 import fc from "fast-check";
 import { Wakeup } from "./_helpers.ts";
 
 const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
-const NEWLINE = 0x0a;
 
 /** The longest line the fuzzed servers take, small so that generated lines cross it often. */
 export const FUZZ_MAX_LINE_BYTES = 64;
@@ -171,34 +171,14 @@ export class RawPeer implements AsyncDisposable {
   }
 
   async #read(): Promise<void> {
-    const buffer = new Uint8Array(64 * 1024);
-    let carry = new Uint8Array(0);
-    try {
-      for (;;) {
-        const count = await this.conn.read(buffer);
-        if (count === null) break;
-        let bytes = buffer.subarray(0, count);
-        if (carry.length > 0) {
-          const joined = new Uint8Array(carry.length + count);
-          joined.set(carry);
-          joined.set(bytes, carry.length);
-          bytes = joined;
-        }
-        let start = 0;
-        for (let end = bytes.indexOf(NEWLINE); end >= 0; end = bytes.indexOf(NEWLINE, start)) {
-          this.#line(bytes.subarray(start, end));
-          start = end + 1;
-        }
-        carry = bytes.slice(start);
-        this.#wakeup.notify();
-      }
-    } catch {
-      // A reset ends the stream like a close; what arrived before was checked.
-    } finally {
-      if (carry.length > 0) this.problems.push(`unterminated last line: ${hex(carry)}`);
-      this.#done = true;
-      this.#wakeup.notify();
-    }
+    const tail = await readByteLines(
+      this.conn,
+      (bytes, start, end) => this.#line(bytes.subarray(start, end)),
+      { onChunk: () => this.#wakeup.notify() },
+    );
+    if (tail.length > 0) this.problems.push(`unterminated last line: ${hex(tail)}`);
+    this.#done = true;
+    this.#wakeup.notify();
   }
 
   #line(bytes: Uint8Array): void {
