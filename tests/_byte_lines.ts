@@ -1,7 +1,7 @@
 /**
- * Reading a test peer's connection as lines of bytes, without decoding: for readers that must
- * see exactly what the server sent (invalid UTF-8, control bytes) or that count many thousands of
- * lines.
+ * Bytes as test peers see them: a connection read as lines of bytes, without decoding (for
+ * readers that must see exactly what the server sent, or count many thousands of lines), and
+ * byte arrays joined.
  * @module
  */
 
@@ -43,4 +43,15 @@ export async function readByteLines(
     // A reset ends the stream like a close; what arrived before it was seen.
   }
   return carry;
+}
+
+/** Joins byte arrays. */
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { readByteLines } from "./_byte_lines.ts";
+import { concat, readByteLines } from "./_byte_lines.ts";
 import fc from "fast-check";
 import { Wakeup } from "./_helpers.ts";
 
@@ -409,17 +409,6 @@ export function cut(bytes: Uint8Array, sizes: readonly number[]): Uint8Array[] {
     offset += size;
   }
   return pieces;
-}
-
-/** Joins byte arrays. */
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 /** SHA-256 of `bytes` in lower-case hex. */

@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { ServerOptions } from "../core/config/options.ts";
 import type { Server } from "../core/server/server.ts";
+import { concat } from "./_byte_lines.ts";
 import { eventually, LINE_TIMEOUT_MS, startTestServer, waitForPrefix, Wakeup } from "./_helpers.ts";
 
 const encoder = new TextEncoder();
@@ -251,16 +252,6 @@ class FileClient implements AsyncDisposable {
       this.#wakeup.notify();
     }
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,12 +9,12 @@
 
 import fc from "fast-check";
 import assert from "node:assert/strict";
+import { concat } from "./_byte_lines.ts";
 import { connect, eventually, hangGuard, startTestServer } from "./_helpers.ts";
 import {
   byteStream,
   CHAOS_NAMES,
   chunking,
-  concat,
   cut,
   FUZZ_MAX_LINE_BYTES,
   fuzzParameters,
