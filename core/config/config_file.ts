@@ -183,6 +183,11 @@ export const SERVER_SETTINGS: readonly Setting[] = Object.freeze([
   setting("adminToken", "token", "admin token (config file or environment only)", {
     flag: undefined,
   }),
+  setting(
+    "allowPlainAuth",
+    "switch",
+    "accept :auth tokens over plain TCP from non-loopback peers",
+  ),
   setting("tokenFile", "path", "where a generated admin token is written (mode 0600)", {
     placeholder: "FILE",
   }),

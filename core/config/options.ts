@@ -106,6 +106,12 @@ export interface ServerOptions {
   admins?: string[];
   /** Admin token; when absent one is generated and written to `tokenFile`. */
   adminToken?: string;
+  /**
+   * Take secrets (`:auth` tokens, later passwords) over plain TCP from any address. Without it a
+   * secret sent unencrypted from a non-loopback address is refused with `ERR tls-required` and
+   * never checked; loopback peers and TLS connections are always allowed. @default {false}
+   */
+  allowPlainAuth?: boolean;
   /** Where a generated admin token is written (mode 0600, removed at exit). @default {".switchboard/admin-<port>.token"} */
   tokenFile?: string;
   /** Folder of `server.log` and `errors.log`; empty string disables file logs. @default {"logs"} */
@@ -217,6 +223,7 @@ export const DEFAULT_OPTIONS: Readonly<
   tlsKey: undefined,
   tlsPort: 12346,
   tlsOnly: false,
+  allowPlainAuth: false,
   mode: "chat",
   maxClients: 100,
   maxPerIp: 0,

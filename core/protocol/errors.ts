@@ -17,6 +17,7 @@ export type ErrorCode =
   | "too-many-groups"
   | "not-allowed"
   | "too-many-attempts"
+  | "tls-required"
   | "line-too-long"
   | "bad-utf8"
   | "refused"

@@ -75,6 +75,8 @@ export interface PeerInfo {
   address: string;
   /** Connected from an address in `admins`. */
   admin: boolean;
+  /** Accepted from a TLS listener: what the peer sends is encrypted on the way. */
+  secure: boolean;
 }
 
 /** A client connection. Created by the server for each accepted stream. */
@@ -83,6 +85,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
   readonly ip: string;
   readonly port: number;
   readonly address: string;
+  readonly secure: boolean;
   name = "";
   registered = false;
   admin: boolean;
@@ -138,6 +141,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     this.port = peer.port;
     this.address = peer.address;
     this.admin = peer.admin;
+    this.secure = peer.secure;
     this.#onClosed = onClosed;
     const options = ctx.options;
     this.#echo = options.mode === "echo";

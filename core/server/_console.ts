@@ -20,6 +20,7 @@ export function runConsoleLine(ctx: ServerContext, line: string): string[] {
     registered: true,
     address: "console",
     ip: "console",
+    secure: false,
     admin: true,
     peer: undefined,
     send: (reply) => replies.push(reply.replace(/\n$/, "")),

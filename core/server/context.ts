@@ -40,6 +40,11 @@ export interface Caller {
   readonly address: string;
   /** Peer IP address without port, or `console`: what repeated warnings are counted by. */
   readonly ip: string;
+  /**
+   * The caller's stream is TLS: what it sends is encrypted on the way. False for plain TCP and for
+   * the console (which is no network stream: it counts as local, see `plain_secrets.ts`).
+   */
+  readonly secure: boolean;
   /** May run admin commands. */
   admin: boolean;
   /** The hub peer, once registered (never for the console). */

@@ -310,11 +310,12 @@ class SwitchboardServer implements Server, ServerContext {
         continue;
       }
       failures = 0;
-      this.#admit(stream);
+      this.#admit(stream, listener.security === "tls");
     }
   }
 
-  #admit(stream: ByteStream): void {
+  /** `secure`: the stream came from a TLS listener (see `plain_secrets.ts`). */
+  #admit(stream: ByteStream, secure: boolean): void {
     this.counters.accepted++;
     const remote = stream.remoteAddr;
     const ip = remote.hostname.replace(IPV4_MAPPED, "$1");
@@ -325,7 +326,7 @@ class SwitchboardServer implements Server, ServerContext {
       this.#nextId++,
       stream,
       this,
-      { ip, port: remote.port, address, admin: this.#admission.isAdmin(ip) },
+      { ip, port: remote.port, address, admin: this.#admission.isAdmin(ip), secure },
       (closed, reason) => this.#forget(closed, reason),
     );
     this.#connections.add(connection);
