@@ -186,7 +186,7 @@ export const SERVER_SETTINGS: readonly Setting[] = Object.freeze([
   setting(
     "allowPlainAuth",
     "switch",
-    "accept :auth tokens over plain TCP from non-loopback peers",
+    "take :auth over plain TCP from non-loopback peers",
   ),
   setting("tokenFile", "path", "where a generated admin token is written (mode 0600)", {
     placeholder: "FILE",
@@ -705,7 +705,7 @@ function usageLine(s: Setting): string | undefined {
       (s.kind === "bytes" && fallback === 0)
     ? ""
     : ` (default ${s.kind === "bytes" ? byteSize(fallback as number) : fallback})`;
-  return `  ${shown.padEnd(28)}${s.help}${suffix}`;
+  return `  ${(shown + " ").padEnd(28)}${s.help}${suffix}`;
 }
 
 /** A byte count as a flag would take it: `1G` for 1073741824, `1536K`, `100`. */
