@@ -52,8 +52,11 @@ unique_subject = no
 commonName = supplied
 `;
 
-/** Makes the CA and the server certificates; dispose to remove them. */
-export async function makeCerts(): Promise<TestCerts> {
+/**
+ * Makes the CA and the server certificates; dispose to remove them. `extraIps` are added to the
+ * server certificate's names (beside localhost and 127.0.0.1), for a server on another address.
+ */
+export async function makeCerts(extraIps: readonly string[] = []): Promise<TestCerts> {
   const dir = await Deno.makeTempDir({ prefix: "switchboard-certs-" });
   const key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
   await openssl(
@@ -117,7 +120,8 @@ export async function makeCerts(): Promise<TestCerts> {
   await Deno.writeTextFile(`${dir}/ca.cnf`, CA_CONFIG);
   await Deno.writeTextFile(`${dir}/index.txt`, "");
   await Deno.writeTextFile(`${dir}/serial`, "1000\n");
-  await sign("server", "DNS:localhost,IP:127.0.0.1", ["-days", "2"]);
+  const serverNames = ["DNS:localhost", "IP:127.0.0.1", ...extraIps.map((ip) => `IP:${ip}`)];
+  await sign("server", serverNames.join(","), ["-days", "2"]);
   await sign("expired", "DNS:localhost,IP:127.0.0.1", [
     "-startdate",
     "20200101000000Z",

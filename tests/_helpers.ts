@@ -69,16 +69,16 @@ export class Wakeup {
   }
 }
 
-/** A raw TCP client that reads lines in the background. */
+/** A raw TCP (or TLS) client that reads lines in the background. */
 export class TestClient implements AsyncDisposable {
-  readonly conn: Deno.TcpConn;
+  readonly conn: Deno.TcpConn | Deno.TlsConn;
   readonly #lines: string[] = [];
   readonly #wakeup = new Wakeup();
   #ended = false;
   #partial = "";
   readonly #reader: Promise<void>;
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: Deno.TcpConn | Deno.TlsConn) {
     this.conn = conn;
     this.#reader = this.#read();
   }
@@ -87,6 +87,11 @@ export class TestClient implements AsyncDisposable {
   static async open(target: Server | number, hostname = "127.0.0.1"): Promise<TestClient> {
     const port = typeof target === "number" ? target : target.addr.port;
     return new TestClient(await Deno.connect({ hostname, port }));
+  }
+
+  /** Connects over TLS to `hostname:port`, trusting the CA certificates `caCerts` (PEM). */
+  static async openTls(hostname: string, port: number, caCerts: string[]): Promise<TestClient> {
+    return new TestClient(await Deno.connectTls({ hostname, port, caCerts }));
   }
 
   /** True once the server closed the connection and every line was taken. */

@@ -73,7 +73,7 @@ Deno.test("a write that fails closes the connection as write-error: LEAVE, stats
 });
 
 /** The address the server sees for a test client's socket. */
-function addressOf(conn: Deno.TcpConn): string {
+function addressOf(conn: Deno.TcpConn | Deno.TlsConn): string {
   return `127.0.0.1:${conn.localAddr.port}`;
 }
 
