@@ -167,6 +167,7 @@ export {
   nameProblem,
   PROTOCOL_VERSION,
 } from "./core/protocol/grammar.ts";
+export { nameSkeleton } from "./core/protocol/name_skeleton.ts";
 export { LineParser, TOO_LONG } from "./core/protocol/line_parser.ts";
 export { LineReader, type Readable } from "./core/protocol/line_reader.ts";
 

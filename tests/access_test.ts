@@ -50,7 +50,7 @@ Deno.test("access: on a dual-stack listener an IPv4-mapped peer is matched as IP
 
 Deno.test("access: admins are recognised by CIDR, also through IPv4-mapped addresses", async () => {
   await using server = await startTestServer({ host: "::", admins: ["127.0.0.0/8"] });
-  await using admin = await connect(server, "root", "127.0.0.1");
+  await using admin = await connect(server, "chief", "127.0.0.1");
   assert.match((await admin.command(":stats")).at(-1) ?? "", /^OK stats/);
   await using user = await connect(server, "user", "::1");
   assert.match((await user.command(":stats")).at(-1) ?? "", /^ERR not-allowed/);

@@ -41,9 +41,9 @@ Deno.test("without a configured token, no :auth succeeds", async () => {
 
 Deno.test("clients whose address is in the admins list are admins without :auth", async () => {
   await using server = await startTestServer({ admins: ["127.0.0.0/8"] });
-  await using root = await connect(server, "root");
+  await using root = await connect(server, "chief");
   const [whoami] = await root.command(":whoami");
-  assert.match(whoami as string, /^WHOAMI root 127\.0\.0\.1:\d+ admin :$/);
+  assert.match(whoami as string, /^WHOAMI chief 127\.0\.0\.1:\d+ admin :$/);
   assert.equal((await root.command(":stats")).at(-1), "OK stats");
 });
 
@@ -56,7 +56,7 @@ Deno.test(":list shows admins the addresses of everyone", async () => {
 
 Deno.test(":kick sends BYE kicked to the user, KICK to the lobby, and OK kick to the admin", async () => {
   await using server = await startTestServer({ adminToken: TOKEN });
-  await using admin = await connect(server, "admin");
+  await using admin = await connect(server, "chief");
   await using bob = await connect(server, "bob");
   await using carol = await connect(server, "carol");
   await admin.command(`:auth ${TOKEN}`);
@@ -73,7 +73,7 @@ Deno.test(":kick sends BYE kicked to the user, KICK to the lobby, and OK kick to
 
 Deno.test(":rename renames another user: everyone gets NICK, the admin OK rename", async () => {
   await using server = await startTestServer({ adminToken: TOKEN });
-  await using admin = await connect(server, "admin");
+  await using admin = await connect(server, "chief");
   await using bob = await connect(server, "bob");
   await admin.command(`:auth ${TOKEN}`);
   assert.deepEqual((await admin.command(":rename bob robert")).slice(-2), [
@@ -82,8 +82,8 @@ Deno.test(":rename renames another user: everyone gets NICK, the admin OK rename
   ]);
   assert.equal(await bob.waitFor("NICK"), "NICK bob robert");
   assert.match((await bob.command(":whoami"))[0] as string, /^WHOAMI robert /);
-  assert.deepEqual(await admin.command(":rename robert admin"), [
-    `ERR name-taken :"admin" is taken`,
+  assert.deepEqual(await admin.command(":rename robert chief"), [
+    `ERR name-taken :"chief" is taken`,
   ]);
   assert.match(
     (await admin.command(":rename robert bad name"))[0] as string,
@@ -93,7 +93,7 @@ Deno.test(":rename renames another user: everyone gets NICK, the admin OK rename
 
 Deno.test(":shutdown from an admin stops the server gracefully: OK shutdown, then BYE shutdown to all", async () => {
   const server = await startTestServer({ adminToken: TOKEN });
-  await using admin = await connect(server, "admin");
+  await using admin = await connect(server, "chief");
   await using bob = await connect(server, "bob");
   await admin.command(`:auth ${TOKEN}`);
   await admin.send(":shutdown 1 maintenance window");

@@ -56,7 +56,7 @@ Deno.test("invalid and taken names get an ERR and the client may try again", asy
   await client.send("ALICE");
   assert.match(await client.nextLine(), /^ERR name-taken :/);
   await client.send("server");
-  assert.match(await client.nextLine(), /^ERR bad-name :.*reserved/);
+  assert.match(await client.nextLine(), /^ERR name-reserved :.*reserved/);
   await client.send("bob");
   assert.match(await client.nextLine(), /^WELCOME bob 2 :/);
 });

@@ -90,7 +90,7 @@ Deno.test("with --reconnect-timeout 0 a server shutdown ends the client with exi
 
 Deno.test("a kicked client says so, does not reconnect, and exits 10", async () => {
   await using server = await startTestServer({ adminToken: "s3cret" });
-  await using admin = await connect(server, "admin");
+  await using admin = await connect(server, "chief");
   assert.deepEqual(await admin.command(":auth s3cret"), ["OK auth admin"]);
   await using client = new ClientProcess([
     "--port",

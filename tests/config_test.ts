@@ -468,3 +468,34 @@ Deno.test("config: commands for :run come from the file only, each one validated
     await withConfigFile({ commands: value }, (path) => refused(["--config", path], {}, message));
   }
 });
+
+Deno.test("config: reserved names come from a flag, the environment or the file; empty frees them", async () => {
+  const flag = await loadServerConfig(
+    ["--reserved-names", "staff, mod", "--reserved-names=ops"],
+    {},
+  );
+  assert.deepEqual(flag.options.reservedNames, ["staff", "mod", "ops"]);
+  const env = await loadServerConfig([], { SWITCHBOARD_RESERVED_NAMES: "staff,mod" });
+  assert.deepEqual(env.options.reservedNames, ["staff", "mod"]);
+  assert.deepEqual(
+    (await loadServerConfig(["--reserved-names", ""], {})).options.reservedNames,
+    [],
+  );
+  const comma = await loadServerConfig([], { SWITCHBOARD_RESERVED_NAMES: "," });
+  assert.deepEqual(comma.options.reservedNames, []);
+  await withConfigFile({ reservedNames: [] }, async (path) => {
+    const config = await loadServerConfig(["--config", path], {});
+    assert.deepEqual(config.options.reservedNames, []);
+  });
+  assert.deepEqual(DEFAULT_OPTIONS.reservedNames, [
+    "admin",
+    "root",
+    "operator",
+    "server",
+    "system",
+  ]);
+  await refused(["--reserved-names", "ok,not ok"], {}, /--reserved-names: invalid name "not ok"/);
+  await withConfigFile({ reservedNames: "admin" }, async (path) => {
+    await refused(["--config", path], {}, /key "reservedNames": expected a list of names/);
+  });
+});

@@ -1,11 +1,14 @@
 /**
  * Registering a name on one connection: the name goes out as a line of its own, and the server
- * answers `WELCOME` or refuses the name (`ERR bad-name`, `ERR name-taken`); a connection that
+ * answers `WELCOME` or refuses the name (`ERR bad-name`, `name-taken`, `name-reserved`); a connection that
  * ends first counts as the answer `closed`. Any other `ERR` is not about the name.
  * @module
  */
 
 import type { ByeEvent, ErrEvent, ServerEvent, WelcomeEvent } from "../protocol/server_line.ts";
+
+/** The error codes that refuse a name. */
+const NAME_REFUSALS: ReadonlySet<string> = new Set(["bad-name", "name-taken", "name-reserved"]);
 
 /** The server's answer to a name, or the end of the connection before one came. */
 export type RegistrationReply = WelcomeEvent | ErrEvent | {
@@ -26,7 +29,7 @@ export class NameRegistration {
   answeredBy(event: ServerEvent): event is WelcomeEvent | ErrEvent {
     if (this.#settle === undefined) return false;
     return event.type === "welcome" ||
-      (event.type === "error" && (event.code === "bad-name" || event.code === "name-taken"));
+      (event.type === "error" && NAME_REFUSALS.has(event.code));
   }
 
   /** Takes the waiting registration, to settle it once; `undefined` when none waits. */

@@ -53,7 +53,7 @@ export type RegisterResult =
   | { ok: true; welcome: WelcomeEvent }
   | {
     ok: false;
-    /** `bad-name`, `name-taken`, or `closed` when the server hung up twice. */
+    /** `bad-name`, `name-taken`, `name-reserved`, or `closed` when the server hung up twice. */
     code: string;
     /** The server's explanation. */
     text: string;

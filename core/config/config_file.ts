@@ -17,6 +17,7 @@
 import { dirname, isAbsolute, join } from "node:path";
 import { parseArgs } from "node:util";
 import { cidrProblem, isIpAddress } from "../util/cidr.ts";
+import { nameProblem } from "../protocol/grammar.ts";
 import { compileWordPattern } from "./word_pattern.ts";
 import {
   type CommandArgs,
@@ -60,6 +61,7 @@ type Kind =
   | "path"
   | "switch"
   | "networks"
+  | "names"
   | "token"
   | "bytes"
   | "commands";
@@ -164,6 +166,12 @@ export const SERVER_SETTINGS: readonly Setting[] = Object.freeze([
       max: 1_000_000,
     },
   ),
+  setting(
+    "reservedNames",
+    "names",
+    "names no user may take",
+    { placeholder: "NAMES" },
+  ),
   setting("shutdownGrace", "seconds", "seconds a shutdown waits for queued lines to drain"),
   setting(
     "access.allow",
@@ -250,6 +258,8 @@ function expectation(s: Setting): string {
       return "true or false";
     case "networks":
       return "a list of IP addresses or CIDR networks";
+    case "names":
+      return "a list of names (1-32 of A-Z a-z 0-9 _ - .)";
     case "token":
       return "8 to 256 characters without spaces";
     case "bytes":
@@ -308,6 +318,17 @@ function convert(s: Setting, raw: unknown, fromText: boolean): unknown {
       for (const entry of list) {
         const problem = cidrProblem(entry);
         if (problem) fail(`invalid network "${entry}": ${problem}`);
+      }
+      return list;
+    }
+    case "names": {
+      const list = fromText && typeof raw === "string"
+        ? raw.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "")
+        : raw;
+      if (!Array.isArray(list) || !list.every((entry) => typeof entry === "string")) return fail();
+      for (const entry of list) {
+        const problem = nameProblem(entry);
+        if (problem) fail(`invalid name "${entry}": ${problem}`);
       }
       return list;
     }
@@ -477,7 +498,7 @@ function parseFlags(args: string[]) {
     if (s.flag === undefined) continue;
     options[s.flag] = s.kind === "switch"
       ? { type: "boolean" }
-      : s.kind === "networks"
+      : s.kind === "networks" || s.kind === "names"
       ? { type: "string", multiple: true }
       : { type: "string" };
   }
@@ -744,6 +765,11 @@ With --tls-cert and --tls-key (PEM files) the server also listens for TLS on --t
 same protocol inside TLS (ncat --ssl is a client); --tls-only closes the plain port. A handshake
 must finish within --register-timeout. A certificate or key that cannot be read or used (not
 PEM, key not matching) is a configuration error.
+
+A name that differs from an online name only by case or look-alike characters (I l 1 i, O 0,
+rn m, vv w, _ - .) is taken like that name. --reserved-names (comma-separated) replaces the
+default list; a reserved name and its look-alikes get ERR name-reserved; --reserved-names ""
+(in the environment: ",") or "reservedNames": [] in the file frees them all but "server".
 
 Byte counts take K, M, G, T suffixes (in 1024s). The file quotas are checked when a :put or :send
 line is read, before any of its bytes is stored; a sender's :send uploads count against

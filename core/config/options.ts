@@ -100,6 +100,12 @@ export interface ServerOptions {
   rateLimit?: number;
   /** Online count up to which lobby announcements go to everyone. @default {100} */
   announceLimit?: number;
+  /**
+   * Names no client may take, nor any look-alike of them (same `nameSkeleton`): a try gets
+   * `ERR name-reserved`. `[]` turns this off, except for the console's name `server`, which is
+   * always reserved. @default {["admin", "root", "operator", "server", "system"]}
+   */
+  reservedNames?: readonly string[];
   /** Peer access lists. */
   access?: AccessOptions;
   /** Networks whose clients are admins without `:auth`. @default {[]} */
@@ -213,6 +219,15 @@ export interface ResolvedServerOptions extends
   signal: AbortSignal | undefined;
 }
 
+/** The names reserved when `reservedNames` is not set: those a user might take for staff. */
+export const DEFAULT_RESERVED_NAMES: readonly string[] = Object.freeze([
+  "admin",
+  "root",
+  "operator",
+  "server",
+  "system",
+]);
+
 /** Default value of every option, as documented on {@linkcode ServerOptions}. */
 export const DEFAULT_OPTIONS: Readonly<
   Omit<ResolvedServerOptions, "access" | "admins" | "signal" | "commands">
@@ -237,6 +252,7 @@ export const DEFAULT_OPTIONS: Readonly<
   stallTimeout: 1,
   rateLimit: 0,
   announceLimit: 100,
+  reservedNames: DEFAULT_RESERVED_NAMES,
   adminToken: undefined,
   tokenFile: undefined,
   logDir: "logs",

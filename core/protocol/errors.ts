@@ -8,6 +8,7 @@
 export type ErrorCode =
   | "bad-name"
   | "name-taken"
+  | "name-reserved"
   | "not-registered"
   | "unknown-command"
   | "bad-args"

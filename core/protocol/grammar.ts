@@ -13,17 +13,25 @@ export const PROTOCOL_VERSION = "sb/1";
 export const MAX_NAME_LENGTH = 32;
 
 const NAME_PATTERN = /^[A-Za-z0-9_.-]{1,32}$/;
-const RESERVED_NAMES = new Set(["server"]);
 
-/** Why a proposed name is unacceptable, or `undefined` when it is fine. */
+/**
+ * Why a proposed name breaks the name syntax, or `undefined` when it is well-formed. Reserved
+ * names and look-alikes of taken ones are the hub's business (`Hub.reservedLike`, `Hub.isTaken`).
+ */
 export function nameProblem(name: string): string | undefined {
   if (name.length === 0) return "a name cannot be empty";
   if (name.length > MAX_NAME_LENGTH) return `a name has at most ${MAX_NAME_LENGTH} characters`;
   if (!NAME_PATTERN.test(name)) {
     return "a name uses only letters A-Z a-z, digits, '_', '-' and '.'";
   }
-  if (RESERVED_NAMES.has(name.toLowerCase())) return `"${name}" is reserved`;
   return undefined;
+}
+
+/** The text of `ERR name-reserved` for `name`, which is or imitates the reserved name `reserved`. */
+export function reservedText(name: string, reserved: string): string {
+  return nameKey(name) === nameKey(reserved)
+    ? `"${name}" is reserved`
+    : `"${name}" looks like the reserved name "${reserved}"`;
 }
 
 /** The key under which a name or group is unique: names compare without regard to case. */

@@ -23,6 +23,7 @@ import {
   nameProblem,
   neutralize,
   parseCommand,
+  reservedText,
 } from "../protocol/grammar.ts";
 import { type LineParser, TOO_LONG } from "../protocol/line_parser.ts";
 import { CARRIAGE_RETURN, COLON, isCommandLine, isExit, NEWLINE } from "./_line_bytes.ts";
@@ -228,6 +229,11 @@ export class LineHandler {
       return;
     }
     const { hub, gate, log, events } = this.#ctx;
+    const reserved = hub.reservedLike(name);
+    if (reserved !== undefined) {
+      connection.send(errLine("name-reserved", reservedText(name, reserved) + "; try another"));
+      return;
+    }
     if (hub.isTaken(name)) {
       connection.send(errLine("name-taken", `"${name}" is taken; try another`));
       return;

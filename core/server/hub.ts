@@ -6,6 +6,7 @@
  */
 
 import { formatLine, nameKey } from "../protocol/grammar.ts";
+import { nameSkeleton } from "../protocol/name_skeleton.ts";
 
 /** Something the hub can route to: a named connection. */
 export interface Peer {
@@ -33,6 +34,20 @@ export interface RemoveOptions {
   announce?: boolean;
 }
 
+/** Options of the {@linkcode Hub} constructor. */
+export interface HubOptions {
+  /** Online count up to which lobby announcements go to everyone. */
+  announceLimit: number;
+  /**
+   * Names no client may take, nor any look-alike of them (see `nameSkeleton`); the console's
+   * name `server` is always among them. @default {[]}
+   */
+  reservedNames?: readonly string[];
+}
+
+/** The console's name: reserved whatever the configured list says, as console lines come from it. */
+export const CONSOLE_NAME = "server";
+
 const encoder = new TextEncoder();
 
 /**
@@ -51,14 +66,22 @@ const encoder = new TextEncoder();
  * ```
  */
 export class Hub {
+  // Lookups (`find`, `:pm`, `:kick`) go by nameKey: exact but for case. Uniqueness goes by
+  // skeleton, so a look-alike of an online name or group is refused like the name itself.
   readonly #peers = new Map<string, Peer>();
+  readonly #peerSkeletons = new Map<string, Peer>();
   readonly #groups = new Map<string, Group>();
+  readonly #groupSkeletons = new Map<string, Group>();
+  readonly #reserved = new Map<string, string>();
   /** Online count up to which lobby announcements go to everyone. */
   announceLimit: number;
 
   /** Creates an empty hub. */
-  constructor(options: { announceLimit: number }) {
+  constructor(options: HubOptions) {
     this.announceLimit = options.announceLimit;
+    for (const name of [CONSOLE_NAME, ...options.reservedNames ?? []]) {
+      this.#reserved.set(nameSkeleton(name), name);
+    }
   }
 
   /** Named peers online. */
@@ -86,15 +109,30 @@ export class Hub {
     return this.#groups.get(nameKey(name));
   }
 
-  /** True when a peer already uses this name, ignoring case (`except` may keep its own). */
+  /**
+   * True when a peer already uses this name or a look-alike of it: the same skeleton, so case
+   * and confusable characters (`aIice` for `alice`) do not count as different. `except` may
+   * keep its own name, or change it to a look-alike of itself.
+   */
   isTaken(name: string, except?: Peer): boolean {
-    const holder = this.#peers.get(nameKey(name));
+    const holder = this.#peerSkeletons.get(nameSkeleton(name));
     return holder !== undefined && holder !== except;
+  }
+
+  /** The reserved name that `name` is, or imitates; `undefined` when it is free to take. */
+  reservedLike(name: string): string | undefined {
+    return this.#reserved.get(nameSkeleton(name));
+  }
+
+  /** The group whose name `name` is, or imitates (same skeleton), if there is one. */
+  groupLike(name: string): Group | undefined {
+    return this.#groupSkeletons.get(nameSkeleton(name));
   }
 
   /** Adds a peer under its (validated, free) name and announces `JOIN` to the lobby. */
   register(peer: Peer): void {
     this.#peers.set(nameKey(peer.name), peer);
+    this.#peerSkeletons.set(nameSkeleton(peer.name), peer);
     if (this.#announcesToAll()) this.#toAll(formatLine("JOIN", [peer.name]), peer);
   }
 
@@ -102,8 +140,10 @@ export class Hub {
   rename(peer: Peer, newName: string): void {
     const oldName = peer.name;
     this.#peers.delete(nameKey(oldName));
+    this.#peerSkeletons.delete(nameSkeleton(oldName));
     peer.name = newName;
     this.#peers.set(nameKey(newName), peer);
+    this.#peerSkeletons.set(nameSkeleton(newName), peer);
     const line = encoder.encode(formatLine("NICK", [oldName, newName]));
     if (this.#announcesToAll()) this.broadcast(line);
     else this.#toConcerned(peer, line, true);
@@ -118,6 +158,7 @@ export class Hub {
     // Counted with the leaver, as its JOIN was: a roster that saw no JOIN sees no LEAVE.
     const toAll = (options.announce ?? true) && this.#announcesToAll();
     this.#peers.delete(nameKey(peer.name));
+    this.#peerSkeletons.delete(nameSkeleton(peer.name));
     for (const group of [...peer.groups]) this.leave(peer, group, reason, options.announce ?? true);
     if (!toAll) return;
     const kickText = options.kickText;
@@ -138,12 +179,16 @@ export class Hub {
     return count;
   }
 
-  /** Creates a group with `peer` as its first member. Returns undefined if the name exists. */
+  /**
+   * Creates a group with `peer` as its first member. Returns undefined if the name, or a
+   * look-alike of it ({@linkcode Hub.groupLike}), exists.
+   */
   createGroup(name: string, peer: Peer): Group | undefined {
-    const key = nameKey(name);
-    if (this.#groups.has(key)) return undefined;
+    const skeleton = nameSkeleton(name);
+    if (this.#groupSkeletons.has(skeleton)) return undefined;
     const group: Group = { name, members: new Set([peer]) };
-    this.#groups.set(key, group);
+    this.#groups.set(nameKey(name), group);
+    this.#groupSkeletons.set(skeleton, group);
     peer.groups.add(group);
     return group;
   }
@@ -162,6 +207,7 @@ export class Hub {
     peer.groups.delete(group);
     if (group.members.size === 0) {
       this.#groups.delete(nameKey(group.name));
+      this.#groupSkeletons.delete(nameSkeleton(group.name));
       return;
     }
     if (announce) {

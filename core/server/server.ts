@@ -161,7 +161,10 @@ class SwitchboardServer implements Server, ServerContext {
     this.#listeners = listeners;
     this.addrs = listeners.map(({ addr }) => ({ hostname: addr.hostname, port: addr.port }));
     this.addr = this.addrs[0]!;
-    this.hub = new Hub({ announceLimit: options.announceLimit });
+    this.hub = new Hub({
+      announceLimit: options.announceLimit,
+      reservedNames: options.reservedNames,
+    });
     this.runSlots = new RunSlots(options.maxRunning);
     this.#admission = new Admission(options);
     this.#token = options.adminToken === undefined || options.adminToken === ""

@@ -90,6 +90,13 @@ function group(ctx: ServerContext, caller: Caller, rest: string): void {
         caller.send(errLine("group-exists", `#${existing.name} exists; use :group join`));
         return;
       }
+      const lookalike = hub.groupLike(name);
+      if (lookalike !== undefined) {
+        caller.send(
+          errLine("group-exists", `#${name} looks like #${lookalike.name}; pick another`),
+        );
+        return;
+      }
       hub.createGroup(name, peer);
       caller.send(okLine("group", "create", name));
       return;

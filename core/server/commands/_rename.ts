@@ -6,7 +6,7 @@
 
 import type { Caller, ConnectionHandle, ServerContext } from "../context.ts";
 import type { Peer } from "../hub.ts";
-import { errLine, nameProblem, neutralize } from "../../protocol/grammar.ts";
+import { errLine, nameProblem, neutralize, reservedText } from "../../protocol/grammar.ts";
 
 /** Validates and applies a rename; reports the problem to `caller` and returns false if any. */
 export function applyRename(
@@ -18,6 +18,11 @@ export function applyRename(
   const problem = nameProblem(newName);
   if (problem !== undefined) {
     caller.send(errLine("bad-name", `${problem}; "${neutralize(newName)}" is not a valid name`));
+    return false;
+  }
+  const reserved = ctx.hub.reservedLike(newName);
+  if (reserved !== undefined) {
+    caller.send(errLine("name-reserved", reservedText(newName, reserved)));
     return false;
   }
   if (ctx.hub.isTaken(newName, peer)) {
