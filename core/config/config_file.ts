@@ -310,28 +310,10 @@ function convert(s: Setting, raw: unknown, fromText: boolean): unknown {
         return /^(true|1|yes)$/i.test(raw);
       }
       return fail();
-    case "networks": {
-      const list = fromText && typeof raw === "string"
-        ? raw.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "")
-        : raw;
-      if (!Array.isArray(list) || !list.every((entry) => typeof entry === "string")) return fail();
-      for (const entry of list) {
-        const problem = cidrProblem(entry);
-        if (problem) fail(`invalid network "${entry}": ${problem}`);
-      }
-      return list;
-    }
-    case "names": {
-      const list = fromText && typeof raw === "string"
-        ? raw.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "")
-        : raw;
-      if (!Array.isArray(list) || !list.every((entry) => typeof entry === "string")) return fail();
-      for (const entry of list) {
-        const problem = nameProblem(entry);
-        if (problem) fail(`invalid name "${entry}": ${problem}`);
-      }
-      return list;
-    }
+    case "networks":
+      return listOf(raw, fromText, fail, "network", cidrProblem);
+    case "names":
+      return listOf(raw, fromText, fail, "name", nameProblem);
     case "token":
       if (typeof raw !== "string" || !/^\S{8,256}$/.test(raw)) fail();
       return raw;
@@ -779,3 +761,25 @@ Exit codes: 0 after a graceful shutdown, 1 when the server cannot run (port in u
 denied), 2 for a usage or configuration error. Paths are checked before the server listens: the
 --log-dir, --files-dir and --spool-dir folders are created when missing and must be writable, and
 so must the --token-file; one that cannot be used is a configuration error.`;
+
+/**
+ * A list setting: a JSON array of strings, or (from a flag or the environment) words separated by
+ * commas; every entry must pass `problemOf`, or the setting fails naming the first that does not.
+ */
+function listOf(
+  raw: unknown,
+  fromText: boolean,
+  fail: (why?: string) => never,
+  what: string,
+  problemOf: (entry: string) => string | undefined,
+): string[] {
+  const list = fromText && typeof raw === "string"
+    ? raw.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "")
+    : raw;
+  if (!Array.isArray(list) || !list.every((entry) => typeof entry === "string")) return fail();
+  for (const entry of list) {
+    const problem = problemOf(entry);
+    if (problem) fail(`invalid ${what} "${entry}": ${problem}`);
+  }
+  return list;
+}
