@@ -4,6 +4,7 @@
  * @module
  */
 
+import { CONNECT_OPTIONS, defaultPort } from "./_connect_options.ts";
 import { parseArgs } from "node:util";
 
 /** The `--help` text. */
@@ -119,10 +120,7 @@ export function parseClientArgs(args: string[]): ClientPlan | "help" | "version"
       allowNegative: true,
       strict: true,
       options: {
-        host: { type: "string" },
-        port: { type: "string" },
-        tls: { type: "boolean" },
-        "tls-ca": { type: "string" },
+        ...CONNECT_OPTIONS,
         name: { type: "string", short: "n" },
         send: { type: "string", short: "s", multiple: true },
         json: { type: "boolean" },
@@ -159,7 +157,7 @@ export function parseClientArgs(args: string[]): ClientPlan | "help" | "version"
   const tlsCa = values["tls-ca"];
   if (tlsCa !== undefined && !tls) throw new UsageError("--tls-ca needs --tls");
   if (tlsCa !== undefined && tlsCa.trim() === "") throw new UsageError("--tls-ca cannot be empty");
-  const port = number("port", values.port ?? positionals[1] ?? (tls ? "12346" : "12345"), {
+  const port = number("port", values.port ?? positionals[1] ?? defaultPort(tls), {
     integer: true,
     min: 1,
     max: 65535,

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { CONNECT_OPTIONS, defaultPort } from "./_connect_options.ts";
 import { type ByteStream, writeAll } from "../core/net/stream.ts";
 import { dialTcp } from "../core/net/tcp.ts";
 import { classifyTlsError, dialTls } from "../core/net/tls.ts";
@@ -73,10 +74,7 @@ function plan(args: string[]): Plan | "help" | "version" {
     allowPositionals: true,
     strict: true,
     options: {
-      host: { type: "string" },
-      port: { type: "string" },
-      tls: { type: "boolean" },
-      "tls-ca": { type: "string" },
+      ...CONNECT_OPTIONS,
       token: { type: "string" },
       "token-file": { type: "string" },
       grace: { type: "string" },
@@ -92,7 +90,7 @@ function plan(args: string[]): Plan | "help" | "version" {
   const hostname = values.host ?? positionals[0] ?? "127.0.0.1";
   const tls = values.tls ?? false;
   if (values["tls-ca"] !== undefined && !tls) throw new UsageError("--tls-ca needs --tls");
-  const port = number("port", values.port ?? positionals[1] ?? (tls ? "12346" : "12345"), {
+  const port = number("port", values.port ?? positionals[1] ?? defaultPort(tls), {
     integer: true,
     max: 65535,
   });
