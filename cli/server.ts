@@ -29,7 +29,8 @@ import { fsReason } from "../core/config/path_checks.ts";
 import { isPermissionError, runMain } from "../core/util/permissions.ts";
 import { formatAddress } from "../core/protocol/grammar.ts";
 import { type Server, startServer } from "../core/server/server.ts";
-import { bindListeners, type BoundListener } from "../core/server/listeners.ts";
+import { bindListeners } from "../core/server/listeners.ts";
+import type { StreamListener } from "../core/net/stream.ts";
 import { versionText } from "../core/protocol/version.ts";
 import { EXIT } from "./_exit_codes.ts";
 import { pathMessage, serverPathProblem, tokenFileMessage } from "./_server_paths.ts";
@@ -79,10 +80,10 @@ async function main(args: string[]): Promise<number> {
   }
   await using _logging = logging;
 
-  let bound: BoundListener[];
+  let listeners: StreamListener[];
   const host = options.host ?? DEFAULT_OPTIONS.host;
   try {
-    bound = await bindListeners(resolveOptions(options));
+    listeners = await bindListeners(resolveOptions(options));
   } catch (error) {
     if (isPermissionError(error)) throw error;
     if (error instanceof SwitchboardError && TLS_SETTINGS[error.code] !== undefined) {
@@ -96,7 +97,6 @@ async function main(args: string[]): Promise<number> {
     console.error(`server: ${why}`);
     return EXIT.failure;
   }
-  const listeners = bound.map(({ listener }) => listener);
   // A generated token goes to a 0600 file for the shutdown program, one per port so that
   // `shutdown --port` finds it on either; a configured one stays where the operator put it.
   // The files are written before anyone can connect, and before `listening on` tells a script
@@ -128,8 +128,9 @@ async function main(args: string[]): Promise<number> {
   const stopConsole = (options.console ?? Deno.stdin.isTerminal())
     ? startConsole(server)
     : undefined;
-  for (const { listener: { addr }, tls } of bound) {
-    console.log(`listening on ${formatAddress(addr.hostname, addr.port)}${tls ? " (tls)" : ""}`);
+  for (const { addr, security } of listeners) {
+    const suffix = security === undefined ? "" : ` (${security})`;
+    console.log(`listening on ${formatAddress(addr.hostname, addr.port)}${suffix}`);
   }
   await server.finished;
   stopConsole?.();

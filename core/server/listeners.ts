@@ -13,14 +13,6 @@ import { listenTcp } from "../net/tcp.ts";
 import { listenTls } from "../net/tls.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
 
-/** A listener and whether it speaks TLS. */
-export interface BoundListener {
-  /** The bound socket. */
-  listener: StreamListener;
-  /** True for the TLS port. */
-  tls: boolean;
-}
-
 /**
  * Binds every port `options` asks for, plain first. Nothing stays bound when one fails.
  *
@@ -29,7 +21,7 @@ export interface BoundListener {
  * one of them is set, `tls-only` when `tlsOnly` is set without them, and what
  * {@linkcode listenTcp} and {@linkcode listenTls} throw.
  */
-export async function bindListeners(options: ResolvedServerOptions): Promise<BoundListener[]> {
+export async function bindListeners(options: ResolvedServerOptions): Promise<StreamListener[]> {
   const { tlsCert, tlsKey } = options;
   if ((tlsCert === undefined) !== (tlsKey === undefined)) {
     throw new SwitchboardError("tls-incomplete", "TLS needs both a certificate and a key");
@@ -40,20 +32,20 @@ export async function bindListeners(options: ResolvedServerOptions): Promise<Bou
   const tls = tlsCert !== undefined && tlsKey !== undefined
     ? { cert: await readPem("tls-cert", tlsCert), key: await readPem("tls-key", tlsKey) }
     : undefined;
-  const bound: BoundListener[] = [];
+  const bound: StreamListener[] = [];
   try {
     if (!options.tlsOnly) {
-      bound.push({ listener: listenTcp(options.host, options.port), tls: false });
+      bound.push(listenTcp(options.host, options.port));
     }
     if (tls !== undefined) {
       const listener = listenTls(options.host, options.tlsPort, {
         ...tls,
         handshakeTimeoutMs: options.registerTimeout * 1000,
       });
-      bound.push({ listener, tls: true });
+      bound.push(listener);
     }
   } catch (error) {
-    for (const { listener } of bound) listener.close();
+    for (const listener of bound) listener.close();
     throw error;
   }
   return bound;

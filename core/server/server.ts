@@ -106,9 +106,7 @@ export async function startServer(
     lockoutMs: resolved.authLockout * 1000,
   });
   const given = listeners === undefined ? [] : Array.isArray(listeners) ? listeners : [listeners];
-  const bound = given.length > 0
-    ? given
-    : (await bindListeners(resolved)).map(({ listener }) => listener);
+  const bound = given.length > 0 ? given : await bindListeners(resolved);
   const server = new SwitchboardServer(resolved, bound, throttle, attempts);
   await Promise.resolve();
   return server;
