@@ -43,6 +43,7 @@ import {
   switchboardAt,
 } from "./bench/switchboard.ts";
 import type { System } from "./bench/system.ts";
+import { makeTlsFiles, type TlsFiles, TlsSetupError } from "./bench/tls.ts";
 import { buildTools, loadgenSourceDir, ToolsError } from "./bench/tools.ts";
 
 const USAGE = `usage: deno task bench [options]
@@ -262,11 +263,30 @@ async function main(): Promise<number> {
       ` load ${machine.loadStart.join(" ")}; work dir ${workDir}`,
   );
   try {
+    // The TLS scenarios share one private CA and server certificate, made here once.
+    let tls: TlsFiles | undefined;
+    let noTls: string | undefined;
+    if (scenarios.some((s) => s.tls)) {
+      if (!tools.tls) {
+        noTls = "loadgen was built without OpenSSL (Debian: apt-get install -y libssl-dev)";
+      } else {
+        try {
+          tls = await makeTlsFiles(workDir);
+        } catch (error) {
+          if (!(error instanceof TlsSetupError)) throw error;
+          noTls = error.message;
+        }
+      }
+    }
     for (const scenario of scenarios) {
       const these = systems.filter((s) =>
         scenario.systems.includes(baseId(s.id)) && s.dialects[scenario.role]
       );
       if (these.length === 0) continue;
+      if (scenario.tls && tls === undefined) {
+        console.log(`bench: skipping ${scenario.id}: ${noTls}`);
+        continue;
+      }
       console.log(`bench: ${scenario.id}: ${scenario.title}`);
       const result = await runScenario(scenario, these, {
         tools,
@@ -278,6 +298,7 @@ async function main(): Promise<number> {
         deadline,
         maxForeignCpu,
         retries: 3,
+        tls,
         log: (line) => console.log(line),
       });
       measurements.push(...result.measurements);
