@@ -43,6 +43,7 @@ import {
   switchboardAt,
 } from "./bench/switchboard.ts";
 import type { System } from "./bench/system.ts";
+import { makeTlsFiles, type TlsFiles, TlsSetupError } from "./bench/tls.ts";
 import { buildTools, loadgenSourceDir, ToolsError } from "./bench/tools.ts";
 
 const USAGE = `usage: deno task bench [options]
@@ -254,6 +255,8 @@ async function main(): Promise<number> {
   const deadline = performance.now() + maxMinutes * 60_000;
   const measurements: Measurement[] = [];
   const profiles: ProfileSummary[] = [];
+  /** TLS scenarios skipped for want of OpenSSL: said so above, not counted as failures. */
+  const tlsSkipped: string[] = [];
   let loadMax = machine.loadStart[0];
   console.log(
     `bench: ${scenarios.length} scenarios × ${
@@ -262,11 +265,31 @@ async function main(): Promise<number> {
       ` load ${machine.loadStart.join(" ")}; work dir ${workDir}`,
   );
   try {
+    // The TLS scenarios share one private CA and server certificate, made here once.
+    let tls: TlsFiles | undefined;
+    let noTls: string | undefined;
+    if (scenarios.some((s) => s.tls)) {
+      if (!tools.tls) {
+        noTls = "loadgen was built without OpenSSL (Debian: apt-get install -y libssl-dev)";
+      } else {
+        try {
+          tls = await makeTlsFiles(workDir);
+        } catch (error) {
+          if (!(error instanceof TlsSetupError)) throw error;
+          noTls = error.message;
+        }
+      }
+    }
     for (const scenario of scenarios) {
       const these = systems.filter((s) =>
         scenario.systems.includes(baseId(s.id)) && s.dialects[scenario.role]
       );
       if (these.length === 0) continue;
+      if (scenario.tls && tls === undefined) {
+        console.log(`bench: skipping ${scenario.id}: ${noTls}`);
+        tlsSkipped.push(scenario.id);
+        continue;
+      }
       console.log(`bench: ${scenario.id}: ${scenario.title}`);
       const result = await runScenario(scenario, these, {
         tools,
@@ -278,6 +301,7 @@ async function main(): Promise<number> {
         deadline,
         maxForeignCpu,
         retries: 3,
+        tls,
         log: (line) => console.log(line),
       });
       measurements.push(...result.measurements);
@@ -329,7 +353,9 @@ async function main(): Promise<number> {
   }
 
   const ours = measurements.filter((m) => m.system === "switchboard");
-  const missing = scenarios.filter((s) => !ours.some((m) => m.scenario === s.id));
+  const missing = scenarios.filter((s) =>
+    !ours.some((m) => m.scenario === s.id) && !tlsSkipped.includes(s.id)
+  );
   const bad = ours.filter((m) => m.figure.n === 0 || m.lost > 0 || !m.complete);
   for (const s of missing) console.error(`bench: no Switchboard figure for ${s.id}`);
   for (const m of bad) {

@@ -12,6 +12,7 @@ import type { Measurement, RunRecord } from "./results.ts";
 import type { Outcome, Scenario } from "./scenarios.ts";
 import { formatNumber, median, summarize } from "./stats.ts";
 import type { System } from "./system.ts";
+import type { TlsFiles } from "./tls.ts";
 import { runTool, type Tools } from "./tools.ts";
 
 /** The file-transfer generator (see `file_driver.ts`). */
@@ -43,6 +44,8 @@ export interface RunnerOptions {
   maxForeignCpu: number;
   /** Extra attempts for a disturbed run. */
   retries: number;
+  /** The run's certificates; scenarios with `tls` fail without them. */
+  tls?: TlsFiles | undefined;
   /** Progress output. */
   log: (line: string) => void;
 }
@@ -131,6 +134,13 @@ async function runOnce(
       profiles: [],
     };
   }
+  const tls = scenario.tls ? options.tls : undefined;
+  if (scenario.tls && tls === undefined) {
+    return {
+      record: { ...base, outcome: failedOutcome("no TLS certificates (openssl missing?)") },
+      profiles: [],
+    };
+  }
   let server;
   try {
     server = await system.start(scenario.role, {
@@ -138,6 +148,7 @@ async function runOnce(
       outDir,
       pinCpu,
       profileDir,
+      tls,
     });
   } catch (error) {
     return { record: { ...base, outcome: failedOutcome(String(error)) }, profiles: [] };
@@ -157,6 +168,7 @@ async function runOnce(
       String(server.port),
       "--pid",
       String(server.pid),
+      ...(tls === undefined ? [] : ["--tls", "1", "--tls-ca", tls.ca, "--tls-name", tls.name]),
     ];
     const busy0 = machineBusySeconds();
     const server0 = cpuSeconds(server.pid);

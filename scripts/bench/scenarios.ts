@@ -55,6 +55,11 @@ export interface Scenario {
   readonly pinned: boolean;
   /** Fan-out N, for the chart. */
   readonly subscribers?: number;
+  /**
+   * Over TLS: the server is started with a certificate from the run's private CA, and the
+   * generator connects with `--tls 1` and verifies it (the runner adds both).
+   */
+  readonly tls?: boolean;
   /** Systems that run it, by id. */
   readonly systems: readonly string[];
   /** Generator arguments, without `--port`/`--pid`. */
@@ -369,6 +374,58 @@ const CHURN: Scenario = {
   parse: (run) => shortfallOutcome(run, "sessions_per_s", "sessions", "done"),
 };
 
+/**
+ * Fan-out N = 100 over TLS, Switchboard only: against its plain `fanout-100` in the same run,
+ * it is the cost of encryption per delivery (issue 14). The handshakes happen before the
+ * measured phase, so this is the steady-state cost of the records alone.
+ */
+const FANOUT_100_TLS: Scenario = {
+  ...fanout(100),
+  id: "fanout-100-tls",
+  short: "fan-out N = 100, TLS",
+  title: "chat fan-out over TLS, 1 sender → 100 named receivers, 64-byte messages, unpaced",
+  systems: ["switchboard", "switchboard-nolog"],
+  tls: true,
+};
+
+/**
+ * Churn over TLS with loadgen's `churn` (which times the handshake as part of the session):
+ * sessions/s here is TLS handshakes/s, each followed by one registration and `:quit`.
+ */
+const CHURN_TLS: Scenario = {
+  id: "churn-tls",
+  short: "churn, TLS",
+  title: "churn over TLS: handshake, register, quit (8 sessions in flight)",
+  unit: "sessions/s",
+  higherIsBetter: true,
+  role: "broker",
+  tool: "loadgen",
+  pinned: false,
+  systems: ["switchboard", "switchboard-nolog"],
+  tls: true,
+  args(dialect, _system, quick) {
+    return [
+      "churn",
+      "--dialect",
+      dialect,
+      "--sessions",
+      quick ? "100" : "3000",
+      "--conns",
+      "8",
+      "--timeout",
+      quick ? "30" : "60",
+    ];
+  },
+  timeoutS: (quick) => (quick ? 45 : 90),
+  parse(run) {
+    const outcome = baseOutcome(run, "sessions_per_s");
+    outcome.p50Us = num(run.json, "session_p50_us");
+    outcome.p99Us = num(run.json, "session_p99_us");
+    outcome.lost = Math.max(0, num(run.json, "expected") - num(run.json, "sessions")) || 0;
+    return outcome;
+  },
+};
+
 const GiB = 1024 * 1024 * 1024;
 
 const FILE_TRANSFER: Scenario = {
@@ -408,6 +465,8 @@ export const SCENARIOS: readonly Scenario[] = [
   FANOUT_RATE,
   CONNS,
   CHURN,
+  FANOUT_100_TLS,
+  CHURN_TLS,
   FILE_TRANSFER,
 ];
 

@@ -62,9 +62,22 @@ function switchboard({ id, label, standing, withLog, repo, extra = [] }: Flavour
           ...extra,
           ...(role === "echo" ? ["--mode", "echo"] : []),
           ...(role === "files" ? ["--files-dir", `${ctx.outDir}/files`] : []),
+          ...(ctx.tls === undefined ? [] : [
+            "--tls-cert",
+            ctx.tls.cert,
+            "--tls-key",
+            ctx.tls.key,
+            "--tls-port",
+            "0",
+            "--tls-only",
+          ]),
         ],
         pinCpu: ctx.pinCpu,
-        ready: { stdout: /^listening on .*:(\d+)$/m },
+        ready: {
+          stdout: ctx.tls === undefined
+            ? /^listening on .*:(\d+)$/m
+            : /^listening on .*:(\d+) \(tls\)$/m,
+        },
         outDir: ctx.outDir,
       });
     },

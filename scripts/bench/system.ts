@@ -7,6 +7,7 @@
  */
 
 import type { ServerProcess } from "./server_process.ts";
+import type { TlsFiles } from "./tls.ts";
 import type { Tools } from "./tools.ts";
 
 /** What the load generator speaks: Switchboard lines, NATS, or plain relayed lines. */
@@ -28,6 +29,8 @@ export interface StartContext {
   pinCpu?: number | undefined;
   /** Folder to write a V8 CPU profile into (Switchboard only). */
   profileDir?: string | undefined;
+  /** Serve TLS only, with these files (scenarios with `tls`; Switchboard only). */
+  tls?: TlsFiles | undefined;
 }
 
 /** A system the benchmark can run. */

@@ -17,6 +17,8 @@ export interface Tools {
   dir: string;
   /** `gcc --version`, first line. */
   compiler: string;
+  /** True when `loadgen` was built with OpenSSL, so it speaks `--tls 1`. */
+  tls: boolean;
 }
 
 /** Raised when the tools cannot be built (no compiler, no sources). */
@@ -100,13 +102,16 @@ export async function buildTools(sourceDir = loadgenSourceDir()): Promise<Tools>
     }
   }
   const compiler = (await run("gcc", ["--version"])).split("\n")[0] ?? "gcc";
-  const dir = `${cacheRoot()}/bench-tools-${await sha256(contents)}`;
+  const tls = await haveOpenSsl();
+  // A build without TLS lives in its own folder: installing libssl-dev later gives a fresh build.
+  const dir = `${cacheRoot()}/bench-tools-${await sha256(contents)}${tls ? "-tls" : ""}`;
   const tools: Tools = {
     loadgen: `${dir}/loadgen`,
     cserver: `${dir}/cserver`,
     churn: `${dir}/churn`,
     dir,
     compiler,
+    tls,
   };
   if (await allExecutable([tools.loadgen, tools.cserver, tools.churn])) return tools;
   // Build in a fresh folder, then rename it into place: concurrent runs never see half a build.
@@ -116,8 +121,15 @@ export async function buildTools(sourceDir = loadgenSourceDir()): Promise<Tools>
   try {
     for (const [name, path] of files) await Deno.copyFile(path, `${work}/${name}`);
     const flags = ["-O2", "-g", "-Wall", "-Wextra", "-std=gnu11"]; // as ../shared/loadgen/Makefile
+    // As the Makefile does: loadgen speaks TLS when OpenSSL's headers are there.
+    const tlsFlags = tls ? { before: ["-DLOADGEN_TLS"], after: ["-lssl", "-lcrypto"] } : undefined;
     for (const name of ["loadgen", "cserver", "churn"]) {
-      await run("gcc", [...flags, "-o", name, `${name}.c`], work);
+      const extra = name === "loadgen" ? tlsFlags : undefined;
+      await run(
+        "gcc",
+        [...flags, ...(extra?.before ?? []), "-o", name, `${name}.c`, ...(extra?.after ?? [])],
+        work,
+      );
     }
     try {
       await Deno.rename(work, dir);
@@ -129,6 +141,24 @@ export async function buildTools(sourceDir = loadgenSourceDir()): Promise<Tools>
     await Deno.remove(work, { recursive: true }).catch(() => {});
   }
   return tools;
+}
+
+/** True when OpenSSL's headers are installed (Debian `libssl-dev`), as the Makefile checks. */
+async function haveOpenSsl(): Promise<boolean> {
+  try {
+    const child = new Deno.Command("gcc", {
+      args: ["-E", "-x", "c", "-"],
+      stdin: "piped",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode("#include <openssl/ssl.h>\n"));
+    await writer.close();
+    return (await child.status).success;
+  } catch {
+    return false;
+  }
 }
 
 async function allExecutable(paths: string[]): Promise<boolean> {
