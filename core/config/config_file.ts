@@ -19,6 +19,7 @@ import { parseArgs } from "node:util";
 import { cidrProblem, isIpAddress } from "../util/cidr.ts";
 import { nameProblem } from "../protocol/grammar.ts";
 import { compileWordPattern } from "./word_pattern.ts";
+import { ConfigError } from "./config_error.ts";
 import {
   type CommandArgs,
   DEFAULT_OPTIONS,
@@ -26,11 +27,7 @@ import {
   type ServerOptions,
 } from "./options.ts";
 
-/** A configuration the server refuses to start with; its message names the source and the reason. */
-export class ConfigError extends Error {
-  /** Always `"ConfigError"`. */
-  override name = "ConfigError";
-}
+export { ConfigError } from "./config_error.ts";
 
 /** What the command line asked for: help, the version, or a server with these options. */
 export interface ServerConfig {
@@ -194,8 +191,12 @@ export const SERVER_SETTINGS: readonly Setting[] = Object.freeze([
   setting(
     "allowPlainAuth",
     "switch",
-    "take :auth over plain TCP from non-loopback peers",
+    "take :auth and :login passwords over plain TCP from non-loopback peers",
   ),
+  setting("accounts", "path", "accounts file for :login (manage: server accounts --help)", {
+    placeholder: "FILE",
+  }),
+  setting("requireLogin", "switch", "only account holders may take a name (:login first)"),
   setting("tokenFile", "path", "where a generated admin token is written (mode 0600)", {
     placeholder: "FILE",
   }),
@@ -563,7 +564,9 @@ function fileEntries(path: string, json: Record<string, unknown>): [Setting, unk
 
 /** Resolves relative paths in a config file against the file's folder, so it works from any cwd. */
 function anchorPaths(layer: Layer, configFile: string): void {
-  for (const key of ["tokenFile", "logDir", "filesDir", "spoolDir", "tlsCert", "tlsKey"]) {
+  for (
+    const key of ["tokenFile", "logDir", "filesDir", "spoolDir", "tlsCert", "tlsKey", "accounts"]
+  ) {
     const value = layer.get(key);
     if (typeof value === "string" && value !== "" && !isAbsolute(value)) {
       layer.set(key, join(dirname(configFile), value));
@@ -591,6 +594,9 @@ function checkCombinations(options: ServerOptions): void {
         ? "--tls-key needs --tls-cert (the certificate of that key)"
         : "--tls-cert needs --tls-key (the private key of that certificate)",
     );
+  }
+  if (options.requireLogin === true && options.accounts === undefined) {
+    throw new ConfigError("--require-login needs --accounts (nobody could take a name)");
   }
   if (options.tlsOnly === true && options.tlsCert === undefined) {
     throw new ConfigError("--tls-only needs --tls-cert and --tls-key");

@@ -118,6 +118,13 @@ export interface ServerOptions {
    * never checked; loopback peers and TLS connections are always allowed. @default {false}
    */
   allowPlainAuth?: boolean;
+  /**
+   * Accounts file for `:login` (JSON, see `core/config/accounts_file.ts`); read at start and on
+   * reload. Account names are reserved: only `:login` takes them. @default {undefined}
+   */
+  accounts?: string;
+  /** Only account holders may take a name: a name line or `:name` gets `ERR login-required`. @default {false} */
+  requireLogin?: boolean;
   /** Where a generated admin token is written (mode 0600, removed at exit). @default {".switchboard/admin-<port>.token"} */
   tokenFile?: string;
   /** Folder of `server.log` and `errors.log`; empty string disables file logs. @default {"logs"} */
@@ -199,8 +206,11 @@ export interface ResolvedServerOptions extends
       | "commands"
       | "tlsCert"
       | "tlsKey"
+      | "accounts"
     >
   > {
+  /** See {@linkcode ServerOptions.accounts}. */
+  accounts: string | undefined;
   /** See {@linkcode ServerOptions.tlsCert}. */
   tlsCert: string | undefined;
   /** See {@linkcode ServerOptions.tlsKey}. */
@@ -239,6 +249,8 @@ export const DEFAULT_OPTIONS: Readonly<
   tlsPort: 12346,
   tlsOnly: false,
   allowPlainAuth: false,
+  accounts: undefined,
+  requireLogin: false,
   mode: "chat",
   maxClients: 100,
   maxPerIp: 0,
@@ -297,6 +309,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedServerOptio
     tokenFile: options.tokenFile,
     tlsCert: options.tlsCert,
     tlsKey: options.tlsKey,
+    accounts: options.accounts,
     console: options.console,
     signal: options.signal,
   } as ResolvedServerOptions;
