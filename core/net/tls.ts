@@ -31,6 +31,12 @@ export interface TlsListenOptions {
   key: string;
   /** Milliseconds a peer has to complete the handshake. @default {10000} */
   handshakeTimeoutMs?: number;
+  /**
+   * Bind with `SO_REUSEPORT` (Linux; needs `--unstable-net` in Deno 2.9), so that a second
+   * listener with a new certificate can open on the same port before this one closes: how the
+   * server reloads its certificate without a gap. @default {false}
+   */
+  reusePort?: boolean;
 }
 
 /**
@@ -192,6 +198,7 @@ export function listenTls(
       transport: "tcp",
       cert: options.cert,
       key: options.key,
+      ...(options.reusePort === true ? { reusePort: true } : {}),
     });
   } catch (error) {
     throw listenTlsError(error, where) ?? error;

@@ -25,6 +25,8 @@ export type ErrorCode =
   | "server-full"
   | "too-many-connections"
   | "shutting-down"
+  // `:reload` (issue 14): the new configuration does not validate; the old one stays.
+  | "bad-config"
   // Files, transfers and remote commands (sb/1 additions).
   | "disabled"
   | "bad-file-name"
@@ -51,6 +53,7 @@ export type DisconnectReason =
   | "kicked"
   | "server-full"
   | "refused"
+  | "denied"
   | "shutdown"
   | "protocol-error"
   | "read-error"
@@ -65,6 +68,7 @@ export const DISCONNECT_REASONS: readonly DisconnectReason[] = [
   "kicked",
   "server-full",
   "refused",
+  "denied",
   "shutdown",
   "protocol-error",
   "read-error",
