@@ -236,3 +236,142 @@ Deno.test("reload: SIGHUP makes the server program re-read its config file", {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+const noOpenssl = !haveOpenssl && Deno.env.get("CI") !== "true";
+
+/** Tries TLS connections to `port` one after another until stopped, tallying the outcomes. */
+function connectLoop(port: number, caCerts: string[]) {
+  const tally = { served: 0, refused: 0, other: [] as string[] };
+  let stopped = false;
+  const done = (async () => {
+    const buffer = new Uint8Array(256);
+    while (!stopped) {
+      try {
+        const conn = await Deno.connectTls({ hostname: "localhost", port, caCerts });
+        try {
+          await conn.handshake();
+          // The server's HELLO: the connection was accepted and served.
+          const count = await conn.read(buffer);
+          if (count === null) throw new Error("closed before HELLO");
+          tally.served++;
+        } finally {
+          conn.close();
+        }
+      } catch (error) {
+        if (error instanceof Deno.errors.ConnectionRefused) tally.refused++;
+        else tally.other.push(String(error));
+      }
+    }
+  })();
+  return {
+    tally,
+    stop: async () => {
+      stopped = true;
+      await done;
+    },
+  };
+}
+
+/** Whether a TLS client trusting only `ca` completes a handshake with the server on `port`. */
+async function trusts(port: number, ca: string): Promise<boolean> {
+  try {
+    const conn = await Deno.connectTls({ hostname: "localhost", port, caCerts: [ca] });
+    try {
+      await conn.handshake();
+      return true;
+    } finally {
+      conn.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name:
+    "reload: a renewed TLS certificate serves new connections, none is refused, old ones chat on",
+  ignore: noOpenssl,
+  fn: async () => {
+    await using first = await makeCerts();
+    await using second = await makeCerts();
+    const dir = await Deno.makeTempDir({ prefix: "switchboard-reload-tls-" });
+    try {
+      const cert = join(dir, "cert.pem");
+      const key = join(dir, "key.pem");
+      const use = async (certs: { cert: string; key: string }) => {
+        await Deno.copyFile(certs.cert, cert);
+        await Deno.copyFile(certs.key, key);
+      };
+      await use(first);
+      const caFirst = await Deno.readTextFile(first.ca);
+      const caSecond = await Deno.readTextFile(second.ca);
+      const { server } = await reloadable({ tlsCert: cert, tlsKey: key, tlsPort: 0 });
+      await using _server = server;
+      const port = server.addrs[1]!.port;
+      await using old = await TestClient.openTls("localhost", port, [caFirst]);
+      await old.waitFor("HELLO");
+      await old.send("old");
+      await old.waitFor("WELCOME old ");
+      await using bob = await connect(server, "bob");
+
+      const loop = connectLoop(port, [caFirst, caSecond]);
+      try {
+        // Back and forth a few times, the files renewed under the same paths, while a client
+        // keeps connecting: every attempt must be served.
+        for (const [round, certs] of [second, first, second].entries()) {
+          const before = loop.tally.served;
+          await eventually(() => loop.tally.served >= before + 3, 5000, `round ${round} traffic`);
+          await use(certs);
+          const result = await server.reload();
+          assert.deepEqual(result.applied, ["tlsCert"]);
+          assert.equal(server.addrs[1]!.port, port);
+        }
+        const before = loop.tally.served;
+        await eventually(() => loop.tally.served >= before + 3, 5000, "traffic after the reloads");
+      } finally {
+        await loop.stop();
+      }
+      assert.equal(loop.tally.refused, 0, "no connection refused during the handovers");
+      assert.deepEqual(loop.tally.other, [], "no connection failed during the handovers");
+      // New connections get the new certificate: only its CA's clients can connect.
+      assert.ok(await trusts(port, caSecond), "the new certificate is served");
+      assert.ok(!(await trusts(port, caFirst)), "the old certificate is gone");
+      // The connection from before the reloads is still open, with the old certificate.
+      await old.send("still here");
+      assert.equal(await bob.waitFor("MSG"), "MSG old * :still here");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "reload: a key that does not match the new certificate is bad-config; the old one stays",
+  ignore: noOpenssl,
+  fn: async () => {
+    await using certs = await makeCerts();
+    const dir = await Deno.makeTempDir({ prefix: "switchboard-reload-tls-" });
+    try {
+      const key = join(dir, "key.pem");
+      await Deno.copyFile(certs.key, key);
+      const ca = await Deno.readTextFile(certs.ca);
+      const { server, next } = await reloadable({
+        tlsCert: certs.cert,
+        tlsKey: key,
+        tlsPort: 0,
+        admins: ["127.0.0.1"],
+      });
+      await using _server = server;
+      await using chief = await connect(server, "chief");
+      await Deno.copyFile(certs.otherKey, key);
+      next.options = { tlsCert: certs.cert, tlsKey: key, tlsPort: 0, admins: ["127.0.0.1"] };
+      assert.match(
+        (await chief.command(":reload")).at(-1) ?? "",
+        /^ERR bad-config :tlsKey .*key\.pem: the key does not match the certificate$/,
+      );
+      assert.ok(await trusts(server.addrs[1]!.port, ca), "the old certificate is still served");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -73,7 +73,7 @@ export function bindTls(
   options: ResolvedServerOptions,
   port: number,
   pem: TlsPem,
-): StreamListener & { reusePort: boolean } {
+): StreamListener & { reusePort: boolean; retire(): void } {
   const settings = { ...pem, handshakeTimeoutMs: options.registerTimeout * 1000 };
   if (Deno.build.os === "linux") {
     try {

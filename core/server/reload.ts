@@ -84,7 +84,10 @@ export interface ReloadTarget {
   setLogMessages(mode: ResolvedServerOptions["logMessages"]): void;
   /** Restarts the liveness sweep with the interval the new timeouts need. */
   resetSweep(): void;
-  /** Starts accepting from `fresh` in place of `old`, then closes `old`. */
+  /**
+   * Starts accepting from `fresh` in place of `old`, then retires `old`: it takes no new
+   * connection, and those in their TLS handshake finish and are served.
+   */
   swapListener(old: StreamListener, fresh: StreamListener): void;
   /** Closes with `BYE denied` every connection the access lists now refuse; returns how many. */
   denyRefused(): number;

@@ -177,6 +177,8 @@ class SwitchboardServer implements Server, ServerContext {
   #token: Uint8Array | undefined;
   #sweeper: ReturnType<typeof setInterval>;
   readonly #acceptLoops = new Set<Promise<void>>();
+  /** Listeners a reload replaced, still finishing their handshakes in flight. */
+  readonly #retired = new Set<StreamListener>();
   #tlsPem: TlsPem | undefined;
   /** The reload running or last run: the next one waits for it. */
   #reloading: Promise<unknown> = Promise.resolve();
@@ -300,7 +302,7 @@ class SwitchboardServer implements Server, ServerContext {
       count: this.#connections.size,
     });
     this.events.emit("shutdown", { reason, grace });
-    for (const listener of this.#listeners) listener.close();
+    for (const listener of [...this.#listeners, ...this.#retired]) listener.close();
     await Promise.all(this.#acceptLoops);
     // Connections read nothing more. What they had read is handled before anyone is told
     // goodbye, with backpressure on, within half the grace period: a line still waiting then is
@@ -442,7 +444,14 @@ class SwitchboardServer implements Server, ServerContext {
         if (at >= 0) this.#listeners[at] = fresh;
         else this.#listeners.push(fresh);
         this.#startAccepting(fresh);
-        old.close();
+        // A retired listener ends its accept loop once its handshakes in flight are served; a
+        // shutdown before then closes it.
+        if ("retire" in old && typeof old.retire === "function") {
+          this.#retired.add(old);
+          old.retire();
+        } else {
+          old.close();
+        }
       },
       denyRefused: () => {
         let denied = 0;
@@ -465,6 +474,7 @@ class SwitchboardServer implements Server, ServerContext {
     this.#acceptLoops.add(loop);
     // A listener replaced by a reload ends its loop; a shutdown waits only for the others.
     void loop.finally(() => {
+      this.#retired.delete(listener);
       if (!this.#draining) this.#acceptLoops.delete(loop);
     });
   }
