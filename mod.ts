@@ -36,6 +36,11 @@ export {
   type ServerOptions,
 } from "./core/config/options.ts";
 export type { ServerEventMap, ServerEventName } from "./core/server/events.ts";
+export {
+  NEW_CONNECTION_SETTINGS,
+  type ReloadResult,
+  RESTART_SETTINGS,
+} from "./core/server/reload.ts";
 export type { ServerStats } from "./core/server/stats.ts";
 
 // Transports: the seam a connection runs on. TCP and TLS here; WebSocket plugs in beside them.

@@ -4,11 +4,14 @@
  * (port in use, address not local, permission denied), 2 for a usage or configuration error,
  * including a path setting that cannot be used (checked at start, before `listening on`) and a
  * TLS certificate or key that cannot be read or used. With `--tls-cert` it prints a second
- * line, `listening on <addr>:<port> (tls)`; with `--tls-only` only that one.
+ * line, `listening on <addr>:<port> (tls)`; with `--tls-only` only that one. SIGHUP (not on
+ * Windows) reloads the configuration, as `:reload` does: the config file and the environment are
+ * read again, the same flags still win, and the result is checked as at start.
  * @module
  */
 
 import process from "node:process";
+import { getLogger } from "@logtape/logtape";
 import { createInterface } from "node:readline";
 import {
   defaultTokenFile,
@@ -20,13 +23,14 @@ import {
   ConfigError,
   loadServerConfig,
   SERVER_USAGE,
+  type ServerConfig,
   serverEnvironment,
   settingSource,
 } from "../core/config/config_file.ts";
 import { readAccountsFile } from "../core/config/accounts_file.ts";
 import { SwitchboardError } from "../core/protocol/errors.ts";
 import { configureLogging } from "../core/log/configure.ts";
-import { DEFAULT_OPTIONS, resolveOptions } from "../core/config/options.ts";
+import { DEFAULT_OPTIONS, resolveOptions, type ServerOptions } from "../core/config/options.ts";
 import { fsReason } from "../core/config/path_checks.ts";
 import { isPermissionError, runMain } from "../core/util/permissions.ts";
 import { formatAddress } from "../core/protocol/grammar.ts";
@@ -135,8 +139,10 @@ async function main(args: string[]): Promise<number> {
       for (const file of tokenFiles) await file[Symbol.asyncDispose]();
     },
   };
-  const server = await startServer({ ...options, adminToken }, listeners);
+  const reloadOptions = () => reloadConfig(args, config, adminToken);
+  const server = await startServer({ ...options, adminToken, reloadOptions }, listeners);
   stopOnSignals(server);
+  reloadOnHangup(server);
   const stopConsole = (options.console ?? Deno.stdin.isTerminal())
     ? startConsole(server)
     : undefined;
@@ -160,11 +166,47 @@ function stopOnSignals(server: Server): void {
   for (const signal of signals) Deno.addSignalListener(signal, stop);
 }
 
+/**
+ * The options a reload applies: the config file and the environment read again with the same
+ * command-line flags (which still win), checked as at start (values, combinations, paths; the
+ * server checks the certificate and key by loading them). The admin token stays what it was
+ * unless both the old and the new configuration set one: a generated token is in the token
+ * files the `shutdown` program reads, so switching between generated and configured needs a
+ * restart.
+ * @throws {ConfigError} with the problem, as the start-up would print it.
+ */
+async function reloadConfig(
+  args: string[],
+  started: ServerConfig,
+  adminToken: string,
+): Promise<ServerOptions> {
+  const config = await loadServerConfig(args, serverEnvironment());
+  const problem = await serverPathProblem(config);
+  if (problem !== undefined) throw new ConfigError(problem);
+  const configured = config.options.adminToken;
+  const startedConfigured = started.options.adminToken !== undefined;
+  if ((configured !== undefined) !== startedConfigured) {
+    getLogger(["switchboard", "server"]).warning(
+      "reload: adminToken {change} needs a restart; the token in force stays",
+      { change: startedConfigured ? "removed" : "set", setting: "adminToken" },
+    );
+  }
+  const token = configured !== undefined && startedConfigured ? configured : adminToken;
+  return { ...config.options, adminToken: token };
+}
+
+/** SIGHUP reloads the configuration (not on Windows, which has no SIGHUP). */
+function reloadOnHangup(server: Server): void {
+  if (Deno.build.os === "windows") return;
+  // The server logs the outcome, a refused configuration included.
+  Deno.addSignalListener("SIGHUP", () => void server.reload().catch(() => {}));
+}
+
 /** Reads operator lines from stdin; returns a function that stops reading. */
 function startConsole(server: Server): () => void {
   const lines = createInterface({ input: process.stdin, terminal: false });
   lines.on("line", (line) => {
-    for (const reply of server.console(line)) console.log(reply);
+    for (const reply of server.console(line, (late) => console.log(late))) console.log(reply);
   });
   return () => lines.close();
 }

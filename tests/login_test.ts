@@ -259,3 +259,38 @@ Deno.test("the console does not log in, and a login needs a name and a password"
     "ERR bad-args :usage: :login <name> <password>",
   ]);
 });
+
+Deno.test("reload: a changed accounts file applies to the next login; a broken one changes nothing", async () => {
+  await using file = await accountsFile();
+  const options: ServerOptions = { accounts: file.path, logDir: "" };
+  await using server = await startTestServer({
+    ...options,
+    reloadOptions: () => Promise.resolve({ host: "127.0.0.1", port: 0, ...options }),
+  });
+  const port = server.addr.port;
+  // A guest takes a look-alike of carol's name before carol has an account.
+  await using guest = await connect(port, "caroI");
+  await writeAccountsFile(file.path, {
+    users: {
+      alice: { password: await hashPassword(ALICE_PASSWORD, FAST) },
+      carol: { password: await hashPassword("carol's", FAST) },
+    },
+  });
+  assert.equal((await server.reload()).applied.includes("accounts"), true);
+  await using carol = await open(port);
+  assert.equal((await carol.command(":login carol carol's")).at(-1), "OK login carol");
+  assert.deepEqual(await guest.closed(), ["BYE replaced :logged in from another connection"]);
+  // boss was removed: its login fails like any unknown name.
+  await using boss = await open(port);
+  assert.deepEqual(await boss.command(`:login boss ${ROOT_PASSWORD}`), [
+    "ERR login-failed :wrong name or password",
+  ]);
+
+  await Deno.writeTextFile(file.path, `{"users": {"alice": {"password": "hunter2"}}}`);
+  await assert.rejects(server.reload(), /"password" is not a hash/);
+  await using alice = await open(port);
+  assert.equal((await alice.command(`:login alice ${ALICE_PASSWORD}`)).at(-1), "OK login alice");
+  await using dave = await open(port);
+  await dave.send("carol");
+  assert.match(await dave.nextLine(), /^ERR name-reserved :/, "the old table is still in force");
+});

@@ -759,6 +759,13 @@ rn m, vv w, _ - .) is taken like that name. --reserved-names (comma-separated) r
 default list; a reserved name and its look-alikes get ERR name-reserved; --reserved-names ""
 (in the environment: ",") or "reservedNames": [] in the file frees them all but "server".
 
+SIGHUP (or :reload from an admin) re-reads the config file and the environment, with these flags
+still winning, and applies access lists, admins, limits, timeouts, :run commands, the admin token
+and the TLS certificate without dropping anyone but the connections the new access lists deny
+(BYE denied). --host, --port, --tls-port, --tls-only, --mode, --log-dir, --log-format,
+--token-file, --files-dir and --spool-dir need a restart. An invalid configuration is logged and
+not applied.
+
 Byte counts take K, M, G, T suffixes (in 1024s). The file quotas are checked when a :put or :send
 line is read, before any of its bytes is stored; a sender's :send uploads count against
 --spool-sender-quota until every recipient has accepted, declined, left or let the offer expire.

@@ -191,6 +191,14 @@ export interface ServerOptions {
   commands?: Record<string, RemoteCommand>;
   /** Cancels the server: aborting it starts a graceful shutdown. */
   signal?: AbortSignal;
+  /**
+   * Where `Server.reload` (SIGHUP, `:reload`) gets the new configuration: a function returning
+   * the options the server would start with now (the `server` program re-reads its config file
+   * and environment, with its command-line flags still winning). It throws, with a message for
+   * a person, when the new configuration is invalid; nothing is applied then. Without it a reload
+   * is refused. @default {undefined}
+   */
+  reloadOptions?: () => Promise<ServerOptions>;
 }
 
 /** The options a running server uses: every default filled in. */
@@ -203,6 +211,7 @@ export interface ResolvedServerOptions extends
       | "tokenFile"
       | "console"
       | "signal"
+      | "reloadOptions"
       | "commands"
       | "tlsCert"
       | "tlsKey"
@@ -227,6 +236,8 @@ export interface ResolvedServerOptions extends
   console: boolean | undefined;
   /** The cancelling signal, if any. */
   signal: AbortSignal | undefined;
+  /** See {@linkcode ServerOptions.reloadOptions}. */
+  reloadOptions: (() => Promise<ServerOptions>) | undefined;
 }
 
 /** The names reserved when `reservedNames` is not set: those a user might take for staff. */
@@ -240,7 +251,7 @@ export const DEFAULT_RESERVED_NAMES: readonly string[] = Object.freeze([
 
 /** Default value of every option, as documented on {@linkcode ServerOptions}. */
 export const DEFAULT_OPTIONS: Readonly<
-  Omit<ResolvedServerOptions, "access" | "admins" | "signal" | "commands">
+  Omit<ResolvedServerOptions, "access" | "admins" | "signal" | "reloadOptions" | "commands">
 > = Object.freeze({
   host: "127.0.0.1",
   port: 12345,
@@ -312,6 +323,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedServerOptio
     accounts: options.accounts,
     console: options.console,
     signal: options.signal,
+    reloadOptions: options.reloadOptions,
   } as ResolvedServerOptions;
 }
 

@@ -31,6 +31,12 @@ export interface TlsListenOptions {
   key: string;
   /** Milliseconds a peer has to complete the handshake. @default {10000} */
   handshakeTimeoutMs?: number;
+  /**
+   * Bind with `SO_REUSEPORT` (Linux; needs `--unstable-net` in Deno 2.9), so that a second
+   * listener with a new certificate can open on the same port before this one closes: how the
+   * server reloads its certificate without a gap. @default {false}
+   */
+  reusePort?: boolean;
 }
 
 /**
@@ -47,6 +53,8 @@ class TlsStreamListener implements StreamListener {
   readonly #waiting: ((outcome: Outcome) => void)[] = [];
   readonly #handshaking = new Set<Deno.TlsConn>();
   #closed = false;
+  /** Set by `retire`: no new connections; those in their handshake still finish. */
+  #retiring = false;
   readonly addr: StreamAddress;
   readonly security = "tls";
 
@@ -87,6 +95,30 @@ class TlsStreamListener implements StreamListener {
     for (const resolve of this.#waiting.splice(0)) resolve({ error: new ListenerClosed() });
   }
 
+  /**
+   * Stops taking connections but lets those in their handshake finish (each bounded by the
+   * handshake timeout) and hands them out; `accept` then reports {@linkcode ListenerClosed}. How
+   * a reload hands the port over to a listener with a new certificate (bound with `reusePort`)
+   * without cutting a handshake in flight. `close` still cuts everything at once.
+   */
+  retire(): void {
+    if (this.#closed || this.#retiring) return;
+    this.#retiring = true;
+    try {
+      this.#listener.close();
+    } catch {
+      // Already closed.
+    }
+    this.#retired();
+  }
+
+  /** Once retiring and no handshake is left: closed, with what was handed out kept. */
+  #retired(): void {
+    if (!this.#retiring || this.#closed || this.#handshaking.size > 0) return;
+    this.#closed = true;
+    for (const resolve of this.#waiting.splice(0)) resolve({ error: new ListenerClosed() });
+  }
+
   #deliver(outcome: Outcome): void {
     if (this.#closed) {
       if ("stream" in outcome) closeQuietly(outcome.stream);
@@ -109,7 +141,7 @@ class TlsStreamListener implements StreamListener {
       try {
         conn = await this.#listener.accept();
       } catch (error) {
-        if (this.#closed || error instanceof Deno.errors.BadResource) break;
+        if (this.#closed || this.#retiring || error instanceof Deno.errors.BadResource) break;
         const routine = error instanceof Deno.errors.NotConnected ||
           error instanceof Deno.errors.ConnectionReset ||
           error instanceof Deno.errors.ConnectionAborted;
@@ -123,7 +155,8 @@ class TlsStreamListener implements StreamListener {
       }
       void this.#handshake(conn);
     }
-    this.close();
+    if (this.#retiring) this.#retired();
+    else this.close();
   }
 
   async #handshake(conn: Deno.TlsConn): Promise<void> {
@@ -150,6 +183,7 @@ class TlsStreamListener implements StreamListener {
       });
     } finally {
       clearTimeout(timer);
+      this.#retired();
     }
   }
 }
@@ -182,7 +216,7 @@ export function listenTls(
   hostname: string,
   port: number,
   options: TlsListenOptions,
-): StreamListener {
+): StreamListener & { retire(): void } {
   const where = formatAddress(hostname, port);
   let listener: Deno.TlsListener;
   try {
@@ -192,6 +226,7 @@ export function listenTls(
       transport: "tcp",
       cert: options.cert,
       key: options.key,
+      ...(options.reusePort === true ? { reusePort: true } : {}),
     });
   } catch (error) {
     throw listenTlsError(error, where) ?? error;

@@ -27,6 +27,8 @@ export type ErrorCode =
   | "server-full"
   | "too-many-connections"
   | "shutting-down"
+  // `:reload` (issue 14): the new configuration does not validate; the old one stays.
+  | "bad-config"
   // Files, transfers and remote commands (sb/1 additions).
   | "disabled"
   | "bad-file-name"
@@ -54,6 +56,7 @@ export type DisconnectReason =
   | "replaced"
   | "server-full"
   | "refused"
+  | "denied"
   | "shutdown"
   | "protocol-error"
   | "read-error"
@@ -69,6 +72,7 @@ export const DISCONNECT_REASONS: readonly DisconnectReason[] = [
   "replaced",
   "server-full",
   "refused",
+  "denied",
   "shutdown",
   "protocol-error",
   "read-error",

@@ -21,10 +21,10 @@ const encoder = new TextEncoder();
 
 /** The server's admission rules and its count of connections per address. */
 export class Admission {
-  readonly #options: ResolvedServerOptions;
-  readonly #allow: CidrList;
-  readonly #deny: CidrList;
-  readonly #admins: CidrList;
+  #options: ResolvedServerOptions;
+  #allow: CidrList;
+  #deny: CidrList;
+  #admins: CidrList;
   readonly #perIp = new Map<string, number>();
 
   /** Rules from the server's options. */
@@ -35,14 +35,22 @@ export class Admission {
     this.#admins = new CidrList(options.admins);
   }
 
+  /**
+   * Takes the rules of reloaded options (access lists, admins, caps); the count of open
+   * connections per address is kept.
+   */
+  configure(options: ResolvedServerOptions): void {
+    this.#options = options;
+    this.#allow = new CidrList(options.access.allow);
+    this.#deny = new CidrList(options.access.deny);
+    this.#admins = new CidrList(options.admins);
+  }
+
   /** Why a peer from `ip` is refused now, with `open` connections already open; or undefined. */
   refusal(ip: string, open: number, draining: boolean): Refusal | undefined {
     if (draining) return ["shutting-down", "shutdown", "the server is shutting down"];
-    const { access, maxClients, maxPerIp } = this.#options;
-    if (
-      (access.deny.length > 0 && this.#deny.matches(ip)) ||
-      (access.allow.length > 0 && !this.#allow.matches(ip))
-    ) {
+    const { maxClients, maxPerIp } = this.#options;
+    if (!this.allowed(ip)) {
       return ["refused", "refused", "your address is not allowed to connect"];
     }
     if (open >= maxClients) {
@@ -56,6 +64,15 @@ export class Admission {
       return ["too-many-connections", "refused", `at most ${maxPerIp} connections per address`];
     }
     return undefined;
+  }
+
+  /** True when the access lists let `ip` connect (deny wins; a non-empty allow list admits only its members). */
+  allowed(ip: string): boolean {
+    const { access } = this.#options;
+    return !(
+      (access.deny.length > 0 && this.#deny.matches(ip)) ||
+      (access.allow.length > 0 && !this.#allow.matches(ip))
+    );
   }
 
   /** True when `ip` is in `admins`: its connections start with admin rights. */

@@ -12,9 +12,17 @@ import { neutralize, parseCommand } from "../protocol/grammar.ts";
 
 const encoder = new TextEncoder();
 
-/** Runs one console line for the server behind `ctx`; returns the reply lines. */
-export function runConsoleLine(ctx: ServerContext, line: string): string[] {
+/**
+ * Runs one console line for the server behind `ctx`; returns the reply lines. A command that
+ * answers later (`:reload`) hands its reply to `late`.
+ */
+export function runConsoleLine(
+  ctx: ServerContext,
+  line: string,
+  late?: (reply: string) => void,
+): string[] {
   const replies: string[] = [];
+  let returned = false;
   const operator: Caller = {
     name: "server",
     registered: true,
@@ -24,7 +32,11 @@ export function runConsoleLine(ctx: ServerContext, line: string): string[] {
     admin: true,
     account: undefined,
     peer: undefined,
-    send: (reply) => replies.push(reply.replace(/\n$/, "")),
+    send: (reply) => {
+      const text = reply.replace(/\n$/, "");
+      if (returned) late?.(text);
+      else replies.push(text);
+    },
   };
   const trimmed = line.trim();
   if (trimmed === "") return replies;
@@ -36,6 +48,7 @@ export function runConsoleLine(ctx: ServerContext, line: string): string[] {
   if (trimmed.startsWith(":") && !trimmed.startsWith("::")) {
     const { verb, rest } = parseCommand(trimmed);
     runCommand(ctx, operator, verb, rest);
+    returned = true;
     return replies;
   }
   const text = neutralize(trimmed.startsWith("::") ? trimmed.slice(1) : trimmed);

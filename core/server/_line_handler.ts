@@ -87,6 +87,8 @@ export class LineHandler {
   #badLines = 0;
   #ack: boolean;
   #ackSeq = 0;
+  /** The connection's line limit, taken when it opened like its parser's (a reload keeps it). */
+  readonly #maxLineBytes: number;
 
   /** A handler for `connection` of the server behind `ctx`. */
   constructor(connection: LineConnection, ctx: ServerContext) {
@@ -96,6 +98,7 @@ export class LineHandler {
     this.#echo = options.mode === "echo";
     this.#batchLimit = Math.min(MAX_BATCH_BYTES, Math.floor(options.maxQueueBytes / 4));
     this.#ack = options.ack && !this.#echo;
+    this.#maxLineBytes = options.maxLineBytes;
   }
 
   /** Whether plain messages are acknowledged with `ACK`/`NACK`. */
@@ -174,7 +177,7 @@ export class LineHandler {
    */
   echoPlainLines(): void {
     const { parser, chunk } = this.#connection;
-    const max = this.#ctx.options.maxLineBytes;
+    const max = this.#maxLineBytes;
     let start = parser.position;
     for (let newline = parser.nextLineEnd(); newline >= 0; newline = parser.nextLineEnd()) {
       const end = newline > start && chunk[newline - 1] === CARRIAGE_RETURN ? newline - 1 : newline;
@@ -274,7 +277,7 @@ export class LineHandler {
     const connection = this.#connection;
     connection.touch();
     this.flush();
-    const max = this.#ctx.options.maxLineBytes;
+    const max = this.#maxLineBytes;
     this.#ctx.throttle.warning(
       this.#ctx.log.limits,
       connection.ip,

@@ -21,6 +21,7 @@ import type { ServerFiles } from "./files/server_files.ts";
 import type { LogThrottle } from "../log/throttle.ts";
 import type { AttemptLimiter } from "./attempts.ts";
 import type { Accounts } from "./accounts.ts";
+import type { ReloadResult } from "./reload.ts";
 
 /** Loggers by concern; categories are documented in core/log/configure.ts. */
 export interface ServerLoggers {
@@ -138,6 +139,7 @@ export interface ConnectionHandle extends Peer {
 
 /** The server seen from inside. */
 export interface ServerContext {
+  /** The options in force: a reload replaces them, so read them when acting, not once. */
   readonly options: ResolvedServerOptions;
   readonly hub: Hub;
   readonly gate: CongestionGate;
@@ -165,6 +167,11 @@ export interface ServerContext {
   readonly draining: boolean;
   /** Checks an admin token in constant time. */
   checkToken(token: string): boolean;
+  /**
+   * Re-reads and applies the configuration (see `reload.ts`); rejects with a `SwitchboardError`
+   * (`bad-config` …) and changes nothing when it cannot.
+   */
+  reload(): Promise<ReloadResult>;
   /** Begins a graceful shutdown; resolves when it is done. */
   shutdown(options: { grace?: number; reason?: string }): Promise<void>;
   /** Current counters. */

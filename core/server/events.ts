@@ -33,6 +33,11 @@ export interface ServerEventMap {
   };
   /** A connection closed. */
   disconnect: { id: number; name: string | undefined; address: string; reason: DisconnectReason };
+  /**
+   * The configuration was reloaded: the settings applied, those that need a restart (their old
+   * value stays), and how many connections the new access lists closed with `BYE denied`.
+   */
+  reload: { applied: string[]; needsRestart: string[]; denied: number };
   /** A graceful shutdown began. */
   shutdown: { reason: string; grace: number };
   /** The server has closed every connection and its listener. */

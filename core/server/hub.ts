@@ -81,9 +81,16 @@ export class Hub {
   /** Creates an empty hub. */
   constructor(options: HubOptions) {
     this.announceLimit = options.announceLimit;
-    for (const name of [CONSOLE_NAME, ...options.reservedNames ?? []]) {
-      this.#reserved.set(nameSkeleton(name), name);
-    }
+    this.reserve(options.reservedNames ?? []);
+  }
+
+  /**
+   * Replaces the reserved names (a reload): `names` and the console's name. Peers already online
+   * under a newly reserved name keep it; only new registrations and renames are checked.
+   */
+  reserve(names: readonly string[]): void {
+    this.#reserved.clear();
+    for (const name of [CONSOLE_NAME, ...names]) this.#reserved.set(nameSkeleton(name), name);
   }
 
   /** Named peers online. */

@@ -30,25 +30,61 @@ export async function bindListeners(options: ResolvedServerOptions): Promise<Str
     throw new SwitchboardError("tls-only", "TLS only, but no certificate and key are set");
   }
   const tls = tlsCert !== undefined && tlsKey !== undefined
-    ? { cert: await readPem("tls-cert", tlsCert), key: await readPem("tls-key", tlsKey) }
+    ? await readTlsFiles(tlsCert, tlsKey)
     : undefined;
   const bound: StreamListener[] = [];
   try {
     if (!options.tlsOnly) {
       bound.push(listenTcp(options.host, options.port));
     }
-    if (tls !== undefined) {
-      const listener = listenTls(options.host, options.tlsPort, {
-        ...tls,
-        handshakeTimeoutMs: options.registerTimeout * 1000,
-      });
-      bound.push(listener);
-    }
+    if (tls !== undefined) bound.push(bindTls(options, options.tlsPort, tls));
   } catch (error) {
     for (const listener of bound) listener.close();
     throw error;
   }
   return bound;
+}
+
+/** The certificate chain and key, as PEM text. */
+export interface TlsPem {
+  /** Certificate chain (PEM). */
+  cert: string;
+  /** Private key (PEM). */
+  key: string;
+}
+
+/**
+ * Reads the certificate and key files.
+ *
+ * @throws {SwitchboardError} `tls-cert` or `tls-key` for a file that cannot be read.
+ */
+export async function readTlsFiles(certPath: string, keyPath: string): Promise<TlsPem> {
+  return { cert: await readPem("tls-cert", certPath), key: await readPem("tls-key", keyPath) };
+}
+
+/**
+ * Listens for TLS on `port` of `options.host` with `pem`, with `SO_REUSEPORT` where the runtime
+ * allows it (Linux, `--unstable-net`): a reload then opens a second listener with the new
+ * certificate on the same port before it closes the first, so no connection is refused (see
+ * `reload.ts`). Without it (another OS, no `--unstable-net`) the listener is bound as before and
+ * a new certificate needs a restart; `listener.reusePort` says which.
+ */
+export function bindTls(
+  options: ResolvedServerOptions,
+  port: number,
+  pem: TlsPem,
+): StreamListener & { reusePort: boolean; retire(): void } {
+  const settings = { ...pem, handshakeTimeoutMs: options.registerTimeout * 1000 };
+  if (Deno.build.os === "linux") {
+    try {
+      const listener = listenTls(options.host, port, { ...settings, reusePort: true });
+      return Object.assign(listener, { reusePort: true });
+    } catch (error) {
+      // Deno 2.9 refuses the option without `--unstable-net`; anything else is a real failure.
+      if (!/unstable/i.test(String(error))) throw error;
+    }
+  }
+  return Object.assign(listenTls(options.host, port, settings), { reusePort: false });
 }
 
 async function readPem(code: string, path: string): Promise<string> {

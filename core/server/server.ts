@@ -9,7 +9,7 @@ import { getLogger } from "@logtape/logtape";
 import { Admission, type Refusal, turnAway } from "./_admission.ts";
 import { AttemptLimiter } from "./attempts.ts";
 import { Accounts } from "./accounts.ts";
-import { readAccountsFile } from "../config/accounts_file.ts";
+import { type AccountsData, readAccountsFile } from "../config/accounts_file.ts";
 import { CongestionGate } from "./congestion.ts";
 import { Connection } from "./_connection.ts";
 import { runConsoleLine } from "./_console.ts";
@@ -35,8 +35,15 @@ import {
   PeerGoneBeforeAccept,
   type StreamListener,
 } from "../net/stream.ts";
-import { bindListeners } from "./listeners.ts";
-import type { DisconnectReason } from "../protocol/errors.ts";
+import { bindListeners, bindTls, readTlsFiles, type TlsPem } from "./listeners.ts";
+import {
+  logReload,
+  planReload,
+  RELOAD_STEPS,
+  type ReloadResult,
+  type ReloadTarget,
+} from "./reload.ts";
+import { type DisconnectReason, SwitchboardError } from "../protocol/errors.ts";
 import { formatAddress } from "../protocol/grammar.ts";
 import { constantTimeEqual } from "../util/constant_time.ts";
 import { Emitter } from "../util/emitter.ts";
@@ -61,11 +68,35 @@ export interface Server extends AsyncDisposable {
   stats(): ServerStats;
   /**
    * Runs one line as the operator console: a `:command` with admin rights, `exit` to shut down,
-   * anything else is broadcast as `MSG server * :<text>`. Returns the reply lines.
+   * anything else is broadcast as `MSG server * :<text>`. Returns the reply lines; a command
+   * that answers later (`:reload`) hands its reply to `late`.
    */
-  console(line: string): string[];
+  console(line: string, late?: (reply: string) => void): string[];
   /** Graceful shutdown: stop accepting, handle what was read, `BYE shutdown`, drain, close. */
   shutdown(options?: { grace?: number; reason?: string }): Promise<void>;
+  /**
+   * Re-reads the configuration through {@linkcode ServerOptions.reloadOptions} and applies it
+   * without dropping a connection, except those the new access lists refuse (`BYE denied`).
+   * Settings that need a restart keep their old value and are logged. Reloads run one at a time.
+   *
+   * @example
+   * ```ts
+   * import { startServer } from "./server.ts";
+   * let maxClients = 10;
+   * await using server = await startServer({
+   *   port: 0,
+   *   logDir: "",
+   *   reloadOptions: () => Promise.resolve({ port: 0, logDir: "", maxClients }),
+   * });
+   * maxClients = 20;
+   * const result = await server.reload();
+   * console.assert(result.applied.includes("maxClients") && server.options.maxClients === 20);
+   * ```
+   * @throws {SwitchboardError} `bad-config` when the new configuration is invalid (nothing is
+   * applied; the message says why), `disabled` without `reloadOptions`, `shutting-down` during a
+   * shutdown.
+   */
+  reload(): Promise<ReloadResult>;
 }
 
 const encoder = new TextEncoder();
@@ -107,18 +138,29 @@ export async function startServer(
     maxFailures: resolved.authMaxFailures,
     lockoutMs: resolved.authLockout * 1000,
   });
-  const accounts = new Accounts(
-    resolved.accounts === undefined ? undefined : await readAccountsFile(resolved.accounts),
-  );
+  const accountsData = resolved.accounts === undefined
+    ? undefined
+    : await readAccountsFile(resolved.accounts);
+  const accounts = new Accounts(accountsData);
   const given = listeners === undefined ? [] : Array.isArray(listeners) ? listeners : [listeners];
   const bound = given.length > 0 ? given : await bindListeners(resolved);
-  const server = new SwitchboardServer(resolved, bound, { throttle, attempts, accounts });
+  // What the TLS listener serves, so a reload can tell whether the files changed (a renewal keeps
+  // their paths). Unreadable now: the next reload replaces the listener anyway.
+  const tlsPem = resolved.tlsCert !== undefined && resolved.tlsKey !== undefined
+    ? await readTlsFiles(resolved.tlsCert, resolved.tlsKey).catch(() => undefined)
+    : undefined;
+  const server = new SwitchboardServer(resolved, bound, {
+    throttle,
+    attempts,
+    accounts,
+    accountsData,
+  }, tlsPem);
   await Promise.resolve();
   return server;
 }
 
 class SwitchboardServer implements Server, ServerContext {
-  readonly options: ResolvedServerOptions;
+  #options: ResolvedServerOptions;
   readonly addr: { hostname: string; port: number };
   readonly addrs: readonly { hostname: string; port: number }[];
   readonly hub: Hub;
@@ -132,21 +174,28 @@ class SwitchboardServer implements Server, ServerContext {
     admin: getLogger(["switchboard", "admin"]),
     limits: getLogger(["switchboard", "limits"]),
   };
-  readonly messages: MessageLog;
+  messages: MessageLog;
   readonly recorder: Recorder = new Recorder(this);
   readonly files: ServerFiles = new ServerFiles(this);
   readonly runSlots: RunSlots;
   readonly throttle: LogThrottle;
   readonly attempts: AttemptLimiter;
   readonly accounts: Accounts;
+  /** The accounts file as last read: a reload tells whether it changed. */
+  #accountsData: AccountsData | undefined;
   readonly finished: Promise<void>;
-  readonly #listeners: readonly StreamListener[];
+  readonly #listeners: StreamListener[];
   readonly #connections = new Set<Connection>();
   readonly #tasks = new Set<Promise<void>>();
   readonly #admission: Admission;
-  readonly #token: Uint8Array | undefined;
-  readonly #sweeper: ReturnType<typeof setInterval>;
-  readonly #acceptLoops: Promise<void>;
+  #token: Uint8Array | undefined;
+  #sweeper: ReturnType<typeof setInterval>;
+  readonly #acceptLoops = new Set<Promise<void>>();
+  /** Listeners a reload replaced, still finishing their handshakes in flight. */
+  readonly #retired = new Set<StreamListener>();
+  #tlsPem: TlsPem | undefined;
+  /** The reload running or last run: the next one waits for it. */
+  #reloading: Promise<unknown> = Promise.resolve();
   #nextId = 1;
   #draining = false;
   #shutdown: Promise<void> | undefined;
@@ -155,14 +204,22 @@ class SwitchboardServer implements Server, ServerContext {
   constructor(
     options: ResolvedServerOptions,
     listeners: readonly StreamListener[],
-    guards: { throttle: LogThrottle; attempts: AttemptLimiter; accounts: Accounts },
+    guards: {
+      throttle: LogThrottle;
+      attempts: AttemptLimiter;
+      accounts: Accounts;
+      accountsData: AccountsData | undefined;
+    },
+    tlsPem: TlsPem | undefined,
   ) {
-    this.options = options;
+    this.#options = options;
+    this.#tlsPem = tlsPem;
     this.throttle = guards.throttle;
     this.attempts = guards.attempts;
     this.accounts = guards.accounts;
+    this.#accountsData = guards.accountsData;
     this.messages = new MessageLog(this.log.traffic, options.logMessages);
-    this.#listeners = listeners;
+    this.#listeners = [...listeners];
     this.addrs = listeners.map(({ addr }) => ({ hostname: addr.hostname, port: addr.port }));
     this.addr = this.addrs[0]!;
     this.hub = new Hub({
@@ -171,12 +228,10 @@ class SwitchboardServer implements Server, ServerContext {
     });
     this.runSlots = new RunSlots(options.maxRunning);
     this.#admission = new Admission(options);
-    this.#token = options.adminToken === undefined || options.adminToken === ""
-      ? undefined
-      : encoder.encode(options.adminToken);
+    this.#token = tokenBytes(options.adminToken);
     this.finished = new Promise((resolve) => this.#finish = resolve);
     this.#sweeper = setInterval(() => this.#sweep(), sweepInterval(options));
-    this.#acceptLoops = Promise.all(listeners.map((listener) => this.#accept(listener))).then();
+    for (const listener of listeners) this.#startAccepting(listener);
     options.signal?.addEventListener("abort", () => void this.shutdown(), { once: true });
     for (const [i, addr] of this.addrs.entries()) {
       const address = formatAddress(addr.hostname, addr.port);
@@ -195,6 +250,11 @@ class SwitchboardServer implements Server, ServerContext {
       }
       this.events.emit("listening", { ...addr });
     }
+  }
+
+  /** The options in force; a reload replaces them. */
+  get options(): ResolvedServerOptions {
+    return this.#options;
   }
 
   /** True once a shutdown has begun. */
@@ -238,8 +298,8 @@ class SwitchboardServer implements Server, ServerContext {
     return constantTimeEqual(encoder.encode(token), this.#token);
   }
 
-  console(line: string): string[] {
-    return runConsoleLine(this, line);
+  console(line: string, late?: (reply: string) => void): string[] {
+    return runConsoleLine(this, line, late);
   }
 
   shutdown(options: { grace?: number; reason?: string } = {}): Promise<void> {
@@ -262,8 +322,8 @@ class SwitchboardServer implements Server, ServerContext {
       count: this.#connections.size,
     });
     this.events.emit("shutdown", { reason, grace });
-    for (const listener of this.#listeners) listener.close();
-    await this.#acceptLoops;
+    for (const listener of [...this.#listeners, ...this.#retired]) listener.close();
+    await Promise.all(this.#acceptLoops);
     // Connections read nothing more. What they had read is handled before anyone is told
     // goodbye, with backpressure on, within half the grace period: a line still waiting then is
     // not handled, and so never acknowledged. The other half at least is for delivering what
@@ -287,6 +347,165 @@ class SwitchboardServer implements Server, ServerContext {
     });
     this.events.emit("closed", {});
     this.#finish();
+  }
+
+  reload(): Promise<ReloadResult> {
+    const run = this.#reloading.then(() => this.#reload());
+    this.#reloading = run.catch(() => {});
+    return run;
+  }
+
+  async #reload(): Promise<ReloadResult> {
+    if (this.#draining) {
+      throw new SwitchboardError("shutting-down", "the server is shutting down");
+    }
+    const source = this.#options.reloadOptions;
+    if (source === undefined) {
+      throw new SwitchboardError("disabled", "this server has no configuration to reload");
+    }
+    const old = this.#options;
+    const tlsListener = this.#listeners.find((listener) => listener.security === "tls");
+    const handover = tlsListener !== undefined && "reusePort" in tlsListener &&
+      tlsListener.reusePort === true;
+    let plan;
+    try {
+      const fresh = resolveOptions({
+        ...await source(),
+        signal: old.signal,
+        reloadOptions: source,
+      } as ServerOptions);
+      plan = planReload(old, fresh, handover);
+      if (plan.next.accounts !== undefined) {
+        plan.accounts = await readAccountsFile(plan.next.accounts);
+        if (
+          !plan.applied.includes("accounts") &&
+          JSON.stringify(plan.accounts) !== JSON.stringify(this.#accountsData)
+        ) plan.applied.push("accounts");
+      }
+      plan.tls = tlsListener === undefined
+        ? undefined
+        : await this.#prepareTls(tlsListener, plan.next, handover, plan.needsRestart);
+    } catch (error) {
+      const problem = error instanceof Error ? error.message : String(error);
+      this.log.server.error("reload failed, the configuration in force stays: {problem}", {
+        problem,
+      });
+      throw new SwitchboardError("bad-config", problem, { cause: error });
+    }
+    if (this.#draining) {
+      plan.tls?.fresh.close();
+      throw new SwitchboardError("shutting-down", "the server is shutting down");
+    }
+    if (plan.tls !== undefined && !plan.applied.includes("tlsCert")) plan.applied.push("tlsCert");
+    const target = this.#reloadTarget();
+    for (const step of RELOAD_STEPS) step(target, plan);
+    this.#accountsData = plan.accounts;
+    logReload(this.log, plan, plan.tls !== undefined);
+    this.events.emit("reload", {
+      applied: [...plan.applied],
+      needsRestart: [...plan.needsRestart],
+      denied: plan.denied,
+    });
+    return { applied: plan.applied, needsRestart: plan.needsRestart, denied: plan.denied };
+  }
+
+  /**
+   * A listener with the certificate and key `next` names, when their content differs from what
+   * is served: bound on the same port beside the old one (`SO_REUSEPORT`). When the listener
+   * cannot be handed over that way, a changed certificate is added to `needsRestart` instead.
+   * @throws {SwitchboardError} for files that cannot be read or used, as at start.
+   */
+  async #prepareTls(
+    listener: StreamListener,
+    next: ResolvedServerOptions,
+    handover: boolean,
+    needsRestart: string[],
+  ): Promise<{ old: StreamListener; fresh: StreamListener } | undefined> {
+    if (next.tlsCert === undefined || next.tlsKey === undefined) return undefined;
+    const named = (error: unknown): never => {
+      if (
+        error instanceof SwitchboardError && (error.code === "tls-cert" || error.code === "tls-key")
+      ) {
+        const setting = error.code === "tls-cert" ? "tlsCert" : "tlsKey";
+        const path = error.code === "tls-cert" ? next.tlsCert : next.tlsKey;
+        throw new SwitchboardError(error.code, `${setting} ${path}: ${error.message}`, {
+          cause: error,
+        });
+      }
+      throw error;
+    };
+    const pem = await readTlsFiles(next.tlsCert, next.tlsKey).catch(named);
+    const known = this.#tlsPem;
+    if (known !== undefined && known.cert === pem.cert && known.key === pem.key) return undefined;
+    if (!handover) {
+      if (!needsRestart.includes("tlsCert")) needsRestart.push("tlsCert");
+      return undefined;
+    }
+    let fresh: StreamListener;
+    try {
+      fresh = bindTls(next, listener.addr.port, pem);
+    } catch (error) {
+      return named(error);
+    }
+    this.#tlsPem = pem;
+    return { old: listener, fresh };
+  }
+
+  #reloadTarget(): ReloadTarget {
+    return {
+      log: this.log,
+      admission: this.#admission,
+      accounts: this.accounts,
+      hub: this.hub,
+      runSlots: this.runSlots,
+      setOptions: (options) => this.#options = options,
+      setToken: (token) => this.#token = tokenBytes(token),
+      setLogMessages: (mode) => {
+        this.messages.flush();
+        this.messages = new MessageLog(this.log.traffic, mode);
+      },
+      resetSweep: () => {
+        clearInterval(this.#sweeper);
+        this.#sweeper = setInterval(() => this.#sweep(), sweepInterval(this.#options));
+      },
+      swapListener: (old, fresh) => {
+        const at = this.#listeners.indexOf(old);
+        if (at >= 0) this.#listeners[at] = fresh;
+        else this.#listeners.push(fresh);
+        this.#startAccepting(fresh);
+        // A retired listener ends its accept loop once its handshakes in flight are served; a
+        // shutdown before then closes it.
+        if ("retire" in old && typeof old.retire === "function") {
+          this.#retired.add(old);
+          old.retire();
+        } else {
+          old.close();
+        }
+      },
+      denyRefused: () => {
+        let denied = 0;
+        for (const connection of this.#connections) {
+          if (this.#admission.allowed(connection.ip)) continue;
+          denied++;
+          this.log.conn.info("denied {peer} by the reloaded access lists", {
+            peer: connection.address,
+            ip: connection.ip,
+          });
+          void connection.close("denied", "your address is no longer allowed to connect");
+        }
+        return denied;
+      },
+    };
+  }
+
+  #startAccepting(listener: StreamListener): void {
+    const loop = this.#accept(listener);
+    this.#acceptLoops.add(loop);
+    // A listener replaced by a reload ends its loop; a shutdown waits only for the others.
+    void loop.finally(() => {
+      this.#retired.delete(listener);
+      if (!this.#draining) this.#acceptLoops.delete(loop);
+    });
   }
 
   async #accept(listener: StreamListener): Promise<void> {
@@ -393,4 +612,8 @@ class SwitchboardServer implements Server, ServerContext {
     const now = performance.now();
     for (const connection of this.#connections) connection.checkLiveness(now);
   }
+}
+
+function tokenBytes(token: string | undefined): Uint8Array | undefined {
+  return token === undefined || token === "" ? undefined : encoder.encode(token);
 }

@@ -1,10 +1,12 @@
 /**
- * Admin commands: `:auth` (which grants admin rights), `:kick`, `:rename`, `:shutdown`, `:stats`.
+ * Admin commands: `:auth` (which grants admin rights), `:kick`, `:rename`, `:reload`,
+ * `:shutdown`, `:stats`.
  * @module
  */
 
 import type { Caller, ConnectionHandle, ServerContext } from "../context.ts";
 import { errLine, formatLine, neutralize, okLine, splitWords } from "../../protocol/grammar.ts";
+import { type ErrorCode, SwitchboardError } from "../../protocol/errors.ts";
 import { applyRename } from "./_rename.ts";
 import { maySendSecret, noteWrongSecret } from "./_secrets.ts";
 import { type CommandFamily, sendUsage } from "./_spec.ts";
@@ -14,6 +16,7 @@ export const ADMIN_COMMANDS: CommandFamily = {
   auth: { needs: "none", usage: ":auth <token>", run: auth },
   kick: { needs: "admin", usage: ":kick <user> [reason]", run: kick },
   rename: { needs: "admin", usage: ":rename <old> <new>", run: adminRename },
+  reload: { needs: "admin", usage: ":reload", run: reload },
   shutdown: { needs: "admin", usage: ":shutdown [grace-seconds] [reason]", run: shutdown },
   stats: { needs: "admin", usage: ":stats", run: stats },
 };
@@ -71,6 +74,34 @@ function kick(ctx: ServerContext, caller: Caller, rest: string): void {
   });
   caller.send(okLine("kick", target.name));
   void target.close("kicked", text);
+}
+
+/**
+ * `:reload`: `OK reload <applied> <needs-restart> <denied>` (counts; the log names the settings),
+ * or `ERR bad-config :<problem>` with the configuration in force unchanged.
+ */
+function reload(ctx: ServerContext, caller: Caller): void {
+  ctx.log.admin.info("reload requested by {name} ({peer})", {
+    name: caller.name,
+    peer: caller.address,
+  });
+  const answer = ctx.reload().then(
+    (result) => okLine("reload", result.applied.length, result.needsRestart.length, result.denied),
+    (error: unknown) => {
+      const known = error instanceof SwitchboardError &&
+        (error.code === "bad-config" || error.code === "disabled" ||
+          error.code === "shutting-down");
+      const code = (known ? error.code : "bad-config") as ErrorCode;
+      return errLine(code, neutralize(error instanceof Error ? error.message : String(error)));
+    },
+  );
+  // A client's reply waits for the reload, before its next line: replies stay in order.
+  const session = caller.session;
+  if (session === undefined) {
+    void answer.then((line) => caller.send(line));
+    return;
+  }
+  session.defer(async () => caller.send(await answer));
 }
 
 function shutdown(ctx: ServerContext, caller: Caller, rest: string): void {

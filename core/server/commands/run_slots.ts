@@ -18,8 +18,11 @@
  * ```
  */
 export class RunSlots {
-  /** Most programs running at once; 0 means no limit. */
-  readonly limit: number;
+  /**
+   * Most programs running at once; 0 means no limit. A reload may change it: programs already
+   * running past a lowered limit finish, and new ones wait for the count to fall below it.
+   */
+  limit: number;
   #running = 0;
 
   /** Creates the slots; `limit` 0 means no limit. */
