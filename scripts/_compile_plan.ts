@@ -220,6 +220,9 @@ export function compileArgs(program: Program, target: Target, output: string): s
     `--permission-set=${program.permissionSet}`,
     "--no-prompt",
     "--no-check",
+    // deno.json's "unstable": ["net"] too, said where it matters: SO_REUSEPORT for the
+    // certificate handover on reload (see core/net/tls.ts).
+    "--unstable-net",
     "--target",
     target.id,
     "--output",

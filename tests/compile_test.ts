@@ -125,6 +125,7 @@ Deno.test("compile: each binary is built with its deno.json permission set, no p
       `--permission-set=${program.name}`,
       "--no-prompt",
       "--no-check",
+      "--unstable-net",
       "--target",
       "x86_64-pc-windows-msvc",
       "--output",
