@@ -5,6 +5,7 @@
  * including a path setting that cannot be used (checked at start, before `listening on`) and a
  * TLS certificate or key that cannot be read or used. With `--tls-cert` it prints a second
  * line, `listening on <addr>:<port> (tls)`; with `--tls-only` only that one.
+ * `server accounts …` manages the accounts file instead (see `_server_accounts.ts`).
  * @module
  */
 
@@ -33,6 +34,7 @@ import { bindListeners } from "../core/server/listeners.ts";
 import type { StreamListener } from "../core/net/stream.ts";
 import { versionText } from "../core/protocol/version.ts";
 import { EXIT } from "./_exit_codes.ts";
+import { accountsMain } from "./_server_accounts.ts";
 import { pathMessage, serverPathProblem, tokenFileMessage } from "./_server_paths.ts";
 
 /** The setting behind each certificate error of `bindListeners`. */
@@ -42,6 +44,7 @@ const TLS_SETTINGS: Record<string, "tlsCert" | "tlsKey" | undefined> = {
 };
 
 async function main(args: string[]): Promise<number> {
+  if (args[0] === "accounts") return await accountsMain(args.slice(1));
   let config;
   try {
     config = await loadServerConfig(args, serverEnvironment());
