@@ -137,7 +137,7 @@ async function load(path: string, missingIsEmpty: boolean): Promise<AccountsData
     if (error instanceof Deno.errors.NotFound) {
       if (missingIsEmpty) return { users: {} };
       console.error(
-        `server: accounts file ${path}: no such file (create it with \`server accounts add <name>\`)`,
+        `server accounts: accounts file ${path}: no such file (create it with \`server accounts add <name>\`)`,
       );
       return EXIT.failure;
     }
@@ -197,7 +197,7 @@ async function add(
     const twin = Object.keys(data.users).find((other) => nameSkeleton(other) === skeleton);
     if (twin !== undefined) {
       console.error(
-        `server: "${name}" looks like the account "${twin}" (case and look-alike characters such as I l 1, O 0 count as the same); choose another name`,
+        `server accounts: "${name}" looks like the account "${twin}" (case and look-alike characters such as I l 1, O 0 count as the same); choose another name`,
       );
       return EXIT.usage;
     }
@@ -237,7 +237,7 @@ async function askPassword(name: string): Promise<string | ExitCode> {
       password = await readPipedLine();
       if (password === undefined || password === "") {
         console.error(
-          "server accounts: no password: stdin is not a terminal, so its first line is the password, and it was empty",
+          "server accounts: no password: stdin is not a terminal, so its first line is the password, and that line is empty",
         );
         return EXIT.usage;
       }
