@@ -26,7 +26,7 @@ const MAX_SECRET_BYTES = 4096;
  * The terminal is always restored to cooked mode, whatever happens. Stdin must be a terminal.
  */
 export async function readSecret(prompt: string): Promise<string> {
-  await Deno.stderr.write(encoder.encode(prompt));
+  // Echo goes off before the prompt shows, so nothing typed after it is echoed.
   Deno.stdin.setRaw(true);
   const chars: string[] = [];
   let bytes = 0;
@@ -34,6 +34,7 @@ export async function readSecret(prompt: string): Promise<string> {
   // A multi-byte character may arrive split across reads.
   const stream = new TextDecoder();
   try {
+    await Deno.stderr.write(encoder.encode(prompt));
     for (;;) {
       const n = await Deno.stdin.read(buffer);
       if (n === null) throw new PromptAborted();
