@@ -191,7 +191,7 @@ export const SERVER_SETTINGS: readonly Setting[] = Object.freeze([
   setting(
     "allowPlainAuth",
     "switch",
-    "take :auth and :login passwords over plain TCP from non-loopback peers",
+    "take :auth and :login secrets over plain TCP from afar",
   ),
   setting("accounts", "path", "accounts file for :login (manage: server accounts --help)", {
     placeholder: "FILE",
