@@ -197,29 +197,22 @@ Deno.test("client --login: needs --name, and a password from the environment or 
 });
 
 Deno.test({
-  name: "client --login on a terminal asks for the password without echo",
+  name: "client --login on a terminal asks for the password without echo, then chats",
   ignore: !HAS_TMUX,
   async fn() {
-    await using accounts = await accountsFile();
-    await using server = await startTestServer({ accounts: accounts.path });
-    const messages: string[] = [];
-    server.on("message", ({ from, text }) => messages.push(`${from}: ${text}`));
+    await using fake = new LoginFake();
     await using terminal = new Terminal();
-    await terminal.start("client", [
-      "--port",
-      String(server.addr.port),
-      "--name",
-      "alice",
-      "--login",
-    ]);
+    await terminal.start("client", ["--port", String(fake.port), "--name", "alice", "--login"], {
+      SWITCHBOARD_PASSWORD: "",
+    });
     await terminal.waitFor(/Password for alice:\s*$/m);
-    await terminal.type("wonderland");
-    await terminal.keys("Enter");
-    await terminal.waitFor(/alice> /);
+    await terminal.type("wonderlandx");
+    await terminal.keys("BSpace", "Enter");
+    await terminal.waitFor(/Hello alice/);
     await terminal.type("typed after login");
     await terminal.keys("Enter");
-    await until(() => messages.length === 1, 5000, "the message");
-    assert.deepEqual(messages, ["alice: typed after login"]);
+    await until(() => fake.lines.includes("typed after login"), 5000, "the typed line");
+    assert.equal(fake.lines[0], ":login alice wonderland");
     assert.ok(!(await terminal.screen()).includes("wonderland"), "the password was echoed");
     await terminal.type(":quit");
     await terminal.keys("Enter");
