@@ -167,6 +167,33 @@ Deno.test("client --login takes the password from SWITCHBOARD_PASSWORD and chats
   assert.deepEqual(messages, ["alice: hello"]);
 });
 
+Deno.test("client --login logs in again after a server restart", async () => {
+  await using accounts = await accountsFile();
+  const first = await startTestServer({ accounts: accounts.path, requireLogin: true });
+  const port = first.addr.port;
+  await using client = new ClientProcess(
+    ["--port", String(port), "--name", "alice", "--login", ...FAST_RECONNECT],
+    { SWITCHBOARD_PASSWORD: "wonderland" },
+  );
+  await client.waitFor(/Hello alice/, "stderr");
+  await first.shutdown({ reason: "restarting" });
+  await client.waitFor(/reconnecting every/, "stderr");
+  await using second = await startTestServer({
+    port,
+    accounts: accounts.path,
+    requireLogin: true,
+  });
+  const messages: string[] = [];
+  second.on("message", ({ from, text }) => messages.push(`${from}: ${text}`));
+  await client.waitFor(/reconnected to 127\.0\.0\.1:\d+ as alice/, "stderr");
+  await client.send("after the restart");
+  await until(() => messages.length === 1, 5000, "the message");
+  assert.deepEqual(messages, ["alice: after the restart"]);
+  await client.closeInput();
+  const result = await client.finished();
+  assert.equal(result.code, EXIT.ok, result.stderr);
+});
+
 Deno.test("client --login with a wrong password: a clear line and exit code 13", async () => {
   await using accounts = await accountsFile();
   await using server = await startTestServer({ accounts: accounts.path });
