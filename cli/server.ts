@@ -22,7 +22,9 @@ import {
   loadServerConfig,
   SERVER_USAGE,
   serverEnvironment,
+  settingSource,
 } from "../core/config/config_file.ts";
+import { readAccountsFile } from "../core/config/accounts_file.ts";
 import { SwitchboardError } from "../core/protocol/errors.ts";
 import { configureLogging } from "../core/log/configure.ts";
 import { DEFAULT_OPTIONS, resolveOptions } from "../core/config/options.ts";
@@ -68,6 +70,16 @@ async function main(args: string[]): Promise<number> {
     return EXIT.usage;
   }
   const options = config.options;
+  if (options.accounts !== undefined) {
+    // Read here to refuse a bad file before listening; the server reads it again as it starts.
+    try {
+      await readAccountsFile(options.accounts);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      console.error(`server: ${error.message} (from ${settingSource(config, "accounts")})`);
+      return EXIT.usage;
+    }
+  }
   const logDir = options.logDir ?? DEFAULT_OPTIONS.logDir;
   let logging: AsyncDisposable;
   try {

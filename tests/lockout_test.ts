@@ -176,7 +176,7 @@ Deno.test({
     });
     const lockouts = lines.filter((line) => line.includes("locked out of :auth"));
     assert.equal(lockouts.length, 1, lines.join("\n"));
-    assert.match(lockouts[0]!, /127\.0\.0\.1 locked out of :auth for 60 s/);
+    assert.match(lockouts[0]!, /127\.0\.0\.1 locked out of :auth and :login for 60 s/);
   },
 });
 
@@ -209,8 +209,8 @@ Deno.test("lockout: it ends, a failure then locks out for twice as long, and eac
   });
   const lockouts = lines.filter((line) => line.includes("locked out of :auth"));
   assert.equal(lockouts.length, 2, lines.join("\n"));
-  assert.match(lockouts[0]!, /127\.0\.0\.1 locked out of :auth for 0\.5 s/);
-  assert.match(lockouts[1]!, /127\.0\.0\.1 locked out of :auth for 1 s/);
+  assert.match(lockouts[0]!, /127\.0\.0\.1 locked out of :auth and :login for 0\.5 s/);
+  assert.match(lockouts[1]!, /127\.0\.0\.1 locked out of :auth and :login for 1 s/);
 });
 
 Deno.test("lockout: a success resets the address's failures", async () => {

@@ -10,6 +10,8 @@ import { loadServerConfig } from "../core/config/config_file.ts";
 import { isLoopback, plainSecretAllowed } from "../core/server/plain_secrets.ts";
 import { haveOpenssl, makeCerts } from "./_certs.ts";
 import { connect, startTestServer, TestClient } from "./_helpers.ts";
+import { writeAccountsFile } from "../core/config/accounts_file.ts";
+import { hashPassword } from "../core/util/password_hash.ts";
 
 const TOKEN = "the-right-token";
 const inCi = Deno.env.get("CI") === "true";
@@ -129,4 +131,28 @@ Deno.test("allowPlainAuth comes from --allow-plain-auth, SWITCHBOARD_ALLOW_PLAIN
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name: ":login over plain TCP from a non-loopback address gets ERR tls-required, unchecked",
+  ignore: noOuterIp,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const accounts = `${dir}/accounts.json`;
+      await writeAccountsFile(accounts, {
+        users: { alice: { password: await hashPassword("pw", { N: 1024 }) } },
+      });
+      await using server = await startTestServer({ host: outer(), accounts });
+      await using client = await TestClient.open(server.addr.port, outer());
+      await client.nextLine(); // HELLO
+      for (const password of ["pw", "guess", "guess", "guess", "guess", "guess"]) {
+        const [reply = ""] = await client.command(`:login alice ${password}`);
+        assert.match(reply, /^ERR tls-required :/);
+      }
+      assert.equal(server.stats().lockouts, 0);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

@@ -113,3 +113,37 @@ Deno.test("server: a missing --files-dir and --spool-dir are created at start, b
     assert.equal((await server.finished()).code, 0);
   });
 });
+
+Deno.test("server: an accounts file that cannot be used stops the start with one line and exit 2", async () => {
+  await withScratch(async (dir) => {
+    const write = (name: string, text: string) => Deno.writeTextFile(join(dir, name), text);
+    await write("not-json.json", "{users:");
+    await write("plain.json", JSON.stringify({ users: { alice: { password: "hunter2" } } }));
+    await write(
+      "twins.json",
+      JSON.stringify({
+        users: {
+          alice: { password: "scrypt$1024$8$1$AAAAAAAAAAAAAAAAAAAAAA$" + "A".repeat(43) },
+          aIice: { password: "scrypt$1024$8$1$AAAAAAAAAAAAAAAAAAAAAA$" + "A".repeat(43) },
+        },
+      }),
+    );
+    const cases: [file: string, line: RegExp][] = [
+      [
+        "missing.json",
+        /^server: accounts file \S+missing\.json: no such file .*\(from --accounts\)$/,
+      ],
+      ["not-json.json", /^server: accounts file \S+: not valid JSON .*\(from --accounts\)$/],
+      ["plain.json", /^server: accounts file \S+: account "alice": "password" is not a hash /],
+      ["twins.json", /^server: accounts file \S+: accounts "alice" and "aIice" are look-alikes/],
+    ];
+    for (const [file, line] of cases) {
+      const args = ["--port", "0", "--no-console", "--log-dir", "", "--accounts", join(dir, file)];
+      assertRefusedAtStart(await runProgram("server", args), line, file);
+    }
+    // A usage error: the line, then the hint to --help.
+    const result = await runProgram("server", ["--port", "0", "--log-dir", "", "--require-login"]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^server: --require-login needs --accounts/);
+  });
+});

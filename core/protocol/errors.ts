@@ -18,6 +18,8 @@ export type ErrorCode =
   | "too-many-groups"
   | "not-allowed"
   | "too-many-attempts"
+  | "login-failed"
+  | "login-required"
   | "tls-required"
   | "line-too-long"
   | "bad-utf8"
@@ -49,6 +51,7 @@ export type DisconnectReason =
   | "stale"
   | "slow-consumer"
   | "kicked"
+  | "replaced"
   | "server-full"
   | "refused"
   | "shutdown"
@@ -63,6 +66,7 @@ export const DISCONNECT_REASONS: readonly DisconnectReason[] = [
   "stale",
   "slow-consumer",
   "kicked",
+  "replaced",
   "server-full",
   "refused",
   "shutdown",

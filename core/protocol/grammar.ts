@@ -153,6 +153,7 @@ export const HELP_LINES: readonly string[] = [
   ":name <new>                 change your name",
   ":whoami                     your name, address and role",
   ":ping                       round trip to the server",
+  ":login <name> <password>    log in to your account (takes its name)",
   ":auth <token>               become an admin",
   ":put <name> <size> <sha256> upload to the shared area (the bytes follow the line)",
   ":get <name>                 download from the shared area (FILE line, bytes, OK)",

@@ -89,6 +89,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
   name = "";
   registered = false;
   admin: boolean;
+  account: string | undefined = undefined;
   readonly groups: Set<Group> = new Set();
   readonly outbound: Outbound;
   readonly parser: LineParser;
@@ -566,6 +567,11 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
   /** Turns acknowledgements on (numbering restarts at 1) or off. */
   setAck(on: boolean): void {
     this.#lines.setAck(on);
+  }
+
+  /** Registers under an account's name; see {@linkcode Session.registerAs}. */
+  registerAs(name: string): void {
+    this.#lines.registerAs(name);
   }
 
   /** A payload to this client broke: its framing is lost, so the connection ends. */

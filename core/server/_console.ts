@@ -22,6 +22,7 @@ export function runConsoleLine(ctx: ServerContext, line: string): string[] {
     ip: "console",
     secure: false,
     admin: true,
+    account: undefined,
     peer: undefined,
     send: (reply) => replies.push(reply.replace(/\n$/, "")),
   };

@@ -23,8 +23,8 @@ import {
   nameProblem,
   neutralize,
   parseCommand,
-  reservedText,
 } from "../protocol/grammar.ts";
+import { nameRefusal } from "./_name_rules.ts";
 import { type LineParser, TOO_LONG } from "../protocol/line_parser.ts";
 import { CARRIAGE_RETURN, COLON, isCommandLine, isExit, NEWLINE } from "./_line_bytes.ts";
 
@@ -50,6 +50,7 @@ export interface LineConnection extends Caller, Peer {
   readonly id: number;
   name: string;
   registered: boolean;
+  account: string | undefined;
   /** False once the connection starts closing. */
   readonly open: boolean;
   readonly outbound: Outbound;
@@ -222,22 +223,24 @@ export class LineHandler {
   }
 
   #register(name: string): void {
+    const refusal = nameRefusal(this.#ctx, name);
+    if (refusal !== undefined) {
+      // Said as it is to a name line: the text of a bad name should not repeat the name.
+      const text = refusal.code === "bad-name" ? nameProblem(name)! : refusal.text;
+      const retry = refusal.code === "login-required" ? "" : "; try another";
+      this.#connection.send(errLine(refusal.code, text + retry));
+      return;
+    }
+    this.registerAs(name);
+  }
+
+  /**
+   * Registers the connection under `name`, already checked (or an account's, after `:login`):
+   * joins the hub, sends `WELCOME`, logs and emits `register`.
+   */
+  registerAs(name: string): void {
     const connection = this.#connection;
-    const problem = nameProblem(name);
-    if (problem !== undefined) {
-      connection.send(errLine("bad-name", `${problem}; try another`));
-      return;
-    }
     const { hub, gate, log, events } = this.#ctx;
-    const reserved = hub.reservedLike(name);
-    if (reserved !== undefined) {
-      connection.send(errLine("name-reserved", reservedText(name, reserved) + "; try another"));
-      return;
-    }
-    if (hub.isTaken(name)) {
-      connection.send(errLine("name-taken", `"${name}" is taken; try another`));
-      return;
-    }
     connection.name = name;
     connection.registered = true;
     hub.register(connection);

@@ -20,6 +20,7 @@ import type { Recorder } from "./record.ts";
 import type { ServerFiles } from "./files/server_files.ts";
 import type { LogThrottle } from "../log/throttle.ts";
 import type { AttemptLimiter } from "./attempts.ts";
+import type { Accounts } from "./accounts.ts";
 
 /** Loggers by concern; categories are documented in core/log/configure.ts. */
 export interface ServerLoggers {
@@ -47,6 +48,8 @@ export interface Caller {
   readonly secure: boolean;
   /** May run admin commands. */
   admin: boolean;
+  /** The account logged in to with `:login`, if any (never for the console). */
+  account: string | undefined;
   /** The hub peer, once registered (never for the console). */
   readonly peer: Peer | undefined;
   /** Queues one server line (with its `\n`) to the caller. */
@@ -116,6 +119,11 @@ export interface Session {
   flushed(): Promise<void>;
   /** Turns message acknowledgements on (numbering restarts at 1) or off. */
   setAck(on: boolean): void;
+  /**
+   * Registers the connection under `name` without the checks of a name line (an account's name,
+   * after `:login`): joins the hub, sends `WELCOME`.
+   */
+  registerAs(name: string): void;
   /** Whether message acknowledgements are on. */
   readonly ack: boolean;
 }
@@ -148,6 +156,8 @@ export interface ServerContext {
    * checks a secret (`:auth` now); see `attempts.ts`.
    */
   readonly attempts: AttemptLimiter;
+  /** The accounts `:login` checks, whose names are reserved; see `accounts.ts`. */
+  readonly accounts: Accounts;
   readonly events: Emitter<ServerEventMap>;
   /** Programs started by `:run`, counted against `--max-running`. */
   readonly runSlots: RunSlots;

@@ -12,6 +12,8 @@ import { nameSkeleton } from "../protocol/name_skeleton.ts";
 export interface Peer {
   /** Display name, as the client spelled it. */
   name: string;
+  /** The account the peer logged in to: its name is the account's and does not change. */
+  account?: string | undefined;
   /** Groups this peer belongs to. */
   readonly groups: Set<Group>;
   /** Queues bytes for this peer. Never throws; a peer that cannot take them closes itself. */
@@ -117,6 +119,11 @@ export class Hub {
   isTaken(name: string, except?: Peer): boolean {
     const holder = this.#peerSkeletons.get(nameSkeleton(name));
     return holder !== undefined && holder !== except;
+  }
+
+  /** The peer whose name is `name` or a look-alike of it (same skeleton), if one is online. */
+  holderLike(name: string): Peer | undefined {
+    return this.#peerSkeletons.get(nameSkeleton(name));
   }
 
   /** The reserved name that `name` is, or imitates; `undefined` when it is free to take. */

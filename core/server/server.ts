@@ -8,6 +8,8 @@
 import { getLogger } from "@logtape/logtape";
 import { Admission, type Refusal, turnAway } from "./_admission.ts";
 import { AttemptLimiter } from "./attempts.ts";
+import { Accounts } from "./accounts.ts";
+import { readAccountsFile } from "../config/accounts_file.ts";
 import { CongestionGate } from "./congestion.ts";
 import { Connection } from "./_connection.ts";
 import { runConsoleLine } from "./_console.ts";
@@ -105,9 +107,12 @@ export async function startServer(
     maxFailures: resolved.authMaxFailures,
     lockoutMs: resolved.authLockout * 1000,
   });
+  const accounts = new Accounts(
+    resolved.accounts === undefined ? undefined : await readAccountsFile(resolved.accounts),
+  );
   const given = listeners === undefined ? [] : Array.isArray(listeners) ? listeners : [listeners];
   const bound = given.length > 0 ? given : await bindListeners(resolved);
-  const server = new SwitchboardServer(resolved, bound, throttle, attempts);
+  const server = new SwitchboardServer(resolved, bound, { throttle, attempts, accounts });
   await Promise.resolve();
   return server;
 }
@@ -133,6 +138,7 @@ class SwitchboardServer implements Server, ServerContext {
   readonly runSlots: RunSlots;
   readonly throttle: LogThrottle;
   readonly attempts: AttemptLimiter;
+  readonly accounts: Accounts;
   readonly finished: Promise<void>;
   readonly #listeners: readonly StreamListener[];
   readonly #connections = new Set<Connection>();
@@ -149,12 +155,12 @@ class SwitchboardServer implements Server, ServerContext {
   constructor(
     options: ResolvedServerOptions,
     listeners: readonly StreamListener[],
-    throttle: LogThrottle,
-    attempts: AttemptLimiter,
+    guards: { throttle: LogThrottle; attempts: AttemptLimiter; accounts: Accounts },
   ) {
     this.options = options;
-    this.throttle = throttle;
-    this.attempts = attempts;
+    this.throttle = guards.throttle;
+    this.attempts = guards.attempts;
+    this.accounts = guards.accounts;
     this.messages = new MessageLog(this.log.traffic, options.logMessages);
     this.#listeners = listeners;
     this.addrs = listeners.map(({ addr }) => ({ hostname: addr.hostname, port: addr.port }));

@@ -6,7 +6,7 @@
 import type { Caller, ConnectionHandle, ServerContext } from "../context.ts";
 import { errLine, formatLine, neutralize, okLine, splitWords } from "../../protocol/grammar.ts";
 import { applyRename } from "./_rename.ts";
-import { plainSecretAllowed, TLS_REQUIRED_LINE } from "../plain_secrets.ts";
+import { maySendSecret, noteWrongSecret } from "./_secrets.ts";
 import { type CommandFamily, sendUsage } from "./_spec.ts";
 
 /** The admin commands. */
@@ -21,45 +21,9 @@ export const ADMIN_COMMANDS: CommandFamily = {
 function auth(ctx: ServerContext, caller: Caller, rest: string): void {
   const [token = ""] = splitWords(rest, 1);
   if (token === "") return sendUsage(caller, ADMIN_COMMANDS, "auth");
-  // Sent in the clear from afar: refused unchecked and not counted as a failure (see
-  // plain_secrets.ts). Logged, since the operator may want to change a token that travelled so.
-  if (!plainSecretAllowed(caller, ctx.options.allowPlainAuth)) {
-    ctx.throttle.warning(
-      ctx.log.admin,
-      caller.ip,
-      ":auth over plain TCP refused from {name} ({peer}): the token travelled unencrypted",
-      { name: caller.name, peer: caller.address },
-      "tls-required",
-    );
-    caller.send(TLS_REQUIRED_LINE);
-    return;
-  }
-  // A locked-out address is refused before its token is looked at, so guessing gains nothing.
-  const { allowed, retryAfterMs } = ctx.attempts.check(caller.ip, performance.now());
-  if (!allowed) {
-    const seconds = Math.ceil(retryAfterMs / 1000);
-    caller.send(errLine("too-many-attempts", `try again in ${seconds} s`));
-    return;
-  }
+  if (!maySendSecret(ctx, caller, ":auth")) return;
   if (!ctx.checkToken(token)) {
-    ctx.throttle.warning(ctx.log.admin, caller.ip, "failed :auth from {name} ({peer})", {
-      name: caller.name,
-      peer: caller.address,
-    });
-    const failure = ctx.attempts.fail(caller.ip, performance.now());
-    if (failure.locked) {
-      ctx.throttle.warning(
-        ctx.log.admin,
-        failure.key,
-        "{key} locked out of :auth for {seconds} s after failed attempts, last from {name} ({peer})",
-        {
-          key: failure.key,
-          seconds: failure.lockoutMs / 1000,
-          name: caller.name,
-          peer: caller.address,
-        },
-      );
-    }
+    noteWrongSecret(ctx, caller, ":auth");
     caller.send(errLine("not-allowed", "wrong token"));
     return;
   }

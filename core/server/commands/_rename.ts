@@ -6,7 +6,8 @@
 
 import type { Caller, ConnectionHandle, ServerContext } from "../context.ts";
 import type { Peer } from "../hub.ts";
-import { errLine, nameProblem, neutralize, reservedText } from "../../protocol/grammar.ts";
+import { errLine } from "../../protocol/grammar.ts";
+import { nameRefusal } from "../_name_rules.ts";
 
 /** Validates and applies a rename; reports the problem to `caller` and returns false if any. */
 export function applyRename(
@@ -15,25 +16,21 @@ export function applyRename(
   peer: Peer,
   newName: string,
 ): boolean {
-  const problem = nameProblem(newName);
-  if (problem !== undefined) {
-    caller.send(errLine("bad-name", `${problem}; "${neutralize(newName)}" is not a valid name`));
-    return false;
-  }
-  const reserved = ctx.hub.reservedLike(newName);
-  if (reserved !== undefined) {
-    caller.send(errLine("name-reserved", reservedText(newName, reserved)));
-    return false;
-  }
-  if (ctx.hub.isTaken(newName, peer)) {
-    caller.send(errLine("name-taken", `"${newName}" is taken`));
+  const refusal = nameRefusal(ctx, newName, peer);
+  if (refusal !== undefined) {
+    caller.send(errLine(refusal.code, refusal.text));
     return false;
   }
   if (peer.name === newName) return true;
+  renamePeer(ctx, peer, newName);
+  return true;
+}
+
+/** Renames `peer` (the name already checked), logs it and emits the `rename` event. */
+export function renamePeer(ctx: ServerContext, peer: Peer, newName: string): void {
   const from = peer.name;
   ctx.hub.rename(peer, newName);
   ctx.log.conn.info("renamed {from} to {to}", { from, to: newName });
   const id = (peer as Partial<ConnectionHandle>).id ?? 0;
   ctx.events.emit("rename", { id, from, to: newName });
-  return true;
 }

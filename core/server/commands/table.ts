@@ -1,5 +1,5 @@
 /**
- * The `:command` table: finds the verb in its family (session, chat, admin, files, run), checks
+ * The `:command` table: finds the verb in its family (session, login, chat, admin, files, run), checks
  * what it needs (a name, admin rights) and runs it. Every command ends with exactly one
  * `OK <verb> …` or `ERR <code> :…` line, after its data lines.
  * @module
@@ -14,12 +14,12 @@ import { CHAT_COMMANDS } from "./_chat.ts";
 import { FILE_COMMANDS, payloadSize, refusePayload } from "./_files.ts";
 import { RUN_COMMANDS } from "./_run.ts";
 import { SESSION_COMMANDS } from "./_session.ts";
+import { LOGIN_COMMANDS } from "./_login.ts";
 
 /** Every command, by verb; each family's file says what its commands do. */
 const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map(
-  [SESSION_COMMANDS, CHAT_COMMANDS, ADMIN_COMMANDS, FILE_COMMANDS, RUN_COMMANDS].flatMap(
-    (family) => Object.entries(family),
-  ),
+  [SESSION_COMMANDS, LOGIN_COMMANDS, CHAT_COMMANDS, ADMIN_COMMANDS, FILE_COMMANDS, RUN_COMMANDS]
+    .flatMap((family) => Object.entries(family)),
 );
 
 /** Runs one command for `caller`. `verb` is lower-case without its colon. */
@@ -36,7 +36,10 @@ export function runCommand(ctx: ServerContext, caller: Caller, verb: string, res
     return;
   }
   if (spec.needs === "name" && !caller.registered) {
-    return refuse(caller, verb, rest, "not-registered", "send your name first");
+    const first = ctx.options.requireLogin
+      ? "log in first: :login <name> <password>"
+      : "send your name first";
+    return refuse(caller, verb, rest, "not-registered", first);
   }
   if (spec.needs === "admin" && !caller.admin) {
     caller.send(errLine("not-allowed", `:${verb} is for admins (see :auth)`));
