@@ -140,9 +140,9 @@ Deno.test("library: a reconnect logs in again; a changed password ends the clien
   const second = await startTestServer({ port, accounts: accounts.path });
   await until(() => reconnected, 5000, "reconnected");
   assert.equal(client.name, "alice");
-  await using bob = await connect(port, "bob");
+  await using carol = await connect(port, "carol");
   client.send("back, logged in");
-  assert.equal(await bob.waitFor("MSG"), "MSG alice * :back, logged in");
+  assert.equal(await carol.waitFor("MSG"), "MSG alice * :back, logged in");
 
   // The password changes while the client is away: it cannot log in again, and says so.
   await second.shutdown({ reason: "restarting" });
@@ -151,6 +151,21 @@ Deno.test("library: a reconnect logs in again; a changed password ends the clien
   const end = await client.closed;
   assert.equal(end.reason, "login-failed");
   assert.match(end.detail, /refused the login as alice: .*\(login-failed\)/);
+});
+
+Deno.test("library: a second login to the account replaces the first client, which does not come back", async () => {
+  await using accounts = await accountsFile();
+  await using server = await startTestServer({ accounts: accounts.path });
+  const port = server.addr.port;
+  await using first = await SwitchboardClient.connect({ port, ...QUICK, reconnectTimeout: 10 });
+  assert.ok((await first.login("alice", "wonderland")).ok);
+  await using second = await SwitchboardClient.connect({ port, ...QUICK });
+  assert.ok((await second.login("ALICE", "wonderland")).ok);
+  assert.equal(second.name, "alice", "the account's spelling");
+  const end = await first.closed;
+  assert.equal(end.reason, "disconnected");
+  assert.equal(end.bye?.reason, "replaced");
+  assert.equal(second.state, "ready");
 });
 
 Deno.test("client --login takes the password from SWITCHBOARD_PASSWORD and chats", async () => {
