@@ -35,6 +35,10 @@ import {
   TerminalScreen,
 } from "./_client_terminal.ts";
 import { TransferDesk } from "./_client_transfers.ts";
+import { PromptAborted, readSecret } from "./_password_prompt.ts";
+
+/** Where `--login` finds its password (a flag would show in the process list). */
+const PASSWORD_VARIABLE = "SWITCHBOARD_PASSWORD";
 
 /** Exit code for each way connecting fails. */
 const CONNECT_EXIT: Record<ConnectErrorCode, ExitCode> = {
@@ -102,8 +106,19 @@ export async function runClient(plan: ClientPlan): Promise<number> {
     }
     tls = ca === undefined ? {} : { caCerts: [ca.pem] };
   }
+  // Asked before connecting, so that the server's registration timeout does not run meanwhile.
+  let password: string | undefined;
+  if (plan.login) {
+    const got = await loginPassword(plan.name as string);
+    if (typeof got === "number") {
+      log?.close();
+      return got;
+    }
+    password = got;
+  }
   const app = new ClientApp(
     plan,
+    password,
     interactive,
     {
       out: painter(colorAllowed && !plan.json && Deno.stdout.isTerminal()),
@@ -153,8 +168,45 @@ class SessionLog {
   }
 }
 
+/**
+ * The password for `--login`: `SWITCHBOARD_PASSWORD`, else asked without echo on a terminal.
+ * Returns an exit code instead when there is none (or the person left the prompt).
+ */
+async function loginPassword(name: string): Promise<string | ExitCode> {
+  const fromEnv = Deno.env.get(PASSWORD_VARIABLE);
+  if (fromEnv !== undefined && fromEnv !== "") {
+    if (/[\r\n]/.test(fromEnv)) {
+      console.error(`client: ${PASSWORD_VARIABLE} must be one line`);
+      return EXIT.usage;
+    }
+    return fromEnv;
+  }
+  if (!Deno.stdin.isTerminal()) {
+    console.error(
+      `client: --login needs a password: set ${PASSWORD_VARIABLE}, or run on a terminal to be asked (it is never a flag)`,
+    );
+    return EXIT.usage;
+  }
+  try {
+    const password = await readSecret(`Password for ${name}: `);
+    if (password !== "") return password;
+    console.error("client: no password given");
+    return EXIT.usage;
+  } catch (error) {
+    // Like closing the name prompt: the person has simply left.
+    if (error instanceof PromptAborted) return EXIT.ok;
+    if (error instanceof RangeError) {
+      console.error(`client: ${error.message}`);
+      return EXIT.usage;
+    }
+    throw error;
+  }
+}
+
 class ClientApp {
   readonly #plan: ClientPlan;
+  /** The `--login` password; `undefined` without `--login`. */
+  readonly #password: string | undefined;
   /** TLS options (`--tls`, `--tls-ca`), or undefined for plain TCP. */
   readonly #tls: { caCerts?: string[] } | undefined;
   readonly #interactive: boolean;
@@ -169,12 +221,14 @@ class ClientApp {
 
   constructor(
     plan: ClientPlan,
+    password: string | undefined,
     interactive: boolean,
     paint: { out: Painter; err: Painter },
     log: SessionLog | undefined,
     tls: { caCerts?: string[] } | undefined,
   ) {
     this.#plan = plan;
+    this.#password = password;
     this.#tls = tls;
     this.#interactive = interactive;
     this.#paint = paint;
@@ -332,7 +386,9 @@ class ClientApp {
       }
       let result;
       try {
-        result = await client.register(name);
+        result = this.#password === undefined
+          ? await client.register(name)
+          : await client.login(name, this.#password);
       } catch (error) {
         if (!(error instanceof ConnectError)) throw error;
         this.#problem(error.message);
@@ -345,6 +401,12 @@ class ClientApp {
       if (result.code === "closed") {
         this.#problem(`the server closed the connection while registering (${result.text})`);
         return EXIT.disconnected;
+      }
+      if (this.#password !== undefined) {
+        // A login is not asked again: the password came from the environment or was typed once.
+        this.#problem(`login as "${name}" failed: ${result.text} (${result.code})`);
+        await client.quit(1000);
+        return EXIT.loginFailed;
       }
       const why = `the server refused the name "${name}": ${result.text} (${result.code})`;
       if (ask === undefined) {
@@ -656,6 +718,9 @@ class ClientApp {
       case "name-refused":
         this.#problem(end.detail);
         return EXIT.nameRefused;
+      case "login-failed":
+        this.#problem(end.detail);
+        return EXIT.loginFailed;
     }
   }
 }

@@ -21,6 +21,9 @@ Options:
                                the system's store; needs --tls
   -n, --name NAME              your name; asked for on a terminal when missing, and when piping
                                input the first line is the name
+  --login                      log in to the account --name (a server with accounts): the
+                               password comes from SWITCHBOARD_PASSWORD, or is asked without
+                               echo on a terminal; never from a flag. Reconnects log in again
   -s, --send TEXT              send TEXT (a message or a :command) and exit once the server has
                                handled it; repeat to send several lines in order
   --json                       print every event from the server as one JSON object per line
@@ -61,7 +64,8 @@ Exit codes:
   3  connection refused   4  host unreachable   5  timed out   6  access denied
   7  server full     8  name refused (no terminal to ask again)   9  not allowed
   10 kicked          11 disconnected by the server (idle, shutdown, …)
-  12 TLS failed (unknown authority, name mismatch, expired, or the server does not speak TLS)`;
+  12 TLS failed (unknown authority, name mismatch, expired, or the server does not speak TLS)
+  13 login refused (wrong name or password, too many attempts, TLS required, server busy)`;
 
 /** What the user asked for. Durations in seconds. */
 export interface ClientPlan {
@@ -75,6 +79,8 @@ export interface ClientPlan {
   tlsCa: string | undefined;
   /** `--name`, if given. */
   name: string | undefined;
+  /** `--login`: log in to the account `name` with a password (`SWITCHBOARD_PASSWORD` or asked). */
+  login: boolean;
   /** `--send` lines, in order (empty: read stdin or the terminal). */
   send: string[];
   /** `--json`. */
@@ -122,6 +128,7 @@ export function parseClientArgs(args: string[]): ClientPlan | "help" | "version"
       options: {
         ...CONNECT_OPTIONS,
         name: { type: "string", short: "n" },
+        login: { type: "boolean" },
         send: { type: "string", short: "s", multiple: true },
         json: { type: "boolean" },
         color: { type: "boolean" },
@@ -164,6 +171,10 @@ export function parseClientArgs(args: string[]): ClientPlan | "help" | "version"
   });
   const name = values.name;
   if (name !== undefined && name.trim() === "") throw new UsageError("--name cannot be empty");
+  const login = values.login ?? false;
+  if (login && name === undefined) {
+    throw new UsageError("--login needs --name (the account to log in to)");
+  }
   const send = values.send ?? [];
   for (const line of send) {
     if (/[\r\n]/.test(line)) {
@@ -181,6 +192,7 @@ export function parseClientArgs(args: string[]): ClientPlan | "help" | "version"
     tls,
     tlsCa,
     name: name?.trim(),
+    login,
     send,
     json: values.json ?? false,
     color: values.color ?? true,

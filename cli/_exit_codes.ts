@@ -36,6 +36,12 @@ export const EXIT = Object.freeze(
      * for another name, has expired, or the server does not speak TLS.
      */
     tls: 12,
+    /**
+     * `--login` was refused: a wrong name or password, too many attempts (the server's lockout),
+     * the server wants TLS for passwords, or it was too busy to check; also when a reconnect
+     * cannot log in again.
+     */
+    loginFailed: 13,
   } as const,
 );
 

@@ -4,9 +4,14 @@
  * (port in use, address not local, permission denied), 2 for a usage or configuration error,
  * including a path setting that cannot be used (checked at start, before `listening on`) and a
  * TLS certificate or key that cannot be read or used. With `--tls-cert` it prints a second
+<<<<<<< HEAD
  * line, `listening on <addr>:<port> (tls)`; with `--tls-only` only that one. SIGHUP (not on
  * Windows) reloads the configuration, as `:reload` does: the config file and the environment are
  * read again, the same flags still win, and the result is checked as at start.
+=======
+ * line, `listening on <addr>:<port> (tls)`; with `--tls-only` only that one.
+ * `server accounts …` manages the accounts file instead (see `_server_accounts.ts`).
+>>>>>>> accounts-cli
  * @module
  */
 
@@ -39,6 +44,7 @@ import { bindListeners } from "../core/server/listeners.ts";
 import type { StreamListener } from "../core/net/stream.ts";
 import { versionText } from "../core/protocol/version.ts";
 import { EXIT } from "./_exit_codes.ts";
+import { accountsMain } from "./_server_accounts.ts";
 import { pathMessage, serverPathProblem, tokenFileMessage } from "./_server_paths.ts";
 
 /** The setting behind each certificate error of `bindListeners`. */
@@ -48,6 +54,7 @@ const TLS_SETTINGS: Record<string, "tlsCert" | "tlsKey" | undefined> = {
 };
 
 async function main(args: string[]): Promise<number> {
+  if (args[0] === "accounts") return await accountsMain(args.slice(1));
   let config;
   try {
     config = await loadServerConfig(args, serverEnvironment());

@@ -38,6 +38,7 @@ Deno.test("arguments: defaults, positional host and port, flags, and usage error
     tls: false,
     tlsCa: undefined,
     name: undefined,
+    login: false,
     send: [],
     json: false,
     color: true,
@@ -77,6 +78,8 @@ Deno.test("arguments: defaults, positional host and port, flags, and usage error
   assert.ok(typeof tls === "object");
   assert.deepEqual([tls.tls, tls.tlsCa, tls.port], [true, "ca.pem", 12346]);
   assert.throws(() => parseClientArgs(["--tls-ca", "ca.pem"]), /--tls-ca needs --tls/);
+  const login = parseClientArgs(["--name", "alice", "--login"]);
+  assert.ok(typeof login === "object" && login.login && login.name === "alice");
   const declining = parseClientArgs(["--decline-files"]);
   assert.ok(typeof declining === "object" && declining.offers === "decline");
   assert.equal(parseClientArgs(["--help"]), "help");
@@ -92,6 +95,8 @@ Deno.test("arguments: defaults, positional host and port, flags, and usage error
       ["--what"],
       ["--accept-files", "--decline-files"],
       ["--downloads", ""],
+      ["--login"],
+      ["--name", "alice", "--password", "x"],
     ]
   ) {
     assert.throws(() => parseClientArgs(args), UsageError, args.join(" "));

@@ -24,6 +24,8 @@ export interface Reconnecting {
   readonly options: Pick<ResolvedClientOptions, "backoff" | "reconnectTimeout">;
   /** The name and groups to ask for again. */
   readonly identity: Identity;
+  /** The account to log in to again, when the client logged in rather than took a name. */
+  readonly login: { name: string; password: string } | undefined;
   /** Where each attempt is announced. */
   readonly events: Emitter<ClientEventMap>;
   /** Settles when the client ends, which cuts a delay short. */
@@ -35,6 +37,9 @@ export interface Reconnecting {
   /** Ends the client for good. */
   finish(reason: EndReason, bye: ByeEvent | undefined, detail: string): void;
 }
+
+/** Refusals of the name itself, as opposed to the login. */
+const NAME_REFUSALS: ReadonlySet<string> = new Set(["bad-name", "name-reserved"]);
 
 /** Reasons after which reconnecting makes sense: the server went away or cut a stuck link. */
 const TRANSIENT_BYE = new Set(["shutdown", "stale", "slow-consumer"]);
@@ -97,9 +102,9 @@ export async function reconnect(
       continue;
     }
     if (session === undefined || client.ended()) return undefined;
-    const restored = await restore(session, client.identity);
+    const restored = await restore(session, client.identity, client.login);
     if ("refused" in restored) {
-      client.finish("name-refused", undefined, restored.refused);
+      client.finish(restored.reason, undefined, restored.refused);
       return undefined;
     }
     if ("retry" in restored) {
@@ -111,21 +116,43 @@ export async function reconnect(
   }
 }
 
-type Restored = { lostGroups: LostGroups } | { retry: string } | { refused: string };
+type Restored =
+  | { lostGroups: LostGroups }
+  | { retry: string }
+  | { refused: string; reason: "name-refused" | "login-failed" };
 
-/** The same name, the same groups and acknowledgements on again, on a fresh session. */
-async function restore(session: Session, identity: Identity): Promise<Restored> {
-  const name = identity.name;
+/**
+ * The same name (logging in again to the same account), the same groups and acknowledgements on
+ * again, on a fresh session.
+ */
+async function restore(
+  session: Session,
+  identity: Identity,
+  login: { name: string; password: string } | undefined,
+): Promise<Restored> {
+  const name = login?.name ?? identity.name;
   if (session.mode === "chat" && name !== undefined) {
-    const reply = await session.register(name);
+    const reply = await session.register(name, login?.password);
     if (reply.type === "closed") {
       return { retry: session.link.error ?? "the server closed the connection" };
     }
     if (reply.type === "error" && reply.code === "name-taken") {
       return { retry: `the name ${name} is still taken (the old session has not ended yet)` };
     }
+    if (reply.type === "error" && reply.code === "busy") {
+      return { retry: `the server is busy: ${reply.text}` };
+    }
+    if (reply.type === "error" && login !== undefined && !NAME_REFUSALS.has(reply.code)) {
+      return {
+        refused: `the server refused the login as ${name}: ${reply.text} (${reply.code})`,
+        reason: "login-failed",
+      };
+    }
     if (reply.type === "error") {
-      return { refused: `the server refused the name ${name}: ${reply.text}` };
+      return {
+        refused: `the server refused the name ${name}: ${reply.text}`,
+        reason: "name-refused",
+      };
     }
   }
   const lostGroups = await rejoin(session, identity);

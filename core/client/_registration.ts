@@ -2,10 +2,21 @@
  * Registering a name on one connection: the name goes out as a line of its own, and the server
  * answers `WELCOME` or refuses the name (`ERR bad-name`, `name-taken`, `name-reserved`); a connection that
  * ends first counts as the answer `closed`. Any other `ERR` is not about the name.
+ *
+ * A login (`:login <name> <password>`) is answered `WELCOME` then `OK login <name>`, and is done
+ * only with both (so the `OK` is never taken for the answer of a later command); any `ERR`
+ * refuses it (`login-failed`, `too-many-attempts`, `tls-required`, `busy`, or a refused name),
+ * since nothing else is waiting for an answer while it is.
  * @module
  */
 
-import type { ByeEvent, ErrEvent, ServerEvent, WelcomeEvent } from "../protocol/server_line.ts";
+import type {
+  ByeEvent,
+  ErrEvent,
+  OkEvent,
+  ServerEvent,
+  WelcomeEvent,
+} from "../protocol/server_line.ts";
 
 /** The error codes that refuse a name. */
 const NAME_REFUSALS: ReadonlySet<string> = new Set(["bad-name", "name-taken", "name-reserved"]);
@@ -19,17 +30,46 @@ export type RegistrationReply = WelcomeEvent | ErrEvent | {
 /** The name sent on one connection that waits for its answer (at most one at a time). */
 export class NameRegistration {
   #settle: ((reply: RegistrationReply) => void) | undefined;
+  #login = false;
+  #welcome: WelcomeEvent | undefined;
+  #loginConfirmed = false;
 
-  /** Waits for the answer to a name about to be written. */
-  wait(): Promise<RegistrationReply> {
+  /** Waits for the answer to a name (`login`: a `:login`) about to be written. */
+  wait(login = false): Promise<RegistrationReply> {
+    this.#login = login;
+    this.#welcome = undefined;
+    this.#loginConfirmed = false;
     return new Promise((resolve) => this.#settle = resolve);
   }
 
-  /** True when a name waits and `event` answers it: `WELCOME`, or a refusal of the name. */
-  answeredBy(event: ServerEvent): event is WelcomeEvent | ErrEvent {
+  /**
+   * True when a name waits and `event` is part of its answer: `WELCOME`, a refusal of the name,
+   * and for a login `OK login` and any `ERR`.
+   */
+  answeredBy(event: ServerEvent): event is WelcomeEvent | ErrEvent | OkEvent {
     if (this.#settle === undefined) return false;
-    return event.type === "welcome" ||
-      (event.type === "error" && NAME_REFUSALS.has(event.code));
+    switch (event.type) {
+      case "welcome":
+        return true;
+      case "error":
+        return this.#login || NAME_REFUSALS.has(event.code);
+      case "ok":
+        return this.#login && event.verb === "login";
+      default:
+        return false;
+    }
+  }
+
+  /**
+   * Takes in an event {@linkcode answeredBy} accepted; returns the reply once the answer is
+   * complete (a name: at once; a login: with both `WELCOME` and `OK login`, or an `ERR`).
+   */
+  reply(event: WelcomeEvent | ErrEvent | OkEvent): RegistrationReply | undefined {
+    if (event.type === "error") return event;
+    if (event.type === "welcome") this.#welcome = event;
+    else this.#loginConfirmed = true;
+    if (!this.#login) return this.#welcome;
+    return this.#loginConfirmed ? this.#welcome : undefined;
   }
 
   /** Takes the waiting registration, to settle it once; `undefined` when none waits. */

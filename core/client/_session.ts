@@ -141,11 +141,14 @@ export class Session {
     return answer;
   }
 
-  /** Sends `name` and resolves with the server's answer (`closed` when the connection ended). */
-  register(name: string): Promise<RegistrationReply> {
+  /**
+   * Sends `name` (with `password`: `:login <name> <password>`) and resolves with the server's
+   * answer (`closed` when the connection ended).
+   */
+  register(name: string, password?: string): Promise<RegistrationReply> {
     if (this.link.closed) return Promise.resolve({ type: "closed", bye: this.#lastBye });
-    const reply = this.#registration.wait();
-    void this.link.write(name + "\n");
+    const reply = this.#registration.wait(password !== undefined);
+    void this.link.write(password === undefined ? `${name}\n` : `:login ${name} ${password}\n`);
     return reply;
   }
 
@@ -203,6 +206,7 @@ export class Session {
         if (this.#registration.answeredBy(event)) return this.#registered(event);
         break;
       case "ok":
+        if (this.#registration.answeredBy(event)) return this.#registered(event);
         if (this.#requests.busy) return this.#answer(event);
         break;
       case "nick":
@@ -264,12 +268,15 @@ export class Session {
     }
   }
 
-  /** The answer to the name waiting: `WELCOME` (registered from now on) or a refusal. */
-  #registered(event: WelcomeEvent | ErrEvent): undefined {
-    const settle = this.#registration.take() as (reply: RegistrationReply) => void;
+  /**
+   * Part of the answer to the name waiting: `WELCOME` (registered from now on), `OK login`, or a
+   * refusal. The registration settles once its answer is complete.
+   */
+  #registered(event: WelcomeEvent | ErrEvent | OkEvent): undefined {
     if (event.type === "welcome") this.#context.identity.welcomed(event.name);
     this.#context.events.emit("line", { event, command: undefined, registration: true });
-    settle(event);
+    const reply = this.#registration.reply(event);
+    if (reply !== undefined) this.#registration.take()?.(reply);
     return undefined;
   }
 

@@ -53,7 +53,11 @@ export type RegisterResult =
   | { ok: true; welcome: WelcomeEvent }
   | {
     ok: false;
-    /** `bad-name`, `name-taken`, `name-reserved`, or `closed` when the server hung up twice. */
+    /**
+     * `bad-name`, `name-taken`, `name-reserved`, or `closed` when the server hung up twice; for
+     * {@linkcode SwitchboardClient.login} also `login-failed`, `too-many-attempts`,
+     * `tls-required`, `busy`.
+     */
     code: string;
     /** The server's explanation. */
     text: string;
@@ -90,6 +94,8 @@ export class SwitchboardClient implements AsyncDisposable {
   #quitting = false;
   #end: ClientEnd | undefined;
   #resolveEnd!: (end: ClientEnd) => void;
+  /** The account logged in with, to log in again after a reconnect; kept out of `options`. */
+  #login: { name: string; password: string } | undefined;
 
   private constructor(options: ResolvedClientOptions, link: ClientLink) {
     this.options = options;
@@ -168,15 +174,36 @@ export class SwitchboardClient implements AsyncDisposable {
    * registration timeout to type a name), connects again once, transparently.
    * @throws {ConnectError} when connecting again fails.
    */
-  async register(name: string): Promise<RegisterResult> {
+  register(name: string): Promise<RegisterResult> {
+    return this.#enrol(name, undefined);
+  }
+
+  /**
+   * Logs in to the account `name` with `password` (`:login`, for a server with an accounts
+   * file), instead of {@linkcode SwitchboardClient.register}: the name is then the account's,
+   * and every reconnect logs in again with the same password. A refusal (`login-failed`,
+   * `too-many-attempts`, `tls-required`, `busy`, a refused name) leaves the client connected,
+   * as with `register`. The password is kept in memory only, never in `options`.
+   * @throws {ConnectError} when connecting again fails.
+   * @throws {TypeError} when the password is empty or holds a line break.
+   */
+  login(name: string, password: string): Promise<RegisterResult> {
+    if (password === "" || /[\r\n]/.test(password)) {
+      throw new TypeError("a password is one non-empty line");
+    }
+    return this.#enrol(name, password);
+  }
+
+  async #enrol(name: string, password: string | undefined): Promise<RegisterResult> {
     if (this.mode === "echo") throw new Error("an echo server takes no name");
     if (this.#state !== "registering") throw new Error(`cannot register while ${this.#state}`);
     let last: RegistrationReply | undefined;
     for (let attempt = 0; attempt < 2; attempt++) {
       if (this.#session.link.closed) await this.#reopen();
       const session = this.#session;
-      last = await session.register(name);
+      last = await session.register(name, password);
       if (last.type === "welcome") {
+        this.#login = password === undefined ? undefined : { name, password };
         await session.turnOnAcks();
         this.#setState("ready");
         this.#flushQueue();
@@ -369,6 +396,7 @@ export class SwitchboardClient implements AsyncDisposable {
       const restored = await reconnect({
         options: this.options,
         identity: this.#identity,
+        login: this.#login,
         events: this.#events,
         closed: this.closed,
         ended: () => this.#end !== undefined,

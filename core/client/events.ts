@@ -39,8 +39,9 @@ export type ClientState = "registering" | "ready" | "reconnecting" | "closed";
 /**
  * Why a client stopped: `quit` (asked to), `kicked`, `disconnected` (the server said `BYE` and
  * reconnecting was not possible or gave up), `lost` (the connection dropped without `BYE` and
- * reconnecting gave up or is off), `access-denied` or `name-refused` (on reconnect), `closed`
- * (`SwitchboardClient.close`).
+ * reconnecting gave up or is off), `access-denied`, `name-refused` or `login-failed` (on
+ * reconnect: the account's password was changed, the account removed, too many attempts),
+ * `closed` (`SwitchboardClient.close`).
  */
 export type EndReason =
   | "quit"
@@ -49,6 +50,7 @@ export type EndReason =
   | "lost"
   | "access-denied"
   | "name-refused"
+  | "login-failed"
   | "closed";
 
 /** How the client ended; the value of `SwitchboardClient.closed`. */

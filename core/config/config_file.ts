@@ -728,6 +728,7 @@ function byteSize(bytes: number): string {
 
 /** The `server --help` text. */
 export const SERVER_USAGE: string = `Usage: server [options]
+       server accounts add <name> [--role admin|user] | remove <name> | list  [--accounts FILE]
 
 Runs a Switchboard server (protocol sb/1, see docs/protocol.md). Stop it with Ctrl+C, SIGTERM,
 the shutdown program, or :shutdown from an admin.
@@ -753,6 +754,10 @@ With --tls-cert and --tls-key (PEM files) the server also listens for TLS on --t
 same protocol inside TLS (ncat --ssl is a client); --tls-only closes the plain port. A handshake
 must finish within --register-timeout. A certificate or key that cannot be read or used (not
 PEM, key not matching) is a configuration error.
+
+Accounts: with --accounts FILE a client may log in with :login <name> <password>; the file is
+managed with \`server accounts\` (see server accounts --help), and --require-login makes a
+login the only way to take a name.
 
 A name that differs from an online name only by case or look-alike characters (I l 1 i, O 0,
 rn m, vv w, _ - .) is taken like that name. --reserved-names (comma-separated) replaces the
