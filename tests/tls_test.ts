@@ -306,3 +306,40 @@ tlsTest(
     }
   },
 );
+
+Deno.test({
+  name: "the README's self-signed certificate recipe gives a certificate the client accepts",
+  ignore,
+  fn: async () => {
+    const readme = await Deno.readTextFile(`${REPO_ROOT}/README.md`);
+    // The openssl command of the TLS quick start, backslash continuations joined.
+    const block = readme.slice(readme.indexOf("## TLS and accounts")).match(/```sh\n([^]*?)```/)
+      ?.[1] ?? "";
+    const command = block.replace(/\\\n\s*/g, "").split("\n").find((l) => l.startsWith("openssl"));
+    assert.ok(command !== undefined, "the README's TLS section starts with an openssl command");
+    const dir = await Deno.makeTempDir({ prefix: "switchboard-readme-tls-" });
+    try {
+      const made = await new Deno.Command("bash", {
+        args: ["-c", command],
+        cwd: dir,
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      assert.ok(made.success, decoder.decode(made.stderr));
+      await using server = await startTestServer({
+        tlsCert: `${dir}/server.pem`,
+        tlsKey: `${dir}/server.key`,
+        tlsPort: 0,
+      });
+      const ca = await Deno.readTextFile(`${dir}/server.pem`);
+      await using client = await SwitchboardClient.connect({
+        hostname: "localhost",
+        port: tlsPort(server),
+        tls: { caCerts: [ca] },
+      });
+      assert.ok((await client.register("alice")).ok);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
