@@ -69,6 +69,55 @@ export type Route =
   /** Back to the sender as `verbatim`: the lines with their own line endings. */
   | { readonly kind: "echo"; readonly verbatim: Uint8Array };
 
+/**
+ * Messages recorded together, as a {@linkcode MessageKeeper} gets them: ids `firstId` to
+ * `firstId + count - 1`, all from `from` along `route`, and their wire lines in one buffer.
+ */
+export interface RecordedBatch {
+  /** The id of the first message; the others follow one by one. */
+  readonly firstId: number;
+  /** How many messages. */
+  readonly count: number;
+  /** When the server accepted them, in ms since the epoch. */
+  readonly time: number;
+  /** The sender's name (`server` for the console). */
+  readonly from: string;
+  /** The sender's hub peer (absent for the console). */
+  readonly sender: Peer | undefined;
+  /** Where they went (never `echo`: echoed lines are not kept). */
+  readonly route: Exclude<Route, { kind: "echo" }>;
+  /** `*`, `#group` or the recipient's name, as in `MSG` lines and the log. */
+  readonly target: string;
+  /**
+   * The wire lines (`MSG <from> <target> :<text>\n` or `PM <from> :<text>\n`), one per message,
+   * in one buffer that nothing else writes to: a keeper may hold on to it.
+   */
+  readonly wire: Uint8Array;
+  /** Bytes of each line before its text (the same for every line of the batch). */
+  readonly prefixLength: number;
+}
+
+/**
+ * Something that keeps what passes the recording point: the message history, the messages a
+ * resumed session may have missed. Called after delivery, in the order of the ids; it must not
+ * throw and must not block (batch its own writes).
+ */
+export interface MessageKeeper {
+  /** Takes one batch of lobby, group or private messages. */
+  keep(batch: RecordedBatch): void;
+}
+
+/** Each message of `batch` as its text bytes (views into `batch.wire`), in order. */
+export function* batchTexts(batch: RecordedBatch): Generator<Uint8Array> {
+  let start = 0;
+  const { wire, prefixLength } = batch;
+  for (let i = 0; i < batch.count; i++) {
+    const end = wire.indexOf(NEWLINE, start + prefixLength);
+    yield wire.subarray(start + prefixLength, end);
+    start = end + 1;
+  }
+}
+
 /** The lobby route, shared: it carries nothing. */
 export const LOBBY: Route = Object.freeze({ kind: "lobby" });
 
@@ -84,15 +133,35 @@ export interface RecorderParts {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const NEWLINE = 0x0a;
+const NO_KEEPERS: readonly MessageKeeper[] = [];
 
 /** The server's one recording point; see the module comment. */
 export class Recorder {
   readonly #parts: RecorderParts;
   #nextId = 1;
+  #keepers: readonly MessageKeeper[] = NO_KEEPERS;
 
   /** A recorder for one server. */
   constructor(parts: RecorderParts) {
     this.#parts = parts;
+  }
+
+  /** The id the next message gets. */
+  get nextId(): number {
+    return this.#nextId;
+  }
+
+  /**
+   * Continues numbering at `id` (a history that outlives the process already used the ids
+   * below it). Ids only grow: a smaller `id` is ignored.
+   */
+  continueAt(id: number): void {
+    this.#nextId = Math.max(this.#nextId, id);
+  }
+
+  /** Hands every lobby, group and private message from now on to `keeper` as well. */
+  addKeeper(keeper: MessageKeeper): void {
+    this.#keepers = [...this.#keepers, keeper];
   }
 
   /**
@@ -115,19 +184,23 @@ export class Recorder {
     const previousSender = gate.sender;
     if (origin.holdable !== undefined) gate.sender = origin.holdable;
     let recipients: number;
+    let prefix = "";
+    let wire: Uint8Array | undefined;
     switch (route.kind) {
       case "lobby":
-        recipients = hub.broadcast(encode(`MSG ${origin.name} * :`, texts), origin.peer);
+        prefix = `MSG ${origin.name} * :`;
+        wire = encode(prefix, texts);
+        recipients = hub.broadcast(wire, origin.peer);
         break;
       case "group":
-        recipients = hub.toGroup(
-          route.group,
-          encode(`MSG ${origin.name} ${target} :`, texts),
-          origin.peer,
-        );
+        prefix = `MSG ${origin.name} ${target} :`;
+        wire = encode(prefix, texts);
+        recipients = hub.toGroup(route.group, wire, origin.peer);
         break;
       case "user":
-        route.peer.deliver(encode(`PM ${origin.name} :`, texts));
+        prefix = `PM ${origin.name} :`;
+        wire = encode(prefix, texts);
+        route.peer.deliver(wire);
         recipients = 1;
         break;
       case "echo":
@@ -136,6 +209,20 @@ export class Recorder {
         break;
     }
     gate.sender = previousSender;
+    if (wire !== undefined && this.#keepers.length > 0) {
+      const batch: RecordedBatch = {
+        firstId,
+        count,
+        time,
+        from: origin.name,
+        sender: origin.peer,
+        route: route as RecordedBatch["route"],
+        target,
+        wire,
+        prefixLength: encoder.encode(prefix).length,
+      };
+      for (const keeper of this.#keepers) keeper.keep(batch);
+    }
     counters.messages += count;
     counters.deliveries += recipients * count;
     if (route.kind === "lobby") origin.acknowledge?.(count);
