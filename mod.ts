@@ -135,6 +135,7 @@ export {
   type ReceiptEvent,
   type ServerEvent,
   type ServerEventType,
+  type SessionEvent,
   splitServerLine,
   type StatEvent,
   type UnknownEvent,

@@ -188,6 +188,9 @@ export function renderLine(received: ReceivedLine, ctx: RenderContext): string |
         `✗ not delivered: ${what}: ${clean(event.text)} (${clean(event.code)})`,
       );
     }
+    case "session":
+      // The library keeps it for a resume; nothing for a person.
+      return undefined;
     case "unknown":
       return note(clean(event.line));
   }

@@ -72,6 +72,8 @@ export class Wakeup {
 /** A raw TCP (or TLS) client that reads lines in the background. */
 export class TestClient implements AsyncDisposable {
   readonly conn: Deno.TcpConn | Deno.TlsConn;
+  /** The session token the server sent after `WELCOME`, when {@linkcode connect} registered. */
+  session = "";
   readonly #lines: string[] = [];
   readonly #wakeup = new Wakeup();
   #ended = false;
@@ -204,6 +206,8 @@ export async function connect(
     if (!hello.startsWith("HELLO ")) throw new Error(`expected HELLO, got ${hello}`);
     await client.send(name);
     await client.waitFor(`WELCOME ${name} `);
+    // The session's token follows (see sessions.ts); tests that resume read it from `session`.
+    client.session = (await client.waitFor("SESSION ")).slice("SESSION ".length);
   } catch (error) {
     await client[Symbol.asyncDispose]();
     throw error;

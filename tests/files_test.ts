@@ -93,6 +93,7 @@ class FileClient implements AsyncDisposable {
     await client.waitFor("HELLO ");
     await client.send(name);
     await client.waitFor(`WELCOME ${name} `);
+    await client.waitFor("SESSION ");
     return client;
   }
 

@@ -73,6 +73,7 @@ Deno.test(":login before a name registers under the account's own spelling, and 
     "WELCOME alice 2 :Hello alice! 2 online. Type :help for commands",
     "OK login alice",
   ]);
+  assert.match(await alice.nextLine(), /^SESSION \S+$/, "the session's token follows");
   assert.equal(await bob.nextLine(), "JOIN alice");
   await alice.send("hi bob");
   assert.equal(await bob.nextLine(), "MSG alice * :hi bob");
@@ -119,6 +120,7 @@ Deno.test("an account's name and its look-alikes are reserved for the holder: na
   }
   await guest.send("bob");
   await guest.waitFor("WELCOME bob ");
+  await guest.waitFor("SESSION ");
   assert.match(
     (await guest.command(":name ALICE"))[0] ?? "",
     /^ERR name-reserved :"ALICE" belongs/,
@@ -160,6 +162,7 @@ Deno.test("an admin account has admin rights after login, no token; a user accou
   assert.match((await boss.command(":whoami"))[0] ?? "", /^WHOAMI boss \S+ admin/);
   await using alice = await open(port);
   await alice.command(`:login alice ${ALICE_PASSWORD}`);
+  await alice.waitFor("SESSION ");
   assert.match((await alice.command(":stats"))[0] ?? "", /^ERR not-allowed/);
   // An admin cannot rename an account holder away from the account's name either.
   assert.match(
@@ -185,6 +188,7 @@ Deno.test("a second login of an account replaces the first connection, which get
   const port = setup.server.addr.port;
   await using first = await open(port);
   await first.command(`:login alice ${ALICE_PASSWORD}`);
+  await first.waitFor("SESSION ");
   await using second = await open(port);
   assert.deepEqual(
     (await second.command(`:login alice ${ALICE_PASSWORD}`)).at(-1),

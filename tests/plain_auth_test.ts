@@ -112,6 +112,7 @@ Deno.test({
     assert.match(await secure.nextLine(), /^HELLO /);
     await secure.send("bob");
     await secure.waitFor("WELCOME bob ");
+    await secure.waitFor("SESSION ");
     assert.deepEqual(await secure.command(":auth guess"), ["ERR not-allowed :wrong token"]);
     assert.deepEqual(await secure.command(`:auth ${TOKEN}`), ["OK auth admin"]);
   },

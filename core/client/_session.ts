@@ -63,6 +63,8 @@ export interface SessionContext {
 export class Session {
   /** The connection. */
   readonly link: ClientLink;
+  /** The token of the server's last `SESSION` line, for a resume; undefined before one came. */
+  sessionToken: string | undefined;
   /** The numbering of this connection's messages, when acknowledgements are on. */
   readonly acks = new AckTracker();
   /** Resolves once the connection has ended. */
@@ -195,6 +197,10 @@ export class Session {
     switch (event.type) {
       case "ping":
         void this.link.write(":pong\n");
+        return undefined;
+      case "session":
+        // Kept for a resume (see the server's sessions.ts); nothing to report.
+        this.sessionToken = event.token;
         return undefined;
       case "bye":
         return this.#goodbye(event);

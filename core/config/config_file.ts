@@ -220,6 +220,10 @@ export const SERVER_SETTINGS: readonly Setting[] = Object.freeze([
   setting("spoolSenderQuota", "bytes", "bytes one sender may have waiting; 0 = no limit"),
   setting("offerTimeout", "seconds", "seconds a :send offer waits for :accept", { min: 0.01 }),
   setting("ack", "switch", "acknowledge plain messages with ACK/NACK <seq> (see :ack)"),
+  setting("resumeGrace", "seconds", "seconds a broken session waits for :resume; 0 = none", {
+    min: 0,
+  }),
+  setting("resumeMaxBytes", "bytes", "bytes addressed to a waiting session before it ends"),
   setting(
     "maxRunning",
     "count",

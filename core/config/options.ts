@@ -183,6 +183,14 @@ export interface ServerOptions {
   spoolSenderQuota?: number;
   /** Seconds an offer from `:send` waits for `:accept` before it expires. @default {300} */
   offerTimeout?: number;
+  /**
+   * Seconds the session of a connection with `:ids on` that broke (no `:quit`) is held for a
+   * `:resume`: its name and groups stay, and what it missed is replayed; 0 holds none.
+   * @default {120}
+   */
+  resumeGrace?: number;
+  /** Bytes addressed to a held session before it ends as if the grace ran out. @default {1048576} */
+  resumeMaxBytes?: number;
   /** Acknowledge every plain message with `ACK <seq>` / `NACK <seq> …` from the start. @default {false} */
   ack?: boolean;
   /** Programs started by `:run` running at once, server-wide; one more gets `ERR busy`; 0 = no limit. @default {2 × CPU cores} */
@@ -294,6 +302,8 @@ export const DEFAULT_OPTIONS: Readonly<
   spoolSenderQuota: 1024 ** 3,
   offerTimeout: 300,
   ack: false,
+  resumeGrace: 120,
+  resumeMaxBytes: 1024 * 1024,
   maxRunning: defaultMaxRunning(),
 });
 

@@ -20,6 +20,7 @@ export type ErrorCode =
   | "too-many-attempts"
   | "login-failed"
   | "login-required"
+  | "bad-session"
   | "tls-required"
   | "line-too-long"
   | "bad-utf8"

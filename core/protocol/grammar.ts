@@ -162,6 +162,7 @@ export const HELP_LINES: readonly string[] = [
   ":accept <id>  :decline <id> take or refuse a file someone OFFERed you",
   ":commands                   commands you may :run <command> [args...]",
   ":ack on|off                 ACK/NACK <seq> for each message you send",
+  ":ids on|off                 message ids (@<id> MSG …), for :resume <token> <last-id>",
   ":quit (or exit)             leave",
   "admin: :kick <user> [reason]  :rename <old> <new>  :shutdown [grace] [reason]  :stats",
 ];

@@ -91,6 +91,8 @@ export interface WelcomeEvent extends EventBase {
 export interface ChatEvent extends EventBase {
   /** Discriminant. */
   type: "message";
+  /** The server's message id, when the line came as `@<id> MSG …` (`:ids on`). */
+  id?: number;
   /** Sender (`server` for the operator console). */
   from: string;
   /** `*` for the lobby, `#<group>` for a group. */
@@ -103,6 +105,8 @@ export interface ChatEvent extends EventBase {
 export interface PrivateEvent extends EventBase {
   /** Discriminant. */
   type: "private";
+  /** The server's message id, when the line came as `@<id> PM …` (`:ids on`). */
+  id?: number;
   /** Sender. */
   from: string;
   /** The message. */
@@ -349,6 +353,14 @@ export interface NackEvent extends EventBase {
   text: string;
 }
 
+/** `SESSION <token>`: what resumes this session after a broken line (`:resume`). */
+export interface SessionEvent extends EventBase {
+  /** Discriminant. */
+  type: "session";
+  /** The token, good for one `:resume`. */
+  token: string;
+}
+
 /** A line this client does not understand (a newer server, or a malformed line). */
 export interface UnknownEvent extends EventBase {
   /** Discriminant. */
@@ -385,6 +397,7 @@ export type ServerEvent =
   | CommandEvent
   | AckEvent
   | NackEvent
+  | SessionEvent
   | UnknownEvent;
 
 /** The `type` of a {@linkcode ServerEvent}. */
@@ -417,6 +430,7 @@ export const DATA_EVENT_TYPES: ReadonlySet<ServerEventType> = new Set([
  * ```
  */
 export function parseServerLine(line: string): ServerEvent {
+  if (line.startsWith("@")) return parseWithId(line);
   const { verb, params, trailing } = splitServerLine(line);
   const [a, b, c] = params;
   const text = trailing ?? "";
@@ -452,6 +466,9 @@ export function parseServerLine(line: string): ServerEvent {
       return { type: "kick", name: a, text, line };
     case "PING":
       return { type: "ping", line };
+    case "SESSION":
+      if (a === undefined) return unknown;
+      return { type: "session", token: a, line };
     case "OK":
       if (a === undefined) return unknown;
       return { type: "ok", verb: a, params: params.slice(1), line };
@@ -561,4 +578,17 @@ function isSha256(text: string | undefined): text is string {
 function count(text: string | undefined): number {
   const value = Number(text);
   return Number.isSafeInteger(value) && value >= 0 ? value : 0;
+}
+
+/** `@<id> MSG …` or `@<id> PM …`: the message with its id; anything else after `@` is unknown. */
+function parseWithId(line: string): ServerEvent {
+  const space = line.indexOf(" ");
+  const id = space > 1 ? Number(line.slice(1, space)) : NaN;
+  const event = Number.isSafeInteger(id) && id > 0
+    ? parseServerLine(line.slice(space + 1))
+    : undefined;
+  if (event === undefined || (event.type !== "message" && event.type !== "private")) {
+    return { type: "unknown", verb: line.slice(0, space < 0 ? line.length : space), line };
+  }
+  return { ...event, id, line };
 }

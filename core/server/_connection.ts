@@ -90,6 +90,8 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
   registered = false;
   admin: boolean;
   account: string | undefined = undefined;
+  /** `MSG` and `PM` lines come with their ids (`:ids on`). */
+  ids = false;
   readonly groups: Set<Group> = new Set();
   readonly outbound: Outbound;
   readonly parser: LineParser;
@@ -118,6 +120,8 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
   #lobbyHold = false;
   /** The peer finished sending (a read returned the end of the stream). */
   #peerDone = false;
+  /** The connection ends because the peer closed it, not because it asked to (`:quit`). */
+  #endedByPeer = false;
   /** The read loop stopped with input not handled: a close lingers (see LINGER_MS). */
   #inputLeft = false;
   /** Resolves when the read loop has finished, after discarding input while closing. */
@@ -259,6 +263,8 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
         if (this.#pauses.taskPending) await this.#pauses.resume();
         lines.flush();
       }
+      // The peer closed without `:quit`: a client that can resume may be back (sessions.ts).
+      this.#endedByPeer = true;
       await this.close("quit", "Goodbye!");
     } catch (error) {
       await this.#closeAbruptly("read-error", describeError(error));
@@ -431,6 +437,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     this.#pauses.abortTask();
     this.#ctx.gate.forget(this);
     if (!this.registered) return;
+    if (this.#ctx.sessions.leave(this, reason, this.#endedByPeer)) return;
     this.#ctx.hub.remove(this, reason, {
       kickText: reason === "kicked" ? neutralize(text) : undefined,
       announce: !this.#ctx.draining,
@@ -572,6 +579,23 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
   /** Registers under an account's name; see {@linkcode Session.registerAs}. */
   registerAs(name: string): void {
     this.#lines.registerAs(name);
+  }
+
+  /** Opens the session; see {@linkcode Session.openSession}. */
+  openSession(): void {
+    this.#lines.openSession();
+  }
+
+  /** Turns message ids on or off; see {@linkcode Session.setIds}. */
+  setIds(on: boolean): void {
+    if (this.ids === on) return;
+    this.ids = on;
+    if (this.registered) this.#ctx.sessions.idsChanged(on);
+  }
+
+  /** Takes over a session; see {@linkcode Session.resume}. */
+  resume(token: string, lastId: number): void {
+    this.#lines.resume(token, lastId);
   }
 
   /** A payload to this client broke: its framing is lost, so the connection ends. */

@@ -22,8 +22,10 @@ import {
   isPlainText,
   nameProblem,
   neutralize,
+  okLine,
   parseCommand,
 } from "../protocol/grammar.ts";
+import { HeldSession } from "./sessions.ts";
 import { nameRefusal } from "./_name_rules.ts";
 import { type LineParser, TOO_LONG } from "../protocol/line_parser.ts";
 import { CARRIAGE_RETURN, COLON, isCommandLine, isExit, NEWLINE } from "./_line_bytes.ts";
@@ -51,6 +53,7 @@ export interface LineConnection extends Caller, Peer {
   name: string;
   registered: boolean;
   account: string | undefined;
+  ids: boolean;
   /** False once the connection starts closing. */
   readonly open: boolean;
   readonly outbound: Outbound;
@@ -235,6 +238,7 @@ export class LineHandler {
       return;
     }
     this.registerAs(name);
+    this.openSession();
   }
 
   /**
@@ -257,6 +261,54 @@ export class LineHandler {
       ),
     );
     log.conn.info("registered {name} ({peer})", { name, peer: connection.address });
+    events.emit("register", { id: connection.id, name, address: connection.address });
+  }
+
+  /** Sends `SESSION <token>` for a session opened now (after `WELCOME`, or `OK login`). */
+  openSession(): void {
+    const connection = this.#connection;
+    const token = this.#ctx.sessions.open(connection);
+    if (connection.ids) this.#ctx.sessions.idsChanged(true);
+    connection.send(formatLine("SESSION", [token]));
+  }
+
+  /** Takes over the session of `token`; see `Session.resume` in context.ts. */
+  resume(token: string, lastId: number): void {
+    const connection = this.#connection;
+    const { hub, gate, log, events, sessions } = this.#ctx;
+    const idsBefore = connection.ids;
+    connection.ids = true;
+    const outcome = sessions.resume(token, lastId, connection);
+    if ("refused" in outcome) {
+      connection.ids = idsBefore;
+      connection.send(errLine("bad-session", outcome.refused));
+      return;
+    }
+    sessions.idsChanged(true);
+    const previous = outcome.previous;
+    connection.registered = true;
+    connection.account = previous.account;
+    if (previous.admin === true) connection.admin = true;
+    if (connection.outbound.congested) gate.set(connection, true);
+    const online = hub.online;
+    const name = connection.name;
+    connection.send(
+      formatLine("WELCOME", [name, online], `Welcome back ${name}! ${online} online.`),
+    );
+    connection.send(formatLine("SESSION", [outcome.token]));
+    // Past the queue limit if need be: the replay is bounded by what the session may miss.
+    for (const part of outcome.replay) connection.outbound.enqueue(part, true);
+    connection.send(okLine("resume", outcome.count));
+    if (!(previous instanceof HeldSession)) {
+      // The server still thought that connection alive: the client noticed the break first.
+      const live = previous as unknown as LineConnection;
+      void live.close("replaced", "resumed from another connection");
+    }
+    log.conn.info("resumed {name} ({peer}): {count} messages replayed", {
+      name,
+      peer: connection.address,
+      count: outcome.count,
+    });
     events.emit("register", { id: connection.id, name, address: connection.address });
   }
 

@@ -21,6 +21,7 @@ import type { ServerFiles } from "./files/server_files.ts";
 import type { LogThrottle } from "../log/throttle.ts";
 import type { AttemptLimiter } from "./attempts.ts";
 import type { Accounts } from "./accounts.ts";
+import type { Sessions } from "./sessions.ts";
 import type { ReloadResult } from "./reload.ts";
 
 /** Loggers by concern; categories are documented in core/log/configure.ts. */
@@ -125,6 +126,17 @@ export interface Session {
    * after `:login`): joins the hub, sends `WELCOME`.
    */
   registerAs(name: string): void;
+  /** Opens the connection's session and sends `SESSION <token>` (after `OK login`). */
+  openSession(): void;
+  /** Whether `MSG` and `PM` lines come with their ids (`@<id> MSG …`). */
+  readonly ids: boolean;
+  /** Turns message ids on or off (`:ids`). */
+  setIds(on: boolean): void;
+  /**
+   * Takes over the session of `token` (`:resume`, before a name): `WELCOME`, `SESSION`, the
+   * messages after `lastId`, `OK resume <count>`; or `ERR bad-session`.
+   */
+  resume(token: string, lastId: number): void;
   /** Whether message acknowledgements are on. */
   readonly ack: boolean;
 }
@@ -160,6 +172,8 @@ export interface ServerContext {
   readonly attempts: AttemptLimiter;
   /** The accounts `:login` checks, whose names are reserved; see `accounts.ts`. */
   readonly accounts: Accounts;
+  /** Sessions that outlive a broken connection (`SESSION`, `:resume`); see `sessions.ts`. */
+  readonly sessions: Sessions;
   readonly events: Emitter<ServerEventMap>;
   /** Programs started by `:run`, counted against `--max-running`. */
   readonly runSlots: RunSlots;

@@ -14,6 +14,8 @@ export interface Peer {
   name: string;
   /** The account the peer logged in to: its name is the account's and does not change. */
   account?: string | undefined;
+  /** Wants message ids: `MSG` and `PM` lines as `@<id> MSG …` (`:ids on`). */
+  readonly ids?: boolean;
   /** Groups this peer belongs to. */
   readonly groups: Set<Group>;
   /** Queues bytes for this peer. Never throws; a peer that cannot take them closes itself. */
@@ -180,6 +182,58 @@ export class Hub {
       ? formatLine("LEAVE", [peer.name, reason])
       : formatLine("KICK", [peer.name], kickText);
     this.#toAll(line);
+  }
+
+  /**
+   * Queues message lines to every named peer except `except`: `wire` as it is, or to peers that
+   * want ids, `withIds()` (made once, when the first such peer comes). Returns the recipients.
+   */
+  broadcastMessages(wire: Uint8Array, except: Peer | undefined, withIds: () => Uint8Array): number {
+    let count = 0;
+    let idsWire: Uint8Array | undefined;
+    for (const peer of this.#peers.values()) {
+      if (peer === except) continue;
+      peer.deliver(peer.ids === true ? (idsWire ??= withIds()) : wire);
+      count++;
+    }
+    return count;
+  }
+
+  /** {@linkcode Hub.broadcastMessages} to a group's members. */
+  groupMessages(
+    group: Group,
+    wire: Uint8Array,
+    except: Peer | undefined,
+    withIds: () => Uint8Array,
+  ): number {
+    let count = 0;
+    let idsWire: Uint8Array | undefined;
+    for (const member of group.members) {
+      if (member === except) continue;
+      member.deliver(member.ids === true ? (idsWire ??= withIds()) : wire);
+      count++;
+    }
+    return count;
+  }
+
+  /**
+   * Puts `next` in the place of `peer`, unseen by everyone else (a resumed session): the same
+   * name, the same groups in the same order, no `JOIN`, `LEAVE` or `PART`. `next` takes `peer`'s
+   * name; its own groups set must be empty.
+   */
+  swap(peer: Peer, next: Peer): void {
+    next.name = peer.name;
+    if (this.#peers.get(nameKey(peer.name)) === peer) this.#peers.set(nameKey(peer.name), next);
+    if (this.#peerSkeletons.get(nameSkeleton(peer.name)) === peer) {
+      this.#peerSkeletons.set(nameSkeleton(peer.name), next);
+    }
+    for (const group of peer.groups) {
+      const members = [...group.members].map((member) => member === peer ? next : member);
+      group.members.clear();
+      for (const member of members) group.members.add(member);
+      next.groups.add(group);
+    }
+    peer.groups.clear();
   }
 
   /** Queues `bytes` to every named peer except `except`; returns how many received it. */

@@ -190,17 +190,17 @@ export class Recorder {
       case "lobby":
         prefix = `MSG ${origin.name} * :`;
         wire = encode(prefix, texts);
-        recipients = hub.broadcast(wire, origin.peer);
+        recipients = hub.broadcastMessages(wire, origin.peer, withIds(wire, firstId));
         break;
       case "group":
         prefix = `MSG ${origin.name} ${target} :`;
         wire = encode(prefix, texts);
-        recipients = hub.toGroup(route.group, wire, origin.peer);
+        recipients = hub.groupMessages(route.group, wire, origin.peer, withIds(wire, firstId));
         break;
       case "user":
         prefix = `PM ${origin.name} :`;
         wire = encode(prefix, texts);
-        route.peer.deliver(wire);
+        route.peer.deliver(route.peer.ids === true ? withIds(wire, firstId)() : wire);
         recipients = 1;
         break;
       case "echo":
@@ -274,6 +274,35 @@ function targetOf(route: Route): string {
 function textAt(texts: MessageTexts, i: number): Uint8Array {
   if (!("bounds" in texts)) return texts[i] as Uint8Array;
   return texts.bytes.subarray(texts.bounds[2 * i], texts.bounds[2 * i + 1]);
+}
+
+/** Makes the lines of `wire` as `@<id> <line>`, ids from `firstId` on, when called. */
+function withIds(wire: Uint8Array, firstId: number): () => Uint8Array {
+  return () => prefixIds(wire, firstId);
+}
+
+/**
+ * `@<id> <line>` for every line of `wire`, ids from `firstId` on: the form a connection with
+ * `:ids on` (a client that can resume) receives.
+ */
+export function prefixIds(wire: Uint8Array, firstId: number, lines = Infinity): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  let start = 0;
+  for (let id = firstId; start < wire.length && id - firstId < lines; id++) {
+    const end = wire.indexOf(NEWLINE, start) + 1;
+    const head = encoder.encode(`@${id} `);
+    parts.push(head, wire.subarray(start, end));
+    size += head.length + end - start;
+    start = end;
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 /** `<prefix><text>\n` for every text, in one buffer: what each recipient queues. */

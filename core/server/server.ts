@@ -9,6 +9,7 @@ import { getLogger } from "@logtape/logtape";
 import { Admission, type Refusal, turnAway } from "./_admission.ts";
 import { AttemptLimiter } from "./attempts.ts";
 import { Accounts } from "./accounts.ts";
+import { Sessions } from "./sessions.ts";
 import { type AccountsData, readAccountsFile } from "../config/accounts_file.ts";
 import { CongestionGate } from "./congestion.ts";
 import { Connection } from "./_connection.ts";
@@ -181,6 +182,7 @@ class SwitchboardServer implements Server, ServerContext {
   readonly throttle: LogThrottle;
   readonly attempts: AttemptLimiter;
   readonly accounts: Accounts;
+  readonly sessions: Sessions;
   /** The accounts file as last read: a reload tells whether it changed. */
   #accountsData: AccountsData | undefined;
   readonly finished: Promise<void>;
@@ -226,6 +228,16 @@ class SwitchboardServer implements Server, ServerContext {
       announceLimit: options.announceLimit,
       reservedNames: options.reservedNames,
     });
+    this.sessions = new Sessions({
+      hub: this.hub,
+      resumeGrace: () => this.options.resumeGrace,
+      resumeMaxBytes: () => this.options.resumeMaxBytes,
+      nextId: () => this.recorder.nextId,
+      draining: () => this.#draining,
+      ended: (name, reason, why) =>
+        this.log.conn.info("session of {name} ended ({reason}): {why}", { name, reason, why }),
+    });
+    this.recorder.addKeeper(this.sessions);
     this.runSlots = new RunSlots(options.maxRunning);
     this.#admission = new Admission(options);
     this.#token = tokenBytes(options.adminToken);
@@ -329,6 +341,7 @@ class SwitchboardServer implements Server, ServerContext {
     // not handled, and so never acknowledged. The other half at least is for delivering what
     // was acknowledged, and the goodbyes.
     const deadline = performance.now() + grace * 1000;
+    this.sessions.dropAll();
     for (const connection of this.#connections) connection.release();
     await settleWithin(
       Promise.all([...this.#connections].map((connection) => connection.settled())),

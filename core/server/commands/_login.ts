@@ -80,7 +80,8 @@ function logIn(ctx: ServerContext, caller: Caller, session: Session, account: Ac
   }
   caller.account = account.name;
   if (account.admin) caller.admin = true;
-  if (caller.peer === undefined) session.registerAs(account.name);
+  const registering = caller.peer === undefined;
+  if (registering) session.registerAs(account.name);
   else if (caller.peer.name !== account.name) renamePeer(ctx, caller.peer, account.name);
   ctx.log.conn.info("{name} logged in ({peer}){role}", {
     name: account.name,
@@ -88,4 +89,5 @@ function logIn(ctx: ServerContext, caller: Caller, session: Session, account: Ac
     role: account.admin ? " with admin rights" : "",
   });
   caller.send(okLine("login", account.name));
+  if (registering) session.openSession();
 }

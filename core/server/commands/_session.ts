@@ -1,10 +1,11 @@
 /**
- * Commands about the caller's own session: `:help`, `:ping`, `:whoami`, `:ack`.
+ * Commands about the caller's own session: `:help`, `:ping`, `:whoami`, `:ack`, `:ids` and
+ * `:resume` (see `sessions.ts`).
  * @module
  */
 
 import type { Caller, ServerContext } from "../context.ts";
-import { errLine, formatLine, HELP_LINES, okLine } from "../../protocol/grammar.ts";
+import { errLine, formatLine, HELP_LINES, okLine, splitWords } from "../../protocol/grammar.ts";
 import { type CommandFamily, sendUsage } from "./_spec.ts";
 
 /** The session commands. */
@@ -13,6 +14,8 @@ export const SESSION_COMMANDS: CommandFamily = {
   ping: { needs: "name", usage: ":ping", run: (_ctx, caller) => caller.send(okLine("ping")) },
   whoami: { needs: "name", usage: ":whoami", run: whoami },
   ack: { needs: "none", usage: ":ack [on|off]", run: ack },
+  ids: { needs: "name", usage: ":ids [on|off]", run: ids },
+  resume: { needs: "none", usage: ":resume <token> <last-id>", run: resume },
 };
 
 function help(_ctx: ServerContext, caller: Caller): void {
@@ -38,4 +41,31 @@ function ack(_ctx: ServerContext, caller: Caller, rest: string): void {
   if (word === "on" || word === "off") session.setAck(word === "on");
   else if (word !== "") return sendUsage(caller, SESSION_COMMANDS, "ack");
   caller.send(okLine("ack", session.ack ? "on" : "off"));
+}
+
+/** `:ids [on|off]` → `OK ids on|off`: message ids in front of `MSG` and `PM` lines. */
+function ids(_ctx: ServerContext, caller: Caller, rest: string): void {
+  const session = caller.session;
+  if (session === undefined) {
+    caller.send(errLine("not-allowed", "the console has no message ids"));
+    return;
+  }
+  const word = rest.trim().toLowerCase();
+  if (word === "on" || word === "off") session.setIds(word === "on");
+  else if (word !== "") return sendUsage(caller, SESSION_COMMANDS, "ids");
+  caller.send(okLine("ids", session.ids ? "on" : "off"));
+}
+
+/** `:resume <token> <last-id>`, before a name: takes a broken session over. */
+function resume(_ctx: ServerContext, caller: Caller, rest: string): void {
+  const [token = "", last = "", extra = ""] = splitWords(rest, 2);
+  if (token === "" || !/^\d{1,15}$/.test(last) || extra !== "") {
+    return sendUsage(caller, SESSION_COMMANDS, "resume");
+  }
+  const session = caller.session;
+  if (session === undefined || caller.registered) {
+    caller.send(errLine("not-allowed", "resume a session before registering, as the first line"));
+    return;
+  }
+  session.resume(token, Number(last));
 }

@@ -1,0 +1,137 @@
+/**
+ * The messages a resumed session may have missed: the last lobby, group and private messages, in
+ * id order, kept as the wire bytes every recipient was sent (no copy is made: the recording point
+ * encodes a batch once and hands the same buffer to the queues and to this keeper).
+ *
+ * Bounded two ways: by bytes (`maxBytes`, oldest first out) and by age (`maxAgeMs`, what the
+ * resume grace needs). Batches recorded while no session can resume (no connection has ids on,
+ * nobody is held) are not kept at all. Either way, {@linkcode RecentMessages.keptAfter} says
+ * whether everything after an id is still here: a resume that would need a message no longer
+ * kept fails instead of skipping it silently.
+ * @module
+ */
+
+import { prefixIds, type RecordedBatch } from "./record.ts";
+import type { Group, Peer } from "./hub.ts";
+
+/** One recorded batch, with who sent it and to whom, as sessions (see `sessions.ts`) know them. */
+interface Entry {
+  readonly batch: RecordedBatch;
+  /** The sender's session, if it has one. */
+  readonly from: object | undefined;
+  /** The recipient's session, for a private message. */
+  readonly to: object | undefined;
+  /** The group, for a group message. */
+  readonly group: Group | undefined;
+}
+
+/** Who a replay is for: its session, and the groups it is in. */
+export interface ReplayTarget {
+  /** The session (as `sessionOf` returns it). */
+  readonly session: object;
+  /** Its groups. */
+  readonly groups: ReadonlySet<Group>;
+}
+
+/** The recent messages; see the module comment. */
+export class RecentMessages {
+  readonly #entries: Entry[] = [];
+  #head = 0;
+  #bytes = 0;
+  /** Every id up to this one may be missing: evicted, or recorded while nothing was kept. */
+  #gapUpTo = 0;
+  readonly #maxBytes: number;
+  readonly #maxAgeMs: number;
+  readonly #sessionOf: (peer: Peer | undefined) => object | undefined;
+
+  /**
+   * Keeps at most `maxBytes` of wire bytes, none older than `maxAgeMs`. `sessionOf` names the
+   * session a peer belongs to (it is asked when a batch is kept: peers change, sessions stay).
+   */
+  constructor(
+    maxBytes: number,
+    maxAgeMs: number,
+    sessionOf: (peer: Peer | undefined) => object | undefined,
+  ) {
+    this.#maxBytes = maxBytes;
+    this.#maxAgeMs = maxAgeMs;
+    this.#sessionOf = sessionOf;
+  }
+
+  /** Bytes kept. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Keeps `batch`. */
+  add(batch: RecordedBatch): void {
+    const route = batch.route;
+    this.#entries.push({
+      batch,
+      from: this.#sessionOf(batch.sender),
+      to: route.kind === "user" ? this.#sessionOf(route.peer) : undefined,
+      group: route.kind === "group" ? route.group : undefined,
+    });
+    this.#bytes += batch.wire.length;
+    this.#evict(batch.time);
+  }
+
+  /** Notes that `batch` was not kept (nobody could resume): its ids are a gap. */
+  skip(batch: RecordedBatch): void {
+    this.#gapUpTo = batch.firstId + batch.count - 1;
+  }
+
+  /** Whether every message with an id greater than `id` is still kept (or was never needed). */
+  keptAfter(id: number): boolean {
+    return id >= this.#gapUpTo;
+  }
+
+  /**
+   * The messages addressed to `target` with an id greater than `afterId`, in order, as
+   * `@<id> <line>` wire bytes: lobby messages it did not send, messages to its groups it did not
+   * send, private messages to it. Returns the buffers and how many messages they hold.
+   */
+  replay(target: ReplayTarget, afterId: number): { parts: Uint8Array[]; count: number } {
+    const parts: Uint8Array[] = [];
+    let count = 0;
+    for (let i = this.#head; i < this.#entries.length; i++) {
+      const { batch, from, to, group } = this.#entries[i]!;
+      const lastId = batch.firstId + batch.count - 1;
+      if (lastId <= afterId) continue;
+      const addressed = batch.route.kind === "user"
+        ? to === target.session
+        : from !== target.session && (group === undefined || target.groups.has(group));
+      if (!addressed) continue;
+      const skip = Math.max(0, afterId + 1 - batch.firstId);
+      const lines = skip === 0 ? batch.wire : dropLines(batch.wire, skip);
+      parts.push(prefixIds(lines, batch.firstId + skip));
+      count += batch.count - skip;
+    }
+    return { parts, count };
+  }
+
+  #evict(now: number): void {
+    const entries = this.#entries;
+    while (
+      this.#head < entries.length &&
+      (this.#bytes > this.#maxBytes || now - entries[this.#head]!.batch.time > this.#maxAgeMs)
+    ) {
+      const { batch } = entries[this.#head]!;
+      entries[this.#head++] = undefined as unknown as Entry;
+      this.#bytes -= batch.wire.length;
+      this.#gapUpTo = Math.max(this.#gapUpTo, batch.firstId + batch.count - 1);
+    }
+    // Compact now and then, so the array does not grow with everything ever evicted.
+    if (this.#head > 1024 && this.#head * 2 > entries.length) {
+      entries.splice(0, this.#head);
+      this.#head = 0;
+    }
+  }
+}
+
+/** `wire` without its first `count` lines. */
+function dropLines(wire: Uint8Array, count: number): Uint8Array {
+  let start = 0;
+  for (let i = 0; i < count; i++) start = wire.indexOf(0x0a, start) + 1;
+  return wire.subarray(start);
+}
