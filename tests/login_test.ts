@@ -298,3 +298,34 @@ Deno.test("reload: a changed accounts file applies to the next login; a broken o
   await dave.send("carol");
   assert.match(await dave.nextLine(), /^ERR name-reserved :/, "the old table is still in force");
 });
+
+Deno.test("offline: a :pm to an account that is offline waits for its next login, then is gone", async () => {
+  await using setup = await serverWithAccounts();
+  const port = setup.server.addr.port;
+  await using bob = await connect(port, "bob");
+  assert.deepEqual(await bob.command(":pm ALICE are you there?"), ["OK pm alice stored"]);
+  assert.deepEqual(await bob.command(":pm alice \x1b[31mred"), ["OK pm alice stored"]);
+  assert.match((await bob.command(":pm nobody hi"))[0] ?? "", /^ERR no-such-user /);
+  await using alice = await open(port);
+  assert.deepEqual(await alice.command(`:login alice ${ALICE_PASSWORD}`), [
+    "WELCOME alice 2 :Hello alice! 2 online. Type :help for commands",
+    "PM bob :are you there?",
+    "PM bob :\uFFFD[31mred",
+    "OK login alice",
+  ]);
+  await alice.send(":quit");
+  await alice.closed();
+  await using again = await open(port);
+  const lines = await again.command(`:login alice ${ALICE_PASSWORD}`);
+  assert.deepEqual(lines.filter((line) => line.startsWith("PM ")), [], "handed over once");
+});
+
+Deno.test("offline: at most 1000 messages wait for one account; one more is ERR mailbox-full", async () => {
+  await using setup = await serverWithAccounts();
+  await using bob = await connect(setup.server.addr.port, "bob");
+  await bob.send(Array.from({ length: 1000 }, (_, i) => `:pm alice ${i}`).join("\n"));
+  for (let i = 0; i < 1000; i++) assert.equal(await bob.nextLine(), "OK pm alice stored");
+  assert.deepEqual(await bob.command(":pm alice one too many"), [
+    "ERR mailbox-full :alice has too many messages waiting; try later",
+  ]);
+});

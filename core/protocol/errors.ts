@@ -21,6 +21,7 @@ export type ErrorCode =
   | "login-failed"
   | "login-required"
   | "bad-session"
+  | "mailbox-full"
   | "tls-required"
   | "line-too-long"
   | "bad-utf8"

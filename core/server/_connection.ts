@@ -581,6 +581,11 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     this.#lines.registerAs(name);
   }
 
+  /** Queues an encoded line; see {@linkcode Session.deliverLine}. */
+  deliverLine(line: Uint8Array): void {
+    this.deliver(line);
+  }
+
   /** Opens the session; see {@linkcode Session.openSession}. */
   openSession(): void {
     this.#lines.openSession();

@@ -85,6 +85,11 @@ export class Accounts {
     this.#bySkeleton = bySkeleton;
   }
 
+  /** The account called `name` (in any case; not a look-alike), as the file spells it. */
+  nameOf(name: string): string | undefined {
+    return this.#byKey.get(nameKey(name))?.name;
+  }
+
   /** The account `name` is reserved for (the same name in any case, or a look-alike of it). */
   reservedLike(name: string): string | undefined {
     return this.#bySkeleton.get(nameSkeleton(name));

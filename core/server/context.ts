@@ -22,6 +22,7 @@ import type { LogThrottle } from "../log/throttle.ts";
 import type { AttemptLimiter } from "./attempts.ts";
 import type { Accounts } from "./accounts.ts";
 import type { Sessions } from "./sessions.ts";
+import type { Mailbox } from "./offline.ts";
 import type { ReloadResult } from "./reload.ts";
 
 /** Loggers by concern; categories are documented in core/log/configure.ts. */
@@ -126,6 +127,8 @@ export interface Session {
    * after `:login`): joins the hub, sends `WELCOME`.
    */
   registerAs(name: string): void;
+  /** Queues one line already encoded (with its newline), as any other line to this client. */
+  deliverLine(line: Uint8Array): void;
   /** Opens the connection's session and sends `SESSION <token>` (after `OK login`). */
   openSession(): void;
   /** Whether `MSG` and `PM` lines come with their ids (`@<id> MSG …`). */
@@ -172,6 +175,8 @@ export interface ServerContext {
   readonly attempts: AttemptLimiter;
   /** The accounts `:login` checks, whose names are reserved; see `accounts.ts`. */
   readonly accounts: Accounts;
+  /** Private messages waiting for offline account holders; see `offline.ts`. */
+  readonly mailbox: Mailbox;
   /** Sessions that outlive a broken connection (`SESSION`, `:resume`); see `sessions.ts`. */
   readonly sessions: Sessions;
   readonly events: Emitter<ServerEventMap>;

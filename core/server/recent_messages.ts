@@ -66,6 +66,8 @@ export class RecentMessages {
   /** Keeps `batch`. */
   add(batch: RecordedBatch): void {
     const route = batch.route;
+    // Held for an account's next login by the mailbox, not for a resume.
+    if (route.kind === "offline") return;
     this.#entries.push({
       batch,
       from: this.#sessionOf(batch.sender),

@@ -66,6 +66,8 @@ export type Route =
   | { readonly kind: "lobby" }
   | { readonly kind: "group"; readonly group: Group }
   | { readonly kind: "user"; readonly peer: Peer }
+  /** A private message to an account holder who is offline: kept by the mailbox, sent to nobody. */
+  | { readonly kind: "offline"; readonly account: string }
   /** Back to the sender as `verbatim`: the lines with their own line endings. */
   | { readonly kind: "echo"; readonly verbatim: Uint8Array };
 
@@ -203,6 +205,11 @@ export class Recorder {
         route.peer.deliver(route.peer.ids === true ? withIds(wire, firstId)() : wire);
         recipients = 1;
         break;
+      case "offline":
+        prefix = `PM ${origin.name} :`;
+        wire = encode(prefix, texts);
+        recipients = 0;
+        break;
       case "echo":
         origin.deliver?.(route.verbatim);
         recipients = 1;
@@ -265,6 +272,8 @@ function targetOf(route: Route): string {
       return `#${route.group.name}`;
     case "user":
       return route.peer.name;
+    case "offline":
+      return route.account;
     case "echo":
       return "echo";
   }

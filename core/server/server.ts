@@ -10,6 +10,12 @@ import { Admission, type Refusal, turnAway } from "./_admission.ts";
 import { AttemptLimiter } from "./attempts.ts";
 import { Accounts } from "./accounts.ts";
 import { Sessions } from "./sessions.ts";
+import { type Mailbox, MemoryMailbox } from "./offline.ts";
+
+/** Private messages that may wait for one offline account. */
+const OFFLINE_MAX = 1000;
+/** How long they may wait: as long as the history keeps messages (30 days). */
+const OFFLINE_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
 import { type AccountsData, readAccountsFile } from "../config/accounts_file.ts";
 import { CongestionGate } from "./congestion.ts";
 import { Connection } from "./_connection.ts";
@@ -183,6 +189,7 @@ class SwitchboardServer implements Server, ServerContext {
   readonly attempts: AttemptLimiter;
   readonly accounts: Accounts;
   readonly sessions: Sessions;
+  readonly mailbox: Mailbox = new MemoryMailbox(OFFLINE_MAX, OFFLINE_MAX_AGE_MS);
   /** The accounts file as last read: a reload tells whether it changed. */
   #accountsData: AccountsData | undefined;
   readonly finished: Promise<void>;
@@ -238,6 +245,7 @@ class SwitchboardServer implements Server, ServerContext {
         this.log.conn.info("session of {name} ended ({reason}): {why}", { name, reason, why }),
     });
     this.recorder.addKeeper(this.sessions);
+    this.recorder.addKeeper(this.mailbox);
     this.runSlots = new RunSlots(options.maxRunning);
     this.#admission = new Admission(options);
     this.#token = tokenBytes(options.adminToken);

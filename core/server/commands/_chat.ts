@@ -43,12 +43,24 @@ function privateMessage(ctx: ServerContext, caller: Caller, rest: string): void 
   const [to = "", text = ""] = splitWords(rest, 1);
   if (to === "" || text === "") return sendUsage(caller, CHAT_COMMANDS, "pm");
   const target = ctx.hub.find(to);
-  if (target === undefined) {
+  if (target === undefined) return storeForAccount(ctx, caller, to, text);
+  ctx.recorder.record(caller, { kind: "user", peer: target }, [encoder.encode(neutralize(text))]);
+  caller.send(okLine("pm", target.name));
+}
+
+/** A `:pm` to someone offline: kept for an account's next login, else `ERR no-such-user`. */
+function storeForAccount(ctx: ServerContext, caller: Caller, to: string, text: string): void {
+  const account = ctx.accounts.nameOf(to);
+  if (account === undefined) {
     caller.send(errLine("no-such-user", `nobody called "${neutralize(to)}" is online`));
     return;
   }
-  ctx.recorder.record(caller, { kind: "user", peer: target }, [encoder.encode(neutralize(text))]);
-  caller.send(okLine("pm", target.name));
+  if (!ctx.mailbox.hasRoom(account, Date.now())) {
+    caller.send(errLine("mailbox-full", `${account} has too many messages waiting; try later`));
+    return;
+  }
+  ctx.recorder.record(caller, { kind: "offline", account }, [encoder.encode(neutralize(text))]);
+  caller.send(okLine("pm", account, "stored"));
 }
 
 function group(ctx: ServerContext, caller: Caller, rest: string): void {

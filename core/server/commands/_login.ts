@@ -83,6 +83,8 @@ function logIn(ctx: ServerContext, caller: Caller, session: Session, account: Ac
   const registering = caller.peer === undefined;
   if (registering) session.registerAs(account.name);
   else if (caller.peer.name !== account.name) renamePeer(ctx, caller.peer, account.name);
+  // What was said to the account while it was offline, before the answer to the login.
+  for (const line of ctx.mailbox.take(account.name, Date.now())) session.deliverLine(line);
   ctx.log.conn.info("{name} logged in ({peer}){role}", {
     name: account.name,
     peer: caller.address,
