@@ -36,6 +36,9 @@ import {
 } from "./_client_terminal.ts";
 import { TransferDesk } from "./_client_transfers.ts";
 import { PromptAborted, readSecret } from "./_password_prompt.ts";
+import { fromSlash, SLASH_HELP } from "./_client_commands.ts";
+import { terminalColourDepth } from "./_client_colours.ts";
+import { ringBell, wantsAttention } from "./_client_notify.ts";
 
 /** Where `--login` finds its password (a flag would show in the process list). */
 const PASSWORD_VARIABLE = "SWITCHBOARD_PASSWORD";
@@ -121,7 +124,7 @@ export async function runClient(plan: ClientPlan): Promise<number> {
     password,
     interactive,
     {
-      out: painter(colorAllowed && !plan.json && Deno.stdout.isTerminal()),
+      out: painter(colorAllowed && !plan.json && Deno.stdout.isTerminal(), terminalColourDepth()),
       err: painter(colorAllowed && Deno.stderr.isTerminal()),
     },
     log,
@@ -437,7 +440,11 @@ class ClientApp {
 
   // --- typed lines --------------------------------------------------------------------------
 
-  async #handle(client: SwitchboardClient, line: string): Promise<"quit" | undefined> {
+  async #handle(client: SwitchboardClient, typed: string): Promise<"quit" | undefined> {
+    const slash = fromSlash(typed, client.name);
+    if (slash.kind === "hint") return void this.#localError(slash.text);
+    if (slash.message) return void await this.#send(client, slash.line);
+    const line = slash.line;
     const trimmed = line.trim();
     if (trimmed === "") return undefined;
     const lower = trimmed.toLowerCase();
@@ -516,7 +523,7 @@ class ClientApp {
       this.#notice("not connected: the server's commands are listed once reconnected");
     }
     this.#notice("client commands:");
-    for (const line of LOCAL_HELP) this.#notice(`  ${line}`);
+    for (const line of [...LOCAL_HELP, ...SLASH_HELP]) this.#notice(`  ${line}`);
   }
 
   #status(client: SwitchboardClient): string {
@@ -621,7 +628,18 @@ class ClientApp {
       }
     }
     if (event.type === "nick") this.#updatePrompt();
+    this.#noticed(received, me);
     if (event.type === "offer") this.#desk?.offered(event);
+  }
+
+  /** Sender colours and completion follow who is around; a mention or a PM rings the bell. */
+  #noticed({ event, registration }: ReceivedLine, me: string | undefined): void {
+    const colours = this.#paint.out.colours;
+    if (event.type === "leave" && event.target === "*") colours?.forget(event.name);
+    if (event.type === "nick") colours?.rename(event.from, event.to);
+    if (this.#plan.bell && this.#interactive && !registration && wantsAttention(event, me)) {
+      ringBell();
+    }
   }
 
   /** A line of output of the client's own (a transfer summary), timestamped like the rest. */
@@ -674,7 +692,7 @@ class ClientApp {
       ? "echo"
       : client.name === undefined
       ? ""
-      : paint.sender(client.name);
+      : paint.self(client.name);
     const offline = client.state === "reconnecting" ? paint.paint("yellow", "(offline) ") : "";
     return `${offline}${who}> `;
   }
