@@ -39,6 +39,8 @@ import { PromptAborted, readSecret } from "./_password_prompt.ts";
 import { fromSlash, SLASH_HELP } from "./_client_commands.ts";
 import { terminalColourDepth } from "./_client_colours.ts";
 import { ringBell, wantsAttention } from "./_client_notify.ts";
+import { Roster } from "./_client_completion.ts";
+import { chatEditor } from "./_client_editor.ts";
 
 /** Where `--login` finds its password (a flag would show in the process list). */
 const PASSWORD_VARIABLE = "SWITCHBOARD_PASSWORD";
@@ -221,6 +223,8 @@ class ClientApp {
   #client: SwitchboardClient | undefined;
   #desk: TransferDesk | undefined;
   #failure: ExitCode | undefined;
+  /** Who is online and which groups exist, for Tab completion. */
+  readonly #roster = new Roster();
 
   constructor(
     plan: ClientPlan,
@@ -267,7 +271,8 @@ class ClientApp {
     this.#listen(client);
     this.#greeted(client);
     if (this.#interactive) {
-      this.#terminal = new TerminalScreen(this.#prompt());
+      const groups = () => this.#client?.groups ?? [];
+      this.#terminal = new TerminalScreen(this.#prompt(), chatEditor(this.#roster, groups));
       this.#screen = this.#terminal;
     }
     const input: LineSource = plan.send.length > 0
@@ -442,7 +447,12 @@ class ClientApp {
 
   async #handle(client: SwitchboardClient, typed: string): Promise<"quit" | undefined> {
     const slash = fromSlash(typed, client.name);
-    if (slash.kind === "hint") return void this.#localError(slash.text);
+    if (slash.kind === "hint") {
+      // A person just reads the hint; a script learns from the exit code that a line was wrong.
+      if (this.#interactive) this.#notice(slash.text, "warn");
+      else this.#localError(slash.text);
+      return undefined;
+    }
     if (slash.message) return void await this.#send(client, slash.line);
     const line = slash.line;
     const trimmed = line.trim();
@@ -634,12 +644,20 @@ class ClientApp {
 
   /** Sender colours and completion follow who is around; a mention or a PM rings the bell. */
   #noticed({ event, registration }: ReceivedLine, me: string | undefined): void {
+    this.#roster.observe(event);
+    if (event.type === "welcome" && this.#interactive) void this.#learnWhoIsOnline();
     const colours = this.#paint.out.colours;
     if (event.type === "leave" && event.target === "*") colours?.forget(event.name);
     if (event.type === "nick") colours?.rename(event.from, event.to);
     if (this.#plan.bell && this.#interactive && !registration && wantsAttention(event, me)) {
       ringBell();
     }
+  }
+
+  /** Asks the server, quietly, who is online: Tab completes their names from the start. */
+  async #learnWhoIsOnline(): Promise<void> {
+    const answer = await this.#client?.request(":list", { quiet: true });
+    for (const event of answer?.data ?? []) this.#roster.observe(event);
   }
 
   /** A line of output of the client's own (a transfer summary), timestamped like the rest. */

@@ -45,6 +45,7 @@ export const SERVER_COMMANDS: readonly string[] = [
 /** `/` forms that are not a `:` command of the same name. */
 export const SLASH_ALIASES: Readonly<Record<string, string>> = {
   msg: ":pm",
+  query: ":pm",
   join: ":group join",
   part: ":group leave",
   leave: ":group leave",

@@ -11,6 +11,10 @@ import { markMentions, mentions, wantsAttention } from "../cli/_client_notify.ts
 import { painter, renderLine } from "../cli/_client_render.ts";
 import { parseServerLine } from "../core/protocol/server_line.ts";
 import { parseClientArgs } from "../cli/_client_args.ts";
+import { HistoryFile, historyPath, isSecret, parseHistory } from "../cli/_client_history.ts";
+import { complete, listPaths, Roster } from "../cli/_client_completion.ts";
+import { ReverseSearch, searchHistory } from "../cli/_client_search.ts";
+import { join } from "node:path";
 
 Deno.test("slash commands: every / form maps to the : command or message it stands for", () => {
   const cases: [string, string][] = [
@@ -172,4 +176,154 @@ Deno.test("colours: 16-colour fallback uses five plain hues before underlined on
   assert.equal(colourDepth((n) => ({ COLORTERM: "truecolor", TERM: "xterm" }[n])), 256);
   assert.equal(colourDepth((n) => ({ TERM: "xterm" } as Record<string, string>)[n]), 16);
   assert.equal(colourDepth(() => undefined), 16);
+});
+
+Deno.test("history: the file is under XDG_STATE_HOME, else ~/.local/state; never a secret", () => {
+  const env = (vars: Record<string, string>) => (name: string) => vars[name];
+  assert.equal(
+    historyPath(env({ XDG_STATE_HOME: "/s", HOME: "/h" })),
+    "/s/switchboard/history",
+  );
+  assert.equal(historyPath(env({ HOME: "/h" })), "/h/.local/state/switchboard/history");
+  assert.equal(
+    historyPath(env({ XDG_STATE_HOME: "relative", HOME: "/h" })),
+    "/h/.local/state/switchboard/history",
+    "a relative XDG_STATE_HOME is ignored, as the spec says",
+  );
+  assert.equal(historyPath(env({})), undefined);
+  for (const line of [":login alice pw", "/login alice pw", ":AUTH token", " :auth t", "/auth"]) {
+    assert.ok(isSecret(line), line);
+  }
+  for (const line of ["hello", ":list", "::login is a word", "my :auth token leaked", ":authors"]) {
+    assert.ok(!isSecret(line), line);
+  }
+  assert.deepEqual(parseHistory("a\n\n:auth x\nb\nc\n", 2), ["b", "c"]);
+});
+
+Deno.test("history: appended line by line with mode 0600, bounded, secrets dropped on opening", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "client-history-" });
+  try {
+    const path = join(dir, "state", "switchboard", "history");
+    const history = HistoryFile.open(path, 3);
+    assert.deepEqual(history.lines, []);
+    for (const line of ["one", ":login a b", "", "two", "three", "four"]) history.add(line);
+    assert.equal(Deno.statSync(path).mode! & 0o777, 0o600);
+    assert.equal(Deno.readTextFileSync(path), "one\ntwo\nthree\nfour\n");
+    // Reopening keeps the newest lines and trims the file.
+    const again = HistoryFile.open(path, 3);
+    assert.deepEqual(again.lines, ["two", "three", "four"]);
+    assert.equal(Deno.readTextFileSync(path), "two\nthree\nfour\n");
+    assert.equal(Deno.statSync(path).mode! & 0o777, 0o600);
+    // Past twice the limit, the file is rewritten with the newest lines.
+    for (const line of ["5", "6", "7", "8"]) again.add(line);
+    assert.equal(Deno.readTextFileSync(path), "6\n7\n8\n");
+    // A secret written by anything else is removed when the file is opened.
+    Deno.writeTextFileSync(path, "x\n:auth token\ny\n", { mode: 0o644 });
+    assert.deepEqual(HistoryFile.open(path, 3).lines, ["x", "y"]);
+    assert.equal(Deno.readTextFileSync(path), "x\ny\n");
+    assert.equal(Deno.statSync(path).mode! & 0o777, 0o600);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("completion: command words, names, groups by position, and paths for :put", () => {
+  const sources = {
+    names: () => ["bob", "Bella", "carol"],
+    groups: () => ["dev", "design", "ops"],
+    paths: (partial: string) => ["notes.txt", "docs/"].filter((p) => p.startsWith(partial)),
+  };
+  const c = (before: string) => complete(before, sources);
+  assert.deepEqual(c("/jo"), [["/join "], "/jo"]);
+  assert.deepEqual(c(":jo"), [[], ":jo"], "no :join: the : forms are the protocol's");
+  assert.deepEqual(c(":gr"), [[":group ", ":groups "], ":gr"]);
+  assert.deepEqual(c("/q"), [["/query ", "/quit "], "/q"]);
+  assert.deepEqual(c("/pm b"), [["bob ", "bella "], "b"]);
+  assert.deepEqual(c("/pm B"), [["Bob ", "Bella "], "B"], "names whatever the case");
+  assert.deepEqual(c("/pm bob hi b"), [[], "b"], "no completion inside the text");
+  assert.deepEqual(c("/msg #d"), [["#dev ", "#design "], "#d"]);
+  assert.deepEqual(c("/join d"), [["dev ", "design "], "d"]);
+  assert.deepEqual(c(":group join o"), [["ops "], "o"]);
+  assert.deepEqual(c(":group m"), [["members "], "m"]);
+  assert.deepEqual(c(":put n"), [["notes.txt"], "n"]);
+  assert.deepEqual(c("/send carol d"), [["docs/"], "d"]);
+  assert.deepEqual(c("ca"), [["carol: "], "ca"], "a name at the start of a message, IRC style");
+  assert.deepEqual(c("thanks ca"), [["carol "], "ca"]);
+  assert.deepEqual(c(""), [[], ""]);
+  assert.deepEqual(c("//pm b"), [["bob ", "bella "], "b"], "//text is a message: names");
+});
+
+Deno.test("completion: the roster follows joins, leaves, renames, :list and groups", () => {
+  const roster = new Roster();
+  for (
+    const line of [
+      "WELCOME alice 3 :hi",
+      "USER bob",
+      "USER carol 127.0.0.1:5",
+      "JOIN dave",
+      "JOIN bob #dev",
+      "GROUP #ops 2",
+      "LEAVE carol quit",
+      "NICK dave david",
+      "MSG erin #qa :hi",
+      "OK group create web",
+    ]
+  ) roster.observe(parseServerLine(line));
+  assert.deepEqual(roster.names(), ["alice", "bob", "david", "erin"]);
+  assert.deepEqual(roster.groups(), ["dev", "ops", "qa", "web"]);
+});
+
+Deno.test("completion: local paths relative to the start folder; folders end with /", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "client-paths-" });
+  try {
+    Deno.mkdirSync(join(dir, "docs"));
+    Deno.writeTextFileSync(join(dir, "docs", "a.txt"), "");
+    Deno.writeTextFileSync(join(dir, "report.pdf"), "");
+    Deno.writeTextFileSync(join(dir, ".hidden"), "");
+    assert.deepEqual(listPaths("", dir), ["docs/", "report.pdf"]);
+    assert.deepEqual(listPaths("d", dir), ["docs/"]);
+    assert.deepEqual(listPaths("docs/", dir), ["docs/a.txt"]);
+    assert.deepEqual(listPaths(".h", dir), [".hidden"]);
+    assert.deepEqual(listPaths(`${dir}/re`, "/nowhere"), [`${dir}/report.pdf`]);
+    assert.deepEqual(listPaths("~/r", "/nowhere", dir), ["~/report.pdf"]);
+    assert.deepEqual(listPaths("missing/", dir), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("reverse search: newest match first, Ctrl+R goes older, Ctrl+G restores the line", () => {
+  const history = ["third one", "second thing", "first line"];
+  assert.equal(searchHistory(history, "th"), 0);
+  assert.equal(searchHistory(history, "th", 1), 1);
+  assert.equal(searchHistory(history, "TH", 2), -1);
+  let line = "draft";
+  let overlay: string | undefined;
+  const search = new ReverseSearch({
+    history: () => history,
+    line: () => line,
+    setLine: (text) => line = text,
+    overlay: (prompt) => overlay = prompt,
+    canSearch: () => true,
+  });
+  const ctrl = (name: string) => search.key(undefined, { ctrl: true, name });
+  const type = (text: string) => [...text].every((ch) => search.key(ch, { name: ch }));
+  assert.ok(!search.key("a", { name: "a" }), "keys pass through when no search runs");
+  assert.ok(ctrl("r"));
+  assert.equal(overlay, "(reverse-i-search)'': ");
+  assert.ok(type("th"));
+  assert.deepEqual([overlay, line], ["(reverse-i-search)'th': ", "third one"]);
+  ctrl("r");
+  assert.equal(line, "second thing");
+  type("x");
+  assert.deepEqual([overlay, line], ["(failed reverse-i-search)'thx': ", ""]);
+  assert.ok(search.key(undefined, { name: "backspace" }));
+  assert.equal(line, "third one");
+  assert.ok(ctrl("g"));
+  assert.deepEqual([overlay, line, search.active], [undefined, "draft", false]);
+  // Enter takes the match and is then handled by the editor as usual.
+  ctrl("r");
+  type("fir");
+  assert.equal(search.key("\r", { name: "return" }), false);
+  assert.deepEqual([overlay, line, search.active], [undefined, "first line", false]);
 });
