@@ -36,6 +36,11 @@ import {
 } from "./_client_terminal.ts";
 import { TransferDesk } from "./_client_transfers.ts";
 import { PromptAborted, readSecret } from "./_password_prompt.ts";
+import { fromSlash, SLASH_HELP } from "./_client_commands.ts";
+import { terminalColourDepth } from "./_client_colours.ts";
+import { ringBell, wantsAttention } from "./_client_notify.ts";
+import { Roster } from "./_client_completion.ts";
+import { chatEditor } from "./_client_editor.ts";
 
 /** Where `--login` finds its password (a flag would show in the process list). */
 const PASSWORD_VARIABLE = "SWITCHBOARD_PASSWORD";
@@ -121,7 +126,7 @@ export async function runClient(plan: ClientPlan): Promise<number> {
     password,
     interactive,
     {
-      out: painter(colorAllowed && !plan.json && Deno.stdout.isTerminal()),
+      out: painter(colorAllowed && !plan.json && Deno.stdout.isTerminal(), terminalColourDepth()),
       err: painter(colorAllowed && Deno.stderr.isTerminal()),
     },
     log,
@@ -218,6 +223,8 @@ class ClientApp {
   #client: SwitchboardClient | undefined;
   #desk: TransferDesk | undefined;
   #failure: ExitCode | undefined;
+  /** Who is online and which groups exist, for Tab completion. */
+  readonly #roster = new Roster();
 
   constructor(
     plan: ClientPlan,
@@ -264,7 +271,8 @@ class ClientApp {
     this.#listen(client);
     this.#greeted(client);
     if (this.#interactive) {
-      this.#terminal = new TerminalScreen(this.#prompt());
+      const groups = () => this.#client?.groups ?? [];
+      this.#terminal = new TerminalScreen(this.#prompt(), chatEditor(this.#roster, groups));
       this.#screen = this.#terminal;
     }
     const input: LineSource = plan.send.length > 0
@@ -437,7 +445,16 @@ class ClientApp {
 
   // --- typed lines --------------------------------------------------------------------------
 
-  async #handle(client: SwitchboardClient, line: string): Promise<"quit" | undefined> {
+  async #handle(client: SwitchboardClient, typed: string): Promise<"quit" | undefined> {
+    const slash = fromSlash(typed, client.name);
+    if (slash.kind === "hint") {
+      // A person just reads the hint; a script learns from the exit code that a line was wrong.
+      if (this.#interactive) this.#notice(slash.text, "warn");
+      else this.#localError(slash.text);
+      return undefined;
+    }
+    if (slash.message) return void await this.#send(client, slash.line);
+    const line = slash.line;
     const trimmed = line.trim();
     if (trimmed === "") return undefined;
     const lower = trimmed.toLowerCase();
@@ -516,7 +533,7 @@ class ClientApp {
       this.#notice("not connected: the server's commands are listed once reconnected");
     }
     this.#notice("client commands:");
-    for (const line of LOCAL_HELP) this.#notice(`  ${line}`);
+    for (const line of [...LOCAL_HELP, ...SLASH_HELP]) this.#notice(`  ${line}`);
   }
 
   #status(client: SwitchboardClient): string {
@@ -621,7 +638,26 @@ class ClientApp {
       }
     }
     if (event.type === "nick") this.#updatePrompt();
+    this.#noticed(received, me);
     if (event.type === "offer") this.#desk?.offered(event);
+  }
+
+  /** Sender colours and completion follow who is around; a mention or a PM rings the bell. */
+  #noticed({ event, registration }: ReceivedLine, me: string | undefined): void {
+    this.#roster.observe(event);
+    if (event.type === "welcome" && this.#interactive) void this.#learnWhoIsOnline();
+    const colours = this.#paint.out.colours;
+    if (event.type === "leave" && event.target === "*") colours?.forget(event.name);
+    if (event.type === "nick") colours?.rename(event.from, event.to);
+    if (this.#plan.bell && this.#interactive && !registration && wantsAttention(event, me)) {
+      ringBell();
+    }
+  }
+
+  /** Asks the server, quietly, who is online: Tab completes their names from the start. */
+  async #learnWhoIsOnline(): Promise<void> {
+    const answer = await this.#client?.request(":list", { quiet: true });
+    for (const event of answer?.data ?? []) this.#roster.observe(event);
   }
 
   /** A line of output of the client's own (a transfer summary), timestamped like the rest. */
@@ -674,7 +710,7 @@ class ClientApp {
       ? "echo"
       : client.name === undefined
       ? ""
-      : paint.sender(client.name);
+      : paint.self(client.name);
     const offline = client.state === "reconnecting" ? paint.paint("yellow", "(offline) ") : "";
     return `${offline}${who}> `;
   }

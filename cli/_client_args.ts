@@ -29,6 +29,7 @@ Options:
   --json                       print every event from the server as one JSON object per line
                                (type, from, target, text, time, …); notices go to stderr
   --no-color                   plain text (the NO_COLOR environment variable works too)
+  --no-bell                    no terminal bell when someone says your name or writes to you
   --log-file FILE              also append everything shown, with full timestamps, to FILE
   --downloads DIR              where :get and accepted files are saved (default ./downloads,
                                created when first needed); existing files are never overwritten
@@ -51,7 +52,8 @@ other server commands work as in the protocol (see :help). The client adds :stat
 :sleep SECONDS and :help for itself, and handles files: :put PATH [NAME], :get NAME [DEST],
 :send USER|#GROUP PATH, :accept ID (with a progress bar on a terminal and a summary line).
 :files, :rm, :decline, :run and :commands go to the server as typed. exit, :quit, Ctrl+D or
-Ctrl+C leave.
+Ctrl+C leave. Every command also works with / (/quit, /msg, /join, /part, /nick, /me, …); a
+line starting with one / is never sent as a message, and //text sends /text.
 
 Without a terminal, input lines are handled in order; at the end of input the client waits for
 every transfer and every answer, then quits. Messages are acknowledged (:ack on): a message the
@@ -87,6 +89,8 @@ export interface ClientPlan {
   json: boolean;
   /** False with `--no-color`. */
   color: boolean;
+  /** False with `--no-bell`: a mention or a private message rings no bell. */
+  bell: boolean;
   /** `--log-file`, if given. */
   logFile: string | undefined;
   /** `--connect-timeout`. */
@@ -132,6 +136,7 @@ export function parseClientArgs(args: string[]): ClientPlan | "help" | "version"
         send: { type: "string", short: "s", multiple: true },
         json: { type: "boolean" },
         color: { type: "boolean" },
+        bell: { type: "boolean" },
         "log-file": { type: "string" },
         "connect-timeout": { type: "string" },
         "reconnect-interval": { type: "string" },
@@ -196,6 +201,7 @@ export function parseClientArgs(args: string[]): ClientPlan | "help" | "version"
     send,
     json: values.json ?? false,
     color: values.color ?? true,
+    bell: values.bell ?? true,
     logFile: values["log-file"],
     connectTimeout: number("connect-timeout", values["connect-timeout"] ?? "5", { min: 0.001 }),
     reconnectInterval: number("reconnect-interval", values["reconnect-interval"] ?? "5", {

@@ -9,34 +9,28 @@ import { styleText } from "node:util";
 import type { ClientLineEvent, ReceivedLine } from "../core/client/events.ts";
 import { neutralize, splitWords } from "../core/protocol/grammar.ts";
 import { formatBytes } from "./_client_progress.ts";
+import { type ColourDepth, inSwatch, palette, SenderColours } from "./_client_colours.ts";
+import { actionOf } from "./_client_commands.ts";
+import { markMentions, mentions } from "./_client_notify.ts";
 
 /** A `styleText` format name. */
 type Style = Parameters<typeof styleText>[0];
-
-/** Colours a sender's name can get; red (errors) and grey (notices) are kept for the client. */
-const SENDER_COLORS: readonly Style[] = [
-  "green",
-  "yellow",
-  "blue",
-  "magenta",
-  "cyan",
-  "greenBright",
-  "yellowBright",
-  "blueBright",
-  "magentaBright",
-  "cyanBright",
-];
 
 /** Applies styles to text, or leaves it plain. */
 export interface Painter {
   /** Styles `text` (unchanged when colours are off). */
   paint(style: Style, text: string): string;
-  /** A sender's name in its stable colour. */
+  /** A sender's name in its colour (see cli/_client_colours.ts). */
   sender(name: string): string;
+  /** Your own name: bold, in no sender's colour. */
+  self(name: string): string;
+  /** The session's sender colours (`undefined` when colours are off). */
+  colours: SenderColours | undefined;
 }
 
 /**
- * A painter. With `color` false every method returns plain text.
+ * A painter. With `color` false every method returns plain text; `depth` picks the sender
+ * palette (256 colours, or the basic ones).
  *
  * @example
  * ```ts
@@ -44,23 +38,16 @@ export interface Painter {
  * console.assert(painter(false).sender("alice") === "alice");
  * ```
  */
-export function painter(color: boolean): Painter {
+export function painter(color: boolean, depth: ColourDepth = 16): Painter {
   const paint = (style: Style, text: string) =>
     color ? styleText(style, text, { validateStream: false }) : text;
-  return { paint, sender: (name) => paint(senderColor(name), name) };
-}
-
-/**
- * The colour of a sender: a hash of the name without regard to case, so `Alice` keeps her
- * colour across sessions, renames back and forth, and every client that shows her.
- */
-export function senderColor(name: string): Style {
-  let hash = 2166136261;
-  for (const char of name.toLowerCase()) {
-    hash ^= char.codePointAt(0) ?? 0;
-    hash = Math.imul(hash, 16777619) >>> 0;
-  }
-  return SENDER_COLORS[hash % SENDER_COLORS.length] as Style;
+  const colours = color ? new SenderColours(palette(depth)) : undefined;
+  return {
+    paint,
+    sender: (name) => colours === undefined ? name : inSwatch(colours.of(name), name),
+    self: (name) => paint("bold", name),
+    colours,
+  };
 }
 
 /** `HH:MM:SS` in local time. */
@@ -91,9 +78,18 @@ export function renderLine(received: ReceivedLine, ctx: RenderContext): string |
     case "message": {
       const text = clean(event.text);
       if (event.from === "server") return `${p.paint(["bold", "yellow"], "[server]")} ${text}`;
-      const who = `<${p.sender(clean(event.from))}>`;
-      if (event.target === "*") return `${who} ${text}`;
-      return `${p.paint("cyan", `[${clean(event.target)}]`)} ${who} ${text}`;
+      const from = clean(event.from);
+      const mine = ctx.me !== undefined && from.toLowerCase() === ctx.me.toLowerCase();
+      const name = mine ? p.self(from) : p.sender(from);
+      const where = event.target === "*" ? "" : `${p.paint("cyan", `[${clean(event.target)}]`)} `;
+      // A mention of you is bold, your name in reverse video (see cli/_client_notify.ts).
+      const said = (words: string) =>
+        mine || !mentions(words, ctx.me)
+          ? words
+          : p.paint("bold", markMentions(words, ctx.me ?? "", (w) => p.paint("inverse", w)));
+      const action = actionOf(from, text);
+      if (action !== undefined) return `${where}${p.paint("italic", "*")} ${name} ${said(action)}`;
+      return `${where}<${name}> ${said(text)}`;
     }
     case "private":
       return `${p.paint(["bold", "magenta"], "[pm from")} ${p.sender(clean(event.from))}${

@@ -16,6 +16,7 @@ import {
   type Interface,
   moveCursor,
 } from "node:readline";
+import { type EditorOptions, extendEditor, interfaceOptions } from "./_client_editor.ts";
 
 /** Where output goes. */
 export interface Screen {
@@ -64,9 +65,17 @@ export class TerminalScreen implements Screen, LineSource {
   #statusRows = 0;
   #prompting = false;
   #closed = false;
+  /** The prompt, and what Ctrl+R shows instead while it searches. */
+  #basePrompt: string;
+  #overlay: string | undefined;
+  #asking = false;
 
-  /** Takes over the terminal (raw mode) until {@linkcode TerminalScreen.close}. */
-  constructor(prompt: string) {
+  /**
+   * Takes over the terminal (raw mode) until {@linkcode TerminalScreen.close}; `editor` adds
+   * Tab completion, Ctrl+R and a history kept across sessions (cli/_client_editor.ts).
+   */
+  constructor(prompt: string, editor: EditorOptions = {}) {
+    this.#basePrompt = prompt;
     this.#rl = createInterface({
       input: process.stdin,
       output: process.stdout,
@@ -74,6 +83,14 @@ export class TerminalScreen implements Screen, LineSource {
       prompt,
       historySize: 1000,
       removeHistoryDuplicates: true,
+      ...interfaceOptions(editor),
+    });
+    extendEditor(this.#rl, process.stdin, editor, {
+      overlay: (text) => {
+        this.#overlay = text;
+        this.#showPrompt();
+      },
+      asking: () => this.#asking,
     });
     this.#rl.on("line", (line) => {
       this.#lines.push(line);
@@ -99,9 +116,11 @@ export class TerminalScreen implements Screen, LineSource {
       const onClose = () => resolve(null);
       this.#rl.once("close", onClose);
       this.#prompting = true;
+      this.#asking = true;
       this.#rl.question(question, (answer) => {
         this.#rl.off("close", onClose);
         this.#prompting = false;
+        this.#asking = false;
         resolve(answer);
       });
     });
@@ -171,6 +190,12 @@ export class TerminalScreen implements Screen, LineSource {
   }
 
   setPrompt(text: string): void {
+    this.#basePrompt = text;
+    this.#showPrompt();
+  }
+
+  #showPrompt(): void {
+    const text = this.#overlay ?? this.#basePrompt;
     if (this.#rl.getPrompt() === text) return;
     this.#rl.setPrompt(text);
     if (this.#prompting && !this.#closed) this.#redraw("", this.#erasePrompt());

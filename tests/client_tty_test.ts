@@ -137,7 +137,7 @@ Deno.test({
     assert.equal(lines.filter((line) => line.includes("half typed")).length, 1, screen);
     // Senders are coloured on a terminal.
     // deno-lint-ignore no-control-regex
-    assert.match(await term.screen(true), /<\x1b\[[39]\dmbob\x1b\[39m> hello carol/);
+    assert.match(await term.screen(true), /<\x1b\[(?:[39]\d|38;5;\d+)mbob\x1b\[39m> /);
     // The line editor still holds exactly what was typed: finishing it sends it whole.
     await term.type("ld");
     await term.keys("Enter");

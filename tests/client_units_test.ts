@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { exponentialBackoff, fixedBackoff } from "../core/client/backoff.ts";
 import { parseClientArgs, UsageError } from "../cli/_client_args.ts";
-import { jsonRecord, painter, renderLine, senderColor } from "../cli/_client_render.ts";
+import { jsonRecord, painter, renderLine } from "../cli/_client_render.ts";
 import { parseServerLine } from "../core/protocol/server_line.ts";
 import { AckTracker, isPlainMessage } from "../core/client/acks.ts";
 import {
@@ -42,6 +42,7 @@ Deno.test("arguments: defaults, positional host and port, flags, and usage error
     send: [],
     json: false,
     color: true,
+    bell: true,
     logFile: undefined,
     connectTimeout: 5,
     reconnectInterval: 5,
@@ -104,9 +105,8 @@ Deno.test("arguments: defaults, positional host and port, flags, and usage error
 });
 
 Deno.test("render: senders keep one colour whatever the case; colours can be off entirely", () => {
-  assert.equal(senderColor("Alice"), senderColor("alice"));
-  const colours = new Set(["a", "b", "c", "d", "e", "f", "g", "h"].map(senderColor));
-  assert.ok(colours.size > 3, "names spread over the palette");
+  const paint = painter(true);
+  assert.equal(paint.sender("Alice"), paint.sender("alice").replace("alice", "Alice"));
   const plain = painter(false);
   const received = {
     event: parseServerLine("MSG bob #dev :hi"),

@@ -241,12 +241,14 @@ export class SwitchboardClient implements AsyncDisposable {
 
   /**
    * Sends a `:command` once connected and resolves with its answer. The answer's `final` is
-   * `undefined` when the connection dropped before it came, or the client closed.
+   * `undefined` when the connection dropped before it came, or the client closed. With
+   * `quiet`, its lines come only in the answer, not as `line` events (a program that asks for
+   * itself, such as a client learning who is online for completion).
    */
-  async request(command: string): Promise<Answer> {
+  async request(command: string, options: { quiet?: boolean } = {}): Promise<Answer> {
     assertOneLine(command);
     if (!(await this.ready())) return { command, final: undefined, data: [] };
-    return await this.#session.request(command, false);
+    return await this.#session.request(command, options.quiet ?? false);
   }
 
   /**
