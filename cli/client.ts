@@ -10,6 +10,7 @@ import { versionText } from "../core/protocol/version.ts";
 import { runClient } from "./_client_app.ts";
 import { CLIENT_USAGE, parseClientArgs, UsageError } from "./_client_args.ts";
 import { EXIT } from "./_exit_codes.ts";
+import { withUserPaths } from "./_user_paths.ts";
 
 async function main(args: string[]): Promise<number> {
   let plan;
@@ -23,7 +24,7 @@ async function main(args: string[]): Promise<number> {
   }
   if (plan === "help") return console.log(CLIENT_USAGE), EXIT.ok;
   if (plan === "version") return console.log(versionText("client")), EXIT.ok;
-  return await runClient(plan);
+  return await runClient(withUserPaths(plan));
 }
 
 runMain("client", () => main(Deno.args));
