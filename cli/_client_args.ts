@@ -6,6 +6,8 @@
 
 import { CONNECT_OPTIONS, defaultPort } from "./_connect_options.ts";
 import { parseArgs } from "node:util";
+import { flagProblem } from "../core/util/flag_problem.ts";
+import { flagsIn } from "./_usage_problem.ts";
 
 /** The `--help` text. */
 export const CLIENT_USAGE = `Usage: client [host] [port] [options]
@@ -146,7 +148,7 @@ export function parseClientArgs(args: string[]): ClientPlan | "help" | "version"
       },
     });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(flagProblem((error as Error).message, flagsIn(CLIENT_USAGE)));
   }
   const { values, positionals } = parsed;
   if (values.help) return "help";

@@ -45,6 +45,7 @@ import type { StreamListener } from "../core/net/stream.ts";
 import { versionText } from "../core/protocol/version.ts";
 import { EXIT } from "./_exit_codes.ts";
 import { accountsMain } from "./_server_accounts.ts";
+import { usageProblem } from "./_usage_problem.ts";
 import { pathMessage, serverPathProblem, tokenFileMessage } from "./_server_paths.ts";
 
 /** The setting behind each certificate error of `bindListeners`. */
@@ -60,8 +61,7 @@ async function main(args: string[]): Promise<number> {
     config = await loadServerConfig(args, serverEnvironment());
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    console.error(`server: ${error.message}`);
-    console.error("Run `server --help` for usage.");
+    usageProblem("server", error.message, SERVER_USAGE);
     return EXIT.usage;
   }
   if (config.help) {

@@ -102,7 +102,7 @@ Deno.test("server: invalid configuration exits 2 naming the problem, without a s
     ],
     [[], { SWITCHBOARD_LOG_MESSAGES: "yes" }, /SWITCHBOARD_LOG_MESSAGES: expected "full", "meta"/],
     [["--config", "/no/such/file.json"], {}, /config file \/no\/such\/file\.json: no such file/],
-    [["--frobnicate"], {}, /unknown flag --frobnicate/],
+    [["--frobnicate"], {}, /unknown option --frobnicate/],
   ];
   for (const [args, env, message] of cases) {
     const result = await runProgram("server", args, { env });
