@@ -30,6 +30,9 @@ Options:
                                handled it; repeat to send several lines in order
   --json                       print every event from the server as one JSON object per line
                                (type, from, target, text, time, …); notices go to stderr
+  --listen                     only listen: print what arrives until interrupted (Ctrl+C or
+                               SIGTERM, exit 0); stdin is not read; needs --name
+  --no-time                    lines do not start with the time (HH:MM:SS)
   --no-color                   plain text (the NO_COLOR environment variable works too)
   --log-file FILE              also append everything shown, with full timestamps, to FILE
   --downloads DIR              where :get and accepted files are saved (default ./downloads,
@@ -87,6 +90,10 @@ export interface ClientPlan {
   send: string[];
   /** `--json`. */
   json: boolean;
+  /** `--listen`: print what arrives until SIGINT or SIGTERM; no input. */
+  listen: boolean;
+  /** False with `--no-time`: shown lines do not start with the time. */
+  time: boolean;
   /** False with `--no-color`. */
   color: boolean;
   /** `--log-file`, if given. */
@@ -133,6 +140,8 @@ export function parseClientArgs(args: string[]): ClientPlan | "help" | "version"
         login: { type: "boolean" },
         send: { type: "string", short: "s", multiple: true },
         json: { type: "boolean" },
+        listen: { type: "boolean" },
+        time: { type: "boolean" },
         color: { type: "boolean" },
         "log-file": { type: "string" },
         "connect-timeout": { type: "string" },
@@ -178,6 +187,9 @@ export function parseClientArgs(args: string[]): ClientPlan | "help" | "version"
     throw new UsageError("--login needs --name (the account to log in to)");
   }
   const send = values.send ?? [];
+  const listen = values.listen ?? false;
+  if (listen && send.length > 0) throw new UsageError("--listen and --send exclude each other");
+  if (listen && name === undefined) throw new UsageError("--listen needs --name");
   for (const line of send) {
     if (/[\r\n]/.test(line)) {
       throw new UsageError("a --send line cannot contain a line break; repeat --send");
@@ -197,6 +209,8 @@ export function parseClientArgs(args: string[]): ClientPlan | "help" | "version"
     login,
     send,
     json: values.json ?? false,
+    listen,
+    time: values.time ?? true,
     color: values.color ?? true,
     logFile: values["log-file"],
     connectTimeout: number("connect-timeout", values["connect-timeout"] ?? "5", { min: 0.001 }),
