@@ -154,6 +154,6 @@ Deno.test("the operator console (--console) broadcasts plain lines and runs admi
   await stdin.close();
   const result = await server.finished();
   assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stdout, /OK kick alice/);
-  assert.match(result.stdout, /OK shutdown/);
+  assert.match(result.stdout, /^done: kick alice$/m);
+  assert.match(result.stdout, /^shutting down…$/m);
 });
