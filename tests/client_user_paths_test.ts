@@ -21,6 +21,12 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+function withoutInitCwd(): Record<string, string> {
+  const env = Deno.env.toObject();
+  delete env.INIT_CWD;
+  return env;
+}
+
 Deno.test("deno task client: :put, :get, --downloads and --log-file are relative to the folder it was started from", async () => {
   const area = await Deno.makeTempDir({ prefix: "client-paths-area-" });
   const here = await Deno.makeTempDir({ prefix: "client-paths-here-" });
@@ -48,7 +54,10 @@ Deno.test("deno task client: :put, :get, --downloads and --log-file are relative
         ":get note.txt",
       ],
       cwd: here,
-      env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
+      // `deno task` keeps an INIT_CWD it inherits (this suite may run under `deno task test`,
+      // which set it to the repository): start from a clean one, as a person's shell does.
+      clearEnv: true,
+      env: { ...withoutInitCwd(), NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -227,8 +227,8 @@ tlsTest(
     const result = await server.finished();
     assert.equal(result.code, 0);
     assert.doesNotMatch(result.stdout, /^listening on .*\d$/m, "no plain listening line");
-    // Said once, on stdout, which port is the TLS one (the log files keep the record too).
-    assert.match(result.stdout, /^listening on 127\.0\.0\.1:\d+ \(tls\)$/m);
+    // Which port is the TLS one is said once, on stdout (ServerProcess waited for that
+    // `listening on …:PORT (tls)` line), not again by the log's console output.
     assert.doesNotMatch(result.stderr, /listening on/);
   },
 );
