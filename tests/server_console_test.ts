@@ -100,14 +100,20 @@ Deno.test({
   async fn() {
     await using term = new Terminal();
     await term.start("server", ["--port", "0", "--log-dir", ""]);
-    await term.waitFor(/console: this terminal; type :help for commands/);
-    await term.waitFor(/^console>/m);
-    await term.type(":stats");
-    await term.keys("Enter");
-    const screen = await term.waitFor(/^online +0\n(.|\n)*^console>/m);
-    assert.match(screen, /^disconnects +0$/m);
-    await term.type("exit");
-    await term.keys("Enter");
-    await term.waitFor(/exit=0/);
+    try {
+      await term.waitFor(/console: this terminal; type :help for commands/);
+      await term.waitFor(/^console>/m);
+      await term.type(":stats");
+      await term.keys("Enter");
+      const screen = await term.waitFor(/^online +0\n(.|\n)*^console>/m);
+      assert.match(screen, /^disconnects +0$/m);
+      await term.type("exit");
+      await term.keys("Enter");
+      await term.waitFor(/exit=0/);
+    } finally {
+      // Closing tmux hangs up the terminal, and SIGHUP only reloads a server: stop it first.
+      await term.keys("C-c");
+      await term.waitFor(/exit=/).catch(() => "");
+    }
   },
 });
