@@ -35,6 +35,7 @@ import {
   TerminalScreen,
 } from "./_client_terminal.ts";
 import { TransferDesk } from "./_client_transfers.ts";
+import { ListenLines } from "./_client_listen.ts";
 import { PromptAborted, readSecret } from "./_password_prompt.ts";
 import { fromSlash, SLASH_HELP } from "./_client_commands.ts";
 import { terminalColourDepth } from "./_client_colours.ts";
@@ -88,7 +89,8 @@ const LOCAL_HELP = [
 
 /** Runs the program with a parsed command line; resolves with the exit code. */
 export async function runClient(plan: ClientPlan): Promise<number> {
-  const interactive = !plan.json && plan.send.length === 0 && Deno.stdin.isTerminal() &&
+  const interactive = !plan.json && !plan.listen && plan.send.length === 0 &&
+    Deno.stdin.isTerminal() &&
     Deno.stdout.isTerminal();
   const colorAllowed = plan.color && !Deno.noColor;
   let log: SessionLog | undefined;
@@ -275,7 +277,9 @@ class ClientApp {
       this.#terminal = new TerminalScreen(this.#prompt(), chatEditor(this.#roster, groups));
       this.#screen = this.#terminal;
     }
-    const input: LineSource = plan.send.length > 0
+    const input: LineSource = plan.listen
+      ? new ListenLines()
+      : plan.send.length > 0
       ? new ListLines(plan.send)
       : this.#terminal ?? new StdinLines();
     if (client.mode === "chat") {
@@ -289,7 +293,7 @@ class ClientApp {
       }
     }
     this.#updatePrompt();
-    if (!this.#interactive) leaveOnInterrupt(client);
+    if (!this.#interactive && !plan.listen) leaveOnInterrupt(client);
     const ended = client.closed.then(() => undefined);
     for (;;) {
       const line = await Promise.race([input.next(), ended]);
@@ -328,7 +332,7 @@ class ClientApp {
     const options = {
       offers: this.#plan.offers,
       interactive: this.#interactive,
-      canAsk: Deno.stdin.isTerminal() && this.#plan.send.length === 0,
+      canAsk: Deno.stdin.isTerminal() && this.#plan.send.length === 0 && !this.#plan.listen,
     };
     return new TransferDesk(client, files, options, {
       line: (text, ok) => {
@@ -634,7 +638,7 @@ class ClientApp {
     } else if (!received.registration && !hidden) {
       const text = renderLine(received, { me, paint: this.#paint.out, offerName });
       if (text !== undefined) {
-        this.#screen.show(`${this.#paint.out.paint("gray", clock(now))} ${text}`);
+        this.#screen.show(`${this.#stamp(now)}${text}`);
       }
     }
     if (event.type === "nick") this.#updatePrompt();
@@ -664,7 +668,12 @@ class ClientApp {
   #showLine(styled: string, plain: string): void {
     const now = new Date();
     this.#log?.write(now, plain);
-    this.#screen.show(`${this.#paint.out.paint("gray", clock(now))} ${styled}`);
+    this.#screen.show(`${this.#stamp(now)}${styled}`);
+  }
+
+  /** The time a shown line starts with (`HH:MM:SS `), or nothing with `--no-time`. */
+  #stamp(now: Date): string {
+    return this.#plan.time ? `${this.#paint.out.paint("gray", clock(now))} ` : "";
   }
 
   #emitJson(record: Record<string, unknown>): void {
@@ -678,7 +687,7 @@ class ClientApp {
     if (this.#interactive) {
       const paint = this.#paint.out;
       const styled = level === "warn" ? paint.paint("yellow", text) : paint.paint("gray", text);
-      this.#screen.show(`${paint.paint("gray", clock(now))} ${styled}`);
+      this.#screen.show(`${this.#stamp(now)}${styled}`);
     } else {
       this.#screen.notice(`client: ${text}`);
     }
@@ -696,7 +705,7 @@ class ClientApp {
     this.#log?.write(now, `! ${text}`);
     if (this.#interactive && this.#terminal !== undefined) {
       const paint = this.#paint.out;
-      this.#screen.show(`${paint.paint("gray", clock(now))} ${paint.paint("red", text)}`);
+      this.#screen.show(`${this.#stamp(now)}${paint.paint("red", text)}`);
     } else {
       new PlainScreen().notice(this.#paint.err.paint("red", `client: ${text}`));
     }

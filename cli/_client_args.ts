@@ -6,6 +6,8 @@
 
 import { CONNECT_OPTIONS, defaultPort } from "./_connect_options.ts";
 import { parseArgs } from "node:util";
+import { flagProblem } from "../core/util/flag_problem.ts";
+import { flagsIn } from "./_usage_problem.ts";
 
 /** The `--help` text. */
 export const CLIENT_USAGE = `Usage: client [host] [port] [options]
@@ -28,6 +30,9 @@ Options:
                                handled it; repeat to send several lines in order
   --json                       print every event from the server as one JSON object per line
                                (type, from, target, text, time, …); notices go to stderr
+  --listen                     only listen: print what arrives until interrupted (Ctrl+C or
+                               SIGTERM, exit 0); stdin is not read; needs --name
+  --no-time                    lines do not start with the time (HH:MM:SS)
   --no-color                   plain text (the NO_COLOR environment variable works too)
   --no-bell                    no terminal bell when someone says your name or writes to you
   --log-file FILE              also append everything shown, with full timestamps, to FILE
@@ -87,6 +92,10 @@ export interface ClientPlan {
   send: string[];
   /** `--json`. */
   json: boolean;
+  /** `--listen`: print what arrives until SIGINT or SIGTERM; no input. */
+  listen: boolean;
+  /** False with `--no-time`: shown lines do not start with the time. */
+  time: boolean;
   /** False with `--no-color`. */
   color: boolean;
   /** False with `--no-bell`: a mention or a private message rings no bell. */
@@ -135,6 +144,8 @@ export function parseClientArgs(args: string[]): ClientPlan | "help" | "version"
         login: { type: "boolean" },
         send: { type: "string", short: "s", multiple: true },
         json: { type: "boolean" },
+        listen: { type: "boolean" },
+        time: { type: "boolean" },
         color: { type: "boolean" },
         bell: { type: "boolean" },
         "log-file": { type: "string" },
@@ -151,7 +162,7 @@ export function parseClientArgs(args: string[]): ClientPlan | "help" | "version"
       },
     });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(flagProblem((error as Error).message, flagsIn(CLIENT_USAGE)));
   }
   const { values, positionals } = parsed;
   if (values.help) return "help";
@@ -181,6 +192,9 @@ export function parseClientArgs(args: string[]): ClientPlan | "help" | "version"
     throw new UsageError("--login needs --name (the account to log in to)");
   }
   const send = values.send ?? [];
+  const listen = values.listen ?? false;
+  if (listen && send.length > 0) throw new UsageError("--listen and --send exclude each other");
+  if (listen && name === undefined) throw new UsageError("--listen needs --name");
   for (const line of send) {
     if (/[\r\n]/.test(line)) {
       throw new UsageError("a --send line cannot contain a line break; repeat --send");
@@ -200,6 +214,8 @@ export function parseClientArgs(args: string[]): ClientPlan | "help" | "version"
     login,
     send,
     json: values.json ?? false,
+    listen,
+    time: values.time ?? true,
     color: values.color ?? true,
     bell: values.bell ?? true,
     logFile: values["log-file"],

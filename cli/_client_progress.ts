@@ -132,6 +132,11 @@ export function progressLine(state: ProgressState, columns: number): string {
   return fitWidth(`${head}${bar}  ${tail}`, room);
 }
 
+/** A summary line gives a rate for a transfer of at least this long (seconds)… */
+const RATE_MIN_SECONDS = 0.1;
+/** …that moved at least this many bytes. */
+const RATE_MIN_BYTES = 1024 * 1024;
+
 const DONE_VERB: Record<TransferResult["kind"], string> = {
   put: "put",
   send: "sent",
@@ -153,10 +158,10 @@ export function showPath(path: string, cwd: string): string {
  * ```ts
  * import { summaryLine } from "./_client_progress.ts";
  * const line = summaryLine({
- *   ok: true, kind: "get", name: "a.bin", path: "/tmp/dl/a.bin", size: 2048, sha256: "ab",
- *   bytes: 2048, ms: 500, final: undefined, offer: undefined, error: undefined,
+ *   ok: true, kind: "get", name: "a.bin", path: "/tmp/dl/a.bin", size: 2 ** 21, sha256: "ab",
+ *   bytes: 2 ** 21, ms: 500, final: undefined, offer: undefined, error: undefined,
  * }, "/tmp");
- * console.assert(line === "✓ got a.bin (2.0 KiB) in 0.5 s, 4.0 KiB/s, sha256 ok → dl/a.bin");
+ * console.assert(line === "✓ got a.bin (2.0 MiB) in 0.5 s, 4.0 MiB/s, sha256 ok → dl/a.bin");
  * ```
  */
 export function summaryLine(result: TransferResult, cwd: string): string {
@@ -166,9 +171,13 @@ export function summaryLine(result: TransferResult, cwd: string): string {
     return `✗ ${result.kind} ${name}: ${neutralize(error.text)} (${neutralize(error.code)})`;
   }
   const seconds = result.ms / 1000;
-  const rate = result.bytes > 0 && seconds > 0 ? `, ${formatRate(result.bytes / seconds)}` : "";
+  // For a small or very quick transfer the time is round trips, not throughput: no rate then.
+  const rate = result.bytes >= RATE_MIN_BYTES && seconds >= RATE_MIN_SECONDS
+    ? `, ${formatRate(result.bytes / seconds)}`
+    : "";
+  const took = seconds < 0.1 ? "<0.1 s" : formatDuration(seconds);
   let line = `✓ ${DONE_VERB[result.kind]} ${name} (${formatBytes(result.size)}) in ` +
-    `${formatDuration(seconds)}${rate}, sha256 ok`;
+    `${took}${rate}, sha256 ok`;
   if ((result.kind === "get" || result.kind === "accept") && result.path !== undefined) {
     line += ` → ${neutralize(showPath(result.path, cwd))}`;
   }

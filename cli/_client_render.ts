@@ -5,6 +5,7 @@
  * @module
  */
 
+import { localDateTime } from "./_local_time.ts";
 import { styleText } from "node:util";
 import type { ClientLineEvent, ReceivedLine } from "../core/client/events.ts";
 import { neutralize, splitWords } from "../core/protocol/grammar.ts";
@@ -150,8 +151,8 @@ export function renderLine(received: ReceivedLine, ctx: RenderContext): string |
     case "fileinfo":
       return `  ${clean(event.name)}  ${
         note(
-          `${formatBytes(event.size)}  by ${clean(event.uploader)}  ${clean(event.time)}  ` +
-            `sha256 ${clean(event.sha256.slice(0, 16))}…`,
+          `${formatBytes(event.size)}  by ${clean(event.uploader)}  ` +
+            `${clean(localDateTime(event.time))}  sha256 ${clean(event.sha256.slice(0, 16))}…`,
         )
       }`;
     case "offer": {

@@ -24,6 +24,7 @@ import {
 import { neutralize } from "../core/protocol/grammar.ts";
 import type { OfferEvent } from "../core/protocol/server_line.ts";
 import { progressLine, summaryLine, transferRecord } from "./_client_progress.ts";
+import { userFolder, userPath } from "./_user_paths.ts";
 
 /** Where the desk reports; implemented by the client program. */
 export interface DeskOutput {
@@ -143,26 +144,38 @@ export class TransferDesk {
       case "put": {
         const [path, name, extra] = args ?? [];
         if (path === undefined || extra !== undefined) return usage(":put <path> [name]");
-        await this.#start("put", name ?? basename(path), (cb) => this.#files.put(path, name, cb));
+        await this.#start(
+          "put",
+          name ?? basename(path),
+          (cb) => this.#files.put(userPath(path), name, cb),
+        );
         return true;
       }
       case "get": {
         const [name, dest, extra] = args ?? [];
         if (name === undefined || extra !== undefined) return usage(":get <name> [dest]");
-        await this.#start("get", name, (cb) => this.#files.get(name, dest, cb));
+        await this.#start("get", name, (cb) => this.#files.get(name, optionalPath(dest), cb));
         return true;
       }
       case "send": {
         const [target, path, extra] = args ?? [];
         if (path === undefined || extra !== undefined) return usage(":send <user|#group> <path>");
-        await this.#start("send", basename(path), (cb) => this.#files.send(target!, path, cb));
+        await this.#start(
+          "send",
+          basename(path),
+          (cb) => this.#files.send(target!, userPath(path), cb),
+        );
         return true;
       }
       case "accept": {
         const [id, dest, extra] = args ?? [];
         const offer = parseWireNumber(id);
         if (offer === undefined || extra !== undefined) return usage(":accept <id> [dest]");
-        await this.#start("accept", `offer ${offer}`, (cb) => this.#files.accept(offer, dest, cb));
+        await this.#start(
+          "accept",
+          `offer ${offer}`,
+          (cb) => this.#files.accept(offer, optionalPath(dest), cb),
+        );
         return true;
       }
       default:
@@ -303,8 +316,13 @@ export class TransferDesk {
       if (!result.ok) this.#out.failed();
       return;
     }
-    this.#out.line(summaryLine(result, Deno.cwd()), result.ok);
+    this.#out.line(summaryLine(result, userFolder()), result.ok);
   }
+}
+
+/** A destination as the user meant it; an empty or missing one means the downloads folder. */
+function optionalPath(dest: string | undefined): string | undefined {
+  return dest === undefined || dest === "" ? dest : userPath(dest);
 }
 
 function crashed(kind: TransferResult["kind"], name: string, error: unknown): TransferResult {

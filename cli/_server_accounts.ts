@@ -10,6 +10,8 @@
  */
 
 import { parseArgs } from "node:util";
+import { flagProblem } from "../core/util/flag_problem.ts";
+import { flagsIn } from "./_usage_problem.ts";
 import {
   accountNameProblem,
   type AccountsData,
@@ -67,7 +69,7 @@ export async function accountsMain(args: string[]): Promise<ExitCode> {
       allowPositionals: true,
     });
   } catch (error) {
-    return usage((error as Error).message.split(/\.\s/)[0] ?? String(error));
+    return usage(flagProblem((error as Error).message, flagsIn(ACCOUNTS_USAGE)));
   }
   const { values, positionals } = parsed;
   if (values.help) {

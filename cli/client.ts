@@ -10,6 +10,8 @@ import { versionText } from "../core/protocol/version.ts";
 import { runClient } from "./_client_app.ts";
 import { CLIENT_USAGE, parseClientArgs, UsageError } from "./_client_args.ts";
 import { EXIT } from "./_exit_codes.ts";
+import { withUserPaths } from "./_user_paths.ts";
+import { usageProblem } from "./_usage_problem.ts";
 
 async function main(args: string[]): Promise<number> {
   let plan;
@@ -17,13 +19,12 @@ async function main(args: string[]): Promise<number> {
     plan = parseClientArgs(args);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    console.error(`client: ${error.message}`);
-    console.error("Run `client --help` for usage.");
+    usageProblem("client", error.message, CLIENT_USAGE);
     return EXIT.usage;
   }
   if (plan === "help") return console.log(CLIENT_USAGE), EXIT.ok;
   if (plan === "version") return console.log(versionText("client")), EXIT.ok;
-  return await runClient(plan);
+  return await runClient(withUserPaths(plan));
 }
 
 runMain("client", () => main(Deno.args));

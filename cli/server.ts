@@ -4,18 +4,15 @@
  * (port in use, address not local, permission denied), 2 for a usage or configuration error,
  * including a path setting that cannot be used (checked at start, before `listening on`) and a
  * TLS certificate or key that cannot be read or used. With `--tls-cert` it prints a second
-<<<<<<< HEAD
  * line, `listening on <addr>:<port> (tls)`; with `--tls-only` only that one. SIGHUP (not on
  * Windows) reloads the configuration, as `:reload` does: the config file and the environment are
  * read again, the same flags still win, and the result is checked as at start.
-=======
- * line, `listening on <addr>:<port> (tls)`; with `--tls-only` only that one.
  * `server accounts …` manages the accounts file instead (see `_server_accounts.ts`).
->>>>>>> accounts-cli
  * @module
  */
 
 import process from "node:process";
+import { resolve } from "node:path";
 import { getLogger } from "@logtape/logtape";
 import { createInterface } from "node:readline";
 import {
@@ -45,6 +42,8 @@ import type { StreamListener } from "../core/net/stream.ts";
 import { versionText } from "../core/protocol/version.ts";
 import { EXIT } from "./_exit_codes.ts";
 import { accountsMain } from "./_server_accounts.ts";
+import { usageProblem } from "./_usage_problem.ts";
+import { CONSOLE_PROMPT, humanReplies, startLines } from "./_server_console.ts";
 import { pathMessage, serverPathProblem, tokenFileMessage } from "./_server_paths.ts";
 
 /** The setting behind each certificate error of `bindListeners`. */
@@ -60,8 +59,7 @@ async function main(args: string[]): Promise<number> {
     config = await loadServerConfig(args, serverEnvironment());
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    console.error(`server: ${error.message}`);
-    console.error("Run `server --help` for usage.");
+    usageProblem("server", error.message, SERVER_USAGE);
     return EXIT.usage;
   }
   if (config.help) {
@@ -95,6 +93,8 @@ async function main(args: string[]): Promise<number> {
       logDir,
       logFormat: options.logFormat ?? "text",
       console: "auto",
+      // Said once, on stdout, where scripts wait for it; the log files keep the record.
+      consoleFilter: (record) => !String(record.rawMessage).startsWith("listening on"),
     });
   } catch (error) {
     // The folder passed its check a moment ago; something changed it since.
@@ -150,13 +150,16 @@ async function main(args: string[]): Promise<number> {
   const server = await startServer({ ...options, adminToken, reloadOptions }, listeners);
   stopOnSignals(server);
   reloadOnHangup(server);
-  const stopConsole = (options.console ?? Deno.stdin.isTerminal())
-    ? startConsole(server)
-    : undefined;
+  const consoleOn = options.console ?? Deno.stdin.isTerminal();
   for (const { addr, security } of listeners) {
     const suffix = security === undefined ? "" : ` (${security})`;
     console.log(`listening on ${formatAddress(addr.hostname, addr.port)}${suffix}`);
   }
+  const where = !consoleOn ? "off" : Deno.stdin.isTerminal() ? "terminal" : "stdin";
+  const filesDir = options.filesDir ? resolve(options.filesDir) : "";
+  const paths = tokenFiles.map((file) => resolve(file.path));
+  for (const line of startLines({ tokenFiles: paths, filesDir, console: where })) console.log(line);
+  const stopConsole = consoleOn ? startConsole(server, where === "terminal") : undefined;
   await server.finished;
   stopConsole?.();
   return EXIT.ok;
@@ -209,12 +212,23 @@ function reloadOnHangup(server: Server): void {
   Deno.addSignalListener("SIGHUP", () => void server.reload().catch(() => {}));
 }
 
-/** Reads operator lines from stdin; returns a function that stops reading. */
-function startConsole(server: Server): () => void {
+/**
+ * Reads operator lines from stdin and shows the replies for a person (`_server_console.ts`), with
+ * a prompt on a terminal; returns a function that stops reading.
+ */
+function startConsole(server: Server, prompt: boolean): () => void {
   const lines = createInterface({ input: process.stdin, terminal: false });
+  const ask = () => {
+    if (prompt) Deno.stdout.writeSync(new TextEncoder().encode(CONSOLE_PROMPT));
+  };
+  const show = (replies: string[]) => {
+    for (const line of humanReplies(replies)) console.log(line);
+  };
   lines.on("line", (line) => {
-    for (const reply of server.console(line, (late) => console.log(late))) console.log(reply);
+    show(server.console(line, (late) => show([late])));
+    ask();
   });
+  ask();
   return () => lines.close();
 }
 

@@ -16,6 +16,8 @@ import { formatAddress } from "../core/protocol/grammar.ts";
 import { versionText } from "../core/protocol/version.ts";
 import { runMain } from "../core/util/permissions.ts";
 import { EXIT } from "./_exit_codes.ts";
+import { flagsIn, usageProblem } from "./_usage_problem.ts";
+import { flagProblem } from "../core/util/flag_problem.ts";
 import { readTlsCa } from "./_tls_ca.ts";
 
 const USAGE = `Usage: shutdown [host] [port] [options]
@@ -69,21 +71,27 @@ class UsageError extends Error {
 }
 
 function plan(args: string[]): Plan | "help" | "version" {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      ...CONNECT_OPTIONS,
-      token: { type: "string" },
-      "token-file": { type: "string" },
-      grace: { type: "string" },
-      reason: { type: "string" },
-      timeout: { type: "string" },
-      help: { type: "boolean", short: "h" },
-      version: { type: "boolean", short: "V" },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        ...CONNECT_OPTIONS,
+        token: { type: "string" },
+        "token-file": { type: "string" },
+        grace: { type: "string" },
+        reason: { type: "string" },
+        timeout: { type: "string" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "V" },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(flagProblem((error as Error).message, flagsIn(USAGE)));
+  }
+  const { values, positionals } = parsed;
   if (values.help) return "help";
   if (values.version) return "version";
   if (positionals.length > 2) throw new UsageError(`unexpected argument "${positionals[2]}"`);
@@ -145,8 +153,7 @@ async function main(args: string[]): Promise<number> {
   try {
     p = plan(args);
   } catch (error) {
-    console.error(`shutdown: ${(error as Error).message}`);
-    console.error("Run `shutdown --help` for usage.");
+    usageProblem("shutdown", (error as Error).message, USAGE);
     return EXIT.usage;
   }
   if (p === "help") return console.log(USAGE), EXIT.ok;

@@ -188,7 +188,7 @@ Deno.test("--help, --version and bad flags", async () => {
   ) {
     const bad = await runClient(args);
     assert.equal(bad.code, EXIT.usage, args.join(" "));
-    assert.match(bad.stderr, /client: .*\nRun `client --help` for usage\./);
+    assert.match(bad.stderr, /client: .*\nUsage: client .*\nRun `client --help` for the options\./);
   }
 });
 

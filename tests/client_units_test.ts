@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { localDateTime } from "../cli/_local_time.ts";
 import { exponentialBackoff, fixedBackoff } from "../core/client/backoff.ts";
 import { parseClientArgs, UsageError } from "../cli/_client_args.ts";
 import { jsonRecord, painter, renderLine } from "../cli/_client_render.ts";
@@ -41,6 +42,8 @@ Deno.test("arguments: defaults, positional host and port, flags, and usage error
     login: false,
     send: [],
     json: false,
+    listen: false,
+    time: true,
     color: true,
     bell: true,
     logFile: undefined,
@@ -177,7 +180,9 @@ Deno.test("render: file, offer, receipt, :run and acknowledgement lines", () => 
   assert.equal(show(`FILE a.bin 10 ${hash}`, ":get a.bin"), undefined);
   assert.equal(
     show(`FILEINFO a.bin 1536 ${hash} bob 2030-01-02T03:04:05.678Z`),
-    "  a.bin  1.5 KiB  by bob  2030-01-02T03:04:05.678Z  sha256 abababababababab…",
+    `  a.bin  1.5 KiB  by bob  ${
+      localDateTime("2030-01-02T03:04:05.678Z")
+    }  sha256 abababababababab…`,
   );
   assert.equal(show("OK files 2"), "✓ 2 files in the shared area");
   assert.equal(

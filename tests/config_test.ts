@@ -222,12 +222,12 @@ Deno.test("config: invalid flag values are refused naming the flag and the reaso
 });
 
 Deno.test("config: unknown flags, missing values and stray arguments are refused", async () => {
-  await refused(["--bogus"], {}, /^unknown flag --bogus$/);
-  await refused(["--port"], {}, /^flag --port needs a value$/);
-  await refused(["--host", "-x"], {}, /^flag --host needs a value \(write --host=VALUE /);
-  await refused(["--port", "--", "-1"], {}, /^flag --port needs a value/);
+  await refused(["--bogus"], {}, /^unknown option --bogus$/);
+  await refused(["--port"], {}, /^option --port needs a value$/);
+  await refused(["--host", "-x"], {}, /^option --host needs a value \(write --host=VALUE /);
+  await refused(["--port", "--", "-1"], {}, /^option --port needs a value/);
   await refused(["8080"], {}, /^unexpected argument "8080"/);
-  await refused(["--admin-token", "x"], {}, /^unknown flag --admin-token$/);
+  await refused(["--admin-token", "x"], {}, /^unknown option --admin-token$/);
 });
 
 Deno.test("config: a negative number after a flag is its value, not another flag", async () => {
@@ -438,7 +438,7 @@ Deno.test("config: commands for :run come from the file only, each one validated
     { SWITCHBOARD_COMMANDS: '{"x": {"argv": ["sh"]}}' },
     /^SWITCHBOARD_COMMANDS: commands are read from the config file only$/,
   );
-  await refused(["--commands", "x"], {}, /^unknown flag --commands$/);
+  await refused(["--commands", "x"], {}, /^unknown option --commands$/);
   const bad: [unknown, RegExp][] = [
     [["ls"], /key "commands": expected an object/],
     [{ "bad name": { argv: ["ls"] } }, /command "bad name": names are 1-32/],

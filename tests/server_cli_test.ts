@@ -102,7 +102,7 @@ Deno.test("server: invalid configuration exits 2 naming the problem, without a s
     ],
     [[], { SWITCHBOARD_LOG_MESSAGES: "yes" }, /SWITCHBOARD_LOG_MESSAGES: expected "full", "meta"/],
     [["--config", "/no/such/file.json"], {}, /config file \/no\/such\/file\.json: no such file/],
-    [["--frobnicate"], {}, /unknown flag --frobnicate/],
+    [["--frobnicate"], {}, /unknown option --frobnicate/],
   ];
   for (const [args, env, message] of cases) {
     const result = await runProgram("server", args, { env });
@@ -154,6 +154,6 @@ Deno.test("the operator console (--console) broadcasts plain lines and runs admi
   await stdin.close();
   const result = await server.finished();
   assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stdout, /OK kick alice/);
-  assert.match(result.stdout, /OK shutdown/);
+  assert.match(result.stdout, /^done: kick alice$/m);
+  assert.match(result.stdout, /^shutting down…$/m);
 });

@@ -81,7 +81,7 @@ Deno.test("server: a negative number gets the same range error as a number too l
     [["--max-clients", "-5"], /^server: --max-clients: expected a whole number from 1 to /],
     [["--idle-timeout", "-1"], /^server: --idle-timeout: expected a number of seconds/],
     [["--idle-timeout", "-0.5"], /^server: --idle-timeout: expected a number of seconds/],
-    [["--host", "-x"], /^server: flag --host needs a value \(write --host=VALUE/],
+    [["--host", "-x"], /^server: option --host needs a value \(write --host=VALUE/],
   ];
   for (const [args, line] of cases) {
     const result = await runProgram("server", args);

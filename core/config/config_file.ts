@@ -16,6 +16,7 @@
 
 import { dirname, isAbsolute, join } from "node:path";
 import { parseArgs } from "node:util";
+import { flagProblem } from "../util/flag_problem.ts";
 import { cidrProblem, isIpAddress } from "../util/cidr.ts";
 import { nameProblem } from "../protocol/grammar.ts";
 import { compileWordPattern } from "./word_pattern.ts";
@@ -501,19 +502,11 @@ function parseFlags(args: string[]) {
       allowNegative: true,
     });
   } catch (error) {
-    throw new ConfigError(flagProblem((error as Error).message));
-  }
-}
-
-/** Shortens Node's parseArgs messages ("Unknown option '--x'. To specify…") to their first sentence. */
-function flagProblem(message: string): string {
-  const first = message.split(/\.\s/)[0] ?? message;
-  return first.replace(/^Unknown option '(.*)'$/, "unknown flag $1")
-    .replace(/^Option '(--[^ ']*)[^']*' argument missing$/, "flag $1 needs a value")
-    .replace(
-      /^Option '(--[^ ']*)[^']*' argument is ambiguous$/,
-      "flag $1 needs a value (write $1=VALUE for a value that begins with '-')",
+    const known = Object.keys(options).flatMap((flag) =>
+      options[flag]?.type === "boolean" ? [flag, `no-${flag}`] : [flag]
     );
+    throw new ConfigError(flagProblem((error as Error).message, known));
+  }
 }
 
 async function readConfigFile(path: string): Promise<Record<string, unknown>> {

@@ -109,6 +109,14 @@ export interface LoggingOptions {
    * @default {Deno.stderr}
    */
   consoleWriter?: { writeSync(data: Uint8Array): number; isTerminal(): boolean };
+  /**
+   * Which records the console shows (the files keep them all): for a program that says some
+   * things on stdout already, such as the `server`'s `listening on` lines.
+   * @default {() => true}
+   */
+  consoleFilter?: (
+    record: { readonly category: readonly string[]; readonly rawMessage: unknown },
+  ) => boolean;
 }
 
 /** Default rotation size of the log files: 10 MiB. */
@@ -186,7 +194,7 @@ export async function configureLogging(options: LoggingOptions): Promise<AsyncDi
     const color = options.console === "color" ||
       (options.console === "auto" && writer.isTerminal() && !Deno.noColor);
     const sink = getWriterSink(writer, getConsoleTextFormatter(color));
-    sinks.console = atLeast(consoleLevel, sink);
+    sinks.console = atLeast(consoleLevel, sink, options.consoleFilter);
     consoleSinks.push("console");
     metaSinks.push("console");
   }
@@ -247,13 +255,17 @@ const levelOrder: Record<LogLevel, number> = {
 };
 
 /**
- * Passes on records at `level` and above. Unlike LogTape's `withFilter`, it forwards disposal,
+ * Passes on records at `level` and above that `keep` accepts. Unlike LogTape's `withFilter`, it forwards disposal,
  * so LogTape still flushes and closes the wrapped file sink on reset.
  */
-function atLeast(level: LogLevel, sink: Sink & Partial<AsyncDisposable & Disposable>): Sink {
+function atLeast(
+  level: LogLevel,
+  sink: Sink & Partial<AsyncDisposable & Disposable>,
+  keep: (record: LogRecord) => boolean = () => true,
+): Sink {
   const min = levelOrder[level];
   const gated: Sink & Partial<AsyncDisposable & Disposable> = (record) => {
-    if (levelOrder[record.level] >= min) sink(record);
+    if (levelOrder[record.level] >= min && keep(record)) sink(record);
   };
   const asyncDispose = sink[Symbol.asyncDispose];
   if (asyncDispose) gated[Symbol.asyncDispose] = () => asyncDispose.call(sink);
