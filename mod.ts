@@ -52,6 +52,7 @@ export {
 export {
   type ByteStream,
   HandshakeFailed,
+  HandshakeRefused,
   ListenerClosed,
   PeerGoneBeforeAccept,
   type StreamAddress,

@@ -1,0 +1,211 @@
+/**
+ * The server side of TLS over a `Deno.TcpConn` we accepted ourselves: `node:tls`'s `TLSSocket`
+ * runs over a duplex around the TCP connection, and {@linkcode TlsStream} turns the socket back
+ * into a {@linkcode ByteStream}. Why not `Deno.listenTls`: in Deno 2.9.6 closing a `TlsConn`
+ * whose handshake waits for a silent peer leaves the socket open until the peer closes it (see
+ * `tls.ts`); here the TCP connection is ours, and closing it closes the socket.
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import type net from "node:net";
+import { Duplex } from "node:stream";
+import tls from "node:tls";
+import type { ByteStream, StreamAddress } from "./stream.ts";
+
+/** Bytes read from the TCP connection at a time (one TLS record is at most 16 KiB + 256). */
+const READ_BYTES = 64 * 1024;
+/** Decrypted bytes held for the reader before the socket is paused. */
+const HIGH_WATER = 256 * 1024;
+
+function ignore(): void {}
+
+/** A duplex over `conn`, what `TLSSocket` encrypts into and decrypts from. */
+function tcpDuplex(conn: Deno.TcpConn): Duplex {
+  let reading = false;
+  const duplex: Duplex = new Duplex({
+    read() {
+      if (reading) return;
+      reading = true;
+      void (async () => {
+        for (;;) {
+          const buffer = Buffer.allocUnsafe(READ_BYTES);
+          let count: number | null;
+          try {
+            count = await conn.read(buffer);
+          } catch (error) {
+            duplex.destroy(error as Error);
+            return;
+          }
+          if (count === null) {
+            duplex.push(null);
+            return;
+          }
+          if (!duplex.push(buffer.subarray(0, count))) {
+            reading = false;
+            return;
+          }
+        }
+      })();
+    },
+    write(chunk: Buffer, _encoding, done) {
+      void (async () => {
+        for (let offset = 0; offset < chunk.length;) {
+          offset += await conn.write(offset === 0 ? chunk : chunk.subarray(offset));
+        }
+      })().then(() => done(), done);
+    },
+    final(done) {
+      conn.closeWrite().then(() => done(), done);
+    },
+    destroy(error, done) {
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+      done(error);
+    },
+  });
+  // Its failures reach the TLS socket, which reports them; unheard here, they would crash us.
+  duplex.on("error", ignore);
+  return duplex;
+}
+
+/**
+ * Runs the server side of a handshake over `conn`. Resolves with the stream once it completed;
+ * rejects with the TLS error, with `Deno.errors.UnexpectedEof` when the peer left, or with
+ * `Deno.errors.TimedOut` after `timeoutMs`. On failure the TCP connection is closed, socket and all.
+ */
+export function acceptTls(
+  conn: Deno.TcpConn,
+  context: tls.SecureContext,
+  timeoutMs: number,
+): Promise<TlsStream> {
+  const remoteAddr = { hostname: conn.remoteAddr.hostname, port: conn.remoteAddr.port };
+  try {
+    conn.setNoDelay(true);
+  } catch {
+    // The peer is already gone; the handshake will tell.
+  }
+  const socket = new tls.TLSSocket(tcpDuplex(conn) as unknown as net.Socket, {
+    isServer: true,
+    secureContext: context,
+  });
+  return new Promise<TlsStream>((resolve, reject) => {
+    const settle = () => {
+      clearTimeout(timer);
+      socket.removeListener("error", fail);
+      socket.removeListener("end", left);
+      socket.removeListener("close", left);
+      socket.removeListener("secure", secure);
+    };
+    const fail = (error: unknown) => {
+      settle();
+      destroy(socket, conn);
+      reject(error);
+    };
+    const left = () => fail(new Deno.errors.UnexpectedEof("the peer closed the connection"));
+    const secure = () => {
+      settle();
+      resolve(new TlsStream(socket, conn, remoteAddr));
+    };
+    const timer = setTimeout(
+      () => fail(new Deno.errors.TimedOut("handshake timed out")),
+      timeoutMs,
+    );
+    socket.on("error", fail);
+    // A peer that leaves mid-handshake ends the socket, which is not closed until destroyed.
+    socket.on("end", left);
+    socket.on("close", left);
+    socket.on("secure", secure);
+  });
+}
+
+/** Destroys the socket and closes the TCP connection under it (the socket may not have yet). */
+function destroy(socket: tls.TLSSocket, conn: Deno.TcpConn): void {
+  // An error after this point is no one's business, but unheard it would crash the process.
+  socket.on("error", ignore);
+  socket.destroy();
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+}
+
+/** A `TLSSocket` whose handshake completed, as a {@linkcode ByteStream}. */
+export class TlsStream implements ByteStream {
+  readonly remoteAddr: StreamAddress;
+  readonly #socket: tls.TLSSocket;
+  readonly #conn: Deno.TcpConn;
+  readonly #chunks: Uint8Array[] = [];
+  #buffered = 0;
+  #ended = false;
+  #error: unknown = undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(socket: tls.TLSSocket, conn: Deno.TcpConn, remoteAddr: StreamAddress) {
+    this.#socket = socket;
+    this.#conn = conn;
+    this.remoteAddr = remoteAddr;
+    socket.on("data", (chunk: Buffer) => {
+      this.#chunks.push(chunk);
+      this.#buffered += chunk.length;
+      if (this.#buffered >= HIGH_WATER) socket.pause();
+      this.#wakeReader();
+    });
+    socket.on("end", () => {
+      this.#ended = true;
+      this.#wakeReader();
+    });
+    socket.on("error", (error: unknown) => {
+      this.#error ??= error;
+      this.#wakeReader();
+    });
+    socket.on("close", () => {
+      this.#ended = true;
+      this.#wakeReader();
+    });
+  }
+
+  async read(buffer: Uint8Array): Promise<number | null> {
+    while (this.#chunks.length === 0) {
+      if (this.#error !== undefined) throw this.#error;
+      if (this.#ended) return null;
+      await new Promise<void>((wake) => this.#wake = wake);
+    }
+    let count = 0;
+    while (count < buffer.length && this.#chunks.length > 0) {
+      const chunk = this.#chunks[0] as Uint8Array;
+      const take = Math.min(chunk.length, buffer.length - count);
+      buffer.set(take === chunk.length ? chunk : chunk.subarray(0, take), count);
+      count += take;
+      if (take === chunk.length) this.#chunks.shift();
+      else this.#chunks[0] = chunk.subarray(take);
+    }
+    this.#buffered -= count;
+    if (this.#buffered < HIGH_WATER && this.#socket.isPaused()) this.#socket.resume();
+    return count;
+  }
+
+  write(bytes: Uint8Array): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#socket.write(bytes, (error) => error ? reject(error) : resolve(bytes.length));
+    });
+  }
+
+  closeWrite(): Promise<void> {
+    return new Promise((resolve) => this.#socket.end(resolve));
+  }
+
+  close(): void {
+    destroy(this.#socket, this.#conn);
+  }
+
+  #wakeReader(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+}
