@@ -216,3 +216,43 @@ Deno.test({
     assert.match(failures[0] ?? "", /too many handshakes in progress \(2\)/);
   },
 });
+
+Deno.test({
+  name: "a TLS peer that sends to a connection that does not read is held back by TCP",
+  ignore: noOpenssl,
+  async fn() {
+    const c = await certs();
+    const ca = await Deno.readTextFile(c.ca);
+    const [cert, key] = await Promise.all([Deno.readTextFile(c.cert), Deno.readTextFile(c.key)]);
+    const listener = listenTls("127.0.0.1", 0, { cert, key });
+    try {
+      const accepted = listener.accept();
+      const client = await Deno.connectTls({
+        hostname: "localhost",
+        port: listener.addr.port,
+        caCerts: [ca],
+      });
+      await client.handshake();
+      const stream = await accepted; // Never read.
+      const chunk = new Uint8Array(64 * 1024);
+      let sent = 0;
+      // The node:tls socket drains its transport whatever its reader does; the stream must not.
+      for (let writes = 0; writes < 1024; writes++) {
+        const wrote = await Promise.race([
+          client.write(chunk),
+          new Promise<null>((resolve) => setTimeout(() => resolve(null), 300)),
+        ]);
+        if (wrote === null) break;
+        sent += wrote;
+      }
+      assert.ok(sent < 32 * 1024 * 1024, `the peer sent ${sent} bytes unread`);
+      // And what was held back still arrives once read.
+      const buffer = new Uint8Array(64 * 1024);
+      assert.ok((await stream.read(buffer) ?? 0) > 0);
+      stream.close();
+      client.close();
+    } finally {
+      listener.close();
+    }
+  },
+});

@@ -15,21 +15,50 @@ import type { ByteStream, StreamAddress } from "./stream.ts";
 
 /** Bytes read from the TCP connection at a time (one TLS record is at most 16 KiB + 256). */
 const READ_BYTES = 64 * 1024;
-/** Decrypted bytes held for the reader before the socket is paused. */
+/** Decrypted bytes held for the reader before the TCP connection is no longer read. */
 const HIGH_WATER = 256 * 1024;
 
 function ignore(): void {}
 
+/**
+ * Whether the TCP connection under a socket may be read. `TLSSocket` drains its duplex whatever
+ * its own reader does (`pause()` does not stop it: measured, a peer could send 850 MB in 2 s to
+ * a server that read nothing), so the backpressure is applied here, below the TLS layer: the
+ * TCP connection is read only while the stream's reader holds less than `HIGH_WATER`.
+ */
+class ReadGate {
+  #open = true;
+  #opened: (() => void) | undefined;
+
+  /** Resolves at once when open, else once {@linkcode ReadGate.open} is called. */
+  passed(): Promise<void> | undefined {
+    return this.#open ? undefined : new Promise((resolve) => this.#opened = resolve);
+  }
+
+  close(): void {
+    this.#open = false;
+  }
+
+  open(): void {
+    this.#open = true;
+    const opened = this.#opened;
+    this.#opened = undefined;
+    opened?.();
+  }
+}
+
 /** A duplex over `conn`, what `TLSSocket` encrypts into and decrypts from. */
-function tcpDuplex(conn: Deno.TcpConn): Duplex {
+function tcpDuplex(conn: Deno.TcpConn, gate: ReadGate): Duplex {
   let reading = false;
+  const buffer = new Uint8Array(READ_BYTES);
   const duplex: Duplex = new Duplex({
     read() {
       if (reading) return;
       reading = true;
       void (async () => {
         for (;;) {
-          const buffer = Buffer.allocUnsafe(READ_BYTES);
+          const closed = gate.passed();
+          if (closed !== undefined) await closed;
           let count: number | null;
           try {
             count = await conn.read(buffer);
@@ -41,7 +70,7 @@ function tcpDuplex(conn: Deno.TcpConn): Duplex {
             duplex.push(null);
             return;
           }
-          if (!duplex.push(buffer.subarray(0, count))) {
+          if (!duplex.push(Buffer.from(buffer.subarray(0, count)))) {
             reading = false;
             return;
           }
@@ -88,7 +117,8 @@ export function acceptTls(
   } catch {
     // The peer is already gone; the handshake will tell.
   }
-  const socket = new tls.TLSSocket(tcpDuplex(conn) as unknown as net.Socket, {
+  const gate = new ReadGate();
+  const socket = new tls.TLSSocket(tcpDuplex(conn, gate) as unknown as net.Socket, {
     isServer: true,
     secureContext: context,
   });
@@ -108,7 +138,7 @@ export function acceptTls(
     const left = () => fail(new Deno.errors.UnexpectedEof("the peer closed the connection"));
     const secure = () => {
       settle();
-      resolve(new TlsStream(socket, conn, remoteAddr));
+      resolve(new TlsStream(socket, conn, gate, remoteAddr));
     };
     const timer = setTimeout(
       () => fail(new Deno.errors.TimedOut("handshake timed out")),
@@ -139,20 +169,27 @@ export class TlsStream implements ByteStream {
   readonly remoteAddr: StreamAddress;
   readonly #socket: tls.TLSSocket;
   readonly #conn: Deno.TcpConn;
+  readonly #gate: ReadGate;
   readonly #chunks: Uint8Array[] = [];
   #buffered = 0;
   #ended = false;
   #error: unknown = undefined;
   #wake: (() => void) | undefined;
 
-  constructor(socket: tls.TLSSocket, conn: Deno.TcpConn, remoteAddr: StreamAddress) {
+  constructor(
+    socket: tls.TLSSocket,
+    conn: Deno.TcpConn,
+    gate: ReadGate,
+    remoteAddr: StreamAddress,
+  ) {
     this.#socket = socket;
     this.#conn = conn;
+    this.#gate = gate;
     this.remoteAddr = remoteAddr;
     socket.on("data", (chunk: Buffer) => {
       this.#chunks.push(chunk);
       this.#buffered += chunk.length;
-      if (this.#buffered >= HIGH_WATER) socket.pause();
+      if (this.#buffered >= HIGH_WATER) gate.close();
       this.#wakeReader();
     });
     socket.on("end", () => {
@@ -185,7 +222,7 @@ export class TlsStream implements ByteStream {
       else this.#chunks[0] = chunk.subarray(take);
     }
     this.#buffered -= count;
-    if (this.#buffered < HIGH_WATER && this.#socket.isPaused()) this.#socket.resume();
+    if (this.#buffered < HIGH_WATER) this.#gate.open();
     return count;
   }
 
