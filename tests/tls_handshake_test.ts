@@ -256,3 +256,36 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a TLS client that quits reads BYE and a clean TLS end (close_notify), not a truncation",
+  ignore: noOpenssl,
+  async fn() {
+    const c = await certs();
+    const ca = await Deno.readTextFile(c.ca);
+    await using server = await startTestServer({
+      tlsCert: c.cert,
+      tlsKey: c.key,
+      tlsPort: 0,
+      tlsOnly: true,
+    });
+    for (let round = 0; round < 5; round++) {
+      const conn = await Deno.connectTls({
+        hostname: "localhost",
+        port: server.addr.port,
+        caCerts: [ca],
+      });
+      await conn.write(new TextEncoder().encode(`quitter${round}\n:quit\n`));
+      const buffer = new Uint8Array(4096);
+      let seen = "";
+      for (let reads = 0; reads < 100; reads++) {
+        // rustls fails a read with UnexpectedEof when the server ends without close_notify.
+        const count = await conn.read(buffer);
+        if (count === null) break;
+        seen += new TextDecoder().decode(buffer.subarray(0, count));
+      }
+      assert.match(seen, /^BYE quit /m);
+      conn.close();
+    }
+  },
+});

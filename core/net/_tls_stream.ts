@@ -18,6 +18,9 @@ const READ_BYTES = 64 * 1024;
 /** Decrypted bytes held for the reader before the TCP connection is no longer read. */
 const HIGH_WATER = 256 * 1024;
 
+/** Milliseconds `close` waits for its close_notify and FIN to go out before cutting. */
+const CLOSE_NOTIFY_MS = 1000;
+
 function ignore(): void {}
 
 /**
@@ -173,6 +176,7 @@ export class TlsStream implements ByteStream {
   readonly #chunks: Uint8Array[] = [];
   #buffered = 0;
   #ended = false;
+  #closed = false;
   #error: unknown = undefined;
   #wake: (() => void) | undefined;
 
@@ -236,8 +240,23 @@ export class TlsStream implements ByteStream {
     return new Promise((resolve) => this.#socket.end(resolve));
   }
 
+  /**
+   * Closes at once for the reader, and on the wire as `Deno.TlsConn` does: close_notify and FIN
+   * after what was written, then the socket. Without close_notify a TLS client may take the end
+   * for a truncation attack (OpenSSL 3 reports `unexpected eof while reading`); a peer that does
+   * not take the bytes waits no longer than `CLOSE_NOTIFY_MS`.
+   */
   close(): void {
-    destroy(this.#socket, this.#conn);
+    if (this.#closed) return;
+    this.#closed = this.#ended = true;
+    this.#wakeReader();
+    const socket = this.#socket;
+    if (socket.destroyed || !socket.writable) return destroy(socket, this.#conn);
+    const timer = setTimeout(() => destroy(socket, this.#conn), CLOSE_NOTIFY_MS);
+    socket.end(() => {
+      clearTimeout(timer);
+      destroy(socket, this.#conn);
+    });
   }
 
   #wakeReader(): void {
