@@ -13,12 +13,15 @@ import { Duplex } from "node:stream";
 import tls from "node:tls";
 import type { ByteStream, StreamAddress } from "./stream.ts";
 
-/** Bytes read from the TCP connection at a time (one TLS record is at most 16 KiB + 256). */
-const READ_BYTES = 64 * 1024;
+/**
+ * Bytes read from the TCP connection at a time: one TLS record at most (16 KiB of plaintext and
+ * 256 of overhead, 5 of header), since the buffer lives as long as the connection.
+ */
+const READ_BYTES = 16 * 1024 + 512;
 /** Decrypted bytes held for the reader before the TCP connection is no longer read. */
 const HIGH_WATER = 256 * 1024;
 
-/** Milliseconds `close` waits for its close_notify and FIN to go out before cutting. */
+/** Milliseconds `close` and `closeWrite` wait for close_notify and FIN to go out. */
 const CLOSE_NOTIFY_MS = 1000;
 
 function ignore(): void {}
@@ -236,8 +239,20 @@ export class TlsStream implements ByteStream {
     });
   }
 
+  /** Sends close_notify and FIN; resolves once they went out, the socket closed, or 1 s. */
   closeWrite(): Promise<void> {
-    return new Promise((resolve) => this.#socket.end(resolve));
+    const socket = this.#socket;
+    if (socket.destroyed || socket.writableEnded) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        socket.removeListener("close", done);
+        resolve();
+      };
+      const timer = setTimeout(done, CLOSE_NOTIFY_MS);
+      socket.once("close", done);
+      socket.end(done);
+    });
   }
 
   /**

@@ -48,7 +48,7 @@ export interface TlsListenOptions {
   /**
    * Handshakes in progress at once. A connection accepted beyond it is closed unanswered and
    * comes out of `accept` as a {@linkcode HandshakeRefused}. A handshake takes milliseconds, so
-   * only peers that stall fill it: it bounds what they hold (a socket and about 64 KiB each)
+   * only peers that stall fill it: it bounds what they hold (a socket and about 90 KiB each)
    * whatever `maxClients` is, while still letting thousands of honest handshakes a second through.
    * @default {256}
    */
