@@ -63,15 +63,19 @@ async function socketsOn(port: number): Promise<string[]> {
 }
 
 /**
- * TCP sockets this process holds a descriptor of (the server runs in it). Other sockets come and
- * go (the resolver's, when a client dials `localhost`), so they are left out.
+ * TCP sockets to or from `port` this process holds a descriptor of (the server runs in it; other
+ * test files may too, under `--parallel`, on other ports).
  */
-function tcpDescriptors(): number {
+function tcpDescriptors(port: number): number {
   const inodes = new Set<string>();
   for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
     for (const line of Deno.readTextFileSync(table).split("\n").slice(1)) {
-      const inode = line.trim().split(/\s+/)[9];
-      if (inode !== undefined && inode !== "0") inodes.add(`socket:[${inode}]`);
+      const fields = line.trim().split(/\s+/);
+      const ports = [fields[1], fields[2]].map((a) => parseInt(a?.split(":")[1] ?? "", 16));
+      const inode = fields[9];
+      if (inode !== undefined && inode !== "0" && ports.includes(port)) {
+        inodes.add(`socket:[${inode}]`);
+      }
     }
   }
   let count = 0;
@@ -135,12 +139,12 @@ Deno.test({
         assert.ok(tries < 500, "the first client's socket did not close");
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
-      const before = tcpDescriptors();
+      const before = tcpDescriptors(port);
 
       const silent = await Deno.connect({ hostname: "127.0.0.1", port });
       const stalled = await Deno.connect({ hostname: "127.0.0.1", port });
       await stalled.write(PARTIAL_HELLO);
-      await eventually(() => tcpDescriptors() === before + 4, LINE_TIMEOUT_MS, "both accepted");
+      await eventually(() => tcpDescriptors(port) === before + 4, LINE_TIMEOUT_MS, "both accepted");
       const [silentMs, stalledMs] = await hangGuard(
         Promise.all([msUntilEnd(silent), msUntilEnd(stalled)]),
         LINE_TIMEOUT_MS,
@@ -156,12 +160,12 @@ Deno.test({
         !left.includes("ESTABLISHED") && !left.includes("CLOSE_WAIT"),
         `server sockets: ${left}`,
       );
-      assert.equal(tcpDescriptors(), before + 2, "only the clients' own ends are open");
+      assert.equal(tcpDescriptors(port), before + 2, "only the clients' own ends are open");
       assert.ok(server.console(":stats").includes("STAT tlsFailed 2"));
       assert.equal(server.stats().connections, 0, "a failed handshake is never a connection");
       silent.close();
       stalled.close();
-      await eventually(() => tcpDescriptors() === before, LINE_TIMEOUT_MS, "descriptors back");
+      await eventually(() => tcpDescriptors(port) === before, LINE_TIMEOUT_MS, "descriptors back");
     });
     const failures = lines.filter((line) => line.includes("TLS handshake with"));
     // Same address, so the throttle lets the first through and summarises the rest.
