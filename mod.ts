@@ -57,6 +57,7 @@ export {
 export {
   type ByteStream,
   HandshakeFailed,
+  HandshakeRefused,
   ListenerClosed,
   PeerGoneBeforeAccept,
   type StreamAddress,

@@ -93,3 +93,19 @@ export class HandshakeFailed extends Error {
     this.timedOut = timedOut;
   }
 }
+
+/**
+ * A connection closed unanswered because as many handshakes as the listener allows were already
+ * in progress (`maxHandshakes`): a {@linkcode HandshakeFailed}, so it is counted and logged as one.
+ */
+export class HandshakeRefused extends HandshakeFailed {
+  /** How many handshakes the listener runs at once. */
+  readonly limit: number;
+  /** `limit`: the listener's `maxHandshakes`. */
+  constructor(remoteAddr: StreamAddress, limit: number) {
+    super(remoteAddr, false);
+    this.message = `too many handshakes in progress (${limit}): closed unanswered`;
+    this.name = "HandshakeRefused";
+    this.limit = limit;
+  }
+}
