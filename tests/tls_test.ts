@@ -343,3 +343,32 @@ Deno.test({
     }
   },
 });
+
+tlsTest(
+  "a TLS client that stops reading is cut as a slow consumer; the flood goes on",
+  async (c) => {
+    await using server = await tlsServer(c, { maxQueueBytes: 256 * 1024 });
+    const ca = await Deno.readTextFile(c.ca);
+    const lazy = await Deno.connectTls({
+      hostname: "localhost",
+      port: tlsPort(server),
+      caCerts: [ca],
+    });
+    await lazy.write(encoder.encode("lazy\n"));
+    await using flood = await connect(server, "flood");
+    await eventually(() => server.stats().online === 2, LINE_TIMEOUT_MS, "both registered");
+    const line = "x".repeat(1000) + "\n";
+    const burst = encoder.encode(line.repeat(64));
+    // Bounded: at most 20 000 lines, then the test fails if nobody was cut.
+    for (let i = 0; i < 300 && server.stats().disconnects["slow-consumer"] === 0; i++) {
+      await flood.sendRaw(burst);
+    }
+    await eventually(
+      () => server.stats().disconnects["slow-consumer"] === 1,
+      LINE_TIMEOUT_MS,
+      "the non-reader cut",
+    );
+    assert.equal((await flood.command(":ping")).at(-1), "OK ping", "the sender is still served");
+    lazy.close();
+  },
+);
