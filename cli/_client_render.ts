@@ -9,6 +9,7 @@ import { styleText } from "node:util";
 import type { ClientLineEvent, ReceivedLine } from "../core/client/events.ts";
 import { neutralize, splitWords } from "../core/protocol/grammar.ts";
 import { formatBytes } from "./_client_progress.ts";
+import { groupSendParts } from "./_client_presence.ts";
 
 /** A `styleText` format name. */
 type Style = Parameters<typeof styleText>[0];
@@ -220,8 +221,14 @@ function renderOk(
           return ok(`left #${b}`);
         case "members":
           return ok(`#${b}: ${plural(Number(c), "member")}`);
-        case "send":
-          return undefined;
+        case "send": {
+          // Your own group message, shown like everyone else's: the server does not echo it.
+          const sent = command === undefined ? undefined : groupSendParts(command);
+          if (sent === undefined || ctx.me === undefined) return undefined;
+          return `${p.paint("cyan", `[#${clean(sent.group)}]`)} <${p.sender(clean(ctx.me))}> ${
+            clean(sent.text)
+          }`;
+        }
       }
       return ok(params.join(" "));
     case "groups":
