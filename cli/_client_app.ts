@@ -277,7 +277,8 @@ class ClientApp {
     if (this.#interactive) {
       this.#terminal = new TerminalScreen(this.#prompt(), {
         retracts: (line) =>
-          client.mode === "chat" && client.name !== undefined && isOwnMessage(line),
+          (client.state === "dormant" && line.trim() === "") ||
+          (client.mode === "chat" && client.name !== undefined && isOwnMessage(line)),
         interruptHint: () => this.#notice("Ctrl+C again leaves (so do Ctrl+D and :quit)"),
       });
       this.#screen = this.#terminal;
@@ -603,8 +604,8 @@ class ClientApp {
     client.on("dormant", ({ why, bye, detail }) => {
       if (why === "idle") {
         this.#notice(
-          `disconnected for inactivity (${bye?.text ?? "idle"}); type to reconnect: ` +
-            "what you type is sent once connected, Enter alone just reconnects",
+          `disconnected for inactivity (${bye?.text ?? "idle"}): type to reconnect and send, ` +
+            "or just Enter",
           "warn",
         );
       } else {

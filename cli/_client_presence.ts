@@ -43,7 +43,7 @@ export class ConnectionStatus {
     if (phase === undefined) return [];
     const width = Math.max(20, this.#columns() - 1);
     if (phase.kind === "gave-up") {
-      const text = `✗ offline: ${phase.detail} · Enter: try again · Ctrl+D or :quit: leave`;
+      const text = `✗ ${phase.detail} · Enter tries again, Ctrl+D leaves`;
       return [this.#paint.paint("red", cut(text, width))];
     }
     const now = Date.now();

@@ -385,13 +385,12 @@ export class SwitchboardClient implements AsyncDisposable {
     return await this.ready() ? this.#session : undefined;
   }
 
-  #flushQueue(): number {
+  /** Sends the queued lines; `sent` events follow unless the caller announces them itself. */
+  #flushQueue(announce = true): string[] {
     const lines = this.#queue.splice(0);
-    for (const line of lines) {
-      this.#session.transmit(line, false);
-      this.#events.emit("sent", { line });
-    }
-    return lines.length;
+    for (const line of lines) this.#session.transmit(line, false);
+    if (announce) { for (const line of lines) this.#events.emit("sent", { line }); }
+    return lines;
   }
 
   /** After each connection ends: the end of the client, a reconnect, or (`linger`) a wait. */
@@ -438,13 +437,15 @@ export class SwitchboardClient implements AsyncDisposable {
           continue;
         }
         this.#setState("ready");
-        const resent = this.#flushQueue();
+        const resent = this.#flushQueue(false);
         this.#events.emit("reconnect", {
           name: this.name,
           groups: this.groups,
           lostGroups: outcome.lostGroups,
-          resent,
+          resent: resent.length,
         });
+        // After the reconnect, so that a program shows "back" before the lines that went out.
+        for (const line of resent) this.#events.emit("sent", { line });
         break;
       }
     }
