@@ -1,0 +1,113 @@
+/**
+ * The client kept open all day, without a terminal: what scripts keep (the idle cut and a failed
+ * command still end them with their codes), a script's own messages in its output and its log,
+ * and the library's dormant state (`linger`) behind the interactive behaviour.
+ */
+
+import assert from "node:assert/strict";
+import { startTestServer } from "./_helpers.ts";
+import { ClientProcess, lines, runClient, until } from "./client_harness.ts";
+import { SwitchboardClient } from "../core/client/client.ts";
+import { EXIT } from "../cli/_exit_codes.ts";
+
+Deno.test("a script cut for inactivity (BYE idle) still exits 11: only a person's client waits", async () => {
+  await using server = await startTestServer({ idleTimeout: 0.5 });
+  await using client = new ClientProcess(["--port", String(server.addr.port), "--name", "alice"]);
+  const result = await client.finished();
+  assert.equal(result.code, EXIT.disconnected, result.stderr);
+  assert.match(result.stderr, /disconnected by the server: idle \(no activity for 0\.5 s\)/);
+});
+
+Deno.test("a script's own lobby and group messages are printed once acknowledged and logged, never as JSON records", async () => {
+  await using server = await startTestServer();
+  const log = await Deno.makeTempFile({ prefix: "client-own-" });
+  try {
+    const sends = [
+      "--send",
+      "hello all",
+      "--send",
+      ":group create dev",
+      "--send",
+      ":group send dev hi",
+    ];
+    const port = String(server.addr.port);
+    const result = await runClient([
+      "--port",
+      port,
+      "--name",
+      "alice",
+      "--log-file",
+      log,
+      ...sends,
+    ]);
+    assert.equal(result.code, EXIT.ok, result.stderr);
+    const out = lines(result.stdout).map((line) => line.replace(/^\d\d:\d\d:\d\d /, ""));
+    assert.deepEqual(out, ["<alice> hello all", "✓ created and joined #dev", "[#dev] <alice> hi"]);
+    const logged = await Deno.readTextFile(log);
+    assert.match(logged, /Z <alice> hello all\n/);
+    assert.match(logged, /Z \[#dev\] <alice> hi\n/);
+
+    const json = await runClient(["--port", port, "--name", "bob", "--json", "--send", "hi"]);
+    assert.equal(json.code, EXIT.ok, json.stderr);
+    const types = lines(json.stdout).map((line) => JSON.parse(line).type);
+    assert.ok(!types.includes("message"), types.join(" "));
+    assert.ok(types.includes("ack"), types.join(" "));
+  } finally {
+    await Deno.remove(log);
+  }
+});
+
+Deno.test("library: with linger, BYE idle leaves the client dormant until a line wakes it; it comes back with its name and groups", async () => {
+  await using server = await startTestServer({ idleTimeout: 0.4 });
+  await using client = await SwitchboardClient.connect({
+    port: server.addr.port,
+    linger: true,
+  });
+  assert.ok((await client.register("alice")).ok);
+  await client.request(":group create dev");
+  const dormant: string[] = [];
+  client.on("dormant", ({ why, bye }) => dormant.push(`${why} ${bye?.reason}`));
+  const sent: string[] = [];
+  client.on("sent", ({ line }) => sent.push(line));
+  await until(() => client.state === "dormant", 5000, "dormant after BYE idle");
+  assert.deepEqual(dormant, ["idle idle"]);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(client.state, "dormant", "no reconnect on its own");
+  const messages: string[] = [];
+  server.on("message", ({ from, text }) => messages.push(`${from} ${text}`));
+  assert.equal(client.send("I am back"), "queued");
+  assert.ok(await client.ready());
+  await until(() => messages.length === 1, 5000, "the waking line delivered");
+  assert.deepEqual(messages, ["alice I am back"]);
+  assert.deepEqual(sent, ["I am back"]);
+  assert.deepEqual(client.groups, ["dev"]);
+  assert.equal(client.wake(), false, "wake does nothing when connected");
+  await client.quit();
+});
+
+Deno.test("library: with linger, a client whose reconnecting gave up waits; wake() tries again", async () => {
+  const first = await startTestServer();
+  const port = first.addr.port;
+  await using client = await SwitchboardClient.connect({
+    port,
+    linger: true,
+    reconnectInterval: 0.1,
+    reconnectTimeout: 0.4,
+    connectTimeout: 1,
+  });
+  assert.ok((await client.register("alice")).ok);
+  const dormant: string[] = [];
+  client.on("dormant", ({ why, detail }) => dormant.push(`${why}: ${detail}`));
+  await first.shutdown();
+  await until(() => client.state === "dormant", 5000, "dormant after giving up");
+  assert.match(
+    dormant[0] ?? "",
+    /^gave-up: gave up reconnecting after 0\.4 s \(connection refused\)/,
+  );
+  await using second = await startTestServer({ port });
+  assert.equal(client.wake(), true);
+  assert.ok(await client.ready());
+  assert.equal(client.name, "alice");
+  assert.deepEqual(second.console(":list").at(-1), "OK list 1");
+  await client.quit();
+});
