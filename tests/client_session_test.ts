@@ -9,6 +9,7 @@ import { startTestServer } from "./_helpers.ts";
 import { ClientProcess, lines, runClient, until } from "./client_harness.ts";
 import { SwitchboardClient } from "../core/client/client.ts";
 import { EXIT } from "../cli/_exit_codes.ts";
+import { ansiToSvg } from "../scripts/capture_svg.ts";
 
 Deno.test("a script cut for inactivity (BYE idle) still exits 11: only a person's client waits", async () => {
   await using server = await startTestServer({ idleTimeout: 0.5 });
@@ -110,4 +111,12 @@ Deno.test("library: with linger, a client whose reconnecting gave up waits; wake
   assert.equal(client.name, "alice");
   assert.deepEqual(second.console(":list").at(-1), "OK list 1");
   await client.quit();
+});
+
+Deno.test("capture_svg: a coloured screen becomes SVG text rows, colours carried across rows, text escaped", () => {
+  const svg = ansiToSvg("\x1b[90m12:00:00 gray\nstill gray\x1b[39m <bob> & co\n\n\n");
+  const rows = svg.split("\n").filter((line) => line.startsWith("<text y="));
+  assert.equal(rows.length, 2, svg);
+  assert.match(rows[1] ?? "", /<tspan x="12\.0" fill="#7f848e">still gray<\/tspan>/);
+  assert.match(rows[1] ?? "", /fill="#d0d0d0"> &lt;bob&gt; &amp; co</);
 });
