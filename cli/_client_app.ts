@@ -79,7 +79,7 @@ const LOCAL_HELP = [
   ":status                     connection, name, groups, queued lines and transfers",
   ":wait                       wait until every transfer and answer is in",
   ":sleep <seconds>            pause before the next line (for scripts)",
-  ":quit, exit, Ctrl+D, Ctrl+C leave",
+  ":quit, /quit, exit, Ctrl+D    leave;  Ctrl+C clears the line (twice: leave)",
 ];
 
 /** Runs the program with a parsed command line; resolves with the exit code. */

@@ -51,7 +51,7 @@ other server commands work as in the protocol (see :help). The client adds :stat
 :sleep SECONDS and :help for itself, and handles files: :put PATH [NAME], :get NAME [DEST],
 :send USER|#GROUP PATH, :accept ID (with a progress bar on a terminal and a summary line).
 :files, :rm, :decline, :run and :commands go to the server as typed. exit, :quit, Ctrl+D or
-Ctrl+C leave.
+Ctrl+C twice leave (once, it clears the line).
 
 Without a terminal, input lines are handled in order; at the end of input the client waits for
 every transfer and every answer, then quits. Messages are acknowledged (:ack on): a message the
