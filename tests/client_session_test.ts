@@ -5,11 +5,14 @@
  */
 
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { startTestServer } from "./_helpers.ts";
 import { ClientProcess, lines, runClient, until } from "./client_harness.ts";
 import { SwitchboardClient } from "../core/client/client.ts";
 import { EXIT } from "../cli/_exit_codes.ts";
 import { ansiToSvg } from "../scripts/capture_svg.ts";
+import { writeAccountsFile } from "../core/config/accounts_file.ts";
+import { hashPassword } from "../core/util/password_hash.ts";
 
 Deno.test("a script cut for inactivity (BYE idle) still exits 11: only a person's client waits", async () => {
   await using server = await startTestServer({ idleTimeout: 0.5 });
@@ -119,4 +122,25 @@ Deno.test("capture_svg: a coloured screen becomes SVG text rows, colours carried
   assert.equal(rows.length, 2, svg);
   assert.match(rows[1] ?? "", /<tspan x="12\.0" fill="#7f848e">still gray<\/tspan>/);
   assert.match(rows[1] ?? "", /fill="#d0d0d0"> &lt;bob&gt; &amp; co</);
+});
+
+Deno.test("library: with linger, a client that logged in logs in again when a line wakes it after BYE idle", async () => {
+  const folder = await Deno.makeTempDir({ prefix: "client-session-login-" });
+  try {
+    const accounts = join(folder, "accounts.json");
+    const password = await hashPassword("wonderland", { N: 1024 });
+    await writeAccountsFile(accounts, { users: { alice: { password } } });
+    await using server = await startTestServer({ accounts, idleTimeout: 0.4 });
+    await using client = await SwitchboardClient.connect({ port: server.addr.port, linger: true });
+    assert.ok((await client.login("alice", "wonderland")).ok);
+    await until(() => client.state === "dormant", 5000, "dormant after BYE idle");
+    const messages: string[] = [];
+    server.on("message", ({ from, text }) => messages.push(`${from} ${text}`));
+    client.send("logged in again");
+    await until(() => messages.length === 1, 5000, "the waking line delivered");
+    assert.deepEqual(messages, ["alice logged in again"]);
+    await client.quit();
+  } finally {
+    await Deno.remove(folder, { recursive: true });
+  }
 });
