@@ -36,6 +36,7 @@ import {
 } from "./_client_terminal.ts";
 import { TransferDesk } from "./_client_transfers.ts";
 import { ListenLines } from "./_client_listen.ts";
+import { ConnectionStatus, isOwnMessage, ownLobbyMessage } from "./_client_presence.ts";
 import { PromptAborted, readSecret } from "./_password_prompt.ts";
 import { fromSlash, SLASH_HELP } from "./_client_commands.ts";
 import { terminalColourDepth } from "./_client_colours.ts";
@@ -84,7 +85,7 @@ const LOCAL_HELP = [
   ":status                     connection, name, groups, queued lines and transfers",
   ":wait                       wait until every transfer and answer is in",
   ":sleep <seconds>            pause before the next line (for scripts)",
-  ":quit, exit, Ctrl+D, Ctrl+C leave",
+  ":quit, /quit, exit, Ctrl+D    leave;  Ctrl+C clears the line (twice: leave)",
 ];
 
 /** Runs the program with a parsed command line; resolves with the exit code. */
@@ -227,6 +228,9 @@ class ClientApp {
   #failure: ExitCode | undefined;
   /** Who is online and which groups exist, for Tab completion. */
   readonly #roster = new Roster();
+  /** The one status line while disconnected (interactive), drawn above the transfers'. */
+  readonly #connection: ConnectionStatus;
+  #transferLines: readonly string[] = [];
 
   constructor(
     plan: ClientPlan,
@@ -242,6 +246,11 @@ class ClientApp {
     this.#interactive = interactive;
     this.#paint = paint;
     this.#log = log;
+    this.#connection = new ConnectionStatus(
+      () => this.#drawStatus(),
+      paint.out,
+      () => process.stdout.columns || 80,
+    );
   }
 
   async run(): Promise<number> {
@@ -262,6 +271,8 @@ class ClientApp {
         ...(this.#tls === undefined ? {} : { tls: this.#tls }),
         // A script cannot watch: it learns from ACK/NACK what got through.
         ack: !this.#interactive,
+        // A person is not cut off for reading quietly, or for a long outage: the client waits.
+        linger: this.#interactive,
       });
     } catch (error) {
       if (!(error instanceof ConnectError)) throw error;
@@ -274,7 +285,12 @@ class ClientApp {
     this.#greeted(client);
     if (this.#interactive) {
       const groups = () => this.#client?.groups ?? [];
-      this.#terminal = new TerminalScreen(this.#prompt(), chatEditor(this.#roster, groups));
+      this.#terminal = new TerminalScreen(this.#prompt(), chatEditor(this.#roster, groups), {
+        retracts: (line) =>
+          (client.state === "dormant" && line.trim() === "") ||
+          (client.mode === "chat" && client.name !== undefined && isOwnMessage(line)),
+        interruptHint: () => this.#notice("Ctrl+C again leaves (so do Ctrl+D and :quit)"),
+      });
       this.#screen = this.#terminal;
     }
     const input: LineSource = plan.listen
@@ -342,7 +358,12 @@ class ClientApp {
       notice: (text) => this.#notice(text),
       json: this.#plan.json ? (record) => this.#emitJson(record) : undefined,
       failed: () => this.#failure ??= EXIT.failure,
-      status: this.#interactive ? (lines) => this.#screen.setStatus(lines) : undefined,
+      status: this.#interactive
+        ? (lines) => {
+          this.#transferLines = lines;
+          this.#drawStatus();
+        }
+        : undefined,
       columns: () => process.stdout.columns || 80,
     });
   }
@@ -357,6 +378,10 @@ class ClientApp {
       `${missing.length} message${missing.length === 1 ? " was" : "s were"} never acknowledged:`,
     );
     for (const line of missing) this.#problem(`  ${line}`);
+  }
+
+  #drawStatus(): void {
+    this.#screen.setStatus([...this.#connection.lines, ...this.#transferLines]);
   }
 
   #cancelling(desk: TransferDesk): void {
@@ -460,9 +485,10 @@ class ClientApp {
     if (slash.message) return void await this.#send(client, slash.line);
     const line = slash.line;
     const trimmed = line.trim();
-    if (trimmed === "") return undefined;
+    // Enter on an empty line wakes a client that is waiting to reconnect.
+    if (trimmed === "") return void client.wake();
     const lower = trimmed.toLowerCase();
-    if (lower === "exit" || lower === ":quit" || lower.startsWith(":quit ")) return "quit";
+    if (lower === "exit" || /^[:/]quit(\s|$)/.test(lower)) return "quit";
     if (trimmed.startsWith(":") && !trimmed.startsWith("::")) {
       const { verb, rest } = parseCommand(trimmed);
       switch (verb) {
@@ -500,6 +526,7 @@ class ClientApp {
   }
 
   async #send(client: SwitchboardClient, line: string): Promise<void> {
+    const dormant = client.state === "dormant";
     let status = client.send(line);
     if (status === "queue-full" && !this.#interactive) {
       // A script is not a person typing: wait for the connection instead of dropping lines.
@@ -509,6 +536,8 @@ class ClientApp {
       case "sent":
         return;
       case "queued":
+        // A line that woke the client goes out in a moment: the status line says how it goes.
+        if (dormant) return;
         this.#notice(
           `not connected: "${line}" is queued (${client.queued} waiting) and goes out after reconnecting`,
           "warn",
@@ -571,16 +600,20 @@ class ClientApp {
           ? (error ?? "the server closed the connection")
           : `${bye.reason}: ${bye.text}`;
         const o = client.options;
-        this.#notice(
-          `connection to ${client.address} lost (${why}); reconnecting every ${o.reconnectInterval} s ` +
-            `for up to ${o.reconnectTimeout} s. Lines typed meanwhile are queued.`,
-          "warn",
-        );
+        if (this.#interactive) {
+          this.#notice(`connection to ${client.address} lost (${why}); reconnecting`, "warn");
+          this.#connection.reconnecting(why, o.reconnectTimeout);
+        } else {this.#notice(
+            `connection to ${client.address} lost (${why}); reconnecting every ${o.reconnectInterval} s ` +
+              `for up to ${o.reconnectTimeout} s. Lines typed meanwhile are queued.`,
+            "warn",
+          );}
       }
       this.#updatePrompt();
     });
     let lastRetryNotice = 0;
     client.on("reconnecting", ({ attempt, delayMs, lastError }) => {
+      if (this.#interactive) return this.#connection.attempt(attempt, delayMs, lastError);
       // With a short interval, say it once every few seconds rather than at every attempt.
       if (attempt === 1 || Date.now() - lastRetryNotice < RETRY_NOTICE_MS) return;
       lastRetryNotice = Date.now();
@@ -589,7 +622,25 @@ class ClientApp {
         "warn",
       );
     });
+    client.on("dormant", ({ why, bye, detail }) => {
+      if (why === "idle") {
+        this.#notice(
+          `disconnected for inactivity (${bye?.text ?? "idle"}): type to reconnect and send, ` +
+            "or just Enter",
+          "warn",
+        );
+      } else {
+        this.#connection.gaveUp(detail);
+      }
+      this.#updatePrompt();
+    });
+    client.on("sent", ({ line }) => {
+      // With acknowledgements on, a message is shown once the server confirmed it (#onLine).
+      if (!client.acknowledging) this.#showOwn(ownLobbyMessage(line, client.name));
+    });
+    client.on("end", () => this.#connection.clear());
     client.on("reconnect", ({ name, groups, lostGroups, resent }) => {
+      this.#connection.clear();
       this.#greeted(client);
       const parts = [`reconnected to ${client.address}${name === undefined ? "" : ` as ${name}`}`];
       if (groups.length > 0) parts.push(`rejoined ${groups.map((g) => `#${g}`).join(" ")}`);
@@ -644,6 +695,24 @@ class ClientApp {
     if (event.type === "nick") this.#updatePrompt();
     this.#noticed(received, me);
     if (event.type === "offer") this.#desk?.offered(event);
+    if (event.type === "ack" && received.command !== undefined) {
+      this.#showOwn(ownLobbyMessage(received.command, me));
+    }
+  }
+
+  /**
+   * Your own lobby message, shown and logged like everyone else's (the server does not echo it
+   * back). Not a JSON record: `--json` reports what the server sent (the `ack`, with acks on).
+   */
+  #showOwn(own: ReceivedLine | undefined): void {
+    if (own === undefined || this.#plan.json) return;
+    const now = new Date();
+    const ctx = { me: this.#client?.name, paint: this.#plain };
+    const plain = renderLine(own, ctx);
+    if (plain === undefined) return;
+    this.#log?.write(now, plain);
+    const text = renderLine(own, { ...ctx, paint: this.#paint.out }) ?? plain;
+    this.#screen.show(`${this.#paint.out.paint("gray", clock(now))} ${text}`);
   }
 
   /** Sender colours and completion follow who is around; a mention or a PM rings the bell. */
@@ -720,7 +789,9 @@ class ClientApp {
       : client.name === undefined
       ? ""
       : paint.self(client.name);
-    const offline = client.state === "reconnecting" ? paint.paint("yellow", "(offline) ") : "";
+    const offline = client.state === "reconnecting" || client.state === "dormant"
+      ? paint.paint("yellow", "(offline) ")
+      : "";
     return `${offline}${who}> `;
   }
 
@@ -740,7 +811,8 @@ class ClientApp {
     switch (end.reason) {
       case "quit":
       case "closed":
-        if (this.#interactive) this.#notice("disconnected. Bye!");
+        // A person who left as asked gets 0: the failure codes are for scripts.
+        if (this.#interactive) return this.#notice("disconnected. Bye!"), EXIT.ok;
         return end.unsent.length > 0 ? EXIT.failure : this.#failure ?? EXIT.ok;
       case "kicked":
         this.#problem(

@@ -57,8 +57,9 @@ other server commands work as in the protocol (see :help). The client adds :stat
 :sleep SECONDS and :help for itself, and handles files: :put PATH [NAME], :get NAME [DEST],
 :send USER|#GROUP PATH, :accept ID (with a progress bar on a terminal and a summary line).
 :files, :rm, :decline, :run and :commands go to the server as typed. exit, :quit, Ctrl+D or
-Ctrl+C leave. Every command also works with / (/quit, /msg, /join, /part, /nick, /me, …); a
-line starting with one / is never sent as a message, and //text sends /text.
+Ctrl+C twice leave (once, it clears the line). Every command also works with / (/quit, /msg,
+/join, /part, /nick, /me, …); a line starting with one / is never sent as a message, and //text
+sends /text.
 
 Without a terminal, input lines are handled in order; at the end of input the client waits for
 every transfer and every answer, then quits. Messages are acknowledged (:ack on): a message the

@@ -13,6 +13,7 @@ import { formatBytes } from "./_client_progress.ts";
 import { type ColourDepth, inSwatch, palette, SenderColours } from "./_client_colours.ts";
 import { actionOf } from "./_client_commands.ts";
 import { markMentions, mentions } from "./_client_notify.ts";
+import { groupSendParts } from "./_client_presence.ts";
 
 /** A `styleText` format name. */
 type Style = Parameters<typeof styleText>[0];
@@ -220,8 +221,14 @@ function renderOk(
           return ok(`left #${b}`);
         case "members":
           return ok(`#${b}: ${plural(Number(c), "member")}`);
-        case "send":
-          return undefined;
+        case "send": {
+          // Your own group message, shown like everyone else's: the server does not echo it.
+          const sent = command === undefined ? undefined : groupSendParts(command);
+          if (sent === undefined || ctx.me === undefined) return undefined;
+          return `${p.paint("cyan", `[#${clean(sent.group)}]`)} <${p.sender(clean(ctx.me))}> ${
+            clean(sent.text)
+          }`;
+        }
       }
       return ok(params.join(" "));
     case "groups":

@@ -52,9 +52,18 @@ function writeLine(stream: { writeSync(data: Uint8Array): number }, text: string
   }
 }
 
+/** What the program tells the terminal about typed lines and keys. */
+export interface TerminalHooks {
+  /** True for a line whose own echo will replace the raw prompt line (your message). */
+  retracts?: (line: string) => boolean;
+  /** Ctrl+C on an empty line, the first time: say how to leave (a second one leaves). */
+  interruptHint?: () => void;
+}
+
 /**
  * The interactive terminal: a `node:readline` line editor (history with the arrow keys,
- * Ctrl+A/E, …) whose prompt and half-typed line survive incoming messages.
+ * Ctrl+A/E, …) whose prompt and half-typed line survive incoming messages. Ctrl+C clears the
+ * line, as in a shell; twice on an empty line (or Ctrl+D on one) it leaves.
  */
 export class TerminalScreen implements Screen, LineSource {
   readonly #rl: Interface;
@@ -68,14 +77,23 @@ export class TerminalScreen implements Screen, LineSource {
   /** The prompt, and what Ctrl+R shows instead while it searches. */
   #basePrompt: string;
   #overlay: string | undefined;
+  readonly #hooks: TerminalHooks;
+  /** A question (`ask`) is on the screen: Ctrl+C there leaves at once. */
   #asking = false;
+  /** The last key was Ctrl+C on an empty line: another one leaves. */
+  #interrupted = false;
+  readonly #onKey = (_text: unknown, key: { ctrl?: boolean; name?: string } | undefined) => {
+    if (!(key?.ctrl && key.name === "c")) this.#interrupted = false;
+  };
 
   /**
    * Takes over the terminal (raw mode) until {@linkcode TerminalScreen.close}; `editor` adds
-   * Tab completion, Ctrl+R and a history kept across sessions (cli/_client_editor.ts).
+   * Tab completion, Ctrl+R and a history kept across sessions (cli/_client_editor.ts), `hooks`
+   * what Ctrl+C and the end of input do.
    */
-  constructor(prompt: string, editor: EditorOptions = {}) {
+  constructor(prompt: string, editor: EditorOptions = {}, hooks: TerminalHooks = {}) {
     this.#basePrompt = prompt;
+    this.#hooks = hooks;
     this.#rl = createInterface({
       input: process.stdin,
       output: process.stdout,
@@ -94,19 +112,38 @@ export class TerminalScreen implements Screen, LineSource {
     });
     this.#rl.on("line", (line) => {
       this.#lines.push(line);
-      if (this.#statusRows > 0) this.#keepStatusBelow(line);
+      const retract = this.#hooks.retracts?.(line) ?? false;
+      if (this.#statusRows > 0 || retract) this.#keepStatusBelow(line, !retract);
       // Draw the next prompt at once: keys typed while this line is handled land after it, and
       // output meanwhile goes above it.
       if (this.#prompting) this.#rl.prompt();
       this.#notify();
     });
     this.#rl.on("close", () => {
+      // Ctrl+D: what follows (the goodbye) starts on a line of its own, not after the prompt.
+      if (this.#prompting && !this.#closed) this.#erasePrompt();
       this.#closed = true;
       this.#prompting = false;
+      process.stdin.off("keypress", this.#onKey);
       this.#notify();
     });
-    // Ctrl+C leaves like Ctrl+D (readline would otherwise just close).
-    this.#rl.on("SIGINT", () => this.#rl.close());
+    this.#rl.on("SIGINT", () => this.#interrupt());
+    process.stdin.on("keypress", this.#onKey);
+  }
+
+  /** Ctrl+C: clears a half-typed line; on an empty line warns once, then leaves. */
+  #interrupt(): void {
+    if (this.#asking || this.#interrupted) {
+      this.#rl.close();
+      return;
+    }
+    if (this.#rl.line !== "") {
+      this.#rl.write(null, { ctrl: true, name: "e" });
+      this.#rl.write(null, { ctrl: true, name: "u" });
+      return;
+    }
+    this.#interrupted = true;
+    this.#hooks.interruptHint?.();
   }
 
   /** Asks a question on the terminal; `null` when the person pressed Ctrl+D or Ctrl+C. */
@@ -161,9 +198,10 @@ export class TerminalScreen implements Screen, LineSource {
 
   /**
    * Enter leaves the finished line on the screen below the status lines; move them under it, so
-   * they stay right above the next prompt instead of scrolling away with the conversation.
+   * they stay right above the next prompt instead of scrolling away with the conversation. With
+   * `keep` false the finished line is removed (its echo will be printed instead).
    */
-  #keepStatusBelow(line: string): void {
+  #keepStatusBelow(line: string, keep = true): void {
     const echoed = this.#rl.getPrompt() + line;
     const columns = process.stdout.columns || 80;
     const width = displayWidth(stripVTControlCharacters(echoed));
@@ -173,7 +211,7 @@ export class TerminalScreen implements Screen, LineSource {
     clearScreenDown(process.stdout);
     const status = this.#status.map((text) => text + "\n").join("");
     this.#statusRows = this.#status.length;
-    process.stdout.write(echoed + "\n" + status);
+    process.stdout.write((keep ? echoed + "\n" : "") + status);
   }
 
   /** Writes `text` (complete lines), the status lines, then the prompt and typed text. */

@@ -29,7 +29,7 @@ export class Terminal implements AsyncDisposable {
 
   /**
    * Runs `cli/<program>.ts` with its permission set; when it exits the window shows
-   * `exit=<code>` and stays open.
+   * `exit=<code>` and stays open. Colours are off unless `env` sets `NO_COLOR` to `""`.
    */
   async start(
     program: "server" | "client",
@@ -39,7 +39,9 @@ export class Terminal implements AsyncDisposable {
     const command = [Deno.execPath(), "run", "-q", `-P=${program}`, `cli/${program}.ts`, ...args]
       .map(quote).join(" ");
     const envArgs = Object.entries({ DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1", ...env })
+      .filter(([, v]) => v !== "")
       .flatMap(([k, v]) => ["-e", `${k}=${v}`]);
+    const unset = env.NO_COLOR === "" ? "env -u NO_COLOR " : "";
     await this.#tmux(
       "new-session",
       "-d",
@@ -52,7 +54,7 @@ export class Terminal implements AsyncDisposable {
       "-c",
       REPO_ROOT,
       ...envArgs,
-      `sh -c '${command}; echo "exit=$?"; sleep 60'`,
+      `${unset}sh -c '${command}; echo "exit=$?"; sleep 60'`,
     );
     this.#socketPath = (await this.#tmux("display-message", "-p", "#{socket_path}")).trim();
   }
@@ -67,9 +69,9 @@ export class Terminal implements AsyncDisposable {
     await this.#tmux("send-keys", "-t", "main", "-l", text);
   }
 
-  /** The screen as text. */
-  async screen(): Promise<string> {
-    return await this.#tmux("capture-pane", "-p", "-t", "main");
+  /** The screen as text (`withStyles`: with SGR colour codes, as `capture-pane -e`). */
+  async screen(withStyles = false): Promise<string> {
+    return await this.#tmux("capture-pane", "-p", ...(withStyles ? ["-e"] : []), "-t", "main");
   }
 
   /** Waits until the screen matches `pattern`. */

@@ -150,7 +150,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "terminal: a refused name is explained and asked again; NO_COLOR is respected; Ctrl+C leaves",
+    "terminal: a refused name is explained and asked again; NO_COLOR is respected; Ctrl+C twice leaves",
   ignore: !TMUX,
   fn: async () => {
     await using server = await startTestServer();
@@ -170,7 +170,7 @@ Deno.test({
     await term.waitFor(/^carol>$/m);
     // deno-lint-ignore no-control-regex
     assert.doesNotMatch(await term.screen(true), /\x1b\[[\d;]*m/, "no colours with NO_COLOR");
-    await term.keys("C-c");
+    await term.keys("C-c", "C-c");
     await term.waitFor(/^exit=0$/m);
     assert.equal(server.console(":list").at(-1), "OK list 1", "carol left with :quit");
   },

@@ -65,25 +65,27 @@ export function describeEnd(end: Pick<SessionEnd, "bye" | "error">): string {
 
 /**
  * Reconnects after `cause` until a new session is restored (resolving with the groups that were
- * lost) or the client ends instead: time ran out, the server refused this client or its name,
- * or the program closed it (`undefined`).
+ * lost), time runs out (`gaveUp`, with the end it would be: the caller ends the client or, with
+ * `linger`, lets it wait), or the client ends instead: the server refused this client or its
+ * name, or the program closed it (`undefined`).
  */
 export async function reconnect(
   client: Reconnecting,
   cause: SessionEnd,
-): Promise<{ lostGroups: LostGroups } | undefined> {
+): Promise<{ lostGroups: LostGroups } | { gaveUp: GaveUp } | undefined> {
   const { backoff, reconnectTimeout } = client.options;
   const deadline = Date.now() + reconnectTimeout * 1000;
   let lastError = describeEnd(cause);
   for (let attempt = 1;; attempt++) {
     const delayMs = attempt === 1 ? 0 : Math.max(0, backoff(attempt - 1));
     if (Date.now() + delayMs > deadline) {
-      client.finish(
-        cause.bye === undefined ? "lost" : "disconnected",
-        cause.bye,
-        `gave up reconnecting after ${reconnectTimeout} s (${lastError})`,
-      );
-      return undefined;
+      return {
+        gaveUp: {
+          reason: cause.bye === undefined ? "lost" : "disconnected",
+          bye: cause.bye,
+          detail: `gave up reconnecting after ${reconnectTimeout} s (${lastError})`,
+        },
+      };
     }
     client.events.emit("reconnecting", { attempt, delayMs, lastError });
     if (delayMs > 0) await sleep(delayMs, client.closed);
@@ -116,6 +118,16 @@ export async function reconnect(
   }
 }
 
+/** How a client that stopped trying would end. */
+export interface GaveUp {
+  /** `lost` (no `BYE`) or `disconnected`. */
+  reason: "lost" | "disconnected";
+  /** The `BYE` that ended the last connection, if any. */
+  bye: ByeEvent | undefined;
+  /** For a person: how long it tried and the last error. */
+  detail: string;
+}
+
 type Restored =
   | { lostGroups: LostGroups }
   | { retry: string }
@@ -130,6 +142,9 @@ async function restore(
   identity: Identity,
   login: { name: string; password: string } | undefined,
 ): Promise<Restored> {
+  // Hook for session resume (a later issue): a server that can resume a session would be asked
+  // here, before registering, with the old session's token; when it resumes, the name, the
+  // groups and the messages missed meanwhile come back with it and the rest of this is skipped.
   const name = login?.name ?? identity.name;
   if (session.mode === "chat" && name !== undefined) {
     const reply = await session.register(name, login?.password);

@@ -96,6 +96,8 @@ export class SwitchboardClient implements AsyncDisposable {
   #resolveEnd!: (end: ClientEnd) => void;
   /** The account logged in with, to log in again after a reconnect; kept out of `options`. */
   #login: { name: string; password: string } | undefined;
+  /** Set while `dormant`: ends the wait. */
+  #wakeDormant: (() => void) | undefined;
 
   private constructor(options: ResolvedClientOptions, link: ClientLink) {
     this.options = options;
@@ -223,7 +225,8 @@ export class SwitchboardClient implements AsyncDisposable {
 
   /**
    * Sends one line as typed: a message, a `:command`, `exit`. Sent at once when connected and
-   * registered, otherwise queued (up to `queueLimit` lines) and sent after reconnecting.
+   * registered, otherwise queued (up to `queueLimit` lines) and sent after reconnecting; a
+   * `dormant` client is woken by it. A `sent` event follows the line onto the wire.
    * @throws {TypeError} when `line` contains a line break.
    */
   send(line: string): SendStatus {
@@ -232,11 +235,26 @@ export class SwitchboardClient implements AsyncDisposable {
     if (encoder.encode(line).length > this.options.maxLineBytes) return "too-long";
     if (this.#state === "ready" && !this.#session.link.closed) {
       this.#session.transmit(line, false);
+      this.#events.emit("sent", { line });
       return "sent";
     }
     if (this.#queue.length >= this.options.queueLimit) return "queue-full";
     this.#queue.push(line);
+    this.wake();
     return "queued";
+  }
+
+  /**
+   * Wakes a `dormant` client (see the `linger` option): it reconnects now, and sends what was
+   * queued once it is back. Returns `false`, doing nothing, in any other state.
+   * ({@linkcode SwitchboardClient.send} wakes it too.)
+   */
+  wake(): boolean {
+    const wake = this.#wakeDormant;
+    if (wake === undefined) return false;
+    this.#wakeDormant = undefined;
+    wake();
+    return true;
   }
 
   /**
@@ -369,18 +387,21 @@ export class SwitchboardClient implements AsyncDisposable {
     return await this.ready() ? this.#session : undefined;
   }
 
-  #flushQueue(): number {
+  /** Sends the queued lines; `sent` events follow unless the caller announces them itself. */
+  #flushQueue(announce = true): string[] {
     const lines = this.#queue.splice(0);
     for (const line of lines) this.#session.transmit(line, false);
-    return lines.length;
+    if (announce) { for (const line of lines) this.#events.emit("sent", { line }); }
+    return lines;
   }
 
-  /** After each connection ends: the end of the client, or a reconnect. */
+  /** After each connection ends: the end of the client, a reconnect, or (`linger`) a wait. */
   async #supervise(): Promise<void> {
     for (;;) {
       const end = await this.#session.ended;
       if (this.#state === "closed") return;
       const final = this.#quitting ? "quit" : finalReason(end.bye);
+      const idle = final === "disconnected" && end.bye?.reason === "idle" && this.options.linger;
       const retry = final === undefined && this.options.reconnectTimeout > 0;
       if (retry) this.#setState("reconnecting");
       this.#events.emit("disconnect", {
@@ -390,31 +411,62 @@ export class SwitchboardClient implements AsyncDisposable {
         unanswered: end.unanswered,
         unacknowledged: end.unacknowledged,
       });
-      if (!retry) {
+      if (idle) {
+        // Reconnecting at once would defeat the server's idle policy; coming back when the
+        // person acts again does not.
+        if (!(await this.#dormant("idle", end.bye, describeEnd(end)))) return;
+      } else if (!retry) {
         const reason = final ?? (end.bye === undefined ? "lost" : "disconnected");
         this.#finish(reason, end.bye, describeEnd(end));
         return;
       }
-      const restored = await reconnect({
-        options: this.options,
-        identity: this.#identity,
-        login: this.#login,
-        events: this.#events,
-        closed: this.closed,
-        ended: () => this.#end !== undefined,
-        reopen: () => this.#reopen(),
-        finish: (reason, bye, detail) => this.#finish(reason, bye, detail),
-      }, end);
-      if (restored === undefined) return;
-      this.#setState("ready");
-      const resent = this.#flushQueue();
-      this.#events.emit("reconnect", {
-        name: this.name,
-        groups: this.groups,
-        lostGroups: restored.lostGroups,
-        resent,
-      });
+      for (;;) {
+        const outcome = await reconnect({
+          options: this.options,
+          identity: this.#identity,
+          login: this.#login,
+          events: this.#events,
+          closed: this.closed,
+          ended: () => this.#end !== undefined,
+          reopen: () => this.#reopen(),
+          finish: (reason, bye, detail) => this.#finish(reason, bye, detail),
+        }, end);
+        if (outcome === undefined) return;
+        if ("gaveUp" in outcome) {
+          const { reason, bye, detail } = outcome.gaveUp;
+          if (!this.options.linger) return this.#finish(reason, bye, detail);
+          if (!(await this.#dormant("gave-up", bye, detail))) return;
+          continue;
+        }
+        this.#setState("ready");
+        const resent = this.#flushQueue(false);
+        this.#events.emit("reconnect", {
+          name: this.name,
+          groups: this.groups,
+          lostGroups: outcome.lostGroups,
+          resent: resent.length,
+        });
+        // After the reconnect, so that a program shows "back" before the lines that went out.
+        for (const line of resent) this.#events.emit("sent", { line });
+        break;
+      }
     }
+  }
+
+  /** Waits in state `dormant` until woken (`true`) or the client ends (`false`). */
+  async #dormant(
+    why: "idle" | "gave-up",
+    bye: ByeEvent | undefined,
+    detail: string,
+  ): Promise<boolean> {
+    this.#setState("dormant");
+    const woken = new Promise<void>((resolve) => this.#wakeDormant = resolve);
+    this.#events.emit("dormant", { why, bye, detail });
+    await Promise.race([woken, this.closed]);
+    this.#wakeDormant = undefined;
+    if (this.#end !== undefined) return false;
+    this.#setState("reconnecting");
+    return true;
   }
 
   #finish(reason: EndReason, bye: ByeEvent | undefined, detail: string): void {

@@ -33,8 +33,11 @@ export interface ReceivedLine {
   registration: boolean;
 }
 
-/** Connection states. */
-export type ClientState = "registering" | "ready" | "reconnecting" | "closed";
+/**
+ * Connection states. `dormant` (only with the `linger` option): the server cut the connection
+ * for inactivity, or reconnecting gave up, and the client waits to be woken.
+ */
+export type ClientState = "registering" | "ready" | "reconnecting" | "dormant" | "closed";
 
 /**
  * Why a client stopped: `quit` (asked to), `kicked`, `disconnected` (the server said `BYE` and
@@ -79,6 +82,16 @@ export interface ClientEventMap {
     /** With `ack`: messages sent that got neither `ACK` nor `NACK` (they may have got through). */
     unacknowledged: string[];
   };
+  /**
+   * With `linger`: the client stopped trying and waits for the program to send a line or call
+   * `wake` — after `BYE idle` (`why: "idle"`) or when reconnecting gave up (`"gave-up"`).
+   */
+  dormant: { why: "idle" | "gave-up"; bye: ByeEvent | undefined; detail: string };
+  /**
+   * A line given to `SwitchboardClient.send` went onto the wire: at once, or from the queue
+   * after a reconnect. (Lines the client writes itself, requests and payloads are not reported.)
+   */
+  sent: { line: string };
   /** A reconnect attempt is about to start after `delayMs`. */
   reconnecting: { attempt: number; delayMs: number; lastError: string | undefined };
   /** Connected again: registered under `name`, groups re-joined, `resent` queued lines sent. */

@@ -54,6 +54,15 @@ export interface ClientOptions {
    * @default {false}
    */
   ack?: boolean;
+  /**
+   * Stay open instead of ending when the server cut the connection for inactivity (`BYE idle`)
+   * or when reconnecting gave up: the client waits in state `dormant` (a `dormant` event says
+   * why) until the program sends a line or calls `SwitchboardClient.wake`, then reconnects as
+   * after a drop (same name or login, same groups) and sends the lines queued meanwhile. For a
+   * person at a terminal; a script wants the end and its exit code.
+   * @default {false}
+   */
+  linger?: boolean;
 }
 
 /** The options a client runs with, defaults filled in. */
@@ -83,6 +92,8 @@ export interface ResolvedClientOptions {
   maxLineBytes: number;
   /** See {@linkcode ClientOptions.ack}. */
   ack: boolean;
+  /** See {@linkcode ClientOptions.linger}. */
+  linger: boolean;
 }
 
 /**
@@ -113,5 +124,6 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
     staleTimeout: options.staleTimeout ?? 90,
     maxLineBytes: options.maxLineBytes ?? 65536,
     ack: options.ack ?? false,
+    linger: options.linger ?? false,
   };
 }
