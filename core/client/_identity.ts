@@ -11,6 +11,8 @@ import type { NickEvent, OkEvent } from "../protocol/server_line.ts";
 /** The name and groups a client holds, as the server confirmed them. */
 export class Identity {
   #name: string | undefined;
+  #token: string | undefined;
+  #lastId = 0;
   /** Group names (without `#`) by their case-folded key. */
   readonly #groups = new Map<string, string>();
 
@@ -27,6 +29,36 @@ export class Identity {
   /** The groups as `[key, name]` pairs, a copy to walk while it changes. */
   memberships(): [string, string][] {
     return [...this.#groups];
+  }
+
+  /** The token of the server's last `SESSION` line: what a reconnect resumes with. */
+  get token(): string | undefined {
+    return this.#token;
+  }
+
+  /** The id of the last message reported (0 before any came with an id). */
+  get lastId(): number {
+    return this.#lastId;
+  }
+
+  /** `SESSION <token>`: the session may be resumed with it (once). */
+  sessionOpened(token: string): void {
+    this.#token = token;
+  }
+
+  /** The session cannot be resumed (the server said `ERR bad-session`): register instead. */
+  sessionLost(): void {
+    this.#token = undefined;
+  }
+
+  /**
+   * A message with id `id` arrived: true when it is new, false when it was reported already (a
+   * resume replays from the last id this client saw, so nothing is reported twice).
+   */
+  seen(id: number): boolean {
+    if (id <= this.#lastId) return false;
+    this.#lastId = id;
+    return true;
   }
 
   /** `WELCOME`: registered under `name`. */

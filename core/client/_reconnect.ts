@@ -142,9 +142,24 @@ async function restore(
   identity: Identity,
   login: { name: string; password: string } | undefined,
 ): Promise<Restored> {
-  // Hook for session resume (a later issue): a server that can resume a session would be asked
-  // here, before registering, with the old session's token; when it resumes, the name, the
-  // groups and the messages missed meanwhile come back with it and the rest of this is skipped.
+  // A session the server may still hold: resumed, it brings back the name, the groups and every
+  // message missed meanwhile (from the last id this client saw), and the rest is skipped.
+  const token = identity.token;
+  if (session.mode === "chat" && token !== undefined) {
+    const reply = await session.resume(token, identity.lastId);
+    if (reply.type === "closed") {
+      return { retry: session.link.error ?? "the server closed the connection" };
+    }
+    if (reply.type === "welcome") {
+      await session.turnOnAcks();
+      if (session.link.closed) {
+        return { retry: session.link.error ?? "the server closed the connection again" };
+      }
+      return { lostGroups: [] };
+    }
+    // `bad-session`: the grace ran out, or the server restarted. Register as a new session.
+    identity.sessionLost();
+  }
   const name = login?.name ?? identity.name;
   if (session.mode === "chat" && name !== undefined) {
     const reply = await session.register(name, login?.password);

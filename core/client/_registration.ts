@@ -18,6 +18,9 @@ import type {
   WelcomeEvent,
 } from "../protocol/server_line.ts";
 
+/** What registers a connection: a name line, a `:login`, or a `:resume`. */
+export type RegistrationKind = "name" | "login" | "resume";
+
 /** The error codes that refuse a name. */
 const NAME_REFUSALS: ReadonlySet<string> = new Set(["bad-name", "name-taken", "name-reserved"]);
 
@@ -30,15 +33,18 @@ export type RegistrationReply = WelcomeEvent | ErrEvent | {
 /** The name sent on one connection that waits for its answer (at most one at a time). */
 export class NameRegistration {
   #settle: ((reply: RegistrationReply) => void) | undefined;
-  #login = false;
+  #kind: RegistrationKind = "name";
   #welcome: WelcomeEvent | undefined;
-  #loginConfirmed = false;
+  #confirmed = false;
 
-  /** Waits for the answer to a name (`login`: a `:login`) about to be written. */
-  wait(login = false): Promise<RegistrationReply> {
-    this.#login = login;
+  /**
+   * Waits for the answer to a name about to be written: a name line (`"name"`), a `:login`, or a
+   * `:resume` (answered `WELCOME`, the messages missed, then `OK resume <count>`).
+   */
+  wait(kind: RegistrationKind = "name"): Promise<RegistrationReply> {
+    this.#kind = kind;
     this.#welcome = undefined;
-    this.#loginConfirmed = false;
+    this.#confirmed = false;
     return new Promise((resolve) => this.#settle = resolve);
   }
 
@@ -52,9 +58,9 @@ export class NameRegistration {
       case "welcome":
         return true;
       case "error":
-        return this.#login || NAME_REFUSALS.has(event.code);
+        return this.#kind !== "name" || NAME_REFUSALS.has(event.code);
       case "ok":
-        return this.#login && event.verb === "login";
+        return this.#kind !== "name" && event.verb === this.#kind;
       default:
         return false;
     }
@@ -67,9 +73,9 @@ export class NameRegistration {
   reply(event: WelcomeEvent | ErrEvent | OkEvent): RegistrationReply | undefined {
     if (event.type === "error") return event;
     if (event.type === "welcome") this.#welcome = event;
-    else this.#loginConfirmed = true;
-    if (!this.#login) return this.#welcome;
-    return this.#loginConfirmed ? this.#welcome : undefined;
+    else this.#confirmed = true;
+    if (this.#kind === "name") return this.#welcome;
+    return this.#confirmed ? this.#welcome : undefined;
   }
 
   /** Takes the waiting registration, to settle it once; `undefined` when none waits. */

@@ -63,8 +63,8 @@ export interface SessionContext {
 export class Session {
   /** The connection. */
   readonly link: ClientLink;
-  /** The token of the server's last `SESSION` line, for a resume; undefined before one came. */
-  sessionToken: string | undefined;
+  /** `:ids on` was sent on this connection. */
+  #idsOn = false;
   /** The numbering of this connection's messages, when acknowledgements are on. */
   readonly acks = new AckTracker();
   /** Resolves once the connection has ended. */
@@ -149,8 +149,19 @@ export class Session {
    */
   register(name: string, password?: string): Promise<RegistrationReply> {
     if (this.link.closed) return Promise.resolve({ type: "closed", bye: this.#lastBye });
-    const reply = this.#registration.wait(password !== undefined);
+    const reply = this.#registration.wait(password === undefined ? "name" : "login");
     void this.link.write(password === undefined ? `${name}\n` : `:login ${name} ${password}\n`);
+    return reply;
+  }
+
+  /**
+   * Takes over the broken session of `token` (`:resume <token> <last-id>`); resolves once the
+   * server answered `WELCOME` and, after the messages this client missed, `OK resume`.
+   */
+  resume(token: string, lastId: number): Promise<RegistrationReply> {
+    if (this.link.closed) return Promise.resolve({ type: "closed", bye: this.#lastBye });
+    const reply = this.#registration.wait("resume");
+    void this.link.write(`:resume ${token} ${lastId}\n`);
     return reply;
   }
 
@@ -199,9 +210,20 @@ export class Session {
         void this.link.write(":pong\n");
         return undefined;
       case "session":
-        // Kept for a resume (see the server's sessions.ts); nothing to report.
-        this.sessionToken = event.token;
+        // Kept for a resume (see the server's sessions.ts); nothing to report. A server that
+        // sends it can resume, so messages are asked for with their ids (a resume turns them on
+        // itself); the answer is matched like any command's, in order.
+        this.#context.identity.sessionOpened(event.token);
+        if (!this.#idsOn) {
+          this.#idsOn = true;
+          void this.request(":ids on", true);
+        }
         return undefined;
+      case "message":
+      case "private":
+        // A resume replays from the last id seen: what was reported already is not again.
+        if (event.id !== undefined && !this.#context.identity.seen(event.id)) return undefined;
+        break;
       case "bye":
         return this.#goodbye(event);
       case "welcome":
