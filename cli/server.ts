@@ -27,6 +27,7 @@ import {
 import {
   ConfigError,
   loadServerConfig,
+  PROGRAM_DEFAULTS,
   SERVER_USAGE,
   type ServerConfig,
   serverEnvironment,
@@ -77,7 +78,7 @@ async function main(args: string[]): Promise<number> {
     console.error(`server: ${problem}`);
     return EXIT.usage;
   }
-  const options = config.options;
+  const options = withProgramDefaults(config.options);
   if (options.accounts !== undefined) {
     // Read here to refuse a bad file before listening; the server reads it again as it starts.
     try {
@@ -199,7 +200,12 @@ async function reloadConfig(
     );
   }
   const token = configured !== undefined && startedConfigured ? configured : adminToken;
-  return { ...config.options, adminToken: token };
+  return { ...withProgramDefaults(config.options), adminToken: token };
+}
+
+/** `options` with the program's own defaults (the history file) where nothing was set. */
+function withProgramDefaults(options: ServerOptions): ServerOptions {
+  return { ...options, history: options.history ?? PROGRAM_DEFAULTS.history };
 }
 
 /** SIGHUP reloads the configuration (not on Windows, which has no SIGHUP). */

@@ -175,6 +175,8 @@ Deno.test("server and shutdown run end to end with exactly their deno.json permi
       logDir,
       "--token-file",
       tokenFile,
+      "--history",
+      join(dir, "data", "history.db"),
       "--no-console",
       "--shutdown-grace",
       "1",
@@ -226,6 +228,8 @@ Deno.test("the client runs end to end with exactly its deno.json permission set"
       "",
       "--token-file",
       tokenFile,
+      "--history",
+      "",
       "--no-console",
       "--shutdown-grace",
       "1",
@@ -286,6 +290,10 @@ Deno.test("from another working directory the default token and log paths work l
     assert.ok(
       await exists(join(dir, "logs", "server.log")),
       "logs/ is made in the working directory",
+    );
+    assert.ok(
+      await exists(join(dir, "data", "history.db")),
+      "the history is kept in data/ of the working directory",
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

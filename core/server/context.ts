@@ -22,6 +22,7 @@ import type { LogThrottle } from "../log/throttle.ts";
 import type { AttemptLimiter } from "./attempts.ts";
 import type { Accounts } from "./accounts.ts";
 import type { ReloadResult } from "./reload.ts";
+import type { HistoryStore } from "./history/store.ts";
 
 /** Loggers by concern; categories are documented in core/log/configure.ts. */
 export interface ServerLoggers {
@@ -160,6 +161,11 @@ export interface ServerContext {
   readonly attempts: AttemptLimiter;
   /** The accounts `:login` checks, whose names are reserved; see `accounts.ts`. */
   readonly accounts: Accounts;
+  /**
+   * The message history and the offline private messages (`history/store.ts`), or `undefined`
+   * when `history` is `""`.
+   */
+  readonly history: HistoryStore | undefined;
   readonly events: Emitter<ServerEventMap>;
   /** Programs started by `:run`, counted against `--max-running`. */
   readonly runSlots: RunSlots;

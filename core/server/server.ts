@@ -19,6 +19,8 @@ import { ServerFiles } from "./files/server_files.ts";
 import { Hub } from "./hub.ts";
 import { sweepInterval } from "./liveness.ts";
 import { Recorder } from "./record.ts";
+import { openHistory } from "./history/open.ts";
+import type { HistoryStore } from "./history/store.ts";
 import { type ServerStats, StatsCounter } from "./stats.ts";
 import { RunSlots } from "./commands/run_slots.ts";
 import {
@@ -125,7 +127,8 @@ const MAX_ACCEPT_BACKOFF_MS = 1000;
  * conn.close();
  * ```
  * @throws {SwitchboardError} `address-in-use` when the port is taken, `address-unavailable`
- * when the host is not an address of this machine.
+ * when the host is not an address of this machine, `history` when the `history` file cannot be
+ * used (not a database, a folder that cannot be written).
  */
 export async function startServer(
   options: ServerOptions = {},
@@ -142,8 +145,17 @@ export async function startServer(
     ? undefined
     : await readAccountsFile(resolved.accounts);
   const accounts = new Accounts(accountsData);
+  // Retention reads the limits in force when it runs: a reload may change them.
+  const running: { server?: SwitchboardServer } = {};
+  const history = openHistory(resolved, () => running.server?.options ?? resolved);
   const given = listeners === undefined ? [] : Array.isArray(listeners) ? listeners : [listeners];
-  const bound = given.length > 0 ? given : await bindListeners(resolved);
+  let bound;
+  try {
+    bound = given.length > 0 ? given : await bindListeners(resolved);
+  } catch (error) {
+    history?.close();
+    throw error;
+  }
   // What the TLS listener serves, so a reload can tell whether the files changed (a renewal keeps
   // their paths). Unreadable now: the next reload replaces the listener anyway.
   const tlsPem = resolved.tlsCert !== undefined && resolved.tlsKey !== undefined
@@ -154,7 +166,9 @@ export async function startServer(
     attempts,
     accounts,
     accountsData,
+    history,
   }, tlsPem);
+  running.server = server;
   await Promise.resolve();
   return server;
 }
@@ -181,6 +195,7 @@ class SwitchboardServer implements Server, ServerContext {
   readonly throttle: LogThrottle;
   readonly attempts: AttemptLimiter;
   readonly accounts: Accounts;
+  readonly history: HistoryStore | undefined;
   /** The accounts file as last read: a reload tells whether it changed. */
   #accountsData: AccountsData | undefined;
   readonly finished: Promise<void>;
@@ -209,6 +224,7 @@ class SwitchboardServer implements Server, ServerContext {
       attempts: AttemptLimiter;
       accounts: Accounts;
       accountsData: AccountsData | undefined;
+      history: HistoryStore | undefined;
     },
     tlsPem: TlsPem | undefined,
   ) {
@@ -218,6 +234,12 @@ class SwitchboardServer implements Server, ServerContext {
     this.attempts = guards.attempts;
     this.accounts = guards.accounts;
     this.#accountsData = guards.accountsData;
+    this.history = guards.history;
+    if (this.history !== undefined) {
+      // Ids stay unique and increasing across restarts: numbering goes on after the history's.
+      this.recorder.continueAt(this.history.lastId + 1);
+      this.recorder.addKeeper(this.history);
+    }
     this.messages = new MessageLog(this.log.traffic, options.logMessages);
     this.#listeners = [...listeners];
     this.addrs = listeners.map(({ addr }) => ({ hostname: addr.hostname, port: addr.port }));
@@ -339,6 +361,8 @@ class SwitchboardServer implements Server, ServerContext {
     await Promise.all([...this.#connections].map((c) => c.close("shutdown", reason, waitMs)));
     clearInterval(this.#sweeper);
     await Promise.all(this.#tasks);
+    // Everything recorded is in the history file before the server says it is closed.
+    this.history?.close();
     this.messages.flush();
     // The summaries of repeated warnings go out before the caller disposes the log sinks.
     this.throttle.close();
