@@ -21,6 +21,9 @@ export const DEFAULT_HISTORY_LINES = 50;
 /** Messages one `:history` sends at most; a larger count is cut to it. */
 export const MAX_HISTORY_LINES = 1000;
 
+/** Characters of `HISTORY` lines queued at once. */
+const PIECE_CHARS = 16 * 1024;
+
 /** A parsed `:history` request. */
 interface HistoryRequest {
   /** `*` or the group's name (without `#`). */
@@ -103,9 +106,16 @@ function history(ctx: ServerContext, caller: Caller, rest: string): void {
     return;
   }
   session.defer(async (signal) => {
+    // Lines go out in pieces of about 16 KiB, each paced: few awaits, and never a big string.
+    let piece = "";
     for (const entry of entries) {
-      if (!await session.sendPaced(historyLine(entry), signal)) return;
+      piece += historyLine(entry);
+      if (piece.length >= PIECE_CHARS) {
+        if (!await session.sendPaced(piece, signal)) return;
+        piece = "";
+      }
     }
+    if (piece !== "" && !await session.sendPaced(piece, signal)) return;
     caller.send(okLine("history", entries.length));
   });
 }
