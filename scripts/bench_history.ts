@@ -214,7 +214,10 @@ async function ackedFlood(dir: string): Promise<void> {
         for (let i = 0; i < burst; i++) chunk += `acknowledged message number ${i} padding..\n`;
         const t0 = performance.now();
         const reading = (async () => {
-          if (!ack) return await alice.until("OK ping");
+          if (!ack) {
+            await alice.until("OK ping");
+            return;
+          }
           for (let seen = 0; seen < ACKED;) {
             if ((await alice.next()).startsWith("ACK ")) seen++;
           }

@@ -13,6 +13,7 @@ import { runProgram, ServerProcess } from "./_programs.ts";
 import { HistoryStore } from "../core/server/history/store.ts";
 import { parseHistoryArgs } from "../core/server/commands/_history.ts";
 import type { ServerOptions } from "../core/config/options.ts";
+import { loadServerConfig, PROGRAM_DEFAULTS, SERVER_USAGE } from "../core/config/config_file.ts";
 
 const encoder = new TextEncoder();
 const ISO_UTC_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -352,6 +353,33 @@ Deno.test("server: a --history that is no database, or in a folder that cannot b
       noFolder.stderr.trim(),
       /^server: --history \S+: cannot create (it|its folder) \(a part of the path is a file\)$/,
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test('config: --history from a flag, the environment or the file; off and "" turn it off', async () => {
+  assert.equal((await loadServerConfig([], {})).options.history, undefined);
+  assert.equal(PROGRAM_DEFAULTS.history, "data/history.db");
+  assert.match(SERVER_USAGE, /--history FILE .*\(default data\/history\.db\)/);
+  assert.equal((await loadServerConfig(["--history", ""], {})).options.history, "");
+  assert.equal((await loadServerConfig(["--history", "off"], {})).options.history, "");
+  assert.equal((await loadServerConfig([], { SWITCHBOARD_HISTORY: "off" })).options.history, "");
+  const flagged = await loadServerConfig(
+    ["--history", "h.db", "--history-max-messages", "10", "--history-days", "2"],
+    { SWITCHBOARD_OFFLINE_MAX: "5" },
+  );
+  assert.deepEqual(
+    [flagged.options.history, flagged.options.historyMaxMessages, flagged.options.historyDays],
+    ["h.db", 10, 2],
+  );
+  assert.equal(flagged.options.offlineMax, 5);
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "sb.json");
+    await Deno.writeTextFile(file, JSON.stringify({ history: "state/h.db" }));
+    const fromFile = await loadServerConfig(["--config", file], {});
+    assert.equal(fromFile.options.history, join(dir, "state/h.db"));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
