@@ -124,6 +124,8 @@ Deno.test("history: a group's history is for its members only, and stays out of 
     assert.deepEqual((await history(bob)).rows.map((r) => r.text), ["hello lobby"]);
     await bob.command(":group join ops");
     assert.deepEqual((await history(bob, "#ops")).rows.map((r) => r.text), ["deploy at noon"]);
+    // Group names match without regard to case, as everywhere else.
+    assert.deepEqual((await history(bob, "#OPS")).rows.map((r) => r.text), ["deploy at noon"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -380,6 +382,38 @@ Deno.test('config: --history from a flag, the environment or the file; off and "
     await Deno.writeTextFile(file, JSON.stringify({ history: "state/h.db" }));
     const fromFile = await loadServerConfig(["--config", file], {});
     assert.equal(fromFile.options.history, join(dir, "state/h.db"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("history: the queue is bounded; a full one commits at once instead of growing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    using store = HistoryStore.open(join(dir, "history.db"), {
+      maxPending: 10,
+      flushDelay: 60_000,
+    });
+    const prefix = "MSG alice * :";
+    const batch = (firstId: number, count: number) => ({
+      firstId,
+      count,
+      time: Date.now(),
+      from: "alice",
+      sender: undefined,
+      route: { kind: "lobby" } as const,
+      target: "*",
+      wire: encoder.encode(`${prefix}hi\n`.repeat(count)),
+      prefixLength: prefix.length,
+    });
+    store.keep(batch(1, 6));
+    assert.equal(store.pendingCount, 6);
+    store.keep(batch(7, 6));
+    assert.equal(store.pendingCount, 0);
+    assert.equal(store.count, 12);
+    store.keep(batch(13, 1));
+    store.durable();
+    assert.deepEqual(store.query("*", 2).map((e) => [e.id, e.text]), [[12, "hi"], [13, "hi"]]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -98,7 +98,7 @@ CREATE TABLE IF NOT EXISTS messages (
   id INTEGER PRIMARY KEY,
   time INTEGER NOT NULL,
   sender TEXT NOT NULL,
-  target TEXT NOT NULL,
+  target TEXT NOT NULL COLLATE NOCASE, -- group names match without regard to case, as in the hub
   text TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_by_target ON messages (target, id);
