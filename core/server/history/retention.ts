@@ -33,6 +33,11 @@ export interface RetentionParts {
   deleted: (rows: number) => void;
   /** Rows in `messages` now. */
   count: () => number;
+  /**
+   * Writes the largest id used to `meta`, inside the pass's transaction: once the newest
+   * messages may be gone, it is what keeps ids from being used again after a restart.
+   */
+  saveLastId: () => void;
 }
 
 /** Rows one retention transaction deletes at most: a few milliseconds of work. */
@@ -132,6 +137,7 @@ export class Retention {
         this.#parts.deleted(aged);
         const offline = Number(this.#offlineByAge.run(cutoff, CHUNK).changes);
         most = Math.max(most, aged, offline);
+        if (aged + offline > 0) this.#parts.saveLastId();
       }
       db.exec("COMMIT");
     } catch (error) {

@@ -198,6 +198,10 @@ export class HistoryStore implements MessageKeeper, Disposable {
       onError: this.#onError,
       deleted: (n) => this.#count -= n,
       count: () => this.#count,
+      saveLastId: () => {
+        this.#setLastId.run(this.#lastId);
+        this.#savedLastId = this.#lastId;
+      },
     });
   }
 
@@ -290,7 +294,13 @@ export class HistoryStore implements MessageKeeper, Disposable {
         const inserted = this.#insert(pending);
         this.#count += inserted;
         this.#retention.trimToCount(inserted);
-        if (this.#lastId !== this.#savedLastId) this.#setLastId.run(this.#lastId);
+        // The largest id is kept in `meta` only when no stored message has it (a private message
+        // came last): one page less per transaction in the common case.
+        const last = pending.at(-1);
+        const lastStored = last === undefined ? 0 : last.firstId + last.count - 1;
+        if (this.#lastId !== this.#savedLastId && this.#lastId !== lastStored) {
+          this.#setLastId.run(this.#lastId);
+        }
         db.exec("COMMIT");
         this.#savedLastId = this.#lastId;
         this.stored += inserted;
@@ -379,7 +389,11 @@ export class HistoryStore implements MessageKeeper, Disposable {
     db.exec("BEGIN");
     try {
       const rows = this.#offlineTake.all(recipient).map(entry);
-      if (rows.length > 0) this.#offlineDelete.run(recipient);
+      if (rows.length > 0) {
+        this.#offlineDelete.run(recipient);
+        // Their ids may have been the largest: kept, so that they are not used again.
+        this.#setLastId.run(this.#lastId);
+      }
       db.exec("COMMIT");
       return rows;
     } catch (error) {
