@@ -345,7 +345,7 @@ Deno.test("a missing permission is one line naming the flag, without a stack tra
       [
         program("server"),
         ["--allow-env=SWITCHBOARD_*", "--allow-read", "--allow-write"],
-        ["--host", "127.0.0.1", "--port", "0", "--log-dir", "", "--no-console"],
+        ["--host", "127.0.0.1", "--port", "0", "--log-dir", "", "--history", "", "--no-console"],
         /^server: permission denied: net access to "127\.0\.0\.1:0"; grant it with --allow-net=127\.0\.0\.1:0\.$/,
       ],
     ];
