@@ -148,7 +148,17 @@ async function main(args: string[]): Promise<number> {
     },
   };
   const reloadOptions = () => reloadConfig(args, config, adminToken);
-  const server = await startServer({ ...options, adminToken, reloadOptions }, listeners);
+  let server: Server;
+  try {
+    server = await startServer({ ...options, adminToken, reloadOptions }, listeners);
+  } catch (error) {
+    // The history file passed its check a moment ago; something changed it since.
+    if (!(error instanceof SwitchboardError) || error.code !== "history") throw error;
+    for (const listener of listeners) listener.close();
+    const problem = (error.cause as { problem?: string } | undefined)?.problem ?? error.message;
+    console.error(`server: ${pathMessage(config, "history", options.history ?? "", problem)}`);
+    return EXIT.usage;
+  }
   stopOnSignals(server);
   reloadOnHangup(server);
   const stopConsole = (options.console ?? Deno.stdin.isTerminal())

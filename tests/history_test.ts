@@ -430,3 +430,23 @@ Deno.test("history: the queue is bounded; a full one commits at once instead of 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("history: a graceful shutdown commits what is still queued", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    {
+      await using server = await historyServer(dir);
+      await using alice = await connect(server, "alice");
+      let burst = "";
+      for (let i = 1; i <= 500; i++) burst += `queued ${i}\n`;
+      await alice.sendRaw(encoder.encode(burst));
+      await alice.command(":ping");
+      await server.shutdown();
+    }
+    using store = HistoryStore.open(join(dir, "history.db"));
+    assert.equal(store.count, 500);
+    assert.equal(store.query("*", 1)[0]?.text, "queued 500");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
