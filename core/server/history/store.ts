@@ -204,7 +204,11 @@ export class HistoryStore implements MessageKeeper, Disposable {
       limits: options.limits ?? (() => DEFAULT_LIMITS),
       now: options.now ?? Date.now,
       interval: options.retentionInterval ?? 10_000,
-      onError: this.#onError,
+      onError: (what, error) => {
+        // A pass that failed was rolled back: the count it lowered is read again.
+        this.#count = this.#countRows();
+        this.#onError(what, error);
+      },
       deleted: (n) => this.#count -= n,
       count: () => this.#count,
       saveLastId: () => {
@@ -384,6 +388,7 @@ export class HistoryStore implements MessageKeeper, Disposable {
   /**
    * Keeps a private message for `recipient` (an account name) who is offline, committed before
    * it returns. False, and nothing kept, when `recipient` already has `offlineMax` waiting.
+   * @throws {Error} from SQLite when the file cannot be written (disk full …): nothing was kept.
    */
   storeOffline(recipient: string, id: number, time: number, from: string, text: string): boolean {
     if (this.#closed) return false;
