@@ -450,3 +450,35 @@ Deno.test("history: a graceful shutdown commits what is still queued", async () 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("history: texts are cut from the wire lines right, whatever the characters", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    using store = HistoryStore.open(join(dir, "history.db"));
+    const keep = (firstId: number, from: string, target: string, texts: string[]) => {
+      const prefix = `MSG ${from} ${target} :`;
+      store.keep({
+        firstId,
+        count: texts.length,
+        time: 0,
+        from,
+        sender: undefined,
+        route: { kind: "lobby" },
+        target,
+        wire: encoder.encode(texts.map((text) => `${prefix}${text}\n`).join("")),
+        prefixLength: encoder.encode(prefix).length,
+      });
+    };
+    keep(1, "alice", "*", ["héllo wörld", "日本語", ""]);
+    keep(4, "zoë", "*", ["naïve", "ok"]);
+    assert.deepEqual(store.query("*", 10).map((e) => [e.id, e.from, e.text]), [
+      [1, "alice", "héllo wörld"],
+      [2, "alice", "日本語"],
+      [3, "alice", ""],
+      [4, "zoë", "naïve"],
+      [5, "zoë", "ok"],
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

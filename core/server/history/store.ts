@@ -29,7 +29,7 @@
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { dirname } from "node:path";
-import type { MessageKeeper, RecordedBatch } from "../record.ts";
+import { batchTexts, type MessageKeeper, type RecordedBatch } from "../record.ts";
 import { fsReason } from "../../config/path_checks.ts";
 import { Retention, type RetentionLimits } from "./retention.ts";
 
@@ -117,6 +117,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 `;
 
 const decoder = new TextDecoder();
+// deno-lint-ignore no-control-regex
+const ASCII = /^[\x00-\x7f]*$/;
 
 /** A message batch waiting for its transaction. */
 type Pending = Pick<RecordedBatch, "firstId" | "count" | "time" | "from" | "target" | "wire"> & {
@@ -343,11 +345,18 @@ export class HistoryStore implements MessageKeeper, Disposable {
     };
     for (const batch of pending) {
       const { firstId, time, from, target, wire, prefixLength } = batch;
-      // Names and group names are ASCII, so the prefix is as many characters as bytes: the
-      // buffer is decoded once and cut, not each text on its own.
-      const lines = decoder.decode(wire).split("\n");
-      for (let i = 0; i < batch.count; i++) {
-        put(firstId + i, time, from, target, (lines[i] ?? "").slice(prefixLength));
+      if (ASCII.test(from) && ASCII.test(target)) {
+        // Names and group names are ASCII, so the prefix is as many characters as bytes: the
+        // buffer is decoded once and cut, not each text on its own.
+        const lines = decoder.decode(wire).split("\n");
+        for (let i = 0; i < batch.count; i++) {
+          put(firstId + i, time, from, target, (lines[i] ?? "").slice(prefixLength));
+        }
+      } else {
+        let i = 0;
+        for (const text of batchTexts(batch as RecordedBatch)) {
+          put(firstId + i++, time, from, target, decoder.decode(text));
+        }
       }
     }
     for (let i = 0; i < rows; i++) {
