@@ -8,9 +8,10 @@
 
 import { dirname } from "node:path";
 import { defaultTokenFile } from "../core/config/admin_token.ts";
-import { type ServerConfig, settingSource } from "../core/config/config_file.ts";
+import { PROGRAM_DEFAULTS, type ServerConfig, settingSource } from "../core/config/config_file.ts";
 import { DEFAULT_OPTIONS } from "../core/config/options.ts";
 import { fileProblem, folderProblem, fsReason, showPath } from "../core/config/path_checks.ts";
+import { HistoryFileError, HistoryStore } from "../core/server/history/store.ts";
 
 /** Mode of the folder of a generated token file: the token is a secret. */
 export const TOKEN_FOLDER_MODE = 0o700;
@@ -58,6 +59,8 @@ export async function serverPathProblem(config: ServerConfig): Promise<string | 
     const dir = options[key] ?? DEFAULT_OPTIONS[key];
     if (dir !== "") checks.push([key, dir, () => folderProblem(dir)]);
   }
+  const history = options.history ?? PROGRAM_DEFAULTS.history;
+  if (history !== "") checks.push(["history", history, () => historyProblem(history)]);
   if (options.adminToken === undefined) {
     checks.push(tokenFileCheck(options.tokenFile, options.port ?? DEFAULT_OPTIONS.port));
   }
@@ -86,4 +89,15 @@ function tokenFileCheck(
     const problem = await folderProblem(dir, { mode: TOKEN_FOLDER_MODE });
     return problem && `cannot use its folder ${showPath(dir)}: ${problem}`;
   }];
+}
+
+/** Why `path` cannot hold the history (opened, created when missing, and closed), if it cannot. */
+function historyProblem(path: string): Promise<string | undefined> {
+  try {
+    HistoryStore.open(path).close();
+    return Promise.resolve(undefined);
+  } catch (error) {
+    if (!(error instanceof HistoryFileError)) throw error;
+    return Promise.resolve(error.problem);
+  }
 }

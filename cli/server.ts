@@ -24,6 +24,7 @@ import {
 import {
   ConfigError,
   loadServerConfig,
+  PROGRAM_DEFAULTS,
   SERVER_USAGE,
   type ServerConfig,
   serverEnvironment,
@@ -75,7 +76,7 @@ async function main(args: string[]): Promise<number> {
     console.error(`server: ${problem}`);
     return EXIT.usage;
   }
-  const options = config.options;
+  const options = withProgramDefaults(config.options);
   if (options.accounts !== undefined) {
     // Read here to refuse a bad file before listening; the server reads it again as it starts.
     try {
@@ -147,7 +148,17 @@ async function main(args: string[]): Promise<number> {
     },
   };
   const reloadOptions = () => reloadConfig(args, config, adminToken);
-  const server = await startServer({ ...options, adminToken, reloadOptions }, listeners);
+  let server: Server;
+  try {
+    server = await startServer({ ...options, adminToken, reloadOptions }, listeners);
+  } catch (error) {
+    // The history file passed its check a moment ago; something changed it since.
+    if (!(error instanceof SwitchboardError) || error.code !== "history") throw error;
+    for (const listener of listeners) listener.close();
+    const problem = (error.cause as { problem?: string } | undefined)?.problem ?? error.message;
+    console.error(`server: ${pathMessage(config, "history", options.history ?? "", problem)}`);
+    return EXIT.usage;
+  }
   stopOnSignals(server);
   reloadOnHangup(server);
   const consoleOn = options.console ?? Deno.stdin.isTerminal();
@@ -202,7 +213,12 @@ async function reloadConfig(
     );
   }
   const token = configured !== undefined && startedConfigured ? configured : adminToken;
-  return { ...config.options, adminToken: token };
+  return { ...withProgramDefaults(config.options), adminToken: token };
+}
+
+/** `options` with the program's own defaults (the history file) where nothing was set. */
+function withProgramDefaults(options: ServerOptions): ServerOptions {
+  return { ...options, history: options.history ?? PROGRAM_DEFAULTS.history };
 }
 
 /** SIGHUP reloads the configuration (not on Windows, which has no SIGHUP). */

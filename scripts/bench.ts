@@ -39,6 +39,7 @@ import { fanoutChart } from "./bench/svg.ts";
 import {
   SWITCHBOARD,
   SWITCHBOARD_META,
+  SWITCHBOARD_NOHIST,
   SWITCHBOARD_NOLOG,
   switchboardAt,
 } from "./bench/switchboard.ts";
@@ -57,6 +58,9 @@ const USAGE = `usage: deno task bench [options]
   --no-log-variant     skip "Switchboard, log meta" (--log-messages meta) and
                        "Switchboard, no log" (--log-dir "") (default: on unless --quick)
   --log-variant        run it even with --quick
+  --no-history-variant skip "Switchboard, no history" (--history "", fan-out N = 100 only)
+                       (default: on unless --quick)
+  --history-variant    run it even with --quick
   --json PATH          write the results JSON here instead of bench/results/<date>.json
   --write              with --quick: write bench/results/ and docs/perf.md anyway
   --no-docs            do not regenerate docs/perf.md and docs/perf-fanout.svg
@@ -149,6 +153,8 @@ async function main(): Promise<number> {
         "peers": { type: "string" },
         "no-log-variant": { type: "boolean", default: false },
         "log-variant": { type: "boolean", default: false },
+        "no-history-variant": { type: "boolean", default: false },
+        "history-variant": { type: "boolean", default: false },
         "json": { type: "string" },
         "write": { type: "boolean", default: false },
         "no-docs": { type: "boolean", default: false },
@@ -204,6 +210,7 @@ async function main(): Promise<number> {
     return given;
   })();
   const logVariant = opts["log-variant"] || (!quick && !opts["no-log-variant"]);
+  const historyVariant = opts["history-variant"] || (!quick && !opts["no-history-variant"]);
   const writeRepo = !quick || opts.write;
 
   let tools;
@@ -219,6 +226,7 @@ async function main(): Promise<number> {
   const candidates: System[] = [
     SWITCHBOARD,
     ...(logVariant ? [SWITCHBOARD_META, SWITCHBOARD_NOLOG] : []),
+    ...(historyVariant ? [SWITCHBOARD_NOHIST] : []),
     ...(list(opts.compare) ?? []).map((dir) => switchboardAt(dir)),
     ...peerIds.map((id) => PEERS[id] as System),
   ];

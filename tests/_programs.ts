@@ -27,7 +27,12 @@ export function programCommand(
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "--quiet", `-P=${program}`, `cli/${program}.ts`, ...args],
     cwd: REPO_ROOT,
-    env: { NO_COLOR: "1", ...options.env },
+    // The server program keeps a history in data/ by default: not in the repository's folder.
+    env: {
+      NO_COLOR: "1",
+      ...(program === "server" ? { SWITCHBOARD_HISTORY: "off" } : {}),
+      ...options.env,
+    },
     stdin: options.stdin ?? "null",
     stdout: "piped",
     stderr: "piped",

@@ -329,3 +329,20 @@ Deno.test("offline: at most 1000 messages wait for one account; one more is ERR 
     "ERR mailbox-full :alice has too many messages waiting; try later",
   ]);
 });
+
+Deno.test("offline: with the history on, waiting messages survive a restart of the server", async () => {
+  await using file = await accountsFile();
+  const history = file.path.replace(/accounts\.json$/, "history.db");
+  const options: ServerOptions = { accounts: file.path, history };
+  const first = await startTestServer(options);
+  const port = first.addr.port;
+  {
+    await using bob = await connect(port, "bob");
+    assert.deepEqual(await bob.command(":pm alice kept on disk"), ["OK pm alice stored"]);
+  }
+  await first.shutdown({ grace: 1 });
+  await using _second = await startTestServer({ ...options, port });
+  await using alice = await open(port);
+  const lines = await alice.command(`:login alice ${ALICE_PASSWORD}`);
+  assert.deepEqual(lines.slice(1), ["PM bob :kept on disk", "OK login alice"]);
+});

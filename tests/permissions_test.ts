@@ -175,6 +175,8 @@ Deno.test("server and shutdown run end to end with exactly their deno.json permi
       logDir,
       "--token-file",
       tokenFile,
+      "--history",
+      join(dir, "data", "history.db"),
       "--no-console",
       "--shutdown-grace",
       "1",
@@ -226,6 +228,8 @@ Deno.test("the client runs end to end with exactly its deno.json permission set"
       "",
       "--token-file",
       tokenFile,
+      "--history",
+      "",
       "--no-console",
       "--shutdown-grace",
       "1",
@@ -287,6 +291,10 @@ Deno.test("from another working directory the default token and log paths work l
       await exists(join(dir, "logs", "server.log")),
       "logs/ is made in the working directory",
     );
+    assert.ok(
+      await exists(join(dir, "data", "history.db")),
+      "the history is kept in data/ of the working directory",
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -337,7 +345,7 @@ Deno.test("a missing permission is one line naming the flag, without a stack tra
       [
         program("server"),
         ["--allow-env=SWITCHBOARD_*", "--allow-read", "--allow-write"],
-        ["--host", "127.0.0.1", "--port", "0", "--log-dir", "", "--no-console"],
+        ["--host", "127.0.0.1", "--port", "0", "--log-dir", "", "--history", "", "--no-console"],
         /^server: permission denied: net access to "127\.0\.0\.1:0"; grant it with --allow-net=127\.0\.0\.1:0\.$/,
       ],
     ];

@@ -30,6 +30,16 @@ import {
 
 export { ConfigError } from "./config_error.ts";
 
+/**
+ * Defaults of the `server` program that differ from the library's: the program keeps a history
+ * unless told not to (`--history ""` or `--history off`), the library only when asked (see
+ * {@linkcode ServerOptions.history}). Relative to the working folder. Not filled into
+ * {@linkcode ServerConfig.options} (which holds what was set): the program applies it.
+ */
+export const PROGRAM_DEFAULTS: Readonly<{ history: string }> = Object.freeze({
+  history: "data/history.db",
+});
+
 /** What the command line asked for: help, the version, or a server with these options. */
 export interface ServerConfig {
   /** `--help` was given. */
@@ -220,6 +230,21 @@ export const SERVER_SETTINGS: readonly Setting[] = Object.freeze([
   setting("spoolQuota", "bytes", "bytes of :send uploads waiting at once; 0 = no limit"),
   setting("spoolSenderQuota", "bytes", "bytes one sender may have waiting; 0 = no limit"),
   setting("offerTimeout", "seconds", "seconds a :send offer waits for :accept", { min: 0.01 }),
+  setting("history", "path", `message history (SQLite); "" or off = none`, {
+    placeholder: "FILE",
+  }),
+  setting("historyMaxMessages", "count", "messages the history keeps; 0 = no limit", {
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+  }),
+  setting("historyDays", "count", "days the history keeps a message; 0 = no limit", {
+    min: 0,
+    max: 100_000,
+  }),
+  setting("offlineMax", "count", "offline private messages kept per account", {
+    min: 0,
+    max: 1_000_000,
+  }),
   setting("ack", "switch", "acknowledge plain messages with ACK/NACK <seq> (see :ack)"),
   setting("resumeGrace", "seconds", "seconds a broken session waits for :resume; 0 = none", {
     min: 0,
@@ -562,10 +587,19 @@ function fileEntries(path: string, json: Record<string, unknown>): [Setting, unk
 /** Resolves relative paths in a config file against the file's folder, so it works from any cwd. */
 function anchorPaths(layer: Layer, configFile: string): void {
   for (
-    const key of ["tokenFile", "logDir", "filesDir", "spoolDir", "tlsCert", "tlsKey", "accounts"]
+    const key of [
+      "tokenFile",
+      "logDir",
+      "filesDir",
+      "spoolDir",
+      "tlsCert",
+      "tlsKey",
+      "accounts",
+      "history",
+    ]
   ) {
     const value = layer.get(key);
-    if (typeof value === "string" && value !== "" && !isAbsolute(value)) {
+    if (typeof value === "string" && value !== "" && value !== "off" && !isAbsolute(value)) {
       layer.set(key, join(dirname(configFile), value));
     }
   }
@@ -658,6 +692,7 @@ export async function loadServerConfig(
 
   const merged: Layer = new Map([...fileLayer, ...envLayer, ...flagLayer]);
   const options = toOptions(merged);
+  if (options.history === "off") options.history = "";
   checkCombinations(options);
   const sources: Record<string, string> = {};
   for (const s of settings) {
@@ -700,7 +735,7 @@ export function serverEnvironment(
 
 function usageLine(s: Setting): string | undefined {
   if (s.flag === undefined) return undefined;
-  const defaults = DEFAULT_OPTIONS as Record<string, unknown>;
+  const defaults = { ...DEFAULT_OPTIONS, ...PROGRAM_DEFAULTS } as Record<string, unknown>;
   const shown = s.kind === "switch"
     ? `--${s.flag} / --no-${s.flag}`
     : `--${s.flag} ${
@@ -765,8 +800,14 @@ SIGHUP (or :reload from an admin) re-reads the config file and the environment, 
 still winning, and applies access lists, admins, limits, timeouts, :run commands, the admin token
 and the TLS certificate without dropping anyone but the connections the new access lists deny
 (BYE denied). --host, --port, --tls-port, --tls-only, --mode, --log-dir, --log-format,
---token-file, --files-dir and --spool-dir need a restart. An invalid configuration is logged and
+--token-file, --files-dir, --spool-dir and --history need a
+restart. An invalid configuration is logged and
 not applied.
+
+History: lobby and group messages are kept in --history (an SQLite file, created with its
+folder, mode 0600/0700; relative to the working folder, or to the config file's folder when set
+there) for :history; at most --history-max-messages of them, none older than --history-days.
+--history "" (in the environment: off) keeps nothing, and :history answers ERR disabled.
 
 Byte counts take K, M, G, T suffixes (in 1024s). The file quotas are checked when a :put or :send
 line is read, before any of its bytes is stored; a sender's :send uploads count against
@@ -775,7 +816,8 @@ line is read, before any of its bytes is stored; a sender's :send uploads count 
 Exit codes: 0 after a graceful shutdown, 1 when the server cannot run (port in use, permission
 denied), 2 for a usage or configuration error. Paths are checked before the server listens: the
 --log-dir, --files-dir and --spool-dir folders are created when missing and must be writable, and
-so must the --token-file; one that cannot be used is a configuration error.`;
+so must the --token-file and the --history file (an SQLite database or a new file); one that
+cannot be used is a configuration error.`;
 
 /**
  * A list setting: a JSON array of strings, or (from a flag or the environment) words separated by

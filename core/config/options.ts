@@ -191,6 +191,26 @@ export interface ServerOptions {
   resumeGrace?: number;
   /** Bytes addressed to a held session before it ends as if the grace ran out. @default {1048576} */
   resumeMaxBytes?: number;
+  /**
+   * SQLite file of the message history (lobby and group messages, `:history`) and of offline
+   * private messages; `""` turns both off. The library's default is off, so that embedding a
+   * server (tests included) never writes a file unasked; the `server` program's default is
+   * `data/history.db` (see `config_file.ts`). @default {""}
+   */
+  history?: string;
+  /** Messages the history keeps at most, the oldest deleted first; 0 = no limit. @default {1000000} */
+  historyMaxMessages?: number;
+  /** Days the history keeps a message (and an offline private message); 0 = no limit. @default {30} */
+  historyDays?: number;
+  /** Offline private messages kept per recipient. @default {1000} */
+  offlineMax?: number;
+  /**
+   * Seconds between the history's background retention passes. Library only (no flag): tests
+   * shorten it. @default {10}
+   */
+  historyRetentionInterval?: number;
+  /** The clock the history's retention compares message times with (ms). Library only: tests. */
+  historyNow?: () => number;
   /** Acknowledge every plain message with `ACK <seq>` / `NACK <seq> …` from the start. @default {false} */
   ack?: boolean;
   /** Programs started by `:run` running at once, server-wide; one more gets `ERR busy`; 0 = no limit. @default {2 × CPU cores} */
@@ -224,8 +244,11 @@ export interface ResolvedServerOptions extends
       | "tlsCert"
       | "tlsKey"
       | "accounts"
+      | "historyNow"
     >
   > {
+  /** See {@linkcode ServerOptions.historyNow}. */
+  historyNow: (() => number) | undefined;
   /** See {@linkcode ServerOptions.accounts}. */
   accounts: string | undefined;
   /** See {@linkcode ServerOptions.tlsCert}. */
@@ -301,6 +324,12 @@ export const DEFAULT_OPTIONS: Readonly<
   spoolQuota: 4 * 1024 ** 3,
   spoolSenderQuota: 1024 ** 3,
   offerTimeout: 300,
+  history: "",
+  historyMaxMessages: 1_000_000,
+  historyDays: 30,
+  offlineMax: 1000,
+  historyRetentionInterval: 10,
+  historyNow: undefined,
   ack: false,
   resumeGrace: 120,
   resumeMaxBytes: 1024 * 1024,
@@ -334,6 +363,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedServerOptio
     console: options.console,
     signal: options.signal,
     reloadOptions: options.reloadOptions,
+    historyNow: options.historyNow,
   } as ResolvedServerOptions;
 }
 

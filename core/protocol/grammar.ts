@@ -149,6 +149,7 @@ export const HELP_LINES: readonly string[] = [
   ":group members <group>      list a group's members",
   ":group send <group> <text>  message a group you belong to",
   ":groups                     list groups",
+  ":history [*|#group] [n] [before <id>]  the last n (50) stored messages",
   ":list                       list who is online",
   ":name <new>                 change your name",
   ":whoami                     your name, address and role",

@@ -24,6 +24,7 @@ import type { Accounts } from "./accounts.ts";
 import type { Sessions } from "./sessions.ts";
 import type { Mailbox } from "./offline.ts";
 import type { ReloadResult } from "./reload.ts";
+import type { HistoryStore } from "./history/store.ts";
 
 /** Loggers by concern; categories are documented in core/log/configure.ts. */
 export interface ServerLoggers {
@@ -179,6 +180,11 @@ export interface ServerContext {
   readonly mailbox: Mailbox;
   /** Sessions that outlive a broken connection (`SESSION`, `:resume`); see `sessions.ts`. */
   readonly sessions: Sessions;
+  /**
+   * The message history and the offline private messages (`history/store.ts`), or `undefined`
+   * when `history` is `""`.
+   */
+  readonly history: HistoryStore | undefined;
   readonly events: Emitter<ServerEventMap>;
   /** Programs started by `:run`, counted against `--max-running`. */
   readonly runSlots: RunSlots;

@@ -6,7 +6,7 @@
  * Bounded: at most `maxPerRecipient` messages wait for one account (one more gets
  * `ERR mailbox-full`), and none older than `maxAgeMs`. Accounts are bounded by the accounts file,
  * so the whole mailbox is too. This in-memory mailbox forgets everything at a restart; with the
- * message history on, the history's database keeps them instead (see `history/`).
+ * message history on, the history's database keeps them instead (`history/mailbox.ts`).
  * @module
  */
 

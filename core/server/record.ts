@@ -43,6 +43,8 @@ export interface Origin {
   readonly holdable?: HeldSender | undefined;
   /** Sends `ACK` for `count` lobby messages just recorded, when the sender asked for them. */
   acknowledge?(count: number): void;
+  /** Whether the sender asked for `ACK`s: keepers make the messages durable first. */
+  readonly ack?: boolean;
   /** Queues bytes to the sender itself (echo mode). */
   deliver?(bytes: Uint8Array): void;
 }
@@ -107,6 +109,11 @@ export interface RecordedBatch {
 export interface MessageKeeper {
   /** Takes one batch of lobby, group or private messages. */
   keep(batch: RecordedBatch): void;
+  /**
+   * Makes everything kept so far durable (the history commits its queue), before a sender that
+   * asked for acknowledgements gets its `ACK`: an acknowledged message is never lost.
+   */
+  durable?(): void;
 }
 
 /** Each message of `batch` as its text bytes (views into `batch.wire`), in order. */
@@ -232,7 +239,10 @@ export class Recorder {
     }
     counters.messages += count;
     counters.deliveries += recipients * count;
-    if (route.kind === "lobby") origin.acknowledge?.(count);
+    if (route.kind === "lobby" && origin.acknowledge !== undefined) {
+      if (origin.ack === true) { for (const keeper of this.#keepers) keeper.durable?.(); }
+      origin.acknowledge(count);
+    }
     if (messages.enabled) {
       const { name, address } = origin;
       if (slices === undefined) {

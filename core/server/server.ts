@@ -11,11 +11,9 @@ import { AttemptLimiter } from "./attempts.ts";
 import { Accounts } from "./accounts.ts";
 import { Sessions } from "./sessions.ts";
 import { type Mailbox, MemoryMailbox } from "./offline.ts";
+import { HistoryMailbox } from "./history/mailbox.ts";
 
-/** Private messages that may wait for one offline account. */
-const OFFLINE_MAX = 1000;
-/** How long they may wait: as long as the history keeps messages (30 days). */
-const OFFLINE_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
+const DAY_MS = 24 * 3600 * 1000;
 import { type AccountsData, readAccountsFile } from "../config/accounts_file.ts";
 import { CongestionGate } from "./congestion.ts";
 import { Connection } from "./_connection.ts";
@@ -26,6 +24,8 @@ import { ServerFiles } from "./files/server_files.ts";
 import { Hub } from "./hub.ts";
 import { sweepInterval } from "./liveness.ts";
 import { Recorder } from "./record.ts";
+import { openHistory } from "./history/open.ts";
+import type { HistoryStore } from "./history/store.ts";
 import { type ServerStats, StatsCounter } from "./stats.ts";
 import { RunSlots } from "./commands/run_slots.ts";
 import {
@@ -132,7 +132,8 @@ const MAX_ACCEPT_BACKOFF_MS = 1000;
  * conn.close();
  * ```
  * @throws {SwitchboardError} `address-in-use` when the port is taken, `address-unavailable`
- * when the host is not an address of this machine.
+ * when the host is not an address of this machine, `history` when the `history` file cannot be
+ * used (not a database, a folder that cannot be written).
  */
 export async function startServer(
   options: ServerOptions = {},
@@ -149,8 +150,17 @@ export async function startServer(
     ? undefined
     : await readAccountsFile(resolved.accounts);
   const accounts = new Accounts(accountsData);
+  // Retention reads the limits in force when it runs: a reload may change them.
+  const running: { server?: SwitchboardServer } = {};
+  const history = openHistory(resolved, () => running.server?.options ?? resolved);
   const given = listeners === undefined ? [] : Array.isArray(listeners) ? listeners : [listeners];
-  const bound = given.length > 0 ? given : await bindListeners(resolved);
+  let bound;
+  try {
+    bound = given.length > 0 ? given : await bindListeners(resolved);
+  } catch (error) {
+    history?.close();
+    throw error;
+  }
   // What the TLS listener serves, so a reload can tell whether the files changed (a renewal keeps
   // their paths). Unreadable now: the next reload replaces the listener anyway.
   const tlsPem = resolved.tlsCert !== undefined && resolved.tlsKey !== undefined
@@ -161,7 +171,9 @@ export async function startServer(
     attempts,
     accounts,
     accountsData,
+    history,
   }, tlsPem);
+  running.server = server;
   await Promise.resolve();
   return server;
 }
@@ -189,7 +201,8 @@ class SwitchboardServer implements Server, ServerContext {
   readonly attempts: AttemptLimiter;
   readonly accounts: Accounts;
   readonly sessions: Sessions;
-  readonly mailbox: Mailbox = new MemoryMailbox(OFFLINE_MAX, OFFLINE_MAX_AGE_MS);
+  readonly mailbox: Mailbox;
+  readonly history: HistoryStore | undefined;
   /** The accounts file as last read: a reload tells whether it changed. */
   #accountsData: AccountsData | undefined;
   readonly finished: Promise<void>;
@@ -218,6 +231,7 @@ class SwitchboardServer implements Server, ServerContext {
       attempts: AttemptLimiter;
       accounts: Accounts;
       accountsData: AccountsData | undefined;
+      history: HistoryStore | undefined;
     },
     tlsPem: TlsPem | undefined,
   ) {
@@ -227,6 +241,17 @@ class SwitchboardServer implements Server, ServerContext {
     this.attempts = guards.attempts;
     this.accounts = guards.accounts;
     this.#accountsData = guards.accountsData;
+    this.history = guards.history;
+    if (this.history !== undefined) {
+      // Ids stay unique and increasing across restarts: numbering goes on after the history's.
+      this.recorder.continueAt(this.history.lastId + 1);
+      this.recorder.addKeeper(this.history);
+    }
+    // Offline private messages: in the history's file when there is one, else in memory.
+    const history = this.history;
+    this.mailbox = history !== undefined
+      ? new HistoryMailbox(history, () => this.options.offlineMax)
+      : new MemoryMailbox(options.offlineMax, options.historyDays * DAY_MS || Infinity);
     this.messages = new MessageLog(this.log.traffic, options.logMessages);
     this.#listeners = [...listeners];
     this.addrs = listeners.map(({ addr }) => ({ hostname: addr.hostname, port: addr.port }));
@@ -360,6 +385,8 @@ class SwitchboardServer implements Server, ServerContext {
     await Promise.all([...this.#connections].map((c) => c.close("shutdown", reason, waitMs)));
     clearInterval(this.#sweeper);
     await Promise.all(this.#tasks);
+    // Everything recorded is in the history file before the server says it is closed.
+    this.history?.close();
     this.messages.flush();
     // The summaries of repeated warnings go out before the caller disposes the log sinks.
     this.throttle.close();

@@ -15,6 +15,9 @@ import { ratio } from "./goals.ts";
 export const NOTES_BEGIN = "<!-- notes:begin (hand-written; kept when the file is regenerated) -->";
 export const NOTES_END = "<!-- notes:end -->";
 
+/** Fan-out with the history on must reach this fraction of the same server without it. */
+const HISTORY_GOAL = 0.7;
+
 const DEFAULT_NOTES = "## What was tried\n\n_Nothing recorded yet._\n";
 
 /** The hand-written section of an existing `perf.md`, or a placeholder. */
@@ -172,6 +175,40 @@ export function renderPerfMd(
       "| scenario | log on | log off | on ÷ off | server CPU s on / off | log written per run |",
       "|---|---|---|---|---|---|",
       ...logRows.map((row) => `| ${row.join(" | ")} |`),
+      "",
+    );
+  }
+
+  // History cost (issue 16).
+  const historyRows = results.scenarios.flatMap((scenario) => {
+    const on = find(results, scenario.id, "switchboard");
+    const off = find(results, scenario.id, "switchboard-nohist");
+    if (on === undefined || off === undefined) return [];
+    const r = ratio(results.measurements, scenario.id, "switchboard-nohist");
+    const cpuOn = on.serverCpuS;
+    const cpuOff = off.serverCpuS;
+    return [[
+      escapeCell(scenario.short ?? scenario.title),
+      cell(on, !scenario.higherIsBetter),
+      cell(off, !scenario.higherIsBetter),
+      r === undefined ? "–" : formatRatio(r),
+      r === undefined ? "–" : r >= HISTORY_GOAL ? "met" : "not met",
+      cpuOn === undefined || cpuOff === undefined
+        ? "–"
+        : `${cpuOn.toFixed(2)} / ${cpuOff.toFixed(2)}`,
+    ]];
+  });
+  if (historyRows.length > 0) {
+    out.push(
+      "## What the history costs",
+      "",
+      "The default configuration keeps every lobby and group message in the SQLite history",
+      '(`core/server/history/`, batched transactions). The same server with `--history ""`; goal:',
+      `on ≥ ${HISTORY_GOAL}× off (issue 16):`,
+      "",
+      "| scenario | history on | history off | on ÷ off | goal | server CPU s on / off |",
+      "|---|---|---|---|---|---|",
+      ...historyRows.map((row) => `| ${row.join(" | ")} |`),
       "",
     );
   }

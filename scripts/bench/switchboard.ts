@@ -22,20 +22,26 @@ interface Flavour {
   label: string;
   standing: "subject" | "variant";
   withLog: boolean;
+  /** Keep the message history (the default), in the run's folder. @default {true} */
+  withHistory?: boolean;
   /** Repository root to run `cli/server.ts` from. */
   repo: string;
   /** Flags added to the defaults. */
   extra?: readonly string[];
 }
 
-function switchboard({ id, label, standing, withLog, repo, extra = [] }: Flavour): System {
+function switchboard(
+  { id, label, standing, withLog, withHistory = true, repo, extra = [] }: Flavour,
+): System {
   return {
     id,
     label,
     standing,
     dialects: { echo: "sb", broker: "sb", files: "sb" },
     command: `deno run -P=server cli/server.ts --port 0 ${SWITCHBOARD_LIMITS.join(" ")}` +
-      (withLog ? " --log-dir <tmp>" : ` --log-dir ""`) + extra.map((flag) => ` ${flag}`).join("") +
+      (withLog ? " --log-dir <tmp>" : ` --log-dir ""`) +
+      (withHistory ? " --history <tmp>/history.db" : ` --history ""`) +
+      extra.map((flag) => ` ${flag}`).join("") +
       " [--mode echo]",
     cpuMeaningful: () => true,
     version: () => Promise.resolve(`${VERSION} (deno ${Deno.version.deno})`),
@@ -59,6 +65,8 @@ function switchboard({ id, label, standing, withLog, repo, extra = [] }: Flavour
           withLog ? `${ctx.outDir}/logs` : "",
           "--token-file",
           `${ctx.outDir}/admin.token`,
+          "--history",
+          withHistory ? `${ctx.outDir}/history.db` : "",
           ...extra,
           ...(role === "echo" ? ["--mode", "echo"] : []),
           ...(role === "files" ? ["--files-dir", `${ctx.outDir}/files`] : []),
@@ -99,6 +107,16 @@ export const SWITCHBOARD_NOLOG: System = switchboard({
   label: "Switchboard, no log",
   standing: "variant",
   withLog: false,
+  repo: REPO,
+});
+
+/** Switchboard with `--history ""`: the same server without the message history. */
+export const SWITCHBOARD_NOHIST: System = switchboard({
+  id: "switchboard-nohist",
+  label: "Switchboard, no history",
+  standing: "variant",
+  withLog: true,
+  withHistory: false,
   repo: REPO,
 });
 

@@ -1,6 +1,6 @@
 /**
- * The `:command` table: finds the verb in its family (session, login, chat, admin, files, run), checks
- * what it needs (a name, admin rights) and runs it. Every command ends with exactly one
+ * The `:command` table: finds the verb in its family (session, login, chat, history, admin,
+ * files, run), checks what it needs (a name, admin rights) and runs it. Every command ends with exactly one
  * `OK <verb> …` or `ERR <code> :…` line, after its data lines.
  * @module
  */
@@ -15,11 +15,19 @@ import { FILE_COMMANDS, payloadSize, refusePayload } from "./_files.ts";
 import { RUN_COMMANDS } from "./_run.ts";
 import { SESSION_COMMANDS } from "./_session.ts";
 import { LOGIN_COMMANDS } from "./_login.ts";
+import { HISTORY_COMMANDS } from "./_history.ts";
 
 /** Every command, by verb; each family's file says what its commands do. */
 const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map(
-  [SESSION_COMMANDS, LOGIN_COMMANDS, CHAT_COMMANDS, ADMIN_COMMANDS, FILE_COMMANDS, RUN_COMMANDS]
-    .flatMap((family) => Object.entries(family)),
+  [
+    SESSION_COMMANDS,
+    LOGIN_COMMANDS,
+    CHAT_COMMANDS,
+    HISTORY_COMMANDS,
+    ADMIN_COMMANDS,
+    FILE_COMMANDS,
+    RUN_COMMANDS,
+  ].flatMap((family) => Object.entries(family)),
 );
 
 /** Runs one command for `caller`. `verb` is lower-case without its colon. */

@@ -1,0 +1,478 @@
+/**
+ * The message history: lobby and group messages in an SQLite file (the built-in `node:sqlite`),
+ * written in batches off the recording point, read back by `:history`, trimmed in the background
+ * by count and age ({@linkcode Retention}), and a small box of offline private messages per
+ * recipient for the login code.
+ *
+ * Writes never run one transaction per message: {@linkcode HistoryStore.keep} only queues the
+ * batch the recorder hands over (its wire buffer, no copy), and a timer a few milliseconds later
+ * commits everything queued in one transaction. The queue is bounded: when it holds
+ * `maxPending` messages, `keep` commits at once, so a disk that cannot keep up slows the server
+ * down (backpressure) rather than losing messages or growing memory. Before a sender is
+ * acknowledged (`:ack on`) the recorder calls {@linkcode HistoryStore.durable}, which commits
+ * what is queued: an `ACK` is only sent for a message that is in the file.
+ *
+ * Durability: WAL mode with `synchronous=NORMAL`. A committed transaction survives the process
+ * being killed (it is in the WAL through `write`); after a power loss the last transactions
+ * before the last checkpoint may be gone, which is SQLite's documented trade-off for WAL+NORMAL.
+ *
+ * @example
+ * ```ts
+ * import { HistoryStore } from "./store.ts";
+ * const dir = await Deno.makeTempDir();
+ * using store = HistoryStore.open(`${dir}/history.db`);
+ * store.storeOffline("bob", 7, Date.now(), "alice", "see you");
+ * console.assert(store.takeOffline("bob")[0]?.text === "see you");
+ * ```
+ * @module
+ */
+
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { dirname } from "node:path";
+import { batchTexts, type MessageKeeper, type RecordedBatch } from "../record.ts";
+import { fsReason } from "../../config/path_checks.ts";
+import { Retention, type RetentionLimits } from "./retention.ts";
+
+/** One stored message, as `:history` and offline delivery hand it out. */
+export interface HistoryEntry {
+  /** The server-assigned message id. */
+  readonly id: number;
+  /** When the server accepted it, in ms since the epoch. */
+  readonly time: number;
+  /** The sender's name. */
+  readonly from: string;
+  /** `*`, `#group`, or (offline messages) the recipient. */
+  readonly target: string;
+  /** The text, as it was delivered. */
+  readonly text: string;
+}
+
+/** Options of {@linkcode HistoryStore.open}. */
+export interface HistoryStoreOptions {
+  /**
+   * The retention limits, read each time they are applied (a reload may change them).
+   * @default {() => ({ maxMessages: 1_000_000, days: 30, offlineMax: 1000 })}
+   */
+  limits?: () => RetentionLimits;
+  /** The clock retention compares message times with, in ms. @default {Date.now} */
+  now?: () => number;
+  /** Milliseconds between retention passes. @default {10000} */
+  retentionInterval?: number;
+  /** Milliseconds a queued batch may wait before its transaction. @default {5} */
+  flushDelay?: number;
+  /** Messages queued before `keep` commits at once (backpressure). @default {65536} */
+  maxPending?: number;
+  /** Told about a transaction that failed (the messages in it are lost; counted in `failed`). */
+  onError?: (what: string, error: unknown) => void;
+}
+
+/** The file cannot serve as a history: not a database, a folder that cannot be written … */
+export class HistoryFileError extends Error {
+  /** The problem in a few words, without the path: `"not an SQLite database"`. */
+  readonly problem: string;
+  /** Creates the error for `path` with `problem`. */
+  constructor(path: string, problem: string, options?: ErrorOptions) {
+    super(`history ${path}: ${problem}`, options);
+    this.name = "HistoryFileError";
+    this.problem = problem;
+  }
+}
+
+/** The default retention limits, as documented on the server options. */
+export const DEFAULT_LIMITS: Readonly<RetentionLimits> = Object.freeze({
+  maxMessages: 1_000_000,
+  days: 30,
+  offlineMax: 1000,
+});
+
+/** Mode of a history folder the store creates. */
+export const HISTORY_FOLDER_MODE = 0o700;
+/** Mode of a history file the store creates (SQLite gives its `-wal` and `-shm` the same). */
+export const HISTORY_FILE_MODE = 0o600;
+
+/** Rows per multi-row `INSERT`: one statement per row costs twice as much. */
+const ROWS_PER_INSERT = 32;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS messages (
+  id INTEGER PRIMARY KEY,
+  time INTEGER NOT NULL,
+  sender TEXT NOT NULL,
+  target TEXT NOT NULL COLLATE NOCASE, -- group names match without regard to case, as in the hub
+  text TEXT NOT NULL
+);
+-- Groups only: the lobby, most of the traffic, is read back along the ids without an index, so a
+-- lobby message costs one B-tree insert instead of two.
+CREATE INDEX IF NOT EXISTS group_messages ON messages (target, id) WHERE target <> '*';
+CREATE TABLE IF NOT EXISTS offline (
+  seq INTEGER PRIMARY KEY,
+  recipient TEXT NOT NULL,
+  id INTEGER NOT NULL,
+  time INTEGER NOT NULL,
+  sender TEXT NOT NULL,
+  text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS offline_by_recipient ON offline (recipient, id);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+`;
+
+const decoder = new TextDecoder();
+// deno-lint-ignore no-control-regex
+const ASCII = /^[\x00-\x7f]*$/;
+
+/** A message batch waiting for its transaction. */
+type Pending = Pick<RecordedBatch, "firstId" | "count" | "time" | "from" | "target" | "wire"> & {
+  readonly prefixLength: number;
+};
+
+/** See the module comment. */
+export class HistoryStore implements MessageKeeper, Disposable {
+  /** The database file. */
+  readonly path: string;
+  readonly #db: DatabaseSync;
+  readonly #insertOne: StatementSync;
+  readonly #insertMany: StatementSync;
+  readonly #setLastId: StatementSync;
+  readonly #lobby: StatementSync;
+  readonly #lobbyBefore: StatementSync;
+  readonly #group: StatementSync;
+  readonly #groupBefore: StatementSync;
+  readonly #offlineInsert: StatementSync;
+  readonly #offlineCount: StatementSync;
+  readonly #offlineTake: StatementSync;
+  readonly #offlineDelete: StatementSync;
+  readonly #flushDelay: number;
+  readonly #maxPending: number;
+  readonly #onError: (what: string, error: unknown) => void;
+  readonly #retention: Retention;
+  #pending: Pending[] = [];
+  #pendingCount = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The largest id seen (stored or not), and the one last written to `meta`. */
+  #lastId: number;
+  #savedLastId: number;
+  #closed = false;
+  /** Messages in the `messages` table. */
+  #count: number;
+  /** Messages written, and messages lost to a failed transaction. */
+  stored = 0;
+  failed = 0;
+
+  private constructor(path: string, db: DatabaseSync, options: HistoryStoreOptions) {
+    this.path = path;
+    this.#db = db;
+    this.#flushDelay = options.flushDelay ?? 5;
+    this.#maxPending = options.maxPending ?? 65536;
+    this.#onError = options.onError ?? (() => {});
+    const columns = "(id, time, sender, target, text)";
+    this.#insertOne = db.prepare(`INSERT OR IGNORE INTO messages ${columns} VALUES (?,?,?,?,?)`);
+    this.#insertMany = db.prepare(
+      `INSERT OR IGNORE INTO messages ${columns} VALUES ` +
+        Array(ROWS_PER_INSERT).fill("(?,?,?,?,?)").join(","),
+    );
+    this.#setLastId = db.prepare(
+      "INSERT INTO meta (key, value) VALUES ('last_id', ?) " +
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    );
+    const select = "SELECT id, time, sender AS 'from', target, text FROM messages";
+    // The lobby's query walks the ids backwards; a group's uses the partial index (its
+    // `target <> '*'` is what lets SQLite pick that index).
+    const lobby = "WHERE target = '*'";
+    const group = "WHERE target = ? AND target <> '*'";
+    const last = "ORDER BY id DESC LIMIT ?";
+    this.#lobby = db.prepare(`${select} ${lobby} ${last}`);
+    this.#lobbyBefore = db.prepare(`${select} ${lobby} AND id < ? ${last}`);
+    this.#group = db.prepare(`${select} ${group} ${last}`);
+    this.#groupBefore = db.prepare(`${select} ${group} AND id < ? ${last}`);
+    this.#offlineInsert = db.prepare(
+      "INSERT INTO offline (recipient, id, time, sender, text) VALUES (?,?,?,?,?)",
+    );
+    this.#offlineCount = db.prepare("SELECT count(*) AS n FROM offline WHERE recipient = ?");
+    this.#offlineTake = db.prepare(
+      "SELECT id, time, sender AS 'from', recipient AS target, text FROM offline " +
+        "WHERE recipient = ? ORDER BY id",
+    );
+    this.#offlineDelete = db.prepare("DELETE FROM offline WHERE recipient = ?");
+    const one = (sql: string) =>
+      Number((db.prepare(sql).get() as { v: number | null } | undefined)?.v ?? 0);
+    this.#count = one("SELECT count(*) AS v FROM messages");
+    this.#lastId = Math.max(
+      one("SELECT max(id) AS v FROM messages"),
+      one("SELECT max(id) AS v FROM offline"),
+      one("SELECT value AS v FROM meta WHERE key = 'last_id'"),
+    );
+    this.#savedLastId = this.#lastId;
+    this.#retention = new Retention(db, {
+      limits: options.limits ?? (() => DEFAULT_LIMITS),
+      now: options.now ?? Date.now,
+      interval: options.retentionInterval ?? 10_000,
+      onError: (what, error) => {
+        // A pass that failed was rolled back: the count it lowered is read again.
+        this.#count = this.#countRows();
+        this.#onError(what, error);
+      },
+      deleted: (n) => this.#count -= n,
+      count: () => this.#count,
+      saveLastId: () => {
+        this.#setLastId.run(this.#lastId);
+        this.#savedLastId = this.#lastId;
+      },
+    });
+  }
+
+  /**
+   * Opens (creating when missing, folder 0700 and file 0600) the history at `path` and starts
+   * its retention timer. Dispose it, or call {@linkcode HistoryStore.close}.
+   * @throws {HistoryFileError} when the file cannot be used.
+   */
+  static open(path: string, options: HistoryStoreOptions = {}): HistoryStore {
+    try {
+      Deno.mkdirSync(dirname(path), { recursive: true, mode: HISTORY_FOLDER_MODE });
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) {
+        throw new HistoryFileError(path, `cannot create its folder (${fsReason(error)})`, {
+          cause: error,
+        });
+      }
+    }
+    try {
+      Deno.openSync(path, { createNew: true, write: true, mode: HISTORY_FILE_MODE }).close();
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) {
+        throw new HistoryFileError(path, `cannot create it (${fsReason(error)})`, { cause: error });
+      }
+    }
+    let db: DatabaseSync | undefined;
+    try {
+      db = new DatabaseSync(path);
+      db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 1000");
+      db.exec(SCHEMA);
+      return new HistoryStore(path, db, options);
+    } catch (error) {
+      try {
+        db?.close();
+      } catch { /* already failing */ }
+      throw new HistoryFileError(path, sqliteProblem(error), { cause: error });
+    }
+  }
+
+  /** The largest message id the history has seen: the recorder continues after it. */
+  get lastId(): number {
+    return this.#lastId;
+  }
+
+  /** Messages stored now (lobby and groups). */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Batches waiting for their transaction, in messages. */
+  get pendingCount(): number {
+    return this.#pendingCount;
+  }
+
+  /** Queues a recorded batch: lobby and group messages are stored; every id is remembered. */
+  keep(batch: RecordedBatch): void {
+    if (this.#closed) return;
+    const last = batch.firstId + batch.count - 1;
+    if (last > this.#lastId) this.#lastId = last;
+    if (batch.route.kind === "lobby" || batch.route.kind === "group") {
+      const { firstId, count, time, from, target, wire, prefixLength } = batch;
+      this.#pending.push({ firstId, count, time, from, target, wire, prefixLength });
+      this.#pendingCount += count;
+      if (this.#pendingCount >= this.#maxPending) return this.flush();
+    }
+    this.#timer ??= setTimeout(() => this.flush(), this.#flushDelay);
+  }
+
+  /** Commits what is queued now: called before a sender is acknowledged. */
+  durable(): void {
+    if (this.#pendingCount > 0) this.flush();
+  }
+
+  /** Writes everything queued in one transaction, trimming to `maxMessages` on the way. */
+  flush(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    if (this.#closed) return;
+    const pending = this.#pending;
+    const count = this.#pendingCount;
+    if (count === 0 && this.#lastId === this.#savedLastId) return;
+    this.#pending = [];
+    this.#pendingCount = 0;
+    const db = this.#db;
+    try {
+      db.exec("BEGIN");
+      try {
+        const inserted = this.#insert(pending);
+        this.#count += inserted;
+        this.#retention.trimToCount(inserted);
+        // The largest id is kept in `meta` only when no stored message has it (a private message
+        // came last): one page less per transaction in the common case.
+        const last = pending.at(-1);
+        const lastStored = last === undefined ? 0 : last.firstId + last.count - 1;
+        if (this.#lastId !== this.#savedLastId && this.#lastId !== lastStored) {
+          this.#setLastId.run(this.#lastId);
+        }
+        db.exec("COMMIT");
+        this.#savedLastId = this.#lastId;
+        this.stored += inserted;
+      } catch (error) {
+        db.exec("ROLLBACK");
+        throw error;
+      }
+    } catch (error) {
+      this.#count = this.#countRows();
+      this.failed += count;
+      this.#onError(`storing ${count} messages`, error);
+    }
+  }
+
+  /** Inserts the rows of `pending`, `ROWS_PER_INSERT` per statement; returns how many. */
+  #insert(pending: readonly Pending[]): number {
+    const args: (number | string)[] = [];
+    let rows = 0;
+    let inserted = 0;
+    const put = (id: number, time: number, from: string, target: string, text: string) => {
+      args.push(id, time, from, target, text);
+      if (++rows === ROWS_PER_INSERT) {
+        inserted += Number(this.#insertMany.run(...args).changes);
+        args.length = 0;
+        rows = 0;
+      }
+    };
+    for (const batch of pending) {
+      const { firstId, time, from, target, wire, prefixLength } = batch;
+      if (ASCII.test(from) && ASCII.test(target)) {
+        // Names and group names are ASCII, so the prefix is as many characters as bytes: the
+        // buffer is decoded once and cut, not each text on its own.
+        const lines = decoder.decode(wire).split("\n");
+        for (let i = 0; i < batch.count; i++) {
+          put(firstId + i, time, from, target, (lines[i] ?? "").slice(prefixLength));
+        }
+      } else {
+        let i = 0;
+        for (const text of batchTexts(batch as RecordedBatch)) {
+          put(firstId + i++, time, from, target, decoder.decode(text));
+        }
+      }
+    }
+    for (let i = 0; i < rows; i++) {
+      const at = i * 5;
+      inserted += Number(
+        this.#insertOne.run(
+          args[at] as number,
+          args[at + 1] as number,
+          args[at + 2] as string,
+          args[at + 3] as string,
+          args[at + 4] as string,
+        ).changes,
+      );
+    }
+    return inserted;
+  }
+
+  #countRows(): number {
+    return Number(
+      (this.#db.prepare("SELECT count(*) AS n FROM messages").get() as { n: number }).n,
+    );
+  }
+
+  /**
+   * The last `limit` messages to `target` (`*` or `#group`), those before id `before` when
+   * given, oldest first. What is queued is committed first, so a message just sent is there.
+   */
+  query(target: string, limit: number, before?: number): HistoryEntry[] {
+    this.durable();
+    const rows = target === "*"
+      ? before === undefined ? this.#lobby.all(limit) : this.#lobbyBefore.all(before, limit)
+      : before === undefined
+      ? this.#group.all(target, limit)
+      : this.#groupBefore.all(target, before, limit);
+    return rows.map(entry).reverse();
+  }
+
+  /**
+   * Keeps a private message for `recipient` (an account name) who is offline, committed before
+   * it returns. False, and nothing kept, when `recipient` already has `offlineMax` waiting.
+   * @throws {Error} from SQLite when the file cannot be written (disk full …): nothing was kept.
+   */
+  storeOffline(recipient: string, id: number, time: number, from: string, text: string): boolean {
+    if (this.#closed) return false;
+    if (this.offlineCount(recipient) >= this.#retention.limits().offlineMax) return false;
+    this.#offlineInsert.run(recipient, id, time, from, text);
+    if (id > this.#lastId) this.#lastId = id;
+    return true;
+  }
+
+  /** The private messages waiting for `recipient`, oldest first; they are deleted. */
+  takeOffline(recipient: string): HistoryEntry[] {
+    if (this.#closed) return [];
+    const db = this.#db;
+    db.exec("BEGIN");
+    try {
+      const rows = this.#offlineTake.all(recipient).map(entry);
+      if (rows.length > 0) {
+        this.#offlineDelete.run(recipient);
+        // Their ids may have been the largest: kept, so that they are not used again.
+        this.#setLastId.run(this.#lastId);
+      }
+      db.exec("COMMIT");
+      return rows;
+    } catch (error) {
+      db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  /** How many private messages wait for `recipient`. */
+  offlineCount(recipient: string): number {
+    if (this.#closed) return 0;
+    return Number((this.#offlineCount.get(recipient) as { n: number }).n);
+  }
+
+  /** Runs one retention pass now (tests; the timer runs them otherwise). Returns rows deleted. */
+  enforceRetention(): number {
+    this.durable();
+    return this.#retention.runAll();
+  }
+
+  /** Commits what is queued, stops the retention timer and closes the file. */
+  close(): void {
+    if (this.#closed) return;
+    this.flush();
+    this.#closed = true;
+    this.#retention.stop();
+    try {
+      this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    } catch { /* a busy checkpoint is retried at the next open */ }
+    this.#db.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** A row as a plain {@linkcode HistoryEntry}. */
+function entry(row: Record<string, unknown>): HistoryEntry {
+  return {
+    id: Number(row.id),
+    time: Number(row.time),
+    from: String(row.from),
+    target: String(row.target),
+    text: String(row.text),
+  };
+}
+
+/** An SQLite failure at open, in a few words. */
+function sqliteProblem(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/not a database|file is encrypted/i.test(message)) return "not an SQLite database";
+  if (/readonly|read-only/i.test(message)) return "cannot write it (read-only)";
+  if (/unable to open/i.test(message)) return "cannot open it";
+  if (error instanceof Deno.errors.NotCapable) return fsReason(error);
+  return message.split("\n")[0] ?? "unknown error";
+}
