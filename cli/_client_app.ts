@@ -44,6 +44,8 @@ import { ringBell, wantsAttention } from "./_client_notify.ts";
 import { Roster } from "./_client_completion.ts";
 import { chatEditor } from "./_client_editor.ts";
 
+/** Lobby lines from the history shown when an interactive session starts. */
+const RECENT_LOBBY_LINES = 20;
 /** Where `--login` finds its password (a flag would show in the process list). */
 const PASSWORD_VARIABLE = "SWITCHBOARD_PASSWORD";
 
@@ -433,6 +435,7 @@ class ClientApp {
       }
       if (result.ok) {
         this.#notice(result.welcome.text || `welcome, ${result.welcome.name}`);
+        if (this.#interactive) await this.#showRecentLobby(client);
         return undefined;
       }
       if (result.code === "closed") {
@@ -725,6 +728,26 @@ class ClientApp {
     if (this.#plan.bell && this.#interactive && !registration && wantsAttention(event, me)) {
       ringBell();
     }
+  }
+
+  /**
+   * The last lobby lines from the server's history, dimmed, above a separator: what was said just
+   * before you came. Nothing when the server keeps no history (`ERR disabled`, or an older server).
+   */
+  async #showRecentLobby(client: SwitchboardClient): Promise<void> {
+    const answer = await client.request(`:history * ${RECENT_LOBBY_LINES}`, { quiet: true });
+    const lines = answer.data.filter((event) => event.type === "history");
+    if (answer.final?.type !== "ok" || lines.length === 0) return;
+    for (const event of lines) {
+      const plain = renderLine({ event, command: undefined, registration: false }, {
+        me: client.name,
+        paint: this.#plain,
+      });
+      if (plain !== undefined) this.#screen.show(this.#paint.out.paint("gray", plain));
+    }
+    this.#screen.show(
+      this.#paint.out.paint("gray", `──── ${lines.length} earlier lines above ────`),
+    );
   }
 
   /** Asks the server, quietly, who is online: Tab completes their names from the start. */

@@ -186,6 +186,13 @@ export function renderLine(received: ReceivedLine, ctx: RenderContext): string |
         `✗ not delivered: ${what}: ${clean(event.text)} (${clean(event.code)})`,
       );
     }
+    case "history": {
+      // A stored message: dimmed, with the time it was said (the line's own time is now).
+      const where = event.target === "*" ? "" : `[${clean(event.target)}] `;
+      return note(
+        `${localDateTime(event.time)} ${where}<${clean(event.from)}> ${clean(event.text)}`,
+      );
+    }
     case "session":
       // The library keeps it for a resume; nothing for a person.
       return undefined;

@@ -245,3 +245,32 @@ Deno.test({
     await term.waitFor(/^exit=0$/m);
   },
 });
+
+Deno.test({
+  name:
+    "terminal: a session starts with the last 20 lobby lines from the history, dimmed, above a separator",
+  ignore: !HAS_TMUX,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "client-recent-" });
+    try {
+      await using server = await startTestServer({ history: `${dir}/history.db` });
+      await using bob = await connect(server, "bob");
+      await bob.send(Array.from({ length: 25 }, (_, i) => `line ${i + 1}`).join("\n"));
+      assert.equal((await bob.command(":history * 1")).at(-1), "OK history 1");
+      await using term = new Terminal();
+      await term.start("client", ["--port", String(server.addr.port), "--name", "carol"]);
+      const screen = await term.waitFor(/──── 20 earlier lines above ────\n(.*\n)*carol>\s*$/);
+      const lines = rows(screen);
+      const shown = lines.filter((line) => / <bob> line \d+$/.test(line));
+      assert.deepEqual(
+        shown.map((line) => line.replace(/^.* <bob> /, "")),
+        Array.from({ length: 20 }, (_, i) => `line ${i + 6}`),
+        screen,
+      );
+      await term.keys("C-d");
+      await term.waitFor(/^exit=0$/m);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -353,6 +353,22 @@ export interface NackEvent extends EventBase {
   text: string;
 }
 
+/** `HISTORY <id> <time> <from> <target> :<text>`: a stored message, a data line of `:history`. */
+export interface HistoryEvent extends EventBase {
+  /** Discriminant. */
+  type: "history";
+  /** The message's id. */
+  id: number;
+  /** When the server accepted it: ISO 8601 UTC with milliseconds. */
+  time: string;
+  /** The sender. */
+  from: string;
+  /** `*` or `#group`. */
+  target: string;
+  /** The message. */
+  text: string;
+}
+
 /** `SESSION <token>`: what resumes this session after a broken line (`:resume`). */
 export interface SessionEvent extends EventBase {
   /** Discriminant. */
@@ -398,6 +414,7 @@ export type ServerEvent =
   | AckEvent
   | NackEvent
   | SessionEvent
+  | HistoryEvent
   | UnknownEvent;
 
 /** The `type` of a {@linkcode ServerEvent}. */
@@ -416,6 +433,7 @@ export const DATA_EVENT_TYPES: ReadonlySet<ServerEventType> = new Set([
   "stdout",
   "stderr",
   "command",
+  "history",
 ]);
 
 /**
@@ -466,6 +484,13 @@ export function parseServerLine(line: string): ServerEvent {
       return { type: "kick", name: a, text, line };
     case "PING":
       return { type: "ping", line };
+    case "HISTORY": {
+      const id = Number(a);
+      if (!Number.isSafeInteger(id) || b === undefined || c === undefined) return unknown;
+      const target = params[3];
+      if (target === undefined) return unknown;
+      return { type: "history", id, time: b, from: c, target, text, line };
+    }
     case "SESSION":
       if (a === undefined) return unknown;
       return { type: "session", token: a, line };
