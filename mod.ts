@@ -120,6 +120,7 @@ export {
   type GroupEvent,
   type HelloEvent,
   type HelpEvent,
+  type HistoryEvent,
   type JoinEvent,
   type KickEvent,
   type LeaveEvent,
