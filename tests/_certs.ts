@@ -142,3 +142,20 @@ export async function makeCerts(extraIps: readonly string[] = []): Promise<TestC
     },
   };
 }
+
+/**
+ * Certificates for one test module, made on first use (openssl takes a moment) and removed when
+ * the module ends: the files are shared by its tests.
+ */
+export function moduleCerts(): () => Promise<TestCerts> {
+  let made: Promise<TestCerts> | undefined;
+  return () => {
+    if (made === undefined) {
+      made = makeCerts();
+      made.then(({ dir }) => {
+        globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+      }, () => {});
+    }
+    return made;
+  };
+}

@@ -251,3 +251,13 @@ export async function hangGuard<T>(promise: Promise<T>, ms: number, what: string
     clearTimeout(timer);
   }
 }
+
+/** Whether this machine can listen on the IPv6 loopback (tests over `::1` skip without it). */
+export const HAS_IPV6_LOOPBACK: boolean = (() => {
+  try {
+    Deno.listen({ hostname: "::1", port: 0 }).close();
+    return true;
+  } catch {
+    return false;
+  }
+})();

@@ -39,13 +39,20 @@ export function programCommand(
   });
 }
 
-/** Runs a program to completion, killing it after `timeoutMs`. */
+/** Runs a program to completion (with `input` on its stdin), killing it after `timeoutMs`. */
 export async function runProgram(
   program: "server" | "client" | "shutdown",
   args: string[],
-  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+  options: { env?: Record<string, string>; timeoutMs?: number; input?: string } = {},
 ): Promise<ProgramResult> {
-  const child = programCommand(program, args, options).spawn();
+  const piped = options.input !== undefined;
+  const child = programCommand(program, args, { ...options, stdin: piped ? "piped" : "null" })
+    .spawn();
+  if (piped) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.input));
+    await writer.close();
+  }
   const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 20_000);
   try {
     const output = await child.output();

@@ -6,37 +6,19 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseAccounts } from "../core/config/accounts_file.ts";
 import { verifyPassword } from "../core/util/password_hash.ts";
-import { programCommand, type ProgramResult, runProgram } from "./_programs.ts";
+import { type ProgramResult, runProgram } from "./_programs.ts";
 import { HAS_TMUX, Terminal } from "./_tmux.ts";
 
-const decoder = new TextDecoder();
 /** No accounts file or config from the test runner's environment. */
 const CLEAN_ENV = { SWITCHBOARD_ACCOUNTS: "", SWITCHBOARD_CONFIG: "" };
 
 /** Runs `server accounts …args` with `input` piped to its stdin. */
-async function accounts(
+function accounts(
   args: string[],
   input = "",
   env: Record<string, string> = {},
 ): Promise<ProgramResult> {
-  const child = programCommand("server", ["accounts", ...args], {
-    stdin: "piped",
-    env: { ...CLEAN_ENV, ...env },
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(input));
-  await writer.close();
-  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-  try {
-    const output = await child.output();
-    return {
-      code: output.code,
-      stdout: decoder.decode(output.stdout),
-      stderr: decoder.decode(output.stderr),
-    };
-  } finally {
-    clearTimeout(timer);
-  }
+  return runProgram("server", ["accounts", ...args], { input, env: { ...CLEAN_ENV, ...env } });
 }
 
 async function withFolder(body: (folder: string) => Promise<void>): Promise<void> {

@@ -7,106 +7,14 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { connect, startTestServer } from "./_helpers.ts";
+import { HAS_TMUX, Terminal } from "./_tmux.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
-
-function hasTmux(): boolean {
-  try {
-    return new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" }).outputSync()
-      .success;
-  } catch {
-    return false;
-  }
+if (!HAS_TMUX) {
+  console.warn("client_tty_test: tmux is not installed; the terminal tests are skipped");
 }
 
-const TMUX = hasTmux();
-if (!TMUX) console.warn("client_tty_test: tmux is not installed; the terminal tests are skipped");
-
-let sessions = 0;
-
-/** A tmux server of its own (unique socket), running one command in an 100×30 window. */
-class Terminal implements AsyncDisposable {
-  readonly socket = `sb-client-test-${Deno.pid}-${++sessions}`;
-  #socketPath: string | undefined;
-
-  async start(args: string[], env: Record<string, string> = {}): Promise<void> {
-    // `sh` keeps the window open after the client exits, and shows its exit code. NO_COLOR
-    // (set by CI) is inherited by the tmux server unless the test sets it itself.
-    const unsetColor = "NO_COLOR" in env ? "" : "env -u NO_COLOR";
-    const client = [Deno.execPath(), "run", "-P=client", "cli/client.ts", ...args].map(quote).join(
-      " ",
-    );
-    const envArgs = Object.entries({ DENO_NO_UPDATE_CHECK: "1", ...env }).flatMap((
-      [k, v],
-    ) => ["-e", `${k}=${v}`]);
-    await this.#tmux(
-      "new-session",
-      "-d",
-      "-s",
-      "main",
-      "-x",
-      "100",
-      "-y",
-      "30",
-      "-c",
-      ROOT,
-      ...envArgs,
-      `${unsetColor} sh -c '${client}; echo "exit=$?"; sleep 60'`,
-    );
-    this.#socketPath = (await this.#tmux("display-message", "-p", "#{socket_path}")).trim();
-  }
-
-  /** Types keys (tmux key names such as `Enter`, `C-d`). */
-  async keys(...keys: string[]): Promise<void> {
-    await this.#tmux("send-keys", "-t", "main", ...keys);
-  }
-
-  /** Types text literally. */
-  async type(text: string): Promise<void> {
-    await this.#tmux("send-keys", "-t", "main", "-l", text);
-  }
-
-  /** The screen as text (`withStyles`: with SGR colour codes). */
-  async screen(withStyles = false): Promise<string> {
-    return await this.#tmux("capture-pane", "-p", ...(withStyles ? ["-e"] : []), "-t", "main");
-  }
-
-  /** Waits until the screen matches `pattern`. */
-  async waitFor(pattern: RegExp, timeoutMs = 5000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const screen = await this.screen();
-      if (pattern.test(screen)) return screen;
-      if (Date.now() > deadline) {
-        throw new Error(`no ${pattern} on the screen within ${timeoutMs} ms:\n${screen}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.#tmux("kill-server").catch(() => "");
-    // tmux leaves its socket file behind; tidy up so runs do not accumulate them.
-    if (this.#socketPath !== undefined) await Deno.remove(this.#socketPath).catch(() => {});
-  }
-
-  async #tmux(...args: string[]): Promise<string> {
-    const output = await new Deno.Command("tmux", {
-      args: ["-L", this.socket, ...args],
-      stdout: "piped",
-      stderr: "piped",
-    })
-      .output();
-    if (!output.success) {
-      throw new Error(`tmux ${args[0]}: ${new TextDecoder().decode(output.stderr)}`);
-    }
-    return new TextDecoder().decode(output.stdout);
-  }
-}
-
-function quote(arg: string): string {
-  return /^[\w./:=-]+$/.test(arg) ? arg : `"${arg.replace(/["\\$`]/g, "\\$&")}"`;
-}
+/** Colours on (the client's default on a terminal), whatever NO_COLOR the test runner has. */
+const COLOURS = { NO_COLOR: "" };
 
 /** Non-empty screen lines. */
 function rows(screen: string): string[] {
@@ -116,11 +24,11 @@ function rows(screen: string): string[] {
 Deno.test({
   name:
     "terminal: an incoming message is printed above the prompt and the half-typed line survives",
-  ignore: !TMUX,
+  ignore: !HAS_TMUX,
   fn: async () => {
     await using server = await startTestServer();
     await using term = new Terminal();
-    await term.start(["--port", String(server.addr.port), "--name", "carol"]);
+    await term.start("client", ["--port", String(server.addr.port), "--name", "carol"], COLOURS);
     await term.waitFor(/^carol>$/m);
     await term.type("half typed wor");
     await term.waitFor(/^carol> half typed wor$/m);
@@ -151,12 +59,12 @@ Deno.test({
 Deno.test({
   name:
     "terminal: a refused name is explained and asked again; NO_COLOR is respected; Ctrl+C twice leaves",
-  ignore: !TMUX,
+  ignore: !HAS_TMUX,
   fn: async () => {
     await using server = await startTestServer();
     await using _alice = await connect(server, "alice");
     await using term = new Terminal();
-    await term.start(["--port", String(server.addr.port)], { NO_COLOR: "1" });
+    await term.start("client", ["--port", String(server.addr.port)], { NO_COLOR: "1" });
     await term.waitFor(/Your name:$/m);
     await term.type("Alice");
     await term.keys("Enter");
@@ -178,12 +86,16 @@ Deno.test({
 
 Deno.test({
   name: "terminal: --send without --name asks for the name on the terminal, again when refused",
-  ignore: !TMUX,
+  ignore: !HAS_TMUX,
   fn: async () => {
     await using server = await startTestServer();
     await using bob = await connect(server, "bob");
     await using term = new Terminal();
-    await term.start(["--port", String(server.addr.port), "--send", "sent after asking"]);
+    await term.start(
+      "client",
+      ["--port", String(server.addr.port), "--send", "sent after asking"],
+      COLOURS,
+    );
     await term.waitFor(/Your name:$/m);
     await term.type("BOB");
     await term.keys("Enter");
@@ -198,7 +110,7 @@ Deno.test({
 Deno.test({
   name:
     "terminal: a transfer draws its progress above the prompt, ends with a summary line, and the prompt survives",
-  ignore: !TMUX,
+  ignore: !HAS_TMUX,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "client-tty-files-" });
     try {
@@ -217,14 +129,14 @@ Deno.test({
       }
       await using server = await startTestServer({ filesDir: area });
       await using term = new Terminal();
-      await term.start([
+      await term.start("client", [
         "--port",
         String(server.addr.port),
         "--name",
         "carol",
         "--downloads",
         join(dir, "downloads"),
-      ]);
+      ], COLOURS);
       await term.waitFor(/^carol>$/m);
       await term.type(`:put ${source}`);
       await term.keys("Enter");
@@ -269,20 +181,20 @@ Deno.test({
 
 Deno.test({
   name: "terminal: a file offered to a person is asked about; :accept saves it, :decline refuses",
-  ignore: !TMUX,
+  ignore: !HAS_TMUX,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "client-tty-offer-" });
     try {
       await using server = await startTestServer();
       await using term = new Terminal();
-      await term.start([
+      await term.start("client", [
         "--port",
         String(server.addr.port),
         "--name",
         "carol",
         "--downloads",
         join(dir, "in"),
-      ]);
+      ], COLOURS);
       await term.waitFor(/^carol>$/m);
       await using bob = await connect(server, "bob");
       const bytes = new TextEncoder().encode("a file for carol\n");

@@ -10,23 +10,14 @@ import {
   DEFAULT_MAX_LOCKOUT_MS,
 } from "../core/server/attempts.ts";
 import { attemptKey } from "../core/util/cidr.ts";
-import { connect, startTestServer, TestClient } from "./_helpers.ts";
+import { connect, HAS_IPV6_LOOPBACK, startTestServer, TestClient } from "./_helpers.ts";
 import { withLogFolder } from "./_logs.ts";
 import { sleep } from "../core/util/time.ts";
 
 const TOKEN = "the-right-token";
 const MINUTE = 60_000;
 
-/** Whether this machine can listen on the IPv6 loopback. */
-function hasIpv6Loopback(): boolean {
-  try {
-    Deno.listen({ hostname: "::1", port: 0 }).close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-const noIpv6 = !hasIpv6Loopback();
+const noIpv6 = !HAS_IPV6_LOOPBACK;
 if (noIpv6) console.warn("lockout_test: no IPv6 loopback here; the ::1 tests are skipped");
 
 /** Fails `ip` `count` times at `now`; returns the lockout lengths begun. */

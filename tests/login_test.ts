@@ -11,7 +11,7 @@ import type { ServerOptions } from "../core/config/options.ts";
 import { writeAccountsFile } from "../core/config/accounts_file.ts";
 import { Accounts } from "../core/server/accounts.ts";
 import { hashPassword } from "../core/util/password_hash.ts";
-import { connect, startTestServer, TestClient } from "./_helpers.ts";
+import { connect, HAS_IPV6_LOOPBACK, startTestServer, TestClient } from "./_helpers.ts";
 import { withLogFolder } from "./_logs.ts";
 
 /** Cheap scrypt parameters: the tests check behaviour, not the cost. */
@@ -19,16 +19,7 @@ const FAST = { N: 1024 };
 const ALICE_PASSWORD = "correct horse battery";
 const ROOT_PASSWORD = "staple";
 
-/** Whether this machine can listen on the IPv6 loopback. */
-function hasIpv6Loopback(): boolean {
-  try {
-    Deno.listen({ hostname: "::1", port: 0 }).close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-const noIpv6 = !hasIpv6Loopback();
+const noIpv6 = !HAS_IPV6_LOOPBACK;
 if (noIpv6) console.warn("login_test: no IPv6 loopback here; the ::1 test is skipped");
 
 /** An accounts file with `alice` (user) and `boss` (admin) in a temp folder. */

@@ -11,7 +11,7 @@ import { SwitchboardClient } from "../core/client/client.ts";
 import { ConnectError } from "../core/client/errors.ts";
 import { listenTls } from "../core/net/tls.ts";
 import { type Server, startServer } from "../core/server/server.ts";
-import { haveOpenssl, makeCerts, type TestCerts } from "./_certs.ts";
+import { haveOpenssl, moduleCerts } from "./_certs.ts";
 import { eventually, hangGuard, LINE_TIMEOUT_MS, startTestServer } from "./_helpers.ts";
 import { withLogFolder } from "./_logs.ts";
 
@@ -24,16 +24,8 @@ const ignore = noOpenssl || Deno.build.os !== "linux";
 /** The first bytes of a ClientHello, and then nothing. */
 const PARTIAL_HELLO = new Uint8Array([0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00]);
 
-let certsMade: Promise<TestCerts> | undefined;
-function certs(): Promise<TestCerts> {
-  if (certsMade === undefined) {
-    certsMade = makeCerts();
-    certsMade.then(({ dir }) => {
-      globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
-    }, () => {});
-  }
-  return certsMade;
-}
+/** Certificates shared by the tests of this file. */
+const certs = moduleCerts();
 
 /**
  * Sockets of this machine whose local port is `port` and that are not listening, by TCP state

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { SwitchboardClient } from "../core/client/client.ts";
 import { ConnectError } from "../core/client/errors.ts";
 import type { Server } from "../core/server/server.ts";
-import { haveOpenssl, makeCerts, type TestCerts } from "./_certs.ts";
+import { haveOpenssl, moduleCerts, type TestCerts } from "./_certs.ts";
 import { connect, eventually, LINE_TIMEOUT_MS, startTestServer } from "./_helpers.ts";
 import { REPO_ROOT, runProgram, ServerProcess } from "./_programs.ts";
 
@@ -15,18 +15,8 @@ const ncat = await new Deno.Command("ncat", { args: ["--version"], stdout: "null
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Certificates shared by the tests of this file (made once: openssl takes a moment). */
-let certsMade: Promise<TestCerts> | undefined;
-function certs(): Promise<TestCerts> {
-  if (certsMade === undefined) {
-    certsMade = makeCerts();
-    certsMade.then(({ dir }) => {
-      // Removed when the test module ends: the files are shared by its tests.
-      globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
-    }, () => {});
-  }
-  return certsMade;
-}
+/** Certificates shared by the tests of this file. */
+const certs = moduleCerts();
 
 function tlsTest(name: string, fn: (certs: TestCerts) => Promise<void>): void {
   Deno.test({ name, ignore, fn: async () => await fn(await certs()) });
