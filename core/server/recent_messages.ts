@@ -14,21 +14,31 @@
 import { prefixIds, type RecordedBatch } from "./record.ts";
 import type { Group, Peer } from "./hub.ts";
 
-/** One recorded batch, with who sent it and to whom, as sessions (see `sessions.ts`) know them. */
+/**
+ * One recorded batch, with who sent it and to whom as session numbers (see `sessions.ts`). Only
+ * what a replay needs is kept: holding the batch itself would keep its sender's and recipient's
+ * connections (and their buffers) alive for as long as the entry lives.
+ */
 interface Entry {
-  readonly batch: RecordedBatch;
+  readonly firstId: number;
+  readonly count: number;
+  readonly time: number;
+  /** The wire lines, shared with the queues they were sent to. */
+  readonly wire: Uint8Array;
+  /** A private message (to `to`), not a lobby or group one. */
+  readonly private: boolean;
   /** The sender's session, if it has one. */
-  readonly from: object | undefined;
+  readonly from: number | undefined;
   /** The recipient's session, for a private message. */
-  readonly to: object | undefined;
+  readonly to: number | undefined;
   /** The group, for a group message. */
   readonly group: Group | undefined;
 }
 
 /** Who a replay is for: its session, and the groups it is in. */
 export interface ReplayTarget {
-  /** The session (as `sessionOf` returns it). */
-  readonly session: object;
+  /** The session's number (as `sessionOf` returns it). */
+  readonly session: number;
   /** Its groups. */
   readonly groups: ReadonlySet<Group>;
 }
@@ -42,7 +52,7 @@ export class RecentMessages {
   #gapUpTo = 0;
   readonly #maxBytes: number;
   readonly #maxAgeMs: number;
-  readonly #sessionOf: (peer: Peer | undefined) => object | undefined;
+  readonly #sessionOf: (peer: Peer | undefined) => number | undefined;
 
   /**
    * Keeps at most `maxBytes` of wire bytes, none older than `maxAgeMs`. `sessionOf` names the
@@ -51,7 +61,7 @@ export class RecentMessages {
   constructor(
     maxBytes: number,
     maxAgeMs: number,
-    sessionOf: (peer: Peer | undefined) => object | undefined,
+    sessionOf: (peer: Peer | undefined) => number | undefined,
   ) {
     this.#maxBytes = maxBytes;
     this.#maxAgeMs = maxAgeMs;
@@ -69,7 +79,11 @@ export class RecentMessages {
     // Held for an account's next login by the mailbox, not for a resume.
     if (route.kind === "offline") return;
     this.#entries.push({
-      batch,
+      firstId: batch.firstId,
+      count: batch.count,
+      time: batch.time,
+      wire: batch.wire,
+      private: route.kind === "user",
       from: this.#sessionOf(batch.sender),
       to: route.kind === "user" ? this.#sessionOf(route.peer) : undefined,
       group: route.kind === "group" ? route.group : undefined,
@@ -97,17 +111,17 @@ export class RecentMessages {
     const parts: Uint8Array[] = [];
     let count = 0;
     for (let i = this.#head; i < this.#entries.length; i++) {
-      const { batch, from, to, group } = this.#entries[i]!;
-      const lastId = batch.firstId + batch.count - 1;
-      if (lastId <= afterId) continue;
-      const addressed = batch.route.kind === "user"
-        ? to === target.session
-        : from !== target.session && (group === undefined || target.groups.has(group));
+      const entry = this.#entries[i]!;
+      const { firstId, wire } = entry;
+      if (firstId + entry.count - 1 <= afterId) continue;
+      const addressed = entry.private
+        ? entry.to === target.session
+        : entry.from !== target.session &&
+          (entry.group === undefined || target.groups.has(entry.group));
       if (!addressed) continue;
-      const skip = Math.max(0, afterId + 1 - batch.firstId);
-      const lines = skip === 0 ? batch.wire : dropLines(batch.wire, skip);
-      parts.push(prefixIds(lines, batch.firstId + skip));
-      count += batch.count - skip;
+      const skip = Math.max(0, afterId + 1 - firstId);
+      parts.push(prefixIds(skip === 0 ? wire : dropLines(wire, skip), firstId + skip));
+      count += entry.count - skip;
     }
     return { parts, count };
   }
@@ -116,12 +130,12 @@ export class RecentMessages {
     const entries = this.#entries;
     while (
       this.#head < entries.length &&
-      (this.#bytes > this.#maxBytes || now - entries[this.#head]!.batch.time > this.#maxAgeMs)
+      (this.#bytes > this.#maxBytes || now - entries[this.#head]!.time > this.#maxAgeMs)
     ) {
-      const { batch } = entries[this.#head]!;
+      const entry = entries[this.#head]!;
       entries[this.#head++] = undefined as unknown as Entry;
-      this.#bytes -= batch.wire.length;
-      this.#gapUpTo = Math.max(this.#gapUpTo, batch.firstId + batch.count - 1);
+      this.#bytes -= entry.wire.length;
+      this.#gapUpTo = Math.max(this.#gapUpTo, entry.firstId + entry.count - 1);
     }
     // Compact now and then, so the array does not grow with everything ever evicted.
     if (this.#head > 1024 && this.#head * 2 > entries.length) {

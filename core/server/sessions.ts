@@ -37,6 +37,8 @@ export interface SessionPeer extends Peer {
 
 /** One session; see the module comment. */
 export interface SessionRecord {
+  /** A number for it alone, what the recent messages name it by. */
+  readonly serial: number;
   /** The token that resumes it (changes with each resume). */
   readonly token: string;
   /** Who holds it now. */
@@ -106,6 +108,7 @@ export class Sessions implements MessageKeeper {
   readonly #recent: RecentMessages;
   /** Live connections with ids on: while there are none (and nobody is held), nothing is kept. */
   #idsOn = 0;
+  #serials = 0;
 
   /** A table for the server behind `parts`. */
   constructor(parts: SessionsParts) {
@@ -113,7 +116,7 @@ export class Sessions implements MessageKeeper {
     this.#recent = new RecentMessages(
       RECENT_MAX_BYTES,
       (parts.resumeGrace() + 60) * 1000,
-      (peer) => peer === undefined ? undefined : this.#byPeer.get(peer),
+      (peer) => peer === undefined ? undefined : this.#byPeer.get(peer)?.serial,
     );
   }
 
@@ -129,7 +132,12 @@ export class Sessions implements MessageKeeper {
 
   /** Opens a session for a peer that just registered; returns its token. */
   open(peer: SessionPeer): string {
-    const record: Record = { token: newToken(), peer, startId: this.#parts.nextId() };
+    const record: Record = {
+      serial: ++this.#serials,
+      token: newToken(),
+      peer,
+      startId: this.#parts.nextId(),
+    };
     this.#byToken.set(record.token, record);
     this.#byPeer.set(peer, record);
     return record.token;
@@ -187,7 +195,7 @@ export class Sessions implements MessageKeeper {
       return { refused: `the messages after ${after} are no longer kept; register again` };
     }
     const { parts, count } = this.#recent.replay(
-      { session: record, groups: previous.groups },
+      { session: record.serial, groups: previous.groups },
       after,
     );
     const groups = [...previous.groups];
@@ -241,6 +249,7 @@ export class HeldSession implements SessionPeer {
   readonly #maxBytes: number;
   readonly #onEnd: (why: string) => void;
   #bytes = 0;
+  #over = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -260,7 +269,9 @@ export class HeldSession implements SessionPeer {
   /** Counts bytes addressed to the session; past the limit, the session ends. */
   deliver(bytes: Uint8Array): void {
     this.#bytes += bytes.length;
-    if (this.#bytes > this.#maxBytes) {
+    if (this.#bytes > this.#maxBytes && !this.#over) {
+      // Not from inside the delivery: the hub is walking its peers.
+      this.#over = true;
       queueMicrotask(() => this.end(`more than ${this.#maxBytes} bytes were addressed to it`));
     }
   }
