@@ -46,6 +46,8 @@ import { chatEditor } from "./_client_editor.ts";
 
 /** Lobby lines from the history shown when an interactive session starts. */
 const RECENT_LOBBY_LINES = 20;
+/** How long the start waits for them before going on (they still show when they come). */
+const RECENT_LOBBY_WAIT_MS = 1000;
 /** Where `--login` finds its password (a flag would show in the process list). */
 const PASSWORD_VARIABLE = "SWITCHBOARD_PASSWORD";
 
@@ -435,7 +437,10 @@ class ClientApp {
       }
       if (result.ok) {
         this.#notice(result.welcome.text || `welcome, ${result.welcome.name}`);
-        if (this.#interactive) await this.#showRecentLobby(client);
+        // Shown before what comes next, but a server that does not answer holds nobody up.
+        if (this.#interactive) {
+          await settleWithin(this.#showRecentLobby(client), RECENT_LOBBY_WAIT_MS);
+        }
         return undefined;
       }
       if (result.code === "closed") {
