@@ -12,8 +12,10 @@
 const SNAPSHOT_MS = 500;
 /** No snapshot for this long while connected: the server is treated as lost. */
 const STALE_MS = 3000;
-/** How far back the charts go. */
+/** How far back the charts go at most. */
 const WINDOW_MS = 5 * 60 * 1000;
+/** The charts' shortest window: it grows from one minute to five as the page collects history. */
+const MIN_WINDOW_MS = 60 * 1000;
 /** How long the "back" banner stays. */
 const BACK_BANNER_MS = 8000;
 /** Queued bytes above this are shown in the alarm colour. */
@@ -575,15 +577,36 @@ function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
+/** The chart window now: from one minute up to five, as far back as the page has data. */
+function chartWindow(now) {
+  const first = history[0];
+  const span = first === undefined ? 0 : now - first.t;
+  return Math.min(WINDOW_MS, Math.max(MIN_WINDOW_MS, Math.ceil(span / 60_000) * 60_000));
+}
+
 function drawCharts() {
   const now = Date.now();
-  drawChart(/** @type {HTMLCanvasElement} */ ($("conn-chart")), now, [
-    { field: "connections", colour: cssVar("--accent"), fill: true },
-  ], false);
-  drawChart(/** @type {HTMLCanvasElement} */ ($("rate-chart")), now, [
-    { field: "msg", colour: cssVar("--accent-a"), fill: false },
-    { field: "del", colour: cssVar("--accent-b"), fill: false },
-  ], true);
+  const span = chartWindow(now);
+  setText($("conn-window"), span <= 60_000 ? "last minute" : `last ${span / 60_000} minutes`);
+  drawChart(
+    /** @type {HTMLCanvasElement} */ ($("conn-chart")),
+    now,
+    [
+      { field: "connections", colour: cssVar("--accent"), fill: true },
+    ],
+    false,
+    span,
+  );
+  drawChart(
+    /** @type {HTMLCanvasElement} */ ($("rate-chart")),
+    now,
+    [
+      { field: "msg", colour: cssVar("--accent-a"), fill: false },
+      { field: "del", colour: cssVar("--accent-b"), fill: false },
+    ],
+    true,
+    span,
+  );
 }
 
 /** A round upper bound for the y axis: 1, 2, 5 × 10^n. */
@@ -594,7 +617,7 @@ function niceMax(value) {
   return 10 * power;
 }
 
-function drawChart(canvas, now, series, rates) {
+function drawChart(canvas, now, series, rates, span) {
   const ratio = globalThis.devicePixelRatio || 1;
   const width = canvas.clientWidth;
   const height = canvas.clientHeight;
@@ -610,8 +633,8 @@ function drawChart(canvas, now, series, rates) {
   const left = 0;
   const top = 14;
   const bottom = height - 16;
-  const start = now - WINDOW_MS;
-  const x = (t) => left + ((t - start) / WINDOW_MS) * (width - left);
+  const start = now - span;
+  const x = (t) => left + ((t - start) / span) * (width - left);
 
   let max = 0;
   for (const point of history) {
@@ -636,10 +659,11 @@ function drawChart(canvas, now, series, rates) {
   }
   ctx.fillText(rates ? `${fmtRate(yMax)}/s` : fmtInt(yMax), left + 2, top - 1);
   ctx.textBaseline = "top";
-  for (let m = 5; m >= 1; m--) {
-    const label = `-${m}m`;
-    const lx = x(now - m * 60_000);
-    if (lx > 10) ctx.fillText(label, lx + 2, bottom + 3);
+  // Ticks every 15 s over one minute, every minute beyond.
+  const step = span <= 60_000 ? 15_000 : 60_000;
+  for (let back = span - step; back >= step; back -= step) {
+    const label = back < 60_000 ? `-${back / 1000}s` : `-${back / 60_000}m`;
+    ctx.fillText(label, x(now - back) + 2, bottom + 3);
   }
   ctx.textAlign = "right";
   ctx.fillText("now", width - 2, bottom + 3);
