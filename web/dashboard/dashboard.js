@@ -93,8 +93,10 @@ let nextTryAt = 0;
 let reconnectTimer = 0;
 let staleTimer = 0;
 let bannerTimer = 0;
-/** The previous snapshot, for rates; null after a gap. */
-let previous = null;
+/** The counters of the last snapshots (about two seconds of them), for rates; emptied at a gap. */
+let recent = [];
+/** Rates are averaged over this many snapshot intervals: per 500 ms they jump too much to read. */
+const RATE_SPAN = 4;
 /** @type {{t: number, gap?: boolean, connections?: number, msg?: number, del?: number}[]} */
 const history = [];
 /** The admin token, in memory only. @type {string | null} */
@@ -137,7 +139,7 @@ function lose() {
   clearTimeout(bannerTimer);
   if (lostAt === null) {
     lostAt = Date.now();
-    previous = null;
+    recent = [];
     history.push({ t: lostAt, gap: true });
     document.body.classList.add("stale");
   }
@@ -200,19 +202,29 @@ function onSnapshot(s) {
   }
   everConnected = true;
 
-  // Rates from successive snapshots; a counter that went down means the server restarted.
+  // Rates from successive snapshots; a counter that went down means the server restarted, and
+  // the rates start again from this snapshot.
+  const counters = {
+    t: Date.parse(s.time),
+    messages: s.messagesIn,
+    deliveries: s.deliveries,
+    bytes: s.bytesIn + s.bytesOut,
+  };
+  const last = recent[recent.length - 1];
+  if (
+    last !== undefined && !(counters.t > last.t && counters.messages >= last.messages &&
+      counters.deliveries >= last.deliveries && counters.bytes >= last.bytes)
+  ) recent = [];
+  recent.push(counters);
+  if (recent.length > RATE_SPAN + 1) recent.shift();
   let msg, del, bytes;
-  if (previous !== null) {
-    const dt = (Date.parse(s.time) - Date.parse(previous.time)) / 1000;
-    const monotonic = s.messagesIn >= previous.messagesIn && s.deliveries >= previous.deliveries &&
-      s.bytesIn >= previous.bytesIn && s.bytesOut >= previous.bytesOut;
-    if (dt > 0 && monotonic) {
-      msg = (s.messagesIn - previous.messagesIn) / dt;
-      del = (s.deliveries - previous.deliveries) / dt;
-      bytes = (s.bytesIn - previous.bytesIn + s.bytesOut - previous.bytesOut) / dt;
-    }
+  const first = recent[0];
+  if (first !== undefined && recent.length > 1) {
+    const dt = (counters.t - first.t) / 1000;
+    msg = (counters.messages - first.messages) / dt;
+    del = (counters.deliveries - first.deliveries) / dt;
+    bytes = (counters.bytes - first.bytes) / dt;
   }
-  previous = s;
   history.push({ t: now, connections: s.connections, msg, del });
   while (history.length > 0 && /** @type {any} */ (history[0]).t < now - WINDOW_MS - 5000) {
     history.shift();
@@ -248,7 +260,7 @@ function renderStatus(s) {
 function renderCards(s, msg, del, bytes) {
   setText($("connections"), fmtInt(s.connections));
   setText($("named"), fmtInt(s.named));
-  setText($("groups"), fmtInt(s.groups));
+  setText($("groups"), `${fmtInt(s.groups)} ${s.groups === 1 ? "group" : "groups"}`);
   setText($("msg-rate"), fmtRate(msg));
   setText($("del-rate"), fmtRate(del));
   setText($("bytes-rate"), bytes === undefined ? "–" : fmtBytes(Math.round(bytes)) + "/s");
@@ -388,6 +400,10 @@ function updateEntry(entry, row) {
   }
   const queue = /** @type {HTMLElement} */ (entry.cells[COLUMNS.length - 1]);
   queue.classList.toggle("hot", (row.queuedBytes ?? 0) >= HOT_QUEUE_BYTES);
+  const since = Date.parse(row.connectedAt);
+  if (!Number.isNaN(since)) {
+    /** @type {HTMLElement} */ (entry.cells[0]).title = `connected at ${fmtClock(since)}`;
+  }
   entry.kick.setAttribute("aria-label", `Kick ${name || "connection " + row.id}`);
   entry.search = [name, row.address, ...(Array.isArray(row.groups) ? row.groups : [])]
     .join(" ").toLowerCase();
