@@ -153,6 +153,29 @@ async function waitForNames(page: Page, expected: string[], what: string): Promi
   }
 }
 
+/**
+ * For the README's screenshot only: a few more clients (added to `clients`, which the test
+ * closes), some in a group, one that quit, and steady traffic for a while, so the charts and the
+ * disconnects have something to show.
+ */
+async function busyMinute(port: number, clients: TestClient[]): Promise<void> {
+  const others: TestClient[] = [];
+  for (const name of ["carol", "dave", "erin", "mallory", "trent"]) {
+    const client = await connect(port, name);
+    clients.push(client);
+    others.push(client);
+  }
+  for (const client of others.slice(0, 3)) await client.command(":group join ops");
+  await (others[3] as TestClient).send(":quit");
+  const talkers = [...clients.slice(0, 2), ...others.slice(0, 3)];
+  const until = Date.now() + 25_000;
+  for (let i = 0; Date.now() < until; i++) {
+    const talker = talkers[i % talkers.length] as TestClient;
+    await talker.send(i % 4 === 0 ? `:group send ops status ${i}` : `line ${i}`);
+    await new Promise((resolve) => setTimeout(resolve, 20 + 40 * Math.abs(Math.sin(i / 60))));
+  }
+}
+
 Deno.test({
   name: "dashboard: live page in chromium: clients, counters, sort, kick, server lost and back" +
     CHROMIUM_SKIP_NOTE,
@@ -243,9 +266,11 @@ Deno.test({
       assert.ok(!page.url().includes(TOKEN), "the token is not in the URL");
       assert.equal(await page.inputValue("#token"), "");
 
+      const forReadme = Deno.env.get("SWITCHBOARD_UPDATE_SCREENSHOT") === "1";
+      if (forReadme) await busyMinute(server.port, clients);
       const shot = await page.screenshot({ fullPage: true });
       assert.deepEqual([...shot.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-      if (Deno.env.get("SWITCHBOARD_UPDATE_SCREENSHOT") === "1") {
+      if (forReadme) {
         await Deno.writeFile(`${REPO_ROOT}docs/dashboard.png`, shot);
       } else {
         const path = await Deno.makeTempFile({ prefix: "switchboard-dashboard-", suffix: ".png" });
