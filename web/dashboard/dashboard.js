@@ -1,0 +1,1 @@
+// Placeholder: the dashboard branch replaces this file.
