@@ -20,6 +20,9 @@ import { hashPassword } from "../core/util/password_hash.ts";
 import { connect, eventually, hangGuard, startTestServer, TestClient } from "./_helpers.ts";
 
 const TOKEN = "monitor-test-token";
+/** A parsed JSON answer: the tests check it field by field. */
+// deno-lint-ignore no-explicit-any
+type Json = any;
 const FAST = { N: 1024 };
 
 /** A server with the monitor on a free port. */
@@ -33,7 +36,7 @@ function base(server: Server): string {
   return `${http.scheme}://127.0.0.1:${http.port}`;
 }
 
-async function getJson(server: Server, path: string): Promise<{ status: number; body: any }> {
+async function getJson(server: Server, path: string): Promise<{ status: number; body: Json }> {
   const response = await fetch(base(server) + path);
   return { status: response.status, body: await response.json() };
 }
@@ -365,9 +368,9 @@ Deno.test("access lists apply to the monitor", async () => {
 async function readSnapshots(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   count: number,
-): Promise<{ snapshots: any[]; ended: boolean }> {
+): Promise<{ snapshots: Json[]; ended: boolean }> {
   const decoder = new TextDecoder();
-  const snapshots: any[] = [];
+  const snapshots: Json[] = [];
   let buffer = "";
   while (snapshots.length < count) {
     const { value, done } = await reader.read();
