@@ -18,6 +18,7 @@ import type { MonitoredConnection } from "../core/monitor/source.ts";
 import type { Server } from "../core/server/server.ts";
 import { hashPassword } from "../core/util/password_hash.ts";
 import { connect, eventually, hangGuard, startTestServer, TestClient } from "./_helpers.ts";
+import { runProgram, ServerProcess } from "./_programs.ts";
 
 const TOKEN = "monitor-test-token";
 /** A parsed JSON answer: the tests check it field by field. */
@@ -596,4 +597,26 @@ Deno.test("/healthz answers 503 from the moment a shutdown starts; the listener 
     await writing;
     await client[Symbol.asyncDispose]().catch(() => {});
   }
+});
+
+Deno.test("server program: --http prints where the monitor listens; a taken port is one line", async () => {
+  const quiet = ["--log-dir", "", "--no-console", "--history", ""];
+  const server = await ServerProcess.start(["--port", "0", "--http", "127.0.0.1:0", ...quiet]);
+  server.kill("SIGTERM");
+  const result = await server.finished();
+  assert.equal(result.code, 0);
+  assert.match(result.stdout, /^monitoring on http:\/\/127\.0\.0\.1:\d+$/m);
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const busy = await runProgram("server", [
+    "--port",
+    "0",
+    "--http",
+    `127.0.0.1:${taken.addr.port}`,
+    ...quiet,
+  ]);
+  assert.equal(busy.code, 1);
+  assert.match(
+    busy.stderr,
+    /^server: cannot serve HTTP on 127\.0\.0\.1:\d+: the port is already in use$/m,
+  );
 });
