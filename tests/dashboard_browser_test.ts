@@ -288,6 +288,26 @@ Deno.test({
       assert.match(await page.textContent("#toast") ?? "", /Kicked alice/);
       await page.waitForSelector('#disconnects li[data-reason="kicked"]', { timeout: 3_000 });
 
+      // Dark when the system is (the context asks for it), and a phone's width needs no sideways
+      // scrolling: the table turns into one card per client.
+      assert.equal(
+        await page.evaluate(`getComputedStyle(document.body).backgroundColor`),
+        "rgb(11, 17, 23)",
+      );
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.waitForSelector('#rows tr[data-name="zed"]', { state: "visible" });
+      assert.ok(
+        await page.evaluate(`document.documentElement.scrollWidth <= window.innerWidth`),
+        "the page fits a phone's width",
+      );
+      assert.equal(
+        await page.evaluate(
+          `getComputedStyle(document.querySelector('#rows tr[data-name="zed"]')).display`,
+        ),
+        "grid",
+      );
+      await page.setViewportSize({ width: 1280, height: 860 });
+
       assert.deepEqual(consoleErrors, [], "no console error while the server is up");
       assert.deepEqual(pageErrors, []);
 

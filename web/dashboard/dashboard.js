@@ -26,7 +26,7 @@ const HOT_QUEUE_BYTES = 256 * 1024;
  * with jitter (50–100 % of that) so many open pages do not all knock at once.
  * @param {number} attempt
  */
-export function backoff(attempt) {
+function backoff(attempt) {
   const ceiling = Math.min(8000, 500 * 2 ** Math.max(0, attempt - 1));
   return Math.round(ceiling / 2 + Math.random() * ceiling / 2);
 }
@@ -493,6 +493,7 @@ function layoutRows() {
   );
 }
 
+/** A click on a header: the same column again turns the order round. */
 function setSort(key) {
   if (sortKey === key) sortDir = -sortDir;
   else {
@@ -500,6 +501,10 @@ function setSort(key) {
     // Numbers read best largest first; names and addresses A to Z.
     sortDir = ["name", "address", "groups"].includes(key) ? 1 : -1;
   }
+  showSort();
+}
+
+function showSort() {
   for (const th of document.querySelectorAll("th[data-sort]")) {
     const header = /** @type {HTMLElement} */ (th);
     if (header.dataset.sort === sortKey) {
@@ -742,9 +747,7 @@ function start() {
       }
     });
   }
-  // Name A to Z until someone clicks a header.
-  sortDir = -1;
-  setSort("name");
+  showSort(); // Name A to Z until someone clicks a header.
 
   const filter = /** @type {HTMLInputElement} */ ($("filter"));
   filter.addEventListener("input", () => {
@@ -754,7 +757,8 @@ function start() {
 
   $("auth").addEventListener("submit", (event) => {
     event.preventDefault();
-    setToken(/** @type {HTMLInputElement} */ ($("token")).value.trim());
+    const value = /** @type {HTMLInputElement} */ ($("token")).value.trim();
+    if (value !== "" || token !== null) setToken(value);
   });
   $("token-clear").addEventListener("click", () => setToken(""));
 
