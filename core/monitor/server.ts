@@ -22,6 +22,7 @@ import type { TlsPem } from "../server/listeners.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
 import { formatAddress } from "../protocol/grammar.ts";
 import { parseHostPort } from "../config/host_port.ts";
+import { settleWithin } from "../util/time.ts";
 import { ClosedConnections } from "./connz.ts";
 import { Metrics } from "./metrics.ts";
 import { json, route, type RouteParts } from "./routes.ts";
@@ -57,6 +58,8 @@ export interface Monitor {
 }
 
 const IPV4_MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
+/** The longest a shutdown waits for HTTP responses in flight. */
+const CLOSE_WAIT_MS = 2000;
 
 /**
  * Binds the listener.
@@ -139,7 +142,9 @@ export function startMonitor(options: MonitorOptions): Monitor {
     close() {
       closing ??= (async () => {
         streams?.close();
-        await server.shutdown();
+        // Idle and half-sent requests do not hold a graceful shutdown (measured); a response
+        // that a client reads very slowly could, so the wait is bounded.
+        await settleWithin(server.shutdown(), CLOSE_WAIT_MS);
       })();
       return closing;
     },
