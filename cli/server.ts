@@ -152,6 +152,12 @@ async function main(args: string[]): Promise<number> {
   try {
     server = await startServer({ ...options, adminToken, reloadOptions }, listeners);
   } catch (error) {
+    if (error instanceof SwitchboardError && error.code.startsWith("address-")) {
+      // The monitoring listener (`--http`) could not bind.
+      for (const listener of listeners) listener.close();
+      console.error(`server: ${error.message}`);
+      return EXIT.failure;
+    }
     // The history file passed its check a moment ago; something changed it since.
     if (!(error instanceof SwitchboardError) || error.code !== "history") throw error;
     for (const listener of listeners) listener.close();
@@ -165,6 +171,10 @@ async function main(args: string[]): Promise<number> {
   for (const { addr, security } of listeners) {
     const suffix = security === undefined ? "" : ` (${security})`;
     console.log(`listening on ${formatAddress(addr.hostname, addr.port)}${suffix}`);
+  }
+  const http = server.httpAddr;
+  if (http !== undefined) {
+    console.log(`monitoring on ${http.scheme}://${formatAddress(http.hostname, http.port)}`);
   }
   const where = !consoleOn ? "off" : Deno.stdin.isTerminal() ? "terminal" : "stdin";
   const filesDir = options.filesDir ? resolve(options.filesDir) : "";

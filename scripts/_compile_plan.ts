@@ -27,6 +27,14 @@ export const PROGRAMS: readonly Program[] = Object.freeze(
   ] as const,
 );
 
+/**
+ * Folders of data files a program reads at run time (relative to the repository root), embedded
+ * with `deno compile --include` and copied when the sources are staged: the server's dashboard,
+ * read relative to `core/monitor/_assets.ts`.
+ */
+export const PROGRAM_INCLUDES: Readonly<Partial<Record<Program["name"], readonly string[]>>> =
+  Object.freeze({ server: ["web/dashboard"] });
+
 /** A platform `deno compile --target` can build for. */
 export interface Target {
   /** Deno's target triple, also the folder under `dist/` and part of the archive name. */
@@ -223,6 +231,7 @@ export function compileArgs(program: Program, target: Target, output: string): s
     // deno.json's "unstable": ["net"] too, said where it matters: SO_REUSEPORT for the
     // certificate handover on reload (see core/net/tls.ts).
     "--unstable-net",
+    ...(PROGRAM_INCLUDES[program.name] ?? []).flatMap((folder) => ["--include", folder]),
     "--target",
     target.id,
     "--output",

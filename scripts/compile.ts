@@ -34,6 +34,7 @@ import {
   parseCompileArgs,
   permissionFlags,
   type Program,
+  PROGRAM_INCLUDES,
   runtimeDownloadMessage,
   runtimeMissingMessage,
   stampCommit,
@@ -160,9 +161,23 @@ async function stage(programs: Program[], commit: string): Promise<string> {
       throw error;
     }
   }
+  for (const program of programs) {
+    for (const folder of PROGRAM_INCLUDES[program.name] ?? []) {
+      await copyFolder(join(ROOT, folder), join(dir, folder));
+    }
+  }
   const versionFile = join(dir, "core", "protocol", "version.ts");
   await Deno.writeTextFile(versionFile, stampCommit(await Deno.readTextFile(versionFile), commit));
   return dir;
+}
+
+/** Copies the files of `from` (recursively) to `to`. */
+async function copyFolder(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const entry of Deno.readDir(from)) {
+    if (entry.isDirectory) await copyFolder(join(from, entry.name), join(to, entry.name));
+    else if (entry.isFile) await Deno.copyFile(join(from, entry.name), join(to, entry.name));
+  }
 }
 
 async function compileOne(

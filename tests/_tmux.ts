@@ -21,10 +21,15 @@ function hasTmux(): boolean {
 export const HAS_TMUX: boolean = hasTmux();
 
 let sessions = 0;
+/**
+ * `deno test --parallel` runs test files side by side in one process, each with its own copy of
+ * this module: the pid and the counter alone would give two files the same tmux socket.
+ */
+const MODULE_TAG = crypto.randomUUID().slice(0, 8);
 
 /** A tmux server of its own (unique socket), running one program in a 100×30 window. */
 export class Terminal implements AsyncDisposable {
-  readonly socket = `sb-tmux-test-${Deno.pid}-${++sessions}`;
+  readonly socket = `sb-tmux-test-${Deno.pid}-${MODULE_TAG}-${++sessions}`;
   #socketPath: string | undefined;
 
   /**

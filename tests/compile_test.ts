@@ -126,6 +126,8 @@ Deno.test("compile: each binary is built with its deno.json permission set, no p
       "--no-prompt",
       "--no-check",
       "--unstable-net",
+      // The server embeds the dashboard's files (issue 17).
+      ...(program.name === "server" ? ["--include", "web/dashboard"] : []),
       "--target",
       "x86_64-pc-windows-msvc",
       "--output",

@@ -18,7 +18,8 @@ import { dirname, isAbsolute, join } from "node:path";
 import { parseArgs } from "node:util";
 import { flagProblem } from "../util/flag_problem.ts";
 import { cidrProblem, isIpAddress } from "../util/cidr.ts";
-import { nameProblem } from "../protocol/grammar.ts";
+import { formatAddress, nameProblem } from "../protocol/grammar.ts";
+import { parseHostPort } from "./host_port.ts";
 import { compileWordPattern } from "./word_pattern.ts";
 import { ConfigError } from "./config_error.ts";
 import {
@@ -60,6 +61,7 @@ export interface ServerConfig {
 
 type Kind =
   | "host"
+  | "hostPort"
   | "port"
   | "count"
   | "seconds"
@@ -122,6 +124,15 @@ export const SERVER_SETTINGS: readonly Setting[] = Object.freeze([
     placeholder: "PORT",
   }),
   setting("tlsOnly", "switch", "listen for TLS only: do not open the plain --port"),
+  setting(
+    "http",
+    "hostPort",
+    "monitoring HTTP listener (/healthz /varz /connz /metrics, dashboard)",
+    {
+      placeholder: "HOST:PORT",
+    },
+  ),
+  setting("httpTls", "switch", "serve --http over HTTPS with --tls-cert and --tls-key"),
   setting("mode", "mode", "chat relays lines between users; echo returns them", {
     placeholder: "chat|echo",
   }),
@@ -271,6 +282,8 @@ function expectation(s: Setting): string {
   switch (s.kind) {
     case "host":
       return "an IP address or localhost";
+    case "hostPort":
+      return 'host:port, e.g. "127.0.0.1:8222" or "[::1]:8222" (port 0 picks a free one)';
     case "port":
       return "a port number from 0 to 65535";
     case "count":
@@ -313,6 +326,13 @@ function convert(s: Setting, raw: unknown, fromText: boolean): unknown {
       if (typeof raw !== "string") return fail();
       if (raw !== "localhost" && !isIpAddress(raw)) fail();
       return raw.startsWith("[") ? raw.slice(1, -1) : raw;
+    }
+    case "hostPort": {
+      if (typeof raw !== "string") return fail();
+      if (raw === "" || raw === "off") return "";
+      const parsed = parseHostPort(raw);
+      if (parsed === undefined) return fail();
+      return formatAddress(parsed.hostname, parsed.port);
     }
     case "port":
     case "count":
@@ -628,6 +648,12 @@ function checkCombinations(options: ServerOptions): void {
   }
   if (options.requireLogin === true && options.accounts === undefined) {
     throw new ConfigError("--require-login needs --accounts (nobody could take a name)");
+  }
+  if (options.httpTls === true && options.tlsCert === undefined) {
+    throw new ConfigError("--http-tls needs --tls-cert and --tls-key");
+  }
+  if (options.httpTls === true && !options.http) {
+    throw new ConfigError("--http-tls needs --http (the address to serve HTTPS on)");
   }
   if (options.tlsOnly === true && options.tlsCert === undefined) {
     throw new ConfigError("--tls-only needs --tls-cert and --tls-key");

@@ -72,6 +72,14 @@ export interface ServerOptions {
   tlsOnly?: boolean;
   /** Chat relay or echo. @default {"chat"} */
   mode?: ServerMode;
+  /**
+   * `host:port` of the HTTP monitoring listener (`/healthz`, `/varz`, `/connz`, `/metrics`, the
+   * dashboard; see `core/monitor/`), e.g. `"127.0.0.1:8222"`; port 0 picks a free one; `""` is
+   * off. @default {""}
+   */
+  http?: string;
+  /** Serve the monitoring listener over HTTPS with `tlsCert` and `tlsKey`. @default {false} */
+  httpTls?: boolean;
   /** Connections open at once; one more gets `ERR server-full`. @default {100} */
   maxClients?: number;
   /** Connections per IP address; 0 means no cap beyond `maxClients`. @default {0} */
@@ -294,6 +302,8 @@ export const DEFAULT_OPTIONS: Readonly<
   accounts: undefined,
   requireLogin: false,
   mode: "chat",
+  http: "",
+  httpTls: false,
   maxClients: 100,
   maxPerIp: 0,
   idleTimeout: 120,

@@ -98,6 +98,14 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
   readonly stream: ByteStream;
   /** The chunk being handled. */
   chunk: Uint8Array = new Uint8Array(0);
+  /** When it was accepted (`Date.now()`), for `/connz`. */
+  readonly connectedAt: number = Date.now();
+  /** Bytes read from it. */
+  bytesIn = 0;
+  /** Messages it sent that were recorded (the recording point counts them). */
+  messagesIn = 0;
+  /** Messages queued to it (lobby, group, private, echoed), counted by `deliver`. */
+  messagesOut = 0;
 
   readonly #ctx: ServerContext;
   readonly #lines: LineHandler;
@@ -172,6 +180,11 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     this.#readerDone = new Promise((resolve) => this.#readerFinished = resolve);
   }
 
+  /** Its last line of its own (`performance.now()`), as of the last liveness sweep. */
+  get lastActivity(): number {
+    return this.#clock.lastActivity;
+  }
+
   /** The hub peer once registered. */
   get peer(): Connection | undefined {
     return this.registered ? this : undefined;
@@ -229,6 +242,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
           }
         }
         ctx.counters.bytesIn += chunk.length;
+        this.bytesIn += chunk.length;
         if (this.#state !== "open" || ctx.draining) {
           // Input that arrives once a shutdown began is not handled (nor acknowledged): the
           // shutdown stops reading first, then delivers what it had read.
@@ -316,9 +330,13 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     this.deliver(encoder.encode(line));
   }
 
-  /** Queues bytes to this client; a client that cannot take them is cut as a slow consumer. */
-  deliver(bytes: Uint8Array): void {
+  /**
+   * Queues bytes to this client; a client that cannot take them is cut as a slow consumer.
+   * `messages`: how many messages `bytes` holds, for `/connz` (0 for other lines).
+   */
+  deliver(bytes: Uint8Array, messages = 0): void {
     if (this.#state !== "open") return;
+    this.messagesOut += messages;
     const payloads = this.#payloads;
     if (payloads.sending ? payloads.hold(bytes) : this.outbound.enqueue(bytes)) {
       // Whoever sent this now waits for this queue to drain (see congestion.ts).

@@ -18,8 +18,11 @@ export interface Peer {
   readonly ids?: boolean;
   /** Groups this peer belongs to. */
   readonly groups: Set<Group>;
-  /** Queues bytes for this peer. Never throws; a peer that cannot take them closes itself. */
-  deliver(bytes: Uint8Array): void;
+  /**
+   * Queues bytes for this peer. Never throws; a peer that cannot take them closes itself.
+   * `messages`: how many chat messages `bytes` holds (counted per connection for `/connz`).
+   */
+  deliver(bytes: Uint8Array, messages?: number): void;
 }
 
 /** A named set of peers; exists while it has members. */
@@ -188,12 +191,17 @@ export class Hub {
    * Queues message lines to every named peer except `except`: `wire` as it is, or to peers that
    * want ids, `withIds()` (made once, when the first such peer comes). Returns the recipients.
    */
-  broadcastMessages(wire: Uint8Array, except: Peer | undefined, withIds: () => Uint8Array): number {
+  broadcastMessages(
+    wire: Uint8Array,
+    except: Peer | undefined,
+    withIds: () => Uint8Array,
+    messages = 1,
+  ): number {
     let count = 0;
     let idsWire: Uint8Array | undefined;
     for (const peer of this.#peers.values()) {
       if (peer === except) continue;
-      peer.deliver(peer.ids === true ? (idsWire ??= withIds()) : wire);
+      peer.deliver(peer.ids === true ? (idsWire ??= withIds()) : wire, messages);
       count++;
     }
     return count;
@@ -205,12 +213,13 @@ export class Hub {
     wire: Uint8Array,
     except: Peer | undefined,
     withIds: () => Uint8Array,
+    messages = 1,
   ): number {
     let count = 0;
     let idsWire: Uint8Array | undefined;
     for (const member of group.members) {
       if (member === except) continue;
-      member.deliver(member.ids === true ? (idsWire ??= withIds()) : wire);
+      member.deliver(member.ids === true ? (idsWire ??= withIds()) : wire, messages);
       count++;
     }
     return count;

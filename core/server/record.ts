@@ -45,8 +45,10 @@ export interface Origin {
   acknowledge?(count: number): void;
   /** Whether the sender asked for `ACK`s: keepers make the messages durable first. */
   readonly ack?: boolean;
-  /** Queues bytes to the sender itself (echo mode). */
-  deliver?(bytes: Uint8Array): void;
+  /** Queues bytes to the sender itself (echo mode); `messages` as in {@linkcode Peer.deliver}. */
+  deliver?(bytes: Uint8Array, messages?: number): void;
+  /** Messages of this sender recorded so far (a connection's, for `/connz`); counted here. */
+  messagesIn?: number;
 }
 
 /**
@@ -199,17 +201,23 @@ export class Recorder {
       case "lobby":
         prefix = `MSG ${origin.name} * :`;
         wire = encode(prefix, texts);
-        recipients = hub.broadcastMessages(wire, origin.peer, withIds(wire, firstId));
+        recipients = hub.broadcastMessages(wire, origin.peer, withIds(wire, firstId), count);
         break;
       case "group":
         prefix = `MSG ${origin.name} ${target} :`;
         wire = encode(prefix, texts);
-        recipients = hub.groupMessages(route.group, wire, origin.peer, withIds(wire, firstId));
+        recipients = hub.groupMessages(
+          route.group,
+          wire,
+          origin.peer,
+          withIds(wire, firstId),
+          count,
+        );
         break;
       case "user":
         prefix = `PM ${origin.name} :`;
         wire = encode(prefix, texts);
-        route.peer.deliver(route.peer.ids === true ? withIds(wire, firstId)() : wire);
+        route.peer.deliver(route.peer.ids === true ? withIds(wire, firstId)() : wire, count);
         recipients = 1;
         break;
       case "offline":
@@ -218,7 +226,7 @@ export class Recorder {
         recipients = 0;
         break;
       case "echo":
-        origin.deliver?.(route.verbatim);
+        origin.deliver?.(route.verbatim, count);
         recipients = 1;
         break;
     }
@@ -238,6 +246,7 @@ export class Recorder {
       for (const keeper of this.#keepers) keeper.keep(batch);
     }
     counters.messages += count;
+    if (origin.messagesIn !== undefined) origin.messagesIn += count;
     counters.deliveries += recipients * count;
     if (route.kind === "lobby" && origin.acknowledge !== undefined) {
       if (origin.ack === true) { for (const keeper of this.#keepers) keeper.durable?.(); }

@@ -41,6 +41,8 @@ export const RESTART_SETTINGS: readonly (keyof ResolvedServerOptions)[] = Object
   "port",
   "tlsPort",
   "tlsOnly",
+  "http",
+  "httpTls",
   "mode",
   "logDir",
   "logFormat",

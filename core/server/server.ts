@@ -55,6 +55,7 @@ import { formatAddress } from "../protocol/grammar.ts";
 import { constantTimeEqual } from "../util/constant_time.ts";
 import { Emitter } from "../util/emitter.ts";
 import { settleWithin, sleep } from "../util/time.ts";
+import { type Monitor, type MonitoredConnection, startMonitor } from "../monitor/server.ts";
 
 /** A running server. Dispose it (`await using`) or call {@linkcode Server.shutdown} to stop it. */
 export interface Server extends AsyncDisposable {
@@ -64,6 +65,8 @@ export interface Server extends AsyncDisposable {
   readonly addrs: readonly { hostname: string; port: number }[];
   /** The options in force, defaults filled in. */
   readonly options: ResolvedServerOptions;
+  /** The address of the monitoring HTTP listener (`http`), or undefined when it is off. */
+  readonly httpAddr: { hostname: string; port: number; scheme: "http" | "https" } | undefined;
   /** Resolves when the server has closed every connection and its listener. */
   readonly finished: Promise<void>;
   /** Subscribes to a server event; returns an unsubscribe function. */
@@ -154,10 +157,13 @@ export async function startServer(
   const running: { server?: SwitchboardServer } = {};
   const history = openHistory(resolved, () => running.server?.options ?? resolved);
   const given = listeners === undefined ? [] : Array.isArray(listeners) ? listeners : [listeners];
-  let bound;
+  let bound: readonly StreamListener[];
+  let monitor: Monitor | undefined;
   try {
+    monitor = await bindMonitor(resolved);
     bound = given.length > 0 ? given : await bindListeners(resolved);
   } catch (error) {
+    await monitor?.close();
     history?.close();
     throw error;
   }
@@ -166,13 +172,19 @@ export async function startServer(
   const tlsPem = resolved.tlsCert !== undefined && resolved.tlsKey !== undefined
     ? await readTlsFiles(resolved.tlsCert, resolved.tlsKey).catch(() => undefined)
     : undefined;
-  const server = new SwitchboardServer(resolved, bound, {
-    throttle,
-    attempts,
-    accounts,
-    accountsData,
-    history,
-  }, tlsPem);
+  const server = new SwitchboardServer(
+    resolved,
+    bound,
+    {
+      throttle,
+      attempts,
+      accounts,
+      accountsData,
+      history,
+    },
+    tlsPem,
+    monitor,
+  );
   running.server = server;
   await Promise.resolve();
   return server;
@@ -206,6 +218,8 @@ class SwitchboardServer implements Server, ServerContext {
   /** The accounts file as last read: a reload tells whether it changed. */
   #accountsData: AccountsData | undefined;
   readonly finished: Promise<void>;
+  readonly startedAt: number = Date.now();
+  readonly #monitor: Monitor | undefined;
   readonly #listeners: StreamListener[];
   readonly #connections = new Set<Connection>();
   readonly #tasks = new Set<Promise<void>>();
@@ -234,8 +248,10 @@ class SwitchboardServer implements Server, ServerContext {
       history: HistoryStore | undefined;
     },
     tlsPem: TlsPem | undefined,
+    monitor: Monitor | undefined,
   ) {
     this.#options = options;
+    this.#monitor = monitor;
     this.#tlsPem = tlsPem;
     this.throttle = guards.throttle;
     this.attempts = guards.attempts;
@@ -278,6 +294,7 @@ class SwitchboardServer implements Server, ServerContext {
     this.#sweeper = setInterval(() => this.#sweep(), sweepInterval(options));
     for (const listener of listeners) this.#startAccepting(listener);
     options.signal?.addEventListener("abort", () => void this.shutdown(), { once: true });
+    monitor?.attach(this);
     for (const [i, addr] of this.addrs.entries()) {
       const address = formatAddress(addr.hostname, addr.port);
       const security = listeners[i]?.security;
@@ -305,6 +322,32 @@ class SwitchboardServer implements Server, ServerContext {
   /** True once a shutdown has begun. */
   get draining(): boolean {
     return this.#draining;
+  }
+
+  get httpAddr(): { hostname: string; port: number; scheme: "http" | "https" } | undefined {
+    const monitor = this.#monitor;
+    return monitor === undefined ? undefined : { ...monitor.addr, scheme: monitor.scheme };
+  }
+
+  /** Open connections, in order of id (for the monitor). */
+  connections(): Iterable<MonitoredConnection> {
+    return this.#connections;
+  }
+
+  /** True when the access lists let `ip` in (for the monitor). */
+  allowed(ip: string): boolean {
+    return this.#admission.allowed(ip);
+  }
+
+  /** Kicks connection `id` as `:kick` does (for the monitor); its name, or undefined. */
+  kick(id: number, text: string): string | undefined {
+    for (const connection of this.#connections) {
+      if (connection.id !== id) continue;
+      if (!connection.open) return undefined;
+      void connection.close("kicked", text);
+      return connection.name;
+    }
+    return undefined;
   }
 
   on<K extends keyof ServerEventMap>(
@@ -388,6 +431,8 @@ class SwitchboardServer implements Server, ServerContext {
     // Everything recorded is in the history file before the server says it is closed.
     this.history?.close();
     this.messages.flush();
+    // The monitor answers (503 on /healthz) until everything else is done.
+    await this.#monitor?.close();
     // The summaries of repeated warnings go out before the caller disposes the log sinks.
     this.throttle.close();
     this.log.server.info("shut down: {accepted} connections served", {
@@ -648,6 +693,7 @@ class SwitchboardServer implements Server, ServerContext {
     this.#connections.delete(connection);
     this.#admission.closed(connection.ip);
     this.counters.disconnects[reason]++;
+    this.#monitor?.closed({ connection, reason });
     this.events.emit("disconnect", {
       id: connection.id,
       name: connection.registered ? connection.name : undefined,
@@ -660,6 +706,19 @@ class SwitchboardServer implements Server, ServerContext {
     const now = performance.now();
     for (const connection of this.#connections) connection.checkLiveness(now);
   }
+}
+
+/** The monitoring listener `options.http` asks for, bound; undefined when it is off. */
+async function bindMonitor(options: ResolvedServerOptions): Promise<Monitor | undefined> {
+  if (options.http === "") return undefined;
+  let tls: TlsPem | undefined;
+  if (options.httpTls) {
+    if (options.tlsCert === undefined || options.tlsKey === undefined) {
+      throw new SwitchboardError("tls-incomplete", "httpTls needs tlsCert and tlsKey");
+    }
+    tls = await readTlsFiles(options.tlsCert, options.tlsKey);
+  }
+  return startMonitor({ address: options.http, tls });
 }
 
 function tokenBytes(token: string | undefined): Uint8Array | undefined {
