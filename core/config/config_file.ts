@@ -72,7 +72,9 @@ type Kind =
   | "names"
   | "token"
   | "bytes"
-  | "commands";
+  | "commands"
+  | "address"
+  | "origins";
 
 /** One setting: its option key, how it is written in each source, and its rules. */
 export interface Setting {
@@ -122,6 +124,16 @@ export const SERVER_SETTINGS: readonly Setting[] = Object.freeze([
     placeholder: "PORT",
   }),
   setting("tlsOnly", "switch", "listen for TLS only: do not open the plain --port"),
+  setting("web", "address", "web chat (page and WebSocket) on HOST:PORT; off unless set", {
+    placeholder: "HOST:PORT",
+  }),
+  setting("webTls", "switch", "serve the web chat over HTTPS/WSS with --tls-cert"),
+  setting("webOrigins", "origins", "origins allowed to open the web chat besides its own", {
+    placeholder: "ORIGIN",
+  }),
+  setting("webProxies", "networks", "reverse proxies whose X-Forwarded-For is believed", {
+    placeholder: "CIDR",
+  }),
   setting("mode", "mode", "chat relays lines between users; echo returns them", {
     placeholder: "chat|echo",
   }),
@@ -295,6 +307,10 @@ function expectation(s: Setting): string {
       return "8 to 256 characters without spaces";
     case "bytes":
       return "a number of bytes (0 or more; K, M, G, T suffixes count in 1024s)";
+    case "address":
+      return 'HOST:PORT (an IP address or localhost, IPv6 in brackets; port 0 picks one), or ""';
+    case "origins":
+      return "a list of origins such as https://chat.example.org, or *";
     case "commands":
       return 'an object {"<name>": {"argv": [...], "timeout": s, "admin": bool, "maxArgs": n, "args": …}}';
   }
@@ -353,10 +369,46 @@ function convert(s: Setting, raw: unknown, fromText: boolean): unknown {
       if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) return fail();
       return value;
     }
+    case "address":
+      if (typeof raw !== "string" || (raw !== "" && addressProblem(raw))) fail();
+      return raw;
+    case "origins":
+      return listOf(raw, fromText, fail, "origin", originProblem);
     case "commands":
       if (fromText) return fail("commands are read from the config file only");
       return convertCommands(raw);
   }
+}
+
+/** Why `text` is not `host:port` (see {@linkcode splitHostPort}), or undefined. */
+function addressProblem(text: string): boolean {
+  return splitHostPort(text) === undefined;
+}
+
+/**
+ * `"127.0.0.1:8080"` → `["127.0.0.1", 8080]`, `"[::1]:0"` → `["::1", 0]`; undefined when the
+ * text is not an IP address or `localhost`, a colon and a port from 0 to 65535.
+ */
+export function splitHostPort(text: string): [host: string, port: number] | undefined {
+  const match = /^(\[[^\]]+\]|[^:\[\]]+):([0-9]{1,5})$/.exec(text.trim());
+  if (match === null) return undefined;
+  const host = match[1]!.replace(/^\[(.*)\]$/, "$1");
+  const port = Number(match[2]);
+  if (port > 65535 || (host !== "localhost" && !isIpAddress(host))) return undefined;
+  return [host, port];
+}
+
+function originProblem(entry: string): string | undefined {
+  if (entry === "*") return undefined;
+  try {
+    const url = new URL(entry);
+    if (!/^https?:$/.test(url.protocol) || url.origin !== entry.replace(/\/$/, "")) {
+      return "expected scheme://host[:port], e.g. https://chat.example.org";
+    }
+  } catch {
+    return "not a URL";
+  }
+  return undefined;
 }
 
 const BYTE_SUFFIXES: Record<string, number> = {
@@ -511,7 +563,7 @@ function parseFlags(args: string[]) {
     if (s.flag === undefined) continue;
     options[s.flag] = s.kind === "switch"
       ? { type: "boolean" }
-      : s.kind === "networks" || s.kind === "names"
+      : s.kind === "networks" || s.kind === "names" || s.kind === "origins"
       ? { type: "string", multiple: true }
       : { type: "string" };
   }
@@ -628,6 +680,9 @@ function checkCombinations(options: ServerOptions): void {
   }
   if (options.requireLogin === true && options.accounts === undefined) {
     throw new ConfigError("--require-login needs --accounts (nobody could take a name)");
+  }
+  if (options.webTls === true && (options.tlsCert === undefined || !options.web)) {
+    throw new ConfigError("--web-tls needs --web, --tls-cert and --tls-key");
   }
   if (options.tlsOnly === true && options.tlsCert === undefined) {
     throw new ConfigError("--tls-only needs --tls-cert and --tls-key");
