@@ -210,9 +210,11 @@ async function onHello() {
   await request(":ids on");
   const reconnect = state.joined;
   for (const group of state.groups) {
+    // After a restart the group is gone: whoever comes back first creates it again.
     const joinedGroup = await request(`:group join ${group}`);
     if (!joinedGroup.ok && /no-such-group/.test(joinedGroup.final)) {
-      await request(`:group create ${group}`);
+      const created = await request(`:group create ${group}`);
+      if (!created.ok && /group-exists/.test(created.final)) await request(`:group join ${group}`);
     }
   }
   await loadHistory("*", reconnect);

@@ -1,0 +1,234 @@
+/**
+ * The web chat page in a real browser: Debian's chromium driven by playwright-core (skipped
+ * outside CI when chromium is missing, with a warning; on CI a missing chromium fails).
+ */
+
+import assert from "node:assert/strict";
+import { connect, startTestServer } from "./_helpers.ts";
+import { webPort } from "./_websocket.ts";
+import { WebServerProcess } from "./_web_server.ts";
+import {
+  type ChatPage,
+  CuttableProxy,
+  launch,
+  openChat,
+  RUN_BROWSER_TESTS,
+  say,
+} from "./_browser.ts";
+
+const browserTest = (name: string, fn: () => Promise<void>) =>
+  Deno.test({
+    name,
+    ignore: !RUN_BROWSER_TESTS,
+    // playwright keeps the browser's pipes and timers of its own.
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn,
+  });
+
+/** Waits until the open conversation of `chat` shows a message containing `text`. */
+function seen(chat: ChatPage, text: string) {
+  return chat.page.locator(".log:not([hidden]) li.msg", { hasText: text }).first().waitFor({
+    timeout: 15_000,
+  });
+}
+
+/** How many messages of conversation log `label` contain `text`. */
+function countIn(chat: ChatPage, label: string, text: string): Promise<number> {
+  return chat.page.locator(`ol.log[aria-label="${label}"] li.msg`, { hasText: text }).count();
+}
+
+/** Console errors other than the browser's own note of a failed WebSocket while offline. */
+function realErrors(chat: ChatPage): string[] {
+  return chat.errors.filter((error) => !/WebSocket connection to .* failed/.test(error));
+}
+
+browserTest(
+  "web page: two pages and a TCP client talk in the lobby, a group and privately",
+  async () => {
+    await using server = await startTestServer({ web: "127.0.0.1:0" });
+    const url = `http://127.0.0.1:${webPort(server)}/`;
+    const browser = await launch();
+    try {
+      const alice = await openChat(browser, url, "alice");
+      const carol = await openChat(browser, url, "carol");
+      await using bob = await connect(server, "bob");
+
+      // The lobby, both ways.
+      await say(alice.page, "hello everyone");
+      assert.equal(await bob.waitFor("MSG alice"), "MSG alice * :hello everyone");
+      await seen(carol, "hello everyone");
+      await bob.send("hi from the terminal, carol");
+      await seen(alice, "hi from the terminal");
+      await seen(carol, "hi from the terminal");
+      // Own name mentioned: highlighted; the sender has its colour.
+      const line = carol.page.locator("li.msg", { hasText: "hi from the terminal" });
+      assert.match(await line.getAttribute("class") ?? "", /\bmention\b/);
+      assert.match(await line.locator(".from").getAttribute("style") ?? "", /color: rgb/);
+
+      // A group: alice creates it, carol joins from the page, bob from the terminal.
+      await alice.page.getByLabel("Group", { exact: true }).fill("dev");
+      await alice.page.getByRole("button", { name: "Create group" }).click();
+      await alice.page.getByRole("heading", { name: "#dev" }).waitFor();
+      await carol.page.getByLabel("Group", { exact: true }).fill("dev");
+      await carol.page.getByRole("button", { name: "Join group" }).click();
+      await carol.page.getByRole("heading", { name: "#dev" }).waitFor();
+      assert.equal((await bob.command(":group join dev")).at(-1), "OK group join dev");
+      await say(alice.page, "in the group");
+      assert.equal(await bob.waitFor("MSG alice #dev"), "MSG alice #dev :in the group");
+      await seen(carol, "in the group");
+      await bob.send(":group send dev from bob to the group");
+      await seen(alice, "from bob to the group");
+
+      // Privately: carol clicks alice's name; alice sees an unread count, then the message.
+      await carol.page.getByRole("button", { name: "Message alice" }).click();
+      await say(carol.page, "just for you, alice");
+      const unread = alice.page.getByRole("button", { name: "@carol, 1 unread" });
+      await unread.waitFor();
+      await unread.click();
+      await seen(alice, "just for you");
+      await bob.send(":pm alice psst from the terminal");
+      await alice.page.getByRole("button", { name: "@bob, 1 unread" }).click();
+      await seen(alice, "psst from the terminal");
+      await say(alice.page, "back at you, bob");
+      assert.equal(await bob.waitFor("PM alice"), "PM alice :back at you, bob");
+
+      // A typed command works as in the terminal client.
+      await say(alice.page, ":whoami");
+      await alice.page.locator("li.sys", { hasText: "WHOAMI alice" }).waitFor();
+
+      // Leaving a group from the side list.
+      await carol.page.getByRole("button", { name: "Leave #dev" }).click();
+      assert.match(await bob.waitFor("PART carol"), /^PART carol #dev left/);
+
+      for (const chat of [alice, carol]) {
+        assert.deepEqual(chat.errors, []);
+        assert.deepEqual(chat.dialogs, []);
+      }
+    } finally {
+      await browser.close();
+    }
+  },
+);
+
+browserTest("web page: a message with HTML shows as text and runs nothing", async () => {
+  await using server = await startTestServer({ web: "127.0.0.1:0" });
+  const url = `http://127.0.0.1:${webPort(server)}/`;
+  const browser = await launch();
+  try {
+    const alice = await openChat(browser, url, "alice");
+    await using bob = await connect(server, "bob");
+    const evil = "<img src=x onerror=alert(1)>";
+    await bob.send(evil);
+    await bob.send(`:pm alice ${evil}<script>alert(2)</script>`);
+    await seen(alice, evil);
+    const text = await alice.page.locator("li.msg .text").first().textContent();
+    assert.equal(text, evil);
+    await alice.page.getByRole("button", { name: "@bob, 1 unread" }).click();
+    await seen(alice, "<script>");
+    await alice.page.waitForTimeout(300);
+    assert.equal(await alice.page.locator(".logs img, .logs script").count(), 0);
+    assert.deepEqual(alice.dialogs, []);
+    assert.deepEqual(alice.errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+browserTest("web page: a broken connection resumes its session and loses nothing", async () => {
+  await using server = await startTestServer({ web: "127.0.0.1:0" });
+  await using proxy = new CuttableProxy(webPort(server));
+  const url = `http://127.0.0.1:${proxy.port}/`;
+  const browser = await launch();
+  try {
+    const alice = await openChat(browser, url, "alice");
+    const carol = await openChat(browser, url, "carol");
+    await using bob = await connect(server, "bob");
+    await say(alice.page, "before the break");
+    await seen(carol, "before the break");
+    proxy.cut();
+    await carol.page.locator(".banner.offline").waitFor();
+    // Sent while the pages are away: replayed to them by the resume.
+    await bob.send("while you were away");
+    await say(alice.page, "typed while offline");
+    assert.equal(
+      await bob.waitFor("MSG alice * :typed", 20_000),
+      "MSG alice * :typed while offline",
+    );
+    for (const chat of [alice, carol]) {
+      await seen(chat, "while you were away");
+      await chat.page.locator(".banner.online", { hasText: "Back online" }).waitFor();
+      assert.equal(await countIn(chat, "Lobby", "before the break"), 1);
+      assert.equal(await countIn(chat, "Lobby", "while you were away"), 1);
+    }
+    await seen(carol, "typed while offline");
+    // The sessions were resumed: bob never saw them leave.
+    const list = await bob.command(":list");
+    assert.deepEqual(list.filter((l) => l.startsWith("USER")).sort(), [
+      "USER alice",
+      "USER bob",
+      "USER carol",
+    ]);
+    assert.ok(!bob.buffered.some((line) => line.startsWith("LEAVE")), bob.buffered.join(" | "));
+    for (const chat of [alice, carol]) assert.deepEqual(realErrors(chat), []);
+  } finally {
+    await browser.close();
+  }
+});
+
+browserTest(
+  "web page: the server restarts, the pages come back, nothing lost or shown twice",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "switchboard-web-restart-" });
+    const history = ["--history", `${dir}/history.db`];
+    let server = await WebServerProcess.start(["--port", "0", "--web", "127.0.0.1:0", ...history]);
+    const { port, webPort: web, url } = server;
+    const browser = await launch();
+    try {
+      const alice = await openChat(browser, url, "alice");
+      const carol = await openChat(browser, url, "carol");
+      await alice.page.getByLabel("Group", { exact: true }).fill("ops");
+      await alice.page.getByRole("button", { name: "Create group" }).click();
+      await carol.page.getByLabel("Group", { exact: true }).fill("ops");
+      await carol.page.getByRole("button", { name: "Join group" }).click();
+      await carol.page.getByRole("heading", { name: "#ops" }).waitFor();
+      await say(carol.page, "group line before");
+      await seen(alice, "group line before");
+      await alice.page.getByRole("button", { name: "Lobby", exact: true }).click();
+      await say(alice.page, "lobby line before");
+      await carol.page.getByRole("button", { name: "Lobby, 1 unread" }).click();
+      await seen(carol, "lobby line before");
+
+      const stopped = await server.stop();
+      assert.equal(stopped.code, 0, stopped.stderr);
+      await alice.page.locator(".banner.offline").waitFor();
+      await say(alice.page, "said while the server was down");
+      server = await WebServerProcess.start([
+        "--port",
+        String(port),
+        "--web",
+        `127.0.0.1:${web}`,
+        ...history,
+      ]);
+      await seen(carol, "said while the server was down");
+      for (const chat of [alice, carol]) {
+        await chat.page.locator(".banner.online", { hasText: "Back online" }).waitFor({
+          timeout: 20_000,
+        });
+        assert.equal(await countIn(chat, "Lobby", "lobby line before"), 1);
+        assert.equal(await countIn(chat, "#ops", "group line before"), 1);
+      }
+      assert.equal(await countIn(carol, "Lobby", "said while the server was down"), 1);
+      // The groups were joined again: a group message still reaches the other page.
+      await carol.page.getByRole("button", { name: /^#ops/ }).click();
+      await say(carol.page, "group line after");
+      await alice.page.getByRole("button", { name: "#ops, 1 unread" }).click();
+      await seen(alice, "group line after");
+      for (const chat of [alice, carol]) assert.deepEqual(realErrors(chat), []);
+    } finally {
+      await browser.close();
+      await server.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
