@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Browser, chromium, type Page } from "npm:playwright-core@1.65.1";
+import { type Browser, chromium, type Page } from "playwright-core";
 
 /** The chromium executable: `CHROMIUM_PATH`, else `chromium` or `chromium-browser` on PATH. */
 export function findChromium(): string | undefined {

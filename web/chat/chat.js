@@ -230,7 +230,9 @@ async function joined(reconnect) {
     ui.login.hidden = true;
     ui.chat.hidden = false;
     ui.toggle.hidden = false;
-    if ("Notification" in window && Notification.permission === "default") ui.notify.hidden = false;
+    if ("Notification" in globalThis && Notification.permission === "default") {
+      ui.notify.hidden = false;
+    }
     openConversation("*");
   }
   if (reconnect) showBanner("Back online", "online", 3000);
@@ -522,12 +524,12 @@ async function leaveGroup(group) {
 // ---- Notifications, banner, panel -------------------------------------------------------
 
 function notify(from, key, text) {
-  if (!("Notification" in window) || Notification.permission !== "granted") return;
+  if (!("Notification" in globalThis) || Notification.permission !== "granted") return;
   const where = key === "*" ? "" : key.startsWith("#") ? ` in ${key}` : " (private)";
   try {
     const note = new Notification(`${from}${where}`, { body: text, tag: key });
     note.onclick = () => {
-      window.focus();
+      globalThis.focus();
       openConversation(key);
     };
   } catch {
@@ -617,6 +619,6 @@ document.addEventListener("visibilitychange", () => {
 });
 
 // Back on the network: try at once rather than at the end of the backoff.
-window.addEventListener("online", () => {
+globalThis.addEventListener("online", () => {
   if (state.joined && !state.online && state.timer !== undefined) connect();
 });

@@ -43,6 +43,7 @@ export const DATA_VERBS = new Set([
  * C0 and C1 control characters and the bidirectional overrides and isolates, which could
  * reorder or hide what is shown: each becomes U+FFFD, as the server does for terminals.
  */
+// deno-lint-ignore no-control-regex -- finding control characters is the point
 const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 /** `text` safe to show as text. */
