@@ -38,8 +38,6 @@ Deno.test("web: one text frame is one line each way; bad frames are refused like
   assert.match(await alice.nextLine(), /^ERR bad-utf8 /);
   alice.socket.send(new Uint8Array([104, 105]));
   assert.match(await alice.nextLine(), /^ERR bad-utf8 /);
-  alice.send(":put notes.txt 3");
-  assert.match(await alice.nextLine(), /^ERR disabled :file transfer is not supported/);
   // A reply of several lines comes as several frames, none holding a newline.
   alice.send(":help");
   const help: string[] = [];
@@ -53,6 +51,44 @@ Deno.test("web: one text frame is one line each way; bad frames are refused like
   alice.send(":ping");
   assert.equal(await alice.waitFor("OK"), "OK ping");
 });
+
+Deno.test("web: sized payloads travel in binary frames both ways", async () => {
+  const filesDir = await Deno.makeTempDir({ prefix: "switchboard-web-files-" });
+  try {
+    await using server = await startTestServer({ web: WEB, filesDir });
+    await using alice = await WsClient.named(webPort(server), "alice");
+    const content = new TextEncoder().encode("hello, files\n".repeat(10_000));
+    const sha = await sha256(content);
+    alice.send(`:put notes.txt ${content.length} ${sha}`);
+    // In pieces, as a browser may send it; a newline inside a payload is just a byte.
+    for (let at = 0; at < content.length; at += 50_000) {
+      alice.socket.send(content.subarray(at, at + 50_000));
+    }
+    assert.equal(await alice.waitFor("OK put"), "OK put notes.txt");
+    assert.deepEqual(await Deno.readFile(`${filesDir}/notes.txt`), content);
+    const before = alice.frames.length;
+    alice.send(":get notes.txt");
+    assert.equal(await alice.waitFor("FILE"), `FILE notes.txt ${content.length} ${sha}`);
+    assert.equal(await alice.waitFor("OK get"), "OK get notes.txt");
+    const binary = alice.frames.slice(before).filter((f) => f instanceof ArrayBuffer);
+    const got = new Uint8Array(await new Blob(binary as ArrayBuffer[]).arrayBuffer());
+    assert.deepEqual(got, content);
+    // Lines again after the payload.
+    alice.send(":ping");
+    assert.equal(await alice.waitFor("OK"), "OK ping");
+    // A text frame where payload bytes are due breaks the framing: the socket is closed.
+    alice.send(`:put other.txt 10 ${sha}`);
+    alice.send("not payload");
+    assert.equal(await alice.closed, 1002);
+  } finally {
+    await Deno.remove(filesDir, { recursive: true });
+  }
+});
+
+async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
 
 Deno.test("web: a WebSocket user and a TCP user chat in the lobby and privately", async () => {
   await using server = await startTestServer({ web: WEB });

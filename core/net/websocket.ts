@@ -12,11 +12,16 @@
  * - **Backpressure**: `write` resolves only once the socket's `bufferedAmount` is below
  *   {@linkcode WS_HIGH_WATER}, so a browser that stops reading backs up the connection's outbound
  *   queue exactly as a TCP peer does, and is cut as a slow consumer.
- * - **Sized payloads** (`:put`, `:send`, `:get`, `:accept`) are not carried yet: such a command is
- *   answered `ERR disabled` by the adapter itself and never reaches the server.
+ * - **Sized payloads** travel in binary frames. After a text frame `:put … <size> …` or
+ *   `:send … <size> …` (the size where the server looks for it) the next `<size>` bytes are taken
+ *   from binary frames, as they come; a text frame before they are complete closes the socket
+ *   (1002). Out, the `<size>` bytes after a `FILE <name> <size> <sha256>` line go as binary
+ *   frames (one per write), then lines again.
  * @module
  */
 
+import { parseCommand } from "../protocol/grammar.ts";
+import { parseWireNumber } from "../protocol/numbers.ts";
 import type { ByteStream, StreamAddress } from "./stream.ts";
 
 /** Bytes the socket may hold unsent before `write` waits. */
@@ -27,15 +32,18 @@ export const WS_HIGH_WATER = 64 * 1024;
  * a peer that keeps sending while its lines are held (rate limit, backpressure) is cut instead.
  */
 export const WS_MAX_UNREAD = 4 * 1024 * 1024;
+/**
+ * The same while a sized payload comes in: the server stops reading while it writes to disk, and
+ * a browser sends a file as fast as the network takes it (the page paces itself too).
+ */
+export const WS_MAX_UNREAD_PAYLOAD = 16 * 1024 * 1024;
 /** How often a waiting `write` looks at `bufferedAmount` again (ms). */
 const POLL_MS = 5;
 const NEWLINE = 0x0a;
 /** What a refused frame becomes: one line the server refuses as invalid UTF-8. */
 const BAD_LINE = new Uint8Array([0xff, NEWLINE]);
-/** Commands whose sized payloads a WebSocket does not carry yet. */
-const PAYLOAD_COMMANDS = /^:(put|send|get|accept)(\s|$)/i;
-/** The answer to them. */
-const NO_PAYLOADS = "ERR disabled :file transfer is not supported over WebSocket yet";
+/** The server line after which a sized payload follows: `FILE <name> <size> <sha256>`. */
+const FILE_HEADER = /^FILE \S+ ([0-9]{1,15}) /;
 
 const encoder = new TextEncoder();
 
@@ -65,6 +73,10 @@ export class WebSocketStream implements ByteStream {
   readonly #socket: WebSocket;
   readonly #incoming: Uint8Array[] = [];
   #unread = 0;
+  /** Bytes of an incoming sized payload still to come in binary frames. */
+  #payloadIn = 0;
+  /** Bytes of an outgoing sized payload still to go out in binary frames. */
+  #payloadOut = 0;
   #wake: (() => void) | undefined;
   #ended = false;
   /** Bytes of an outgoing line not yet ended by `\n`. */
@@ -94,26 +106,41 @@ export class WebSocketStream implements ByteStream {
 
   #received(data: unknown): void {
     if (this.#ended) return;
-    const size = typeof data === "string" ? data.length : 0;
-    if (this.#unread + size > WS_MAX_UNREAD) {
-      this.#ended = true;
-      this.#incoming.length = 0;
-      try {
-        this.#socket.close(1008, "sending faster than the server reads");
-      } catch {
-        // Closing already.
-      }
-      this.#wakeReader();
-      return;
+    const size = typeof data === "string" ? data.length : (data as ArrayBuffer).byteLength ?? 0;
+    const cap = this.#payloadIn > 0 ? WS_MAX_UNREAD_PAYLOAD : WS_MAX_UNREAD;
+    if (this.#unread + size > cap) {
+      return this.#refuse(1008, "sending faster than the server reads");
     }
-    if (typeof data !== "string" || data.includes("\n") || data.includes("\r")) {
-      this.#incoming.push(BAD_LINE);
-    } else if (PAYLOAD_COMMANDS.test(data)) {
-      this.#sendNow(NO_PAYLOADS);
+    if (this.#payloadIn > 0) {
+      if (typeof data === "string") {
+        return this.#refuse(1002, "a text frame in the middle of a sized payload");
+      }
+      const bytes = new Uint8Array(data as ArrayBuffer);
+      const take = Math.min(bytes.length, this.#payloadIn);
+      this.#payloadIn -= take;
+      this.#push(bytes.subarray(0, take));
+      if (take < bytes.length) this.#push(BAD_LINE);
+    } else if (typeof data !== "string" || data.includes("\n") || data.includes("\r")) {
+      this.#push(BAD_LINE);
     } else {
-      const bytes = encoder.encode(data + "\n");
-      this.#unread += bytes.length;
-      this.#incoming.push(bytes);
+      this.#push(encoder.encode(data + "\n"));
+      this.#payloadIn = announcedPayload(data) ?? 0;
+    }
+    this.#wakeReader();
+  }
+
+  #push(bytes: Uint8Array): void {
+    this.#unread += bytes.length;
+    this.#incoming.push(bytes);
+  }
+
+  #refuse(code: number, reason: string): void {
+    this.#ended = true;
+    this.#incoming.length = 0;
+    try {
+      this.#socket.close(code, reason);
+    } catch {
+      // Closing already.
     }
     this.#wakeReader();
   }
@@ -145,9 +172,21 @@ export class WebSocketStream implements ByteStream {
   async write(bytes: Uint8Array): Promise<number> {
     await this.#opened;
     if (this.#socket.readyState !== WebSocket.OPEN) throw new WebSocketClosed();
-    let start = 0;
-    for (let at = bytes.indexOf(NEWLINE); at >= 0; at = bytes.indexOf(NEWLINE, start)) {
-      const piece = bytes.subarray(start, at);
+    for (let at = 0; at < bytes.length;) {
+      if (this.#payloadOut > 0) {
+        const take = Math.min(this.#payloadOut, bytes.length - at);
+        // Copied: the caller may reuse its buffer once the write resolves.
+        this.#socket.send(bytes.slice(at, at + take));
+        this.#payloadOut -= take;
+        at += take;
+        continue;
+      }
+      const newline = bytes.indexOf(NEWLINE, at);
+      if (newline < 0) {
+        this.#partial.push(bytes.slice(at));
+        break;
+      }
+      const piece = bytes.subarray(at, newline);
       let line: string;
       if (this.#partial.length === 0) {
         line = this.#decoder.decode(piece);
@@ -157,10 +196,10 @@ export class WebSocketStream implements ByteStream {
         this.#partial = [];
       }
       this.#socket.send(line);
-      start = at + 1;
+      at = newline + 1;
+      const header = FILE_HEADER.exec(line);
+      if (header !== null) this.#payloadOut = Number(header[1]);
     }
-    // Copied: the caller may reuse its buffer once the write resolves.
-    if (start < bytes.length) this.#partial.push(bytes.slice(start));
     while (this.#socket.bufferedAmount > WS_HIGH_WATER) {
       if (this.#socket.readyState !== WebSocket.OPEN) throw new WebSocketClosed();
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
@@ -182,12 +221,18 @@ export class WebSocketStream implements ByteStream {
       // Already closed.
     }
   }
+}
 
-  #sendNow(line: string): void {
-    void this.#opened.then(() => {
-      if (this.#socket.readyState === WebSocket.OPEN) this.#socket.send(line);
-    });
-  }
+/**
+ * The size of the payload a client line announces, read where the server reads it: the second
+ * word of `:put <name> <size> <sha256>`, the third of `:send <to> <name> <size> <sha256>`.
+ */
+function announcedPayload(line: string): number | undefined {
+  if (!line.startsWith(":")) return undefined;
+  const { verb, rest } = parseCommand(line);
+  const index = verb === "put" ? 1 : verb === "send" ? 2 : -1;
+  if (index < 0) return undefined;
+  return parseWireNumber(rest.split(" ").filter((word) => word !== "")[index]);
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
