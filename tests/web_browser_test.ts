@@ -4,6 +4,8 @@
  */
 
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import type { Locator } from "playwright-core";
 import { connect, startTestServer } from "./_helpers.ts";
 import { webPort } from "./_websocket.ts";
 import { WebServerProcess } from "./_web_server.ts";
@@ -232,3 +234,70 @@ browserTest(
     }
   },
 );
+
+browserTest("web page: a file goes from one page to the other with the same SHA-256", async () => {
+  const filesDir = await Deno.makeTempDir({ prefix: "switchboard-web-area-" });
+  await using server = await startTestServer({ web: "127.0.0.1:0", filesDir });
+  const url = `http://127.0.0.1:${webPort(server)}/`;
+  const browser = await launch();
+  try {
+    const alice = await openChat(browser, url, "alice");
+    const carol = await openChat(browser, url, "carol");
+    const content = new Uint8Array(300_000).map((_, i) => (i * 31 + 7) & 255);
+    const sha = await sha256(content);
+
+    // A direct send: alice in her conversation with carol; carol accepts.
+    await alice.page.getByRole("button", { name: "Message carol" }).click();
+    await alice.page.locator("#file-input").setInputFiles({
+      name: "data file.bin",
+      mimeType: "application/octet-stream",
+      buffer: Buffer.from(content),
+    });
+    await carol.page.getByRole("button", { name: "@alice, 1 unread" }).click();
+    await carol.page.getByRole("button", { name: "Accept data_file.bin from alice" }).click();
+    const link = carol.page.getByRole("link", { name: "Save data_file.bin" });
+    await link.waitFor();
+    assert.equal(await link.getAttribute("download"), "data_file.bin");
+    assert.equal(await savedSha256(carol, link), sha);
+    await alice.page.locator("li.sys", { hasText: "carol delivered" }).waitFor();
+
+    // The shared area: sent from the lobby with :put, downloaded from the list.
+    await alice.page.getByRole("button", { name: "Lobby", exact: true }).click();
+    await alice.page.locator("#file-input").setInputFiles({
+      name: "notes.txt",
+      mimeType: "text/plain",
+      buffer: Buffer.from("shared notes\n"),
+    });
+    await alice.page.locator("li.sys", { hasText: "notes.txt is in the shared files" }).waitFor();
+    assert.equal(await Deno.readTextFile(`${filesDir}/notes.txt`), "shared notes\n");
+    await carol.page.getByRole("button", { name: "Shared files" }).click();
+    await carol.page.getByRole("button", { name: "Download notes.txt" }).click();
+    const saved = carol.page.getByRole("link", { name: "Save notes.txt" });
+    await saved.waitFor();
+    assert.equal(
+      await savedSha256(carol, saved),
+      await sha256(new TextEncoder().encode("shared notes\n")),
+    );
+    // Chat goes on after the transfers.
+    await say(alice.page, "after the files");
+    await carol.page.keyboard.press("Escape");
+    await carol.page.getByRole("button", { name: /^Lobby/ }).click();
+    await seen(carol, "after the files");
+    for (const chat of [alice, carol]) assert.deepEqual(chat.errors, []);
+  } finally {
+    await browser.close();
+    await Deno.remove(filesDir, { recursive: true });
+  }
+});
+
+async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Clicks a download link as a user would and returns the SHA-256 of the file saved. */
+async function savedSha256(chat: ChatPage, link: Locator): Promise<string> {
+  const [download] = await Promise.all([chat.page.waitForEvent("download"), link.click()]);
+  const path = await download.path();
+  return await sha256(await Deno.readFile(path));
+}

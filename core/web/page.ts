@@ -14,6 +14,8 @@ export const PAGE_FILES: Readonly<Record<string, readonly [file: string, type: s
   "/wire.js": ["wire.js", "text/javascript; charset=utf-8"],
   "/view.js": ["view.js", "text/javascript; charset=utf-8"],
   "/colours.js": ["colours.js", "text/javascript; charset=utf-8"],
+  "/files.js": ["files.js", "text/javascript; charset=utf-8"],
+  "/sha256.js": ["sha256.js", "text/javascript; charset=utf-8"],
 };
 
 const cache = new Map<string, Uint8Array>();

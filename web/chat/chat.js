@@ -3,6 +3,7 @@
 // Plain ES modules, no build step, nothing fetched from elsewhere.
 
 import { SenderColours } from "./colours.js";
+import { Files } from "./files.js";
 import { el, messageItem, systemItem } from "./view.js";
 import { DATA_VERBS, mentions, outgoingLine, parseLine } from "./wire.js";
 
@@ -28,6 +29,12 @@ const ui = {
   banner: $("banner"),
   me: $("me"),
   notify: $("notify"),
+  attach: $("attach"),
+  fileInput: $("file-input"),
+  conversationPane: $("conversation"),
+  sharedToggle: $("shared-toggle"),
+  shared: $("shared"),
+  sharedList: $("shared-list"),
 };
 
 /** Lines that end a session for good: the page does not reconnect after them. */
@@ -57,6 +64,9 @@ const state = {
   outbox: [],
   recall: [],
   recallAt: 0,
+  /** A file's bytes are being sent: other lines wait in `held` (they would land in the payload). */
+  holding: false,
+  held: [],
 };
 
 // ---- Connection --------------------------------------------------------------------------
@@ -67,15 +77,24 @@ function connect() {
   const url = new URL("ws", location.href);
   url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
   const socket = new WebSocket(url);
+  socket.binaryType = "arraybuffer";
   state.socket = socket;
   socket.addEventListener("message", (event) => {
-    if (state.socket === socket) onLine(String(event.data));
+    if (state.socket !== socket) return;
+    if (typeof event.data === "string") onLine(event.data);
+    else files.binary(event.data);
   });
   socket.addEventListener("close", () => onClosed(socket));
 }
 
 function send(line) {
-  if (state.socket?.readyState === WebSocket.OPEN) state.socket.send(line);
+  if (state.holding) state.held.push(line);
+  else if (state.socket?.readyState === WebSocket.OPEN) state.socket.send(line);
+}
+
+function hold(on) {
+  state.holding = on;
+  if (!on) { for (const line of state.held.splice(0)) send(line); }
 }
 
 /**
@@ -90,7 +109,7 @@ function request(line, { register = false, echo = false } = {}) {
       return;
     }
     state.pending.push({ line, register, echo, data: [], resolve });
-    state.socket.send(line);
+    send(line);
   });
 }
 
@@ -143,6 +162,12 @@ function onLine(line) {
       if (state.people.delete(a)) addPerson(b);
       notice("*", `${a} is now ${b}`);
       return;
+    case "OFFER":
+      files.offer(msg);
+      return;
+    case "RECEIPT":
+      files.receipt(msg);
+      return;
     case "KICK":
       notice("*", `${a} was removed: ${msg.text ?? ""}`);
       return;
@@ -160,6 +185,7 @@ function onLine(line) {
       notice(state.current, `Disconnected: ${msg.text ?? a}`, true);
       return;
     default:
+      if (msg.verb === "FILE") files.header(msg);
       if (DATA_VERBS.has(msg.verb) && state.pending.length > 0) {
         const head = state.pending[0];
         head.data.push(line);
@@ -253,6 +279,8 @@ async function joined(reconnect) {
 function onClosed(socket) {
   if (socket !== state.socket) return;
   state.online = false;
+  state.holding = false;
+  state.held.length = 0;
   for (const head of state.pending.splice(0)) {
     head.resolve({
       ok: false,
@@ -472,6 +500,10 @@ function submit(input) {
   if (state.recall.length > 100) state.recall.shift();
   state.recallAt = state.recall.length;
   const out = outgoingLine(input, state.current);
+  if (out.command && /^:(put|send)(\s|$)/i.test(input)) {
+    notice(state.current, "To send a file, drop it here or use the Send a file button", true);
+    return;
+  }
   if (out.command) {
     if (!state.online) {
       notice(state.current, "Offline: commands wait until the connection is back", true);
@@ -556,6 +588,58 @@ function closePanel() {
   ui.toggle.setAttribute("aria-expanded", "false");
 }
 
+// ---- Files -------------------------------------------------------------------------------
+
+const files = new Files({
+  socket: () => state.socket,
+  request,
+  hold,
+  current: () => state.current,
+  notice,
+  item(key, node, counts = false) {
+    const entry = conversation(key);
+    entry.log.append(node);
+    if (key === state.current) scrollDown(false);
+    else if (counts) {
+      entry.unread++;
+      renderConversations();
+    }
+  },
+});
+
+function sendFiles(list) {
+  if (!state.online) {
+    notice(state.current, "Offline: files can be sent once the connection is back", true);
+    return;
+  }
+  for (const file of list) void files.send(file, state.current);
+}
+
+ui.attach.addEventListener("click", () => ui.fileInput.click());
+ui.fileInput.addEventListener("change", () => {
+  sendFiles([...ui.fileInput.files]);
+  ui.fileInput.value = "";
+});
+ui.conversationPane.addEventListener("dragover", (event) => {
+  if (!event.dataTransfer?.types.includes("Files")) return;
+  event.preventDefault();
+  ui.conversationPane.classList.add("dropping");
+});
+ui.conversationPane.addEventListener("dragleave", () => {
+  ui.conversationPane.classList.remove("dropping");
+});
+ui.conversationPane.addEventListener("drop", (event) => {
+  event.preventDefault();
+  ui.conversationPane.classList.remove("dropping");
+  sendFiles([...(event.dataTransfer?.files ?? [])]);
+});
+ui.sharedToggle.addEventListener("click", () => {
+  const open = ui.shared.hidden;
+  ui.shared.hidden = !open;
+  ui.sharedToggle.setAttribute("aria-expanded", String(open));
+  if (open) void files.list(ui.sharedList);
+});
+
 // ---- Wiring ------------------------------------------------------------------------------
 
 ui.join = $("join");
@@ -601,7 +685,11 @@ ui.toggle.addEventListener("click", () => {
 
 document.addEventListener("keydown", (event) => {
   if (event.key !== "Escape") return;
-  if (ui.side.classList.contains("open")) {
+  if (!ui.shared.hidden) {
+    ui.shared.hidden = true;
+    ui.sharedToggle.setAttribute("aria-expanded", "false");
+    ui.sharedToggle.focus();
+  } else if (ui.side.classList.contains("open")) {
     closePanel();
     ui.toggle.focus();
   } else if (state.joined) {
