@@ -107,6 +107,16 @@ browserTest(
         assert.deepEqual(chat.errors, []);
         assert.deepEqual(chat.dialogs, []);
       }
+      // The README's screenshots: SWITCHBOARD_CAPTURE_WEB=docs deno test … --filter "two pages".
+      const captureDir = Deno.env.get("SWITCHBOARD_CAPTURE_WEB");
+      if (captureDir !== undefined) {
+        await carol.page.setViewportSize({ width: 960, height: 560 });
+        await carol.page.getByRole("button", { name: /^Lobby/ }).click();
+        for (const scheme of ["light", "dark"] as const) {
+          await carol.page.emulateMedia({ colorScheme: scheme });
+          await carol.page.screenshot({ path: `${captureDir}/web-chat-${scheme}.png` });
+        }
+      }
     } finally {
       await browser.close();
     }
