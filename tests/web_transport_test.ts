@@ -206,3 +206,26 @@ Deno.test("web: a WebSocket that stops reading is cut as a slow consumer", async
     sleepy.close();
   }
 });
+
+Deno.test("web: a listed proxy's X-Forwarded-Proto https counts as encrypted for secrets", async () => {
+  const adminToken = "web-admin-token-1234";
+  await using server = await startTestServer({
+    web: WEB,
+    adminToken,
+    webProxies: ["127.0.0.1/32"],
+  });
+  const port = webPort(server);
+  // The client is at 192.0.2.7 (not loopback): a token over plain transport is refused…
+  await using plain = await WsClient.open(port, { "X-Forwarded-For": "192.0.2.7" });
+  await plain.waitFor("HELLO");
+  plain.send(`:auth ${adminToken}`);
+  assert.match(await plain.waitFor("ERR"), /^ERR tls-required /);
+  // …and taken when the proxy says the browser came over HTTPS.
+  await using secure = await WsClient.open(port, {
+    "X-Forwarded-For": "192.0.2.7",
+    "X-Forwarded-Proto": "https",
+  });
+  await secure.waitFor("HELLO");
+  secure.send(`:auth ${adminToken}`);
+  assert.equal(await secure.waitFor("OK"), "OK auth admin");
+});
