@@ -9,6 +9,8 @@ import type { Locator } from "playwright-core";
 import { connect, startTestServer } from "./_helpers.ts";
 import { webPort } from "./_websocket.ts";
 import { WebServerProcess } from "./_web_server.ts";
+import { writeAccountsFile } from "../core/config/accounts_file.ts";
+import { hashPassword } from "../core/util/password_hash.ts";
 import {
   type ChatPage,
   CuttableProxy,
@@ -311,3 +313,35 @@ async function savedSha256(chat: ChatPage, link: Locator): Promise<string> {
   const path = await download.path();
   return await sha256(await Deno.readFile(path));
 }
+
+browserTest("web page: where accounts exist, a name and password log in", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "switchboard-web-accounts-" });
+  const accounts = `${dir}/accounts.json`;
+  await writeAccountsFile(accounts, {
+    users: { alice: { password: await hashPassword("correct horse", { N: 1024 }) } },
+  });
+  await using server = await startTestServer({ web: "127.0.0.1:0", accounts, requireLogin: true });
+  const url = `http://127.0.0.1:${webPort(server)}/`;
+  const browser = await launch();
+  try {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(url);
+    const join = page.getByRole("button", { name: "Join", exact: true });
+    // A name without an account is refused where the server keeps names for accounts.
+    await page.getByLabel("Name").fill("guest");
+    await join.click();
+    await page.getByRole("alert").filter({ hasText: /account/i }).waitFor();
+    await page.getByLabel("Name").fill("Alice");
+    await page.getByLabel(/^Password/).fill("wrong");
+    await join.click();
+    await page.getByRole("alert").filter({ hasText: "wrong name or password" }).waitFor();
+    await page.getByLabel(/^Password/).fill("correct horse");
+    await join.click();
+    await page.getByLabel("Message", { exact: true }).waitFor();
+    await page.getByText("Signed in as alice").waitFor();
+    assert.equal(server.stats().online, 1);
+  } finally {
+    await browser.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
