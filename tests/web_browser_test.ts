@@ -345,3 +345,50 @@ browserTest("web page: where accounts exist, a name and password log in", async 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+browserTest("web page: keyboard first, named controls, and a phone-sized screen", async () => {
+  await using server = await startTestServer({ web: "127.0.0.1:0" });
+  const url = `http://127.0.0.1:${webPort(server)}/`;
+  const browser = await launch();
+  try {
+    const alice = await openChat(browser, url, "alice");
+    const { page } = alice;
+    await using bob = await connect(server, "bob");
+    // Enter sends; Up recalls the lines sent, newest first; Down comes back.
+    await say(page, "first line");
+    await say(page, "second line");
+    assert.equal(await bob.waitFor("MSG alice * :second"), "MSG alice * :second line");
+    const box = page.getByLabel("Message", { exact: true });
+    await box.press("ArrowUp");
+    assert.equal(await box.inputValue(), "second line");
+    await box.press("ArrowUp");
+    assert.equal(await box.inputValue(), "first line");
+    await box.press("ArrowDown");
+    assert.equal(await box.inputValue(), "second line");
+    // Every button and text field has an accessible name.
+    await page.getByRole("button", { name: "Shared files" }).click();
+    const tree = await page.locator("body").ariaSnapshot();
+    const unnamed = tree.split("\n").filter((line) =>
+      /^\s*- (button|textbox|link|checkbox)\b/.test(line) && !/"[^"]+"/.test(line)
+    );
+    assert.deepEqual(unnamed, [], tree);
+    // Esc closes the open panel.
+    assert.ok(await page.locator("#shared").isVisible());
+    await page.keyboard.press("Escape");
+    assert.ok(!(await page.locator("#shared").isVisible()));
+    // On a phone the side list is a panel behind the Conversations button; Esc closes it.
+    await page.setViewportSize({ width: 390, height: 740 });
+    const toggle = page.getByRole("button", { name: "Conversations" });
+    await toggle.waitFor();
+    assert.equal(await toggle.getAttribute("aria-expanded"), "false");
+    await toggle.click();
+    assert.equal(await toggle.getAttribute("aria-expanded"), "true");
+    await page.getByRole("button", { name: "Message bob" }).waitFor();
+    await page.keyboard.press("Escape");
+    assert.equal(await toggle.getAttribute("aria-expanded"), "false");
+    assert.ok(await box.isVisible());
+    assert.deepEqual(alice.errors, []);
+  } finally {
+    await browser.close();
+  }
+});

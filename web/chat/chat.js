@@ -662,10 +662,15 @@ ui.composer.addEventListener("submit", (event) => {
 
 ui.message.addEventListener("keydown", (event) => {
   const field = ui.message;
-  if (event.key === "ArrowUp" && field.selectionStart === 0 && state.recallAt > 0) {
+  // Up recalls from an empty box, from the start of the text, or over a line it recalled.
+  const recalled = field.value === state.recall[state.recallAt];
+  if (
+    event.key === "ArrowUp" && state.recallAt > 0 &&
+    (field.value === "" || field.selectionStart === 0 || recalled)
+  ) {
     event.preventDefault();
     field.value = state.recall[--state.recallAt] ?? "";
-  } else if (event.key === "ArrowDown" && state.recallAt < state.recall.length) {
+  } else if (event.key === "ArrowDown" && recalled && state.recallAt < state.recall.length) {
     event.preventDefault();
     field.value = state.recall[++state.recallAt] ?? "";
   }
