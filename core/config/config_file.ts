@@ -20,6 +20,7 @@ import { flagProblem } from "../util/flag_problem.ts";
 import { cidrProblem, isIpAddress } from "../util/cidr.ts";
 import { nameProblem } from "../protocol/grammar.ts";
 import { compileWordPattern } from "./word_pattern.ts";
+import { originProblem, splitHostPort } from "./host_port.ts";
 import { ConfigError } from "./config_error.ts";
 import {
   type CommandArgs,
@@ -29,6 +30,7 @@ import {
 } from "./options.ts";
 
 export { ConfigError } from "./config_error.ts";
+export { splitHostPort } from "./host_port.ts";
 
 /**
  * Defaults of the `server` program that differ from the library's: the program keeps a history
@@ -370,7 +372,7 @@ function convert(s: Setting, raw: unknown, fromText: boolean): unknown {
       return value;
     }
     case "address":
-      if (typeof raw !== "string" || (raw !== "" && addressProblem(raw))) fail();
+      if (typeof raw !== "string" || (raw !== "" && splitHostPort(raw) === undefined)) fail();
       return raw;
     case "origins":
       return listOf(raw, fromText, fail, "origin", originProblem);
@@ -378,37 +380,6 @@ function convert(s: Setting, raw: unknown, fromText: boolean): unknown {
       if (fromText) return fail("commands are read from the config file only");
       return convertCommands(raw);
   }
-}
-
-/** Why `text` is not `host:port` (see {@linkcode splitHostPort}), or undefined. */
-function addressProblem(text: string): boolean {
-  return splitHostPort(text) === undefined;
-}
-
-/**
- * `"127.0.0.1:8080"` → `["127.0.0.1", 8080]`, `"[::1]:0"` → `["::1", 0]`; undefined when the
- * text is not an IP address or `localhost`, a colon and a port from 0 to 65535.
- */
-export function splitHostPort(text: string): [host: string, port: number] | undefined {
-  const match = /^(\[[^\]]+\]|[^:\[\]]+):([0-9]{1,5})$/.exec(text.trim());
-  if (match === null) return undefined;
-  const host = match[1]!.replace(/^\[(.*)\]$/, "$1");
-  const port = Number(match[2]);
-  if (port > 65535 || (host !== "localhost" && !isIpAddress(host))) return undefined;
-  return [host, port];
-}
-
-function originProblem(entry: string): string | undefined {
-  if (entry === "*") return undefined;
-  try {
-    const url = new URL(entry);
-    if (!/^https?:$/.test(url.protocol) || url.origin !== entry.replace(/\/$/, "")) {
-      return "expected scheme://host[:port], e.g. https://chat.example.org";
-    }
-  } catch {
-    return "not a URL";
-  }
-  return undefined;
 }
 
 const BYTE_SUFFIXES: Record<string, number> = {

@@ -12,7 +12,7 @@ import type { StreamListener } from "../net/stream.ts";
 import { listenTcp } from "../net/tcp.ts";
 import { listenTls } from "../net/tls.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
-import { splitHostPort } from "../config/config_file.ts";
+import { splitHostPort } from "../config/host_port.ts";
 import { listenWeb } from "../web/listener.ts";
 
 /**
