@@ -392,3 +392,60 @@ browserTest("web page: keyboard first, named controls, and a phone-sized screen"
     await browser.close();
   }
 });
+
+browserTest(
+  "web page: a desktop notification while the tab is hidden, only once allowed",
+  async () => {
+    await using server = await startTestServer({ web: "127.0.0.1:0" });
+    const url = `http://127.0.0.1:${webPort(server)}/`;
+    const browser = await launch();
+    try {
+      const context = await browser.newContext();
+      // A stand-in for the browser's notifications, recording what the page shows.
+      await context.addInitScript(() => {
+        const shown: string[][] = [];
+        let permission = "default";
+        class FakeNotification {
+          static get permission() {
+            return permission;
+          }
+          static requestPermission() {
+            permission = "granted";
+            return Promise.resolve(permission);
+          }
+          onclick: unknown = null;
+          constructor(title: string, options: { body: string }) {
+            shown.push([title, options.body]);
+          }
+        }
+        Object.assign(globalThis, { Notification: FakeNotification, shownNotes: shown });
+      });
+      const page = await context.newPage();
+      await page.goto(url);
+      await page.getByLabel("Name").fill("alice");
+      await page.getByRole("button", { name: "Join", exact: true }).click();
+      await page.getByLabel("Message", { exact: true }).waitFor();
+      await using bob = await connect(server, "bob");
+      const notes = () =>
+        page.evaluate(() => (globalThis as unknown as { shownNotes: string[][] }).shownNotes);
+      await page.evaluate(() =>
+        Object.defineProperty(
+          (globalThis as unknown as { document: object }).document,
+          "hidden",
+          { get: () => true },
+        )
+      );
+      await bob.send("before permission");
+      await page.locator("li.msg", { hasText: "before permission" }).waitFor();
+      assert.deepEqual(await notes(), []);
+      await page.getByRole("button", { name: "Notify me" }).click();
+      await page.getByRole("button", { name: "Notify me" }).waitFor({ state: "hidden" });
+      await bob.send(":pm alice are you there?");
+      await page.getByRole("button", { name: "@bob, 1 unread" }).waitFor();
+      assert.deepEqual(await notes(), [["bob (private)", "are you there?"]]);
+      assert.equal(await page.title(), "(1) Switchboard");
+    } finally {
+      await browser.close();
+    }
+  },
+);
