@@ -24,7 +24,7 @@ let sessions = 0;
 
 /** A tmux server of its own (unique socket), running one program in a 100×30 window. */
 export class Terminal implements AsyncDisposable {
-  readonly socket = `sb-tmux-test-${Deno.pid}-${++sessions}`;
+  readonly socket = `sb-tmux-test-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}-${++sessions}`;
   #socketPath: string | undefined;
 
   /**
