@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import type { Locator } from "playwright-core";
-import { connect, startTestServer } from "./_helpers.ts";
+import { connect, eventually, startTestServer } from "./_helpers.ts";
 import { webPort } from "./_websocket.ts";
 import { WebServerProcess } from "./_web_server.ts";
 import { writeAccountsFile } from "../core/config/accounts_file.ts";
@@ -449,3 +449,22 @@ browserTest(
     }
   },
 );
+
+browserTest("web page: cut for inactivity, the page resumes at once and quietly", async () => {
+  await using server = await startTestServer({ web: "127.0.0.1:0", idleTimeout: 1 });
+  const url = `http://127.0.0.1:${webPort(server)}/`;
+  const browser = await launch();
+  try {
+    const alice = await openChat(browser, url, "alice");
+    await eventually(() => server.stats().disconnects.idle >= 2, 10_000, "two idle cuts");
+    await using bob = await connect(server, "bob");
+    await bob.send("still there?");
+    await seen(alice, "still there?");
+    const list = await bob.command(":list");
+    assert.ok(list.includes("USER alice"), list.join(" | "));
+    assert.equal(await alice.page.locator("li.sys", { hasText: "Disconnected" }).count(), 0);
+    assert.deepEqual(realErrors(alice), []);
+  } finally {
+    await browser.close();
+  }
+});

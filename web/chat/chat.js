@@ -67,6 +67,8 @@ const state = {
   /** A file's bytes are being sent: other lines wait in `held` (they would land in the payload). */
   holding: false,
   held: [],
+  /** Reconnecting after `BYE idle`: no banner. */
+  quiet: false,
 };
 
 // ---- Connection --------------------------------------------------------------------------
@@ -182,7 +184,8 @@ function onLine(line) {
     }
     case "BYE":
       state.bye = { reason: a, text: msg.text ?? "" };
-      notice(state.current, `Disconnected: ${msg.text ?? a}`, true);
+      // A reader who only reads is cut for inactivity: the page resumes at once, unannounced.
+      if (a !== "idle") notice(state.current, `Disconnected: ${msg.text ?? a}`, true);
       return;
     default:
       if (msg.verb === "FILE") files.header(msg);
@@ -261,7 +264,8 @@ async function joined(reconnect) {
     }
     openConversation("*");
   }
-  if (reconnect) showBanner("Back online", "online", 3000);
+  if (state.quiet) state.quiet = false;
+  else if (reconnect) showBanner("Back online", "online", 3000);
   else hideBanner();
   const list = await request(":list");
   if (list.ok) {
@@ -301,6 +305,11 @@ function onClosed(socket) {
     return;
   }
   if (state.bye?.reason === "refused") return;
+  if (state.bye?.reason === "idle" && state.token !== undefined) {
+    state.quiet = true;
+    connect();
+    return;
+  }
   const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** state.attempt) * (0.5 + Math.random() / 2);
   state.attempt++;
   showBanner(`Offline — reconnecting in ${Math.ceil(delay / 1000)} s…`, "offline");
