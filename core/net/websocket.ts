@@ -4,9 +4,10 @@
  * works on it unchanged:
  *
  * - **In**: a text frame becomes its UTF-8 bytes plus `\n`. A text frame holding a newline (`\n`
- *   or `\r`), or a binary frame, is refused like a bad line: the connection reads one line that is
- *   not valid UTF-8 in its place, so the server answers `ERR bad-utf8`, counts it towards its
- *   invalid lines in a row, and with acknowledgements on `NACK`s it, in order with everything else.
+ *   or `\r`), or a binary frame outside a payload, is refused like a bad line: the connection
+ *   reads one line that is not valid UTF-8 in its place, so the server answers `ERR bad-utf8`,
+ *   counts it towards its invalid lines in a row, and with acknowledgements on `NACK`s it, in
+ *   order with everything else.
  * - **Out**: the bytes written are cut at each `\n`; every complete line goes out as one text
  *   frame without its newline (a partial line waits for the rest).
  * - **Backpressure**: `write` resolves only once the socket's `bufferedAmount` is below
@@ -84,7 +85,7 @@ export class WebSocketStream implements ByteStream {
   readonly #decoder = new TextDecoder();
   readonly #opened: Promise<void>;
 
-  /** `remoteAddr`: the peer as the server should see it (see `web/server.ts` for proxies). */
+  /** `remoteAddr`: the peer as the server should see it (see `core/web/listener.ts` for proxies). */
   constructor(socket: WebSocket, remoteAddr: StreamAddress, secure: boolean) {
     this.#socket = socket;
     this.remoteAddr = remoteAddr;
