@@ -43,7 +43,7 @@ export {
 } from "./core/server/reload.ts";
 export type { ServerStats } from "./core/server/stats.ts";
 
-// Transports: the seam a connection runs on. TCP and TLS here; WebSocket plugs in beside them.
+// Transports: the seam a connection runs on. TCP, TLS, and WebSocket (the web chat's listener).
 // `bindListener` is the earlier name of `listenTcp`.
 export { dialTcp, listenTcp, listenTcp as bindListener } from "./core/net/tcp.ts";
 export {
@@ -54,6 +54,8 @@ export {
   type TlsListenOptions,
   type TlsProblem,
 } from "./core/net/tls.ts";
+export { listenWeb, type WebListener, type WebListenOptions } from "./core/web/listener.ts";
+export { WebSocketClosed, WebSocketStream } from "./core/net/websocket.ts";
 export {
   type ByteStream,
   HandshakeFailed,

@@ -130,7 +130,9 @@ async function main(args: string[]): Promise<number> {
   if (options.adminToken === undefined) {
     const paths = options.tokenFile !== undefined
       ? [options.tokenFile]
-      : listeners.map(({ addr }) => defaultTokenFile(addr.port));
+      : listeners.filter((listener) => !("url" in listener)).map(({ addr }) =>
+        defaultTokenFile(addr.port)
+      );
     for (const path of paths) {
       try {
         tokenFiles.push(await writeTokenFile(path, adminToken));
@@ -168,7 +170,12 @@ async function main(args: string[]): Promise<number> {
   stopOnSignals(server);
   reloadOnHangup(server);
   const consoleOn = options.console ?? Deno.stdin.isTerminal();
-  for (const { addr, security } of listeners) {
+  for (const listener of listeners) {
+    const { addr, security } = listener;
+    if ("url" in listener) {
+      console.log(`web chat on ${listener.url}`);
+      continue;
+    }
     const suffix = security === undefined ? "" : ` (${security})`;
     console.log(`listening on ${formatAddress(addr.hostname, addr.port)}${suffix}`);
   }

@@ -16,14 +16,34 @@ export interface Program {
   permissionSet: string;
   /** The deno task that runs it from source. */
   task: string;
+  /** Folders of files it reads at run time, embedded with `--include` (the web chat's page). */
+  include: readonly string[];
 }
 
 /** The programs, in build order. Their permissions live only in `deno.json` "permissions". */
 export const PROGRAMS: readonly Program[] = Object.freeze(
   [
-    { name: "server", entry: "cli/server.ts", permissionSet: "server", task: "serve" },
-    { name: "client", entry: "cli/client.ts", permissionSet: "client", task: "client" },
-    { name: "shutdown", entry: "cli/shutdown.ts", permissionSet: "shutdown", task: "shutdown" },
+    {
+      name: "server",
+      entry: "cli/server.ts",
+      permissionSet: "server",
+      task: "serve",
+      include: ["web/chat"],
+    },
+    {
+      name: "client",
+      entry: "cli/client.ts",
+      permissionSet: "client",
+      task: "client",
+      include: [],
+    },
+    {
+      name: "shutdown",
+      entry: "cli/shutdown.ts",
+      permissionSet: "shutdown",
+      task: "shutdown",
+      include: [],
+    },
   ] as const,
 );
 
@@ -236,6 +256,7 @@ export function compileArgs(program: Program, target: Target, output: string): s
     target.id,
     "--output",
     output,
+    ...program.include.flatMap((folder) => ["--include", folder]),
     program.entry,
   ];
 }

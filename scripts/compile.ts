@@ -149,6 +149,13 @@ async function stage(programs: Program[], commit: string): Promise<string> {
       files.add(path);
     }
   }
+  for (const program of programs) {
+    for (const folder of program.include) {
+      for await (const entry of Deno.readDir(join(ROOT, folder))) {
+        if (entry.isFile) files.add(join(folder, entry.name));
+      }
+    }
+  }
   const dir = await Deno.makeTempDir({ prefix: "switchboard-compile-" });
   for (const file of files) {
     const from = join(ROOT, file);

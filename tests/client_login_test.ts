@@ -81,6 +81,11 @@ class LoginFake implements AsyncDisposable {
             await write(`OK login ${name}\n`);
           } else if (line === ":ping") {
             await write("OK ping\n");
+          } else if (line === ":list") {
+            await write("USER alice\nOK list 1\n");
+          } else if (line.startsWith(":history")) {
+            // The client asks for the lobby's last lines on start (issue 16).
+            await write("ERR disabled :this server keeps no history\n");
           } else if (line === ":quit") {
             await write("BYE quit :bye\n");
             conn.close();

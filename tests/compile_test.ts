@@ -132,6 +132,7 @@ Deno.test("compile: each binary is built with its deno.json permission set, no p
       "x86_64-pc-windows-msvc",
       "--output",
       `/out/${program.name}.exe`,
+      ...(program.name === "server" ? ["--include", "web/chat"] : []),
       `cli/${program.name}.ts`,
     ]);
     assert.ok(

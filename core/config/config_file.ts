@@ -21,6 +21,7 @@ import { cidrProblem, isIpAddress } from "../util/cidr.ts";
 import { formatAddress, nameProblem } from "../protocol/grammar.ts";
 import { parseHostPort } from "./host_port.ts";
 import { compileWordPattern } from "./word_pattern.ts";
+import { originProblem, splitHostPort } from "./host_port.ts";
 import { ConfigError } from "./config_error.ts";
 import {
   type CommandArgs,
@@ -30,6 +31,7 @@ import {
 } from "./options.ts";
 
 export { ConfigError } from "./config_error.ts";
+export { splitHostPort } from "./host_port.ts";
 
 /**
  * Defaults of the `server` program that differ from the library's: the program keeps a history
@@ -74,7 +76,9 @@ type Kind =
   | "names"
   | "token"
   | "bytes"
-  | "commands";
+  | "commands"
+  | "address"
+  | "origins";
 
 /** One setting: its option key, how it is written in each source, and its rules. */
 export interface Setting {
@@ -133,6 +137,16 @@ export const SERVER_SETTINGS: readonly Setting[] = Object.freeze([
     },
   ),
   setting("httpTls", "switch", "serve --http over HTTPS with --tls-cert and --tls-key"),
+  setting("web", "address", "web chat (page and WebSocket) on HOST:PORT; off unless set", {
+    placeholder: "HOST:PORT",
+  }),
+  setting("webTls", "switch", "serve the web chat over HTTPS/WSS with --tls-cert"),
+  setting("webOrigins", "origins", "origins allowed to open the web chat besides its own", {
+    placeholder: "ORIGIN",
+  }),
+  setting("webProxies", "networks", "reverse proxies whose X-Forwarded-For is believed", {
+    placeholder: "CIDR",
+  }),
   setting("mode", "mode", "chat relays lines between users; echo returns them", {
     placeholder: "chat|echo",
   }),
@@ -308,6 +322,10 @@ function expectation(s: Setting): string {
       return "8 to 256 characters without spaces";
     case "bytes":
       return "a number of bytes (0 or more; K, M, G, T suffixes count in 1024s)";
+    case "address":
+      return 'HOST:PORT (an IP address or localhost, IPv6 in brackets; port 0 picks one), or ""';
+    case "origins":
+      return "a list of origins such as https://chat.example.org, or *";
     case "commands":
       return 'an object {"<name>": {"argv": [...], "timeout": s, "admin": bool, "maxArgs": n, "args": …}}';
   }
@@ -373,6 +391,11 @@ function convert(s: Setting, raw: unknown, fromText: boolean): unknown {
       if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) return fail();
       return value;
     }
+    case "address":
+      if (typeof raw !== "string" || (raw !== "" && splitHostPort(raw) === undefined)) fail();
+      return raw;
+    case "origins":
+      return listOf(raw, fromText, fail, "origin", originProblem);
     case "commands":
       if (fromText) return fail("commands are read from the config file only");
       return convertCommands(raw);
@@ -531,7 +554,7 @@ function parseFlags(args: string[]) {
     if (s.flag === undefined) continue;
     options[s.flag] = s.kind === "switch"
       ? { type: "boolean" }
-      : s.kind === "networks" || s.kind === "names"
+      : s.kind === "networks" || s.kind === "names" || s.kind === "origins"
       ? { type: "string", multiple: true }
       : { type: "string" };
   }
@@ -654,6 +677,9 @@ function checkCombinations(options: ServerOptions): void {
   }
   if (options.httpTls === true && !options.http) {
     throw new ConfigError("--http-tls needs --http (the address to serve HTTPS on)");
+  }
+  if (options.webTls === true && (options.tlsCert === undefined || !options.web)) {
+    throw new ConfigError("--web-tls needs --web, --tls-cert and --tls-key");
   }
   if (options.tlsOnly === true && options.tlsCert === undefined) {
     throw new ConfigError("--tls-only needs --tls-cert and --tls-key");

@@ -70,6 +70,17 @@ export interface ServerOptions {
   tlsPort?: number;
   /** Listen for TLS only: the plain port is not opened. @default {false} */
   tlsOnly?: boolean;
+  /**
+   * `host:port` of the web chat (`core/web/`): the page on `GET /`, WebSockets on `GET /ws`;
+   * port 0 picks a free one; `""` is off. @default {""}
+   */
+  web?: string;
+  /** Serve the web chat over HTTPS/WSS with `tlsCert` and `tlsKey`. @default {false} */
+  webTls?: boolean;
+  /** Origins allowed to open a web chat WebSocket besides the page's own; `*` allows any. @default {[]} */
+  webOrigins?: string[];
+  /** Networks of reverse proxies whose `X-Forwarded-For` names the web client. @default {[]} */
+  webProxies?: string[];
   /** Chat relay or echo. @default {"chat"} */
   mode?: ServerMode;
   /**
@@ -290,7 +301,10 @@ export const DEFAULT_RESERVED_NAMES: readonly string[] = Object.freeze([
 
 /** Default value of every option, as documented on {@linkcode ServerOptions}. */
 export const DEFAULT_OPTIONS: Readonly<
-  Omit<ResolvedServerOptions, "access" | "admins" | "signal" | "reloadOptions" | "commands">
+  Omit<
+    ResolvedServerOptions,
+    "access" | "admins" | "signal" | "reloadOptions" | "commands" | "webOrigins" | "webProxies"
+  >
 > = Object.freeze({
   host: "127.0.0.1",
   port: 12345,
@@ -298,6 +312,8 @@ export const DEFAULT_OPTIONS: Readonly<
   tlsKey: undefined,
   tlsPort: 12346,
   tlsOnly: false,
+  web: "",
+  webTls: false,
   allowPlainAuth: false,
   accounts: undefined,
   requireLogin: false,
@@ -360,6 +376,8 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedServerOptio
     ...defined,
     access: { allow: options.access?.allow ?? [], deny: options.access?.deny ?? [] },
     admins: options.admins ?? [],
+    webOrigins: options.webOrigins ?? [],
+    webProxies: options.webProxies ?? [],
     commands: Object.fromEntries(
       Object.entries(options.commands ?? {}).map((
         [name, command],

@@ -26,6 +26,11 @@ export interface ByteStream {
   closeWrite(): Promise<void>;
   /** Closes both sides at once. */
   close(): void;
+  /**
+   * The peer's bytes were encrypted on their way even though the listener is not TLS (a WebSocket
+   * behind `wss:` or a TLS proxy). Absent: the listener's `security` decides.
+   */
+  readonly secure?: boolean;
 }
 
 /** Writes all of `bytes`, however many writes that takes. */

@@ -12,6 +12,8 @@ import type { StreamListener } from "../net/stream.ts";
 import { listenTcp } from "../net/tcp.ts";
 import { listenTls } from "../net/tls.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
+import { splitHostPort } from "../config/host_port.ts";
+import { listenWeb } from "../web/listener.ts";
 
 /**
  * Binds every port `options` asks for, plain first. Nothing stays bound when one fails.
@@ -38,11 +40,34 @@ export async function bindListeners(options: ResolvedServerOptions): Promise<Str
       bound.push(listenTcp(options.host, options.port));
     }
     if (tls !== undefined) bound.push(bindTls(options, options.tlsPort, tls));
+    if (options.web !== "") bound.push(bindWeb(options, tls));
   } catch (error) {
     for (const listener of bound) listener.close();
     throw error;
   }
   return bound;
+}
+
+/**
+ * The web chat listener of `options.web` (`core/web/`), over TLS with `pem` when `webTls` is set.
+ * @throws {SwitchboardError} `bad-config` for an address that is not `host:port`, `tls-only`
+ * for `webTls` without a certificate, and what `listenWeb` throws.
+ */
+export function bindWeb(options: ResolvedServerOptions, pem: TlsPem | undefined): StreamListener {
+  const address = splitHostPort(options.web);
+  if (address === undefined) {
+    throw new SwitchboardError("bad-config", `web: "${options.web}" is not host:port`);
+  }
+  if (options.webTls && pem === undefined) {
+    throw new SwitchboardError("tls-only", "webTls, but no certificate and key are set");
+  }
+  return listenWeb({
+    hostname: address[0],
+    port: address[1],
+    tls: options.webTls ? pem : undefined,
+    origins: options.webOrigins,
+    proxies: options.webProxies,
+  });
 }
 
 /** The certificate chain and key, as PEM text. */

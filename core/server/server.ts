@@ -629,7 +629,7 @@ class SwitchboardServer implements Server, ServerContext {
         continue;
       }
       failures = 0;
-      this.#admit(stream, listener.security === "tls");
+      this.#admit(stream, listener.security === "tls" || stream.secure === true);
     }
   }
 
