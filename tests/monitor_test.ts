@@ -19,6 +19,7 @@ import type { Server } from "../core/server/server.ts";
 import { hashPassword } from "../core/util/password_hash.ts";
 import { connect, eventually, hangGuard, startTestServer, TestClient } from "./_helpers.ts";
 import { runProgram, ServerProcess } from "./_programs.ts";
+import { haveOpenssl, makeCerts } from "./_certs.ts";
 
 const TOKEN = "monitor-test-token";
 /** A parsed JSON answer: the tests check it field by field. */
@@ -395,7 +396,7 @@ Deno.test("/events: snapshots every 500 ms, the contract's fields, ended by a sh
   try {
     await using alice = await connect(server, "alice");
     await alice.send("hello");
-    await alice.waitFor("ACK").catch(() => {});
+    await eventually(() => server.stats().messages === 1);
     const response = await fetch(base(server) + "/events");
     assert.equal(response.status, 200);
     assert.match(response.headers.get("content-type")!, /^text\/event-stream/);
@@ -619,4 +620,22 @@ Deno.test("server program: --http prints where the monitor listens; a taken port
     busy.stderr,
     /^server: cannot serve HTTP on 127\.0\.0\.1:\d+: the port is already in use$/m,
   );
+});
+
+Deno.test({
+  name: "--http-tls: the monitor serves HTTPS with the chat's certificate",
+  ignore: !haveOpenssl && Deno.env.get("CI") !== "true",
+  async fn() {
+    await using certs = await makeCerts();
+    await using server = await startMonitored({
+      tlsCert: certs.cert,
+      tlsKey: certs.key,
+      tlsPort: 0,
+      httpTls: true,
+    });
+    assert.equal(server.httpAddr?.scheme, "https");
+    using client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(certs.ca)] });
+    const response = await fetch(`https://localhost:${server.httpAddr!.port}/healthz`, { client });
+    assert.deepEqual(await response.json(), { status: "ok" });
+  },
 });

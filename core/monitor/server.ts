@@ -18,7 +18,8 @@
  * @module
  */
 
-import type { TlsPem } from "../server/listeners.ts";
+import type { ResolvedServerOptions } from "../config/options.ts";
+import { readTlsFiles, type TlsPem } from "../server/listeners.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
 import { formatAddress } from "../protocol/grammar.ts";
 import { parseHostPort } from "../config/host_port.ts";
@@ -149,4 +150,24 @@ export function startMonitor(options: MonitorOptions): Monitor {
       return closing;
     },
   };
+}
+
+/**
+ * The listener `options.http` asks for (HTTPS with `tlsCert` and `tlsKey` when `httpTls`), bound;
+ * undefined when `http` is `""`.
+ * @throws {SwitchboardError} as {@linkcode startMonitor}, and `tls-cert`, `tls-key` or
+ * `tls-incomplete` for certificate files that cannot be used.
+ */
+export async function monitorFromOptions(
+  options: ResolvedServerOptions,
+): Promise<Monitor | undefined> {
+  if (options.http === "") return undefined;
+  let tls: TlsPem | undefined;
+  if (options.httpTls) {
+    if (options.tlsCert === undefined || options.tlsKey === undefined) {
+      throw new SwitchboardError("tls-incomplete", "httpTls needs tlsCert and tlsKey");
+    }
+    tls = await readTlsFiles(options.tlsCert, options.tlsKey);
+  }
+  return startMonitor({ address: options.http, tls });
 }

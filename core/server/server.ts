@@ -55,7 +55,7 @@ import { formatAddress } from "../protocol/grammar.ts";
 import { constantTimeEqual } from "../util/constant_time.ts";
 import { Emitter } from "../util/emitter.ts";
 import { settleWithin, sleep } from "../util/time.ts";
-import { type Monitor, type MonitoredConnection, startMonitor } from "../monitor/server.ts";
+import { type Monitor, type MonitoredConnection, monitorFromOptions } from "../monitor/server.ts";
 
 /** A running server. Dispose it (`await using`) or call {@linkcode Server.shutdown} to stop it. */
 export interface Server extends AsyncDisposable {
@@ -160,7 +160,7 @@ export async function startServer(
   let bound: readonly StreamListener[];
   let monitor: Monitor | undefined;
   try {
-    monitor = await bindMonitor(resolved);
+    monitor = await monitorFromOptions(resolved);
     bound = given.length > 0 ? given : await bindListeners(resolved);
   } catch (error) {
     await monitor?.close();
@@ -706,19 +706,6 @@ class SwitchboardServer implements Server, ServerContext {
     const now = performance.now();
     for (const connection of this.#connections) connection.checkLiveness(now);
   }
-}
-
-/** The monitoring listener `options.http` asks for, bound; undefined when it is off. */
-async function bindMonitor(options: ResolvedServerOptions): Promise<Monitor | undefined> {
-  if (options.http === "") return undefined;
-  let tls: TlsPem | undefined;
-  if (options.httpTls) {
-    if (options.tlsCert === undefined || options.tlsKey === undefined) {
-      throw new SwitchboardError("tls-incomplete", "httpTls needs tlsCert and tlsKey");
-    }
-    tls = await readTlsFiles(options.tlsCert, options.tlsKey);
-  }
-  return startMonitor({ address: options.http, tls });
 }
 
 function tokenBytes(token: string | undefined): Uint8Array | undefined {
