@@ -8,11 +8,19 @@
 import { nameKey } from "../protocol/grammar.ts";
 import type { NickEvent, OkEvent } from "../protocol/server_line.ts";
 
+/**
+ * Message ids remembered to drop a replayed message already reported: a replay repeats at most
+ * what was in flight when the line broke, a queue's worth (1 MiB of lines by default).
+ */
+export const RECENT_IDS = 65_536;
+
 /** The name and groups a client holds, as the server confirmed them. */
 export class Identity {
   #name: string | undefined;
   #token: string | undefined;
   #lastId = 0;
+  /** Ids of the last messages reported, oldest first (a Set keeps insertion order). */
+  readonly #recent = new Set<number>();
   /** Group names (without `#`) by their case-folded key. */
   readonly #groups = new Map<string, string>();
 
@@ -36,7 +44,7 @@ export class Identity {
     return this.#token;
   }
 
-  /** The id of the last message reported (0 before any came with an id). */
+  /** The id of the last message reported, the one a resume continues after (0 before any). */
   get lastId(): number {
     return this.#lastId;
   }
@@ -53,10 +61,17 @@ export class Identity {
 
   /**
    * A message with id `id` arrived: true when it is new, false when it was reported already (a
-   * resume replays from the last id this client saw, so nothing is reported twice).
+   * resume replays from the last message this client saw, so nothing is reported twice). Ids are
+   * compared for equality, never for order: in a cluster a connection receives the ids of several
+   * nodes interleaved. The last {@linkcode RECENT_IDS} ids are remembered, far more than a replay
+   * can repeat.
    */
   seen(id: number): boolean {
-    if (id <= this.#lastId) return false;
+    if (this.#recent.has(id)) return false;
+    this.#recent.add(id);
+    if (this.#recent.size > RECENT_IDS) {
+      this.#recent.delete(this.#recent.values().next().value!);
+    }
     this.#lastId = id;
     return true;
   }
