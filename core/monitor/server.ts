@@ -18,6 +18,7 @@
  * @module
  */
 
+import { bindError } from "../net/tcp.ts";
 import type { ResolvedServerOptions } from "../config/options.ts";
 import { readTlsFiles, type TlsPem } from "../server/listeners.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
@@ -106,21 +107,7 @@ export function startMonitor(options: MonitorOptions): Monitor {
       onError: () => json(500, { error: "internal error" }),
     }, handler);
   } catch (error) {
-    if (error instanceof Deno.errors.AddrInUse) {
-      throw new SwitchboardError(
-        "address-in-use",
-        `cannot serve HTTP on ${shown}: the port is already in use`,
-        { cause: error },
-      );
-    }
-    if (error instanceof Deno.errors.AddrNotAvailable) {
-      throw new SwitchboardError(
-        "address-unavailable",
-        `cannot serve HTTP on ${shown}: that address does not belong to this machine`,
-        { cause: error },
-      );
-    }
-    throw error;
+    throw bindError(error, shown, "serve HTTP on") ?? error;
   }
   let streams: SnapshotStreams | undefined;
   let closing: Promise<void> | undefined;

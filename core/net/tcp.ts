@@ -76,22 +76,36 @@ export function listenTcp(hostname: string, port: number): StreamListener {
   try {
     return new TcpStreamListener(Deno.listen({ hostname, port, transport: "tcp" }));
   } catch (error) {
-    if (error instanceof Deno.errors.AddrInUse) {
-      throw new SwitchboardError(
-        "address-in-use",
-        `cannot listen on ${where}: the port is already in use`,
-        { cause: error },
-      );
-    }
-    if (error instanceof Deno.errors.AddrNotAvailable) {
-      throw new SwitchboardError(
-        "address-unavailable",
-        `cannot listen on ${where}: that address does not belong to this machine`,
-        { cause: error },
-      );
-    }
-    throw error;
+    throw bindError(error, where) ?? error;
   }
+}
+
+/**
+ * The error for a socket that could not be bound at `where` (`host:port`; `doing` words the
+ * attempt, e.g. `serve HTTP on`): `address-in-use` or
+ * `address-unavailable` as a {@linkcode SwitchboardError}, or `undefined` for anything else.
+ * Shared by every listener the server opens (TCP, TLS, the HTTP ones).
+ */
+export function bindError(
+  error: unknown,
+  where: string,
+  doing = "listen on",
+): SwitchboardError | undefined {
+  if (error instanceof Deno.errors.AddrInUse) {
+    return new SwitchboardError(
+      "address-in-use",
+      `cannot ${doing} ${where}: the port is already in use`,
+      { cause: error },
+    );
+  }
+  if (error instanceof Deno.errors.AddrNotAvailable) {
+    return new SwitchboardError(
+      "address-unavailable",
+      `cannot ${doing} ${where}: that address does not belong to this machine`,
+      { cause: error },
+    );
+  }
+  return undefined;
 }
 
 /**

@@ -29,6 +29,7 @@
  * @module
  */
 
+import { bindError } from "./tcp.ts";
 import tls from "node:tls";
 import { SwitchboardError } from "../protocol/errors.ts";
 import { formatAddress } from "../protocol/grammar.ts";
@@ -279,15 +280,8 @@ export function listenTls(
 function listenTlsError(error: unknown, where: string): SwitchboardError | undefined {
   const message = error instanceof Error ? error.message : String(error);
   const fail = (code: string, why: string) => new SwitchboardError(code, why, { cause: error });
-  if (error instanceof Deno.errors.AddrInUse) {
-    return fail("address-in-use", `cannot listen on ${where}: the port is already in use`);
-  }
-  if (error instanceof Deno.errors.AddrNotAvailable) {
-    return fail(
-      "address-unavailable",
-      `cannot listen on ${where}: that address does not belong to this machine`,
-    );
-  }
+  const bind = bindError(error, where);
+  if (bind !== undefined) return bind;
   if (/no certificates found|certificate/i.test(message) && !/key/i.test(message)) {
     return fail("tls-cert", "not a PEM certificate (no certificate found in it)");
   }

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { SwitchboardError } from "../protocol/errors.ts";
+import { bindError } from "../net/tcp.ts";
 import { formatAddress } from "../protocol/grammar.ts";
 import { CidrList, isIpAddress } from "../util/cidr.ts";
 import {
@@ -84,21 +84,7 @@ class HttpWebListener implements WebListener {
     try {
       this.#server = Deno.serve(serveOptions, (request, info) => this.#handle(request, info));
     } catch (error) {
-      if (error instanceof Deno.errors.AddrInUse) {
-        throw new SwitchboardError(
-          "address-in-use",
-          `cannot listen on ${where}: the port is already in use`,
-          { cause: error },
-        );
-      }
-      if (error instanceof Deno.errors.AddrNotAvailable) {
-        throw new SwitchboardError(
-          "address-unavailable",
-          `cannot listen on ${where}: that address does not belong to this machine`,
-          { cause: error },
-        );
-      }
-      throw error;
+      throw bindError(error, where) ?? error;
     }
     const { hostname, port } = this.#server.addr;
     this.addr = { hostname, port };
