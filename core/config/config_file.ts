@@ -72,7 +72,9 @@ type Kind =
   | "names"
   | "token"
   | "bytes"
-  | "commands";
+  | "commands"
+  | "urls"
+  | "word";
 
 /** One setting: its option key, how it is written in each source, and its rules. */
 export interface Setting {
@@ -246,6 +248,12 @@ export const SERVER_SETTINGS: readonly Setting[] = Object.freeze([
     max: 1_000_000,
   }),
   setting("ack", "switch", "acknowledge plain messages with ACK/NACK <seq> (see :ack)"),
+  setting("cluster", "urls", "join a cluster over these NATS servers (see docs/cluster.md)", {
+    placeholder: "nats://HOST:PORT,…",
+  }),
+  setting("clusterName", "word", "the cluster's name: prefix of its subjects and buckets", {
+    placeholder: "NAME",
+  }),
   setting("resumeGrace", "seconds", "seconds a broken session waits for :resume; 0 = none", {
     min: 0,
   }),
@@ -297,6 +305,10 @@ function expectation(s: Setting): string {
       return "a number of bytes (0 or more; K, M, G, T suffixes count in 1024s)";
     case "commands":
       return 'an object {"<name>": {"argv": [...], "timeout": s, "admin": bool, "maxArgs": n, "args": …}}';
+    case "urls":
+      return "a list of nats://host:port URLs";
+    case "word":
+      return "1-32 of A-Z a-z 0-9 _ -";
   }
 }
 
@@ -356,6 +368,16 @@ function convert(s: Setting, raw: unknown, fromText: boolean): unknown {
     case "commands":
       if (fromText) return fail("commands are read from the config file only");
       return convertCommands(raw);
+    case "urls": {
+      if (typeof raw === "string" && raw.trim() === "") return [];
+      const list = typeof raw === "string" ? raw.split(",").map((u) => u.trim()) : raw;
+      if (!Array.isArray(list)) return fail();
+      for (const url of list) if (!/^(nats|tls):\/\/[^\s,/]+:\d+$/.test(String(url))) fail();
+      return list;
+    }
+    case "word":
+      if (typeof raw !== "string" || !/^[A-Za-z0-9_-]{1,32}$/.test(raw)) fail();
+      return raw;
   }
 }
 

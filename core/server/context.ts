@@ -153,6 +153,14 @@ export interface ConnectionHandle extends Peer {
   close(reason: DisconnectReason, text: string): Promise<void>;
 }
 
+/** Names unique across a cluster (`core/cluster/`): claimed before a registration. */
+export interface NameClaims {
+  /** Claims `name` for a user of this node: `ok`, `taken` elsewhere, or `unavailable` (no bus). */
+  claim(name: string): Promise<"ok" | "taken" | "unavailable">;
+  /** Gives `name` up. */
+  release(name: string): void;
+}
+
 /** The server seen from inside. */
 export interface ServerContext {
   /** The options in force: a reload replaces them, so read them when acting, not once. */
@@ -186,6 +194,8 @@ export interface ServerContext {
    */
   readonly history: HistoryStore | undefined;
   readonly events: Emitter<ServerEventMap>;
+  /** Cluster-wide names when the server is a cluster node (`--cluster`), else `undefined`. */
+  readonly cluster: NameClaims | undefined;
   /** Programs started by `:run`, counted against `--max-running`. */
   readonly runSlots: RunSlots;
   /** True once shutdown has begun. */

@@ -1,0 +1,150 @@
+/**
+ * The cluster (docs/cluster.md) over real processes: a 3-node `nats-server` cluster with
+ * JetStream on loopback, and Switchboard nodes on it (in this process, or as `server`
+ * subprocesses where one must be killed). Skipped when `nats-server` is missing, except in CI
+ * (CI=true), where that is a failure.
+ */
+
+import assert from "node:assert/strict";
+import { connect, startTestServer, TestClient } from "./_helpers.ts";
+import { hasNatsServer, NatsCluster } from "./_nats.ts";
+import type { Server } from "../mod.ts";
+
+const HAVE_NATS = await hasNatsServer();
+if (!HAVE_NATS && Deno.env.get("CI") === "true") {
+  throw new Error("nats-server is missing: CI installs it (.ci/run)");
+}
+const options = { ignore: !HAVE_NATS, sanitizeOps: false, sanitizeResources: false };
+
+const TOKEN = "cluster-test-token";
+let clusters = 0;
+
+/** Sends `command` until its answer includes `line` (a roster change still on its way). */
+async function untilAnswer(client: TestClient, command: string, line: string): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    if ((await client.command(command)).includes(line)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${command} never answered ${line}`);
+}
+/** Three Switchboard nodes on `nats`, under a cluster name of their own. */
+async function startNodes(nats: NatsCluster, count = 3): Promise<Server[]> {
+  const clusterName = `t${Date.now() % 100000}x${++clusters}`;
+  const servers: Server[] = [];
+  for (let i = 0; i < count; i++) {
+    servers.push(
+      await startTestServer({
+        cluster: nats.urls.split(","),
+        clusterName,
+        adminToken: TOKEN,
+      }),
+    );
+  }
+  return servers;
+}
+
+async function stopAll(servers: Server[]): Promise<void> {
+  await Promise.all(servers.map((s) => s.shutdown({ grace: 0.2 })));
+}
+
+Deno.test(
+  "cluster: lobby, private and group messages, names and rosters span three nodes",
+  options,
+  async (t) => {
+    await using nats = await NatsCluster.start(3);
+    const [n1, n2, n3] = await startNodes(nats);
+    try {
+      await using alice = await connect(n1!, "alice");
+      await using bob = await connect(n2!, "bob");
+      await using carol = await connect(n3!, "carol");
+      // Each sees the others join, whichever node they are on.
+      await alice.waitFor("JOIN carol");
+      await bob.waitFor("JOIN carol");
+
+      await t.step("a lobby line reaches every node once, as the same MSG line", async () => {
+        await alice.send("hello cluster");
+        assert.equal(await bob.waitFor("MSG "), "MSG alice * :hello cluster");
+        assert.equal(await carol.waitFor("MSG "), "MSG alice * :hello cluster");
+        await bob.send("from bob");
+        assert.equal(await alice.waitFor("MSG "), "MSG bob * :from bob");
+        assert.equal(await carol.waitFor("MSG "), "MSG bob * :from bob");
+      });
+
+      await t.step("lines of one sender keep their order on another node", async () => {
+        const lines = Array.from({ length: 200 }, (_, i) => `line ${i}`);
+        await alice.sendRaw(new TextEncoder().encode(lines.map((l) => l + "\n").join("")));
+        for (const line of lines) assert.equal(await carol.waitFor("MSG "), `MSG alice * :${line}`);
+        for (const line of lines) assert.equal(await bob.waitFor("MSG "), `MSG alice * :${line}`);
+      });
+
+      await t.step("a :pm reaches a user on another node", async () => {
+        assert.deepEqual(await alice.command(":pm carol psst"), ["OK pm carol"]);
+        assert.equal(await carol.waitFor("PM "), "PM alice :psst");
+      });
+
+      await t.step("a group spans nodes: members, JOIN, messages, PART", async () => {
+        assert.deepEqual(await alice.command(":group create ops"), ["OK group create ops"]);
+        await untilAnswer(carol, ":groups", "GROUP #ops 1");
+        assert.deepEqual(await carol.command(":group join ops"), ["OK group join ops"]);
+        assert.equal(await alice.waitFor("JOIN carol"), "JOIN carol #ops");
+        assert.deepEqual(await bob.command(":group members ops"), [
+          "MEMBER #ops alice",
+          "MEMBER #ops carol",
+          "OK group members ops 2",
+        ]);
+        assert.deepEqual(await bob.command(":groups"), ["GROUP #ops 2", "OK groups 1"]);
+        assert.deepEqual(await carol.command(":group send ops deploy now"), ["OK group send ops"]);
+        assert.equal(await alice.waitFor("MSG "), "MSG carol #ops :deploy now");
+        assert.deepEqual(await carol.command(":group leave ops"), ["OK group leave ops"]);
+        assert.equal(await alice.waitFor("PART "), "PART carol #ops left");
+      });
+
+      await t.step(":list shows the users of every node", async () => {
+        const lines = await carol.command(":list");
+        assert.equal(lines.pop(), "OK list 3");
+        assert.deepEqual(lines.sort(), ["USER alice", "USER bob", "USER carol"]);
+      });
+
+      await t.step("a name taken on one node is refused on another", async () => {
+        await using dave = await TestClient.open(n3!);
+        await dave.nextLine();
+        await dave.send("alice");
+        assert.match(await dave.nextLine(), /^ERR name-taken /);
+      });
+
+      await t.step("two simultaneous claims of one name on two nodes: one WELCOME", async () => {
+        for (let round = 0; round < 5; round++) {
+          const name = `racer${round}`;
+          await using x = await TestClient.open(n2!);
+          await using y = await TestClient.open(n3!);
+          await Promise.all([x.nextLine(), y.nextLine()]);
+          await Promise.all([x.send(name), y.send(name)]);
+          const answers = (await Promise.all([x.nextLine(), y.nextLine()])).map((l) =>
+            l.split(" ")[0]
+          );
+          assert.deepEqual(answers.sort(), ["ERR", "WELCOME"], `round ${round}`);
+        }
+      });
+
+      await t.step("a name is free again once its user quits", async () => {
+        await using erin = await connect(n1!, "erin");
+        await erin.send(":quit");
+        await erin.closed();
+        await bob.waitFor("LEAVE erin");
+        await using again = await connect(n2!, "erin");
+        assert.ok(again);
+      });
+
+      await t.step("an admin :kick reaches a user on another node", async () => {
+        await using victim = await connect(n2!, "victim");
+        await alice.waitFor("JOIN victim");
+        assert.deepEqual(await alice.command(`:auth ${TOKEN}`), ["OK auth admin"]);
+        assert.deepEqual(await alice.command(":kick victim enough"), ["OK kick victim"]);
+        assert.deepEqual(await victim.closed(), ["BYE kicked :enough"]);
+        assert.equal(await bob.waitFor("KICK victim"), "KICK victim :enough");
+      });
+    } finally {
+      await stopAll([n1!, n2!, n3!]);
+    }
+  },
+);
