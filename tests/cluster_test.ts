@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { connect, startTestServer, TestClient } from "./_helpers.ts";
 import { hasNatsServer, NatsCluster } from "./_nats.ts";
+import { ServerProcess } from "./_programs.ts";
 import type { Server } from "../mod.ts";
 
 const HAVE_NATS = await hasNatsServer();
@@ -19,6 +20,14 @@ const options = { ignore: !HAVE_NATS, sanitizeOps: false, sanitizeResources: fal
 const TOKEN = "cluster-test-token";
 let clusters = 0;
 
+/** The next line starting with `prefix`, skipping others (probes, server notices). */
+async function waitForLine(client: TestClient, prefix: string): Promise<string> {
+  for (;;) {
+    const line = await client.nextLine(10_000);
+    if (line.startsWith(prefix)) return line;
+  }
+}
+
 /** Sends `command` until its answer includes `line` (a roster change still on its way). */
 async function untilAnswer(client: TestClient, command: string, line: string): Promise<void> {
   for (let i = 0; i < 50; i++) {
@@ -28,8 +37,11 @@ async function untilAnswer(client: TestClient, command: string, line: string): P
   throw new Error(`${command} never answered ${line}`);
 }
 /** Three Switchboard nodes on `nats`, under a cluster name of their own. */
-async function startNodes(nats: NatsCluster, count = 3): Promise<Server[]> {
-  const clusterName = `t${Date.now() % 100000}x${++clusters}`;
+async function startNodes(
+  nats: NatsCluster,
+  count = 3,
+  clusterName = `t${Date.now() % 100000}x${++clusters}`,
+): Promise<Server[]> {
   const servers: Server[] = [];
   for (let i = 0; i < count; i++) {
     servers.push(
@@ -145,6 +157,121 @@ Deno.test(
       });
     } finally {
       await stopAll([n1!, n2!, n3!]);
+    }
+  },
+);
+
+Deno.test(
+  "cluster: a killed node's users leave with node-lost and their names free up; a lost NATS node changes nothing",
+  options,
+  async () => {
+    await using nats = await NatsCluster.start(3);
+    const clusterName = `kill${Date.now() % 100000}`;
+    const [n1, n2] = await startNodes(nats, 2, clusterName);
+    await using n3 = await ServerProcess.start([
+      "--port",
+      "0",
+      "--host",
+      "127.0.0.1",
+      "--log-dir",
+      "",
+      "--cluster",
+      nats.urls,
+      "--cluster-name",
+      clusterName,
+    ]);
+    try {
+      await using alice = await connect(n1!, "alice");
+      await using bob = await connect(n2!, "bob");
+      await using zed = await connect(n3.port, "zed");
+      await alice.waitFor("JOIN zed");
+      await bob.waitFor("JOIN zed");
+      await zed.send("still here");
+      assert.equal(await alice.waitFor("MSG "), "MSG zed * :still here");
+      assert.equal(await bob.waitFor("MSG "), "MSG zed * :still here");
+
+      // One NATS node goes: the Switchboard nodes on it reconnect to another, delivery goes on.
+      // A message in flight while a node fails over may be lost (core NATS is at most once), so
+      // the probe is repeated until one arrives; then every message arrives.
+      await nats.kill(0);
+      let through = false;
+      for (let i = 0; i < 50 && !through; i++) {
+        await alice.send(`probe ${i}`);
+        through = await bob.waitFor("MSG alice", 200).then(() => true, () => false);
+      }
+      assert.ok(through, "no message crossed after a NATS node died");
+      await alice.send("after a nats node died");
+      assert.equal(
+        await waitForLine(bob, "MSG alice * :after"),
+        "MSG alice * :after a nats node died",
+      );
+      assert.equal(
+        await waitForLine(zed, "MSG alice * :after"),
+        "MSG alice * :after a nats node died",
+      );
+      await nats.restart(0);
+
+      const killedAt = Date.now();
+      n3.child.kill("SIGKILL");
+      await n3.child.status;
+      assert.equal(await alice.waitFor("LEAVE zed", 10_000), "LEAVE zed node-lost");
+      assert.equal(await bob.waitFor("LEAVE zed", 10_000), "LEAVE zed node-lost");
+      const lostAfter = Date.now() - killedAt;
+      assert.ok(lostAfter < 6000, `node-lost after ${lostAfter} ms`);
+      // Its names are free at once for the node that saw it go, and for every node by the lease.
+      let welcomed = false;
+      for (let i = 0; i < 40 && !welcomed; i++) {
+        await using again = await TestClient.open(n2!);
+        await again.nextLine();
+        await again.send("zed");
+        welcomed = (await again.nextLine()).startsWith("WELCOME zed");
+        if (!welcomed) await new Promise((r) => setTimeout(r, 250));
+      }
+      assert.ok(welcomed, "zed never became free");
+    } finally {
+      await stopAll([n1!, n2!]);
+    }
+  },
+);
+
+Deno.test(
+  "cluster: with every NATS node down local chat goes on, names are refused, and presence comes back",
+  options,
+  async () => {
+    await using nats = await NatsCluster.start(3);
+    const [n1, n2] = await startNodes(nats, 2);
+    try {
+      await using alice = await connect(n1!, "alice");
+      await using amy = await connect(n1!, "amy");
+      await using bob = await connect(n2!, "bob");
+      await alice.waitFor("JOIN bob");
+      await amy.waitFor("JOIN bob");
+
+      await Promise.all([0, 1, 2].map((i) => nats.kill(i)));
+      assert.match(await alice.waitFor("MSG server", 10_000), /^MSG server \* :cluster link lost/);
+      assert.match(await bob.waitFor("MSG server", 10_000), /^MSG server \* :cluster link lost/);
+      await amy.waitFor("MSG server");
+      await alice.send("local only");
+      assert.equal(await amy.waitFor("MSG alice"), "MSG alice * :local only");
+      await using newcomer = await TestClient.open(n1!);
+      await newcomer.nextLine();
+      await newcomer.send("newcomer");
+      assert.match(await newcomer.nextLine(), /^ERR cluster-unavailable /);
+
+      await Promise.all([0, 1, 2].map((i) => nats.restart(i)));
+      assert.equal(await alice.waitFor("MSG server", 30_000), "MSG server * :cluster link back");
+      await bob.waitFor("MSG server", 30_000);
+      await untilAnswer(bob, ":list", "USER alice");
+      await untilAnswer(alice, ":list", "USER bob");
+      await alice.send("together again");
+      assert.equal(await bob.waitFor("MSG alice", 10_000), "MSG alice * :together again");
+      // The names were re-claimed: bob's name is still his cluster-wide.
+      await using copy = await TestClient.open(n1!);
+      await copy.nextLine();
+      await copy.send("bob");
+      assert.match(await copy.nextLine(), /^ERR name-taken /);
+    } finally {
+      await stopAll([n1!, n2!]);
     }
   },
 );

@@ -12,7 +12,7 @@ import type { Logger } from "@logtape/logtape";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { ConnectionHandle, NameClaims } from "../server/context.ts";
 import type { Group, Hub, HubObserver, Peer } from "../server/hub.ts";
-import { type MessageKeeper, type RecordedBatch, type Recorder } from "../server/record.ts";
+import type { MessageKeeper, RecordedBatch, Recorder } from "../server/record.ts";
 import type { DisconnectReason } from "../protocol/errors.ts";
 import { type Claim, HEARTBEAT_MS, LEASE_MS, Leases, within } from "./leases.ts";
 import { RemotePeer, Roster, type RosterEvent } from "./roster.ts";
@@ -24,6 +24,8 @@ import { decodeBatch, encodeBatch } from "./wire.ts";
  * reason `node-lost` and their names are freed (ms).
  */
 export const NODE_LOST_MS = 3500;
+/** A link lost for this long is announced to the clients (ms). */
+export const LINK_LOST_NOTICE_MS = 1000;
 /** Ids of node slot `s` are `s × ID_SLOT_SPAN + n`: unique cluster-wide, increasing per node. */
 export const ID_SLOT_SPAN = 2 ** 41;
 
@@ -57,6 +59,9 @@ export class ClusterNode implements MessageKeeper, HubObserver, NameClaims {
   /** Other nodes by instance id: when last heard, and their slot. */
   readonly #nodes = new Map<string, { seen: number; slot: number }>();
   #up = false;
+  /** Clients were told the link is lost (and will be told when it is back). */
+  #told = false;
+  #resyncing = false;
   #closed = false;
   #timers: ReturnType<typeof setInterval>[] = [];
 
@@ -325,12 +330,19 @@ export class ClusterNode implements MessageKeeper, HubObserver, NameClaims {
     for await (const status of nc.status()) {
       if (this.#closed) return;
       if (status.type === "disconnect" && this.#up) {
+        // Names cannot be checked from now on; clients are told only if it lasts (a failover
+        // to another NATS server takes a fraction of a second).
         this.#up = false;
-        this.#tell("cluster link lost: users of other nodes are out of reach until it is back");
         this.#parts.log.warn("cluster link lost");
-      } else if (status.type === "reconnect" && !this.#up) {
+        setTimeout(() => {
+          if (this.#up || this.#closed || this.#told) return;
+          this.#told = true;
+          this.#tell("cluster link lost: users of other nodes are out of reach until it is back");
+        }, LINK_LOST_NOTICE_MS);
+      } else if (status.type === "reconnect" && !this.#up && !this.#resyncing) {
         this.#parts.log.info("cluster link back");
-        void this.#resync();
+        this.#resyncing = true;
+        void this.#resync().finally(() => this.#resyncing = false);
       }
     }
   }
@@ -358,7 +370,8 @@ export class ClusterNode implements MessageKeeper, HubObserver, NameClaims {
     }
     if (this.#closed) return;
     this.#up = true;
-    this.#tell("cluster link back");
+    if (this.#told) this.#tell("cluster link back");
+    this.#told = false;
     this.#hello();
     this.#publishRoster();
   }
