@@ -117,6 +117,42 @@ Deno.test(
         assert.deepEqual(lines.sort(), ["USER alice", "USER bob", "USER carol"]);
       });
 
+      await t.step("a resume replays what came from every node, by arrival order", async () => {
+        await using frank = await connect(n2!, "frank");
+        await frank.command(":ids on");
+        await untilAnswer(alice, ":list", "USER frank");
+        await untilAnswer(carol, ":list", "USER frank");
+        // Ids of node 3 (carol) and node 1 (alice) interleave in frank's stream.
+        await carol.send("c1");
+        const c1 = await frank.waitFor("@");
+        await alice.send("a1");
+        const a1 = await frank.waitFor("@");
+        assert.match(c1, /^@\d+ MSG carol \* :c1$/);
+        assert.match(a1, /^@\d+ MSG alice \* :a1$/);
+        const token = frank.session;
+        assert.notEqual(token, "");
+        // frank's line breaks; two more messages from both nodes arrive meanwhile.
+        frank.conn.close();
+        await carol.send("c2");
+        await bob.waitFor("MSG carol * :c2");
+        await alice.send("a2");
+        await bob.waitFor("MSG alice * :a2");
+        await using again = await TestClient.open(n2!);
+        await again.nextLine();
+        const lastId = c1.slice(1, c1.indexOf(" "));
+        await again.send(`:resume ${token} ${lastId}`);
+        const lines: string[] = [];
+        for (
+          let line = await again.nextLine();
+          !line.startsWith("OK resume");
+          line = await again.nextLine()
+        ) {
+          lines.push(line);
+        }
+        const replayed = lines.filter((l) => l.startsWith("@")).map((l) => l.replace(/^@\d+ /, ""));
+        assert.deepEqual(replayed, ["MSG alice * :a1", "MSG carol * :c2", "MSG alice * :a2"]);
+      });
+
       await t.step("a name taken on one node is refused on another", async () => {
         await using dave = await TestClient.open(n3!);
         await dave.nextLine();
@@ -154,6 +190,17 @@ Deno.test(
         assert.deepEqual(await alice.command(":kick victim enough"), ["OK kick victim"]);
         assert.deepEqual(await victim.closed(), ["BYE kicked :enough"]);
         assert.equal(await bob.waitFor("KICK victim"), "KICK victim :enough");
+      });
+
+      await t.step("an admin :rename reaches a user on another node", async () => {
+        assert.equal(
+          (await alice.command(":rename carol caroline")).at(-1),
+          "OK rename carol caroline",
+        );
+        assert.equal(await carol.waitFor("NICK "), "NICK carol caroline");
+        assert.equal(await bob.waitFor("NICK "), "NICK carol caroline");
+        assert.match((await carol.command(":whoami"))[0]!, /^WHOAMI caroline /);
+        await untilAnswer(bob, ":list", "USER caroline");
       });
     } finally {
       await stopAll([n1!, n2!, n3!]);

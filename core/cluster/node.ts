@@ -200,7 +200,13 @@ export class ClusterNode implements MessageKeeper, HubObserver, NameClaims {
 
   /** A local user was renamed. */
   renamed(peer: Peer, oldName: string): void {
-    if (peer instanceof RemotePeer) return;
+    if (peer instanceof RemotePeer) {
+      // An admin here renamed a user of another node (`:rename`): its node makes it so.
+      if (!this.#roster.applying) {
+        void this.#ask(peer, { op: "rename", name: oldName, to: peer.name });
+      }
+      return;
+    }
     this.#publish({ op: "rename", node: this.instance, name: peer.name, from: oldName });
     this.release(oldName);
     void this.claim(peer.name);
@@ -283,13 +289,22 @@ export class ClusterNode implements MessageKeeper, HubObserver, NameClaims {
     this.#heard(beat.node, beat.slot);
   }
 
+  /** A request from another node about a user of this one: `kick` or `rename`. */
   #onRequest(data: Uint8Array): string {
-    const request = parse<{ op: string; name: string; text: string }>(data);
-    if (request?.op !== "kick") return "bad request";
-    const peer = this.#parts.hub.find(request.name);
+    const request = parse<{ op: string; name: string; text?: string; to?: string }>(data);
+    const hub = this.#parts.hub;
+    const peer = request === undefined ? undefined : hub.find(request.name);
     if (peer === undefined || peer instanceof RemotePeer) return "no such user";
-    void (peer as ConnectionHandle).close("kicked", request.text);
-    return "ok";
+    if (request?.op === "kick") {
+      void (peer as ConnectionHandle).close("kicked", request.text ?? "kicked");
+      return "ok";
+    }
+    if (request?.op === "rename" && request.to !== undefined) {
+      if (hub.isTaken(request.to, peer)) return "taken";
+      hub.rename(peer, request.to);
+      return "ok";
+    }
+    return "bad request";
   }
 
   #heard(node: string, slot?: number): void {
@@ -411,21 +426,25 @@ export class ClusterNode implements MessageKeeper, HubObserver, NameClaims {
     }
   }
 
-  async #closeRemote(peer: RemotePeer, reason: string, text: string): Promise<void> {
+  #closeRemote(peer: RemotePeer, reason: string, text: string): Promise<void> {
+    return this.#ask(peer, { op: reason === "kicked" ? "kick" : reason, name: peer.name, text });
+  }
+
+  /** Sends a request about `peer` to its node; failures are logged. */
+  async #ask(peer: RemotePeer, request: Record<string, string>): Promise<void> {
     const slot = this.#nodes.get(peer.node)?.slot;
     if (slot === undefined || this.#nc === undefined || !this.#up) return;
-    const request = JSON.stringify({
-      op: reason === "kicked" ? "kick" : reason,
-      name: peer.name,
-      text,
-    });
-    await within(this.#nc.request(this.#subjects.node(slot), encoder.encode(request))).catch(
-      (error) =>
-        this.#parts.log.warn("kick of {name} on its node failed: {error}", {
-          name: peer.name,
-          error,
-        }),
-    );
+    const payload = encoder.encode(JSON.stringify(request));
+    try {
+      const answer = await within(this.#nc.request(this.#subjects.node(slot), payload));
+      if (answer.string() !== "ok") throw new Error(answer.string());
+    } catch (error) {
+      this.#parts.log.warn("{op} of {name} on its node failed: {error}", {
+        op: request.op,
+        name: peer.name,
+        error,
+      });
+    }
   }
 }
 

@@ -73,8 +73,20 @@ export class Roster {
     return this.#byNode.keys();
   }
 
+  /** True while an event from another node is being applied (its changes are not this node's). */
+  applying = false;
+
   /** Applies one event. */
   apply(event: RosterEvent): void {
+    this.applying = true;
+    try {
+      this.#apply(event);
+    } finally {
+      this.applying = false;
+    }
+  }
+
+  #apply(event: RosterEvent): void {
     const hub = this.#hub;
     switch (event.op) {
       case "join":
