@@ -23,12 +23,13 @@ const args = parseArgs({
     quick: { type: "boolean", default: false },
     "loadgen-dir": { type: "string" },
     json: { type: "string" },
+    scenarios: { type: "string" },
     help: { type: "boolean", default: false },
   },
 });
 if (args.values.help) {
   console.log(
-    "usage: deno task bench:cluster [--runs N] [--quick] [--loadgen-dir DIR] [--json PATH]",
+    "usage: deno task bench:cluster [--runs N] [--quick] [--scenarios LIST] [--loadgen-dir DIR] [--json PATH]",
   );
   Deno.exit(0);
 }
@@ -48,6 +49,8 @@ const SCENARIOS: ClusterScenario[] = [
   { id: "cluster-fanout-rate", subs: 100, msgs: { sb: 5000, nats: 5000 }, rate: 1000 },
 ];
 
+const only = args.values.scenarios?.split(",");
+const chosen = SCENARIOS.filter((s) => only === undefined || only.includes(s.id));
 const tools = await buildTools(loadgenSourceDir(args.values["loadgen-dir"]));
 await using nats = await NatsCluster.start(3);
 const clusterName = `bench${Date.now() % 100000}`;
@@ -70,7 +73,7 @@ interface Row {
 }
 const rows: Row[] = [];
 try {
-  for (const scenario of SCENARIOS) {
+  for (const scenario of chosen) {
     for (let run = 1; run <= runs; run++) {
       for (const system of ["switchboard-cluster", "nats-cluster"] as const) {
         const sb = system === "switchboard-cluster";
@@ -137,7 +140,7 @@ try {
 }
 
 console.log("\nmedians:");
-for (const scenario of SCENARIOS) {
+for (const scenario of chosen) {
   for (const system of ["switchboard-cluster", "nats-cluster"]) {
     const mine = rows.filter((r) => r.scenario === scenario.id && r.system === system);
     const median = (key: keyof Row) => {

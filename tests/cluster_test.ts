@@ -241,12 +241,13 @@ Deno.test(
       // A message in flight while a node fails over may be lost (core NATS is at most once), so
       // the probe is repeated until one arrives; then every message arrives.
       await nats.kill(0);
-      let through = false;
-      for (let i = 0; i < 50 && !through; i++) {
+      let toBob = false, toZed = false;
+      for (let i = 0; i < 100 && !(toBob && toZed); i++) {
         await alice.send(`probe ${i}`);
-        through = await bob.waitFor("MSG alice", 200).then(() => true, () => false);
+        toBob ||= await bob.waitFor("MSG alice", 100).then(() => true, () => false);
+        toZed ||= await zed.waitFor("MSG alice", 100).then(() => true, () => false);
       }
-      assert.ok(through, "no message crossed after a NATS node died");
+      assert.ok(toBob && toZed, "no message crossed after a NATS node died");
       await alice.send("after a nats node died");
       assert.equal(
         await waitForLine(bob, "MSG alice * :after"),

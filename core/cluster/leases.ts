@@ -66,15 +66,20 @@ export class Leases {
     return `${this.slot}:${this.instance}`;
   }
 
-  /** Takes the first free numbering slot (a dead node's frees when its lease expires). */
-  async takeSlot(): Promise<number> {
-    for (let slot = 1; slot <= MAX_SLOT; slot++) {
+  /**
+   * Takes the first free numbering slot (a dead node's frees when its lease expires). Patient:
+   * a bucket just created by several nodes at once may take seconds to elect its leader.
+   */
+  async takeSlot(deadline = Date.now() + 30_000): Promise<number> {
+    for (let slot = 1; slot <= MAX_SLOT;) {
       try {
-        await within(this.#nodes.create(`node.${slot}`, this.instance));
+        await within(this.#nodes.create(`node.${slot}`, this.instance), 5000);
         this.slot = slot;
         return slot;
       } catch (error) {
-        if (!isTaken(error)) throw error;
+        if (isTaken(error)) slot++;
+        else if (Date.now() > deadline) throw error;
+        else await new Promise((resolve) => setTimeout(resolve, 250));
       }
     }
     throw new Error(`every numbering slot up to ${MAX_SLOT} is taken`);

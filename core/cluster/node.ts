@@ -12,6 +12,7 @@ import type { Logger } from "@logtape/logtape";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { ConnectionHandle, NameClaims } from "../server/context.ts";
 import type { Group, Hub, HubObserver, Peer } from "../server/hub.ts";
+import type { CongestionGate } from "../server/congestion.ts";
 import type { MessageKeeper, RecordedBatch, Recorder } from "../server/record.ts";
 import type { DisconnectReason } from "../protocol/errors.ts";
 import { type Claim, HEARTBEAT_MS, LEASE_MS, Leases, within } from "./leases.ts";
@@ -24,6 +25,8 @@ import { decodeBatch, encodeBatch } from "./wire.ts";
  * reason `node-lost` and their names are freed (ms).
  */
 export const NODE_LOST_MS = 3500;
+/** How often a node looks whether its own clients are congested (ms). */
+export const CONGESTION_POLL_MS = 5;
 /** A link lost for this long is announced to the clients (ms). */
 export const LINK_LOST_NOTICE_MS = 1000;
 /** Ids of node slot `s` are `s × ID_SLOT_SPAN + n`: unique cluster-wide, increasing per node. */
@@ -33,6 +36,8 @@ export const ID_SLOT_SPAN = 2 ** 41;
 export interface ClusterParts {
   readonly hub: Hub;
   readonly recorder: Recorder;
+  /** Backpressure: a node whose clients back up holds the lobby senders of every node. */
+  readonly gate: CongestionGate;
   readonly log: Logger;
 }
 
@@ -43,6 +48,9 @@ export interface ClusterSettings {
   /** The cluster's name: subject prefix and bucket names. */
   readonly name: string;
 }
+
+/** Stands for the senders of other nodes in this node's gate. */
+const REMOTE_SENDERS = { unblocked(): void {} };
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -64,6 +72,10 @@ export class ClusterNode implements MessageKeeper, HubObserver, NameClaims {
   #resyncing = false;
   #closed = false;
   #timers: ReturnType<typeof setInterval>[] = [];
+  /** Other nodes whose clients are congested, as recipients of this node's gate. */
+  readonly #congestedNodes = new Map<string, object>();
+  /** Whether this node told the others that its own clients are congested. */
+  #saidCongested = false;
 
   /** A node for the server with `parts`; {@linkcode ClusterNode.start} joins. */
   constructor(parts: ClusterParts, settings: ClusterSettings) {
@@ -105,8 +117,10 @@ export class ClusterNode implements MessageKeeper, HubObserver, NameClaims {
     this.#nc = nc;
     const replicas = Math.min(3, this.#settings.urls.length);
     const kvm = new Kvm(nc);
+    // Created by whichever node comes first; the others find it (or race and then open it).
     const bucket = (name: string, ttl: number) =>
       kvm.create(name, { history: 1, replicas, ...(ttl > 0 ? { ttl } : {}) })
+        .catch(() => kvm.open(name))
         .catch(() => kvm.open(name));
     const nodes = await bucket(`${this.#settings.name}-nodes`, LEASE_MS);
     const names = await bucket(`${this.#settings.name}-names`, 0);
@@ -121,6 +135,7 @@ export class ClusterNode implements MessageKeeper, HubObserver, NameClaims {
     nc.subscribe(s.presence, { callback: (_, m) => this.#onPresence(m.data) });
     nc.subscribe(s.hello, { callback: (_, m) => this.#onHello(m.data) });
     nc.subscribe(s.heartbeat, { callback: (_, m) => this.#onHeartbeat(m.data) });
+    nc.subscribe(s.congestion, { callback: (_, m) => this.#onCongestion(m.data) });
     nc.subscribe(s.node(slot), {
       callback: (_, m) => void m.respond(encoder.encode(this.#onRequest(m.data))),
     });
@@ -130,6 +145,7 @@ export class ClusterNode implements MessageKeeper, HubObserver, NameClaims {
     this.#hello();
     this.#timers.push(setInterval(() => this.#beat(), HEARTBEAT_MS));
     this.#timers.push(setInterval(() => this.#checkNodes(), HEARTBEAT_MS / 2));
+    this.#timers.push(setInterval(() => this.#checkCongestion(), CONGESTION_POLL_MS));
     void this.#watchStatus(nc);
     this.#parts.log.info("joined cluster {name} as slot {slot} ({instance})", {
       name: this.#settings.name,
@@ -265,6 +281,45 @@ export class ClusterNode implements MessageKeeper, HubObserver, NameClaims {
     }
     const sender = hub.find(batch.from);
     this.#parts.recorder.relay({ ...batch, route, target, sender });
+    if (!this.#saidCongested && this.#parts.gate.congested > this.#congestedNodes.size) {
+      this.#checkCongestion();
+    }
+  }
+
+  /**
+   * Tells the other nodes when this node's own clients start or stop being congested, so that
+   * their lobby senders wait as a sender here would (the gate's rule, cluster-wide).
+   */
+  #checkCongestion(): void {
+    const congested = this.#parts.gate.congested > this.#congestedNodes.size;
+    if (congested === this.#saidCongested || !this.#up) return;
+    this.#saidCongested = congested;
+    // Senders of other nodes now wait on this node's congested clients: as for a local sender,
+    // a congested client that reads nothing is cut after --stall-timeout (the gate releases
+    // this stand-in once nobody here is congested).
+    if (congested) this.#parts.gate.waitForLobby(REMOTE_SENDERS);
+    this.#nc?.publish(
+      this.#subjects.congestion,
+      encoder.encode(JSON.stringify({ node: this.instance, on: congested })),
+    );
+  }
+
+  #onCongestion(data: Uint8Array): void {
+    const news = parse<{ node: string; on: boolean }>(data);
+    if (news === undefined) return;
+    this.#setCongested(news.node, news.on);
+  }
+
+  #setCongested(node: string, on: boolean): void {
+    const known = this.#congestedNodes.get(node);
+    if (on && known === undefined) {
+      const token = {};
+      this.#congestedNodes.set(node, token);
+      this.#parts.gate.set(token, true);
+    } else if (!on && known !== undefined) {
+      this.#congestedNodes.delete(node);
+      this.#parts.gate.set(known, false);
+    }
   }
 
   #onPresence(data: Uint8Array): void {
@@ -282,8 +337,10 @@ export class ClusterNode implements MessageKeeper, HubObserver, NameClaims {
   }
 
   #onHeartbeat(data: Uint8Array): void {
-    const beat = parse<{ node: string; slot: number }>(data);
+    const beat = parse<{ node: string; slot: number; congested?: boolean }>(data);
     if (beat === undefined) return;
+    // Repeated with every beat: a lost "off" never holds senders for long.
+    this.#setCongested(beat.node, beat.congested === true);
     // A node not known yet (new, or back after a break): everyone says who they have.
     if (!this.#nodes.has(beat.node)) this.#hello();
     this.#heard(beat.node, beat.slot);
@@ -319,7 +376,9 @@ export class ClusterNode implements MessageKeeper, HubObserver, NameClaims {
     void this.#leases?.renew().catch(() => {});
     this.#nc.publish(
       this.#subjects.heartbeat,
-      encoder.encode(JSON.stringify({ node: this.instance, slot: this.slot })),
+      encoder.encode(
+        JSON.stringify({ node: this.instance, slot: this.slot, congested: this.#saidCongested }),
+      ),
     );
   }
 
@@ -328,6 +387,7 @@ export class ClusterNode implements MessageKeeper, HubObserver, NameClaims {
     for (const [node, { seen, slot }] of this.#nodes) {
       if (now - seen < NODE_LOST_MS) continue;
       this.#nodes.delete(node);
+      this.#setCongested(node, false);
       const peers = this.#roster.dropNode(node, "node-lost");
       this.#parts.log.warn("node {node} lost: {count} users left", { node, count: peers.length });
       // Whoever sees it first frees the names (a compare-and-set: the others find them gone).
@@ -348,6 +408,7 @@ export class ClusterNode implements MessageKeeper, HubObserver, NameClaims {
         // Names cannot be checked from now on; clients are told only if it lasts (a failover
         // to another NATS server takes a fraction of a second).
         this.#up = false;
+        for (const node of [...this.#congestedNodes.keys()]) this.#setCongested(node, false);
         this.#parts.log.warn("cluster link lost");
         setTimeout(() => {
           if (this.#up || this.#closed || this.#told) return;

@@ -1,7 +1,8 @@
 /**
  * The NATS subjects of a cluster, one to one with where messages go: `<cluster>.lobby`,
  * `<cluster>.group.<name>`, `<cluster>.user.<name>`, plus the roster (`<cluster>.presence`,
- * `<cluster>.hello`), node heartbeats (`<cluster>.hb`) and requests to one node
+ * `<cluster>.hello`), node heartbeats (`<cluster>.hb`), backpressure (`<cluster>.congestion`) and
+ * requests to one node
  * (`<cluster>.node.<slot>`). A name becomes one subject token by its case-folded form with the
  * characters a token cannot hold (`.`, `*`, `>`, space, `%`) percent-encoded.
  * @module
@@ -17,6 +18,7 @@ export class Subjects {
   readonly presence: string;
   readonly hello: string;
   readonly heartbeat: string;
+  readonly congestion: string;
   readonly #prefix: string;
 
   /** Subjects under `cluster`. */
@@ -28,6 +30,7 @@ export class Subjects {
     this.presence = `${cluster}.presence`;
     this.hello = `${cluster}.hello`;
     this.heartbeat = `${cluster}.hb`;
+    this.congestion = `${cluster}.congestion`;
   }
 
   /** Where a group's messages go. */

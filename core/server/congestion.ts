@@ -45,6 +45,11 @@ export class CongestionGate {
     return this.#congested.size > 0;
   }
 
+  /** How many recipients are congested (a cluster node tells the others while it has any). */
+  get congested(): number {
+    return this.#congested.size;
+  }
+
   /** True while `sender` waits on a congested recipient of something it sent. */
   blocked(sender: HeldSender): boolean {
     return this.#blockedBy.size > 0 && this.#blockedBy.has(sender);

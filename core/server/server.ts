@@ -283,7 +283,12 @@ class SwitchboardServer implements Server, ServerContext {
     this.recorder.addKeeper(this.sessions);
     this.recorder.addKeeper(this.mailbox);
     this.cluster = options.cluster.length === 0 ? undefined : new ClusterNode(
-      { hub: this.hub, recorder: this.recorder, log: getLogger(["switchboard", "cluster"]) },
+      {
+        hub: this.hub,
+        recorder: this.recorder,
+        gate: this.gate,
+        log: getLogger(["switchboard", "cluster"]),
+      },
       { urls: options.cluster, name: options.clusterName },
     );
     this.runSlots = new RunSlots(options.maxRunning);
