@@ -54,10 +54,15 @@ export interface HubOptions {
  * changes to the other nodes). Not called for messages: those pass the recording point.
  */
 export interface HubObserver {
+  /** `peer` was registered. */
   registered(peer: Peer): void;
+  /** `peer` was called `oldName`. */
   renamed(peer: Peer, oldName: string): void;
+  /** `peer` left for `reason` (kicked when `kickText` is set). */
   removed(peer: Peer, reason: string, kickText: string | undefined): void;
+  /** `peer` joined or created `group`. */
   joined(peer: Peer, group: Group): void;
+  /** `peer` left `group` for `reason`. */
   left(peer: Peer, group: Group, reason: string): void;
 }
 
