@@ -248,10 +248,10 @@ export const SERVER_SETTINGS: readonly Setting[] = Object.freeze([
     max: 1_000_000,
   }),
   setting("ack", "switch", "acknowledge plain messages with ACK/NACK <seq> (see :ack)"),
-  setting("cluster", "urls", "join a cluster over these NATS servers (see docs/cluster.md)", {
-    placeholder: "nats://HOST:PORT,…",
+  setting("cluster", "urls", "join a cluster on these NATS servers (docs/cluster.md)", {
+    placeholder: "URL,…",
   }),
-  setting("clusterName", "word", "the cluster's name: prefix of its subjects and buckets", {
+  setting("clusterName", "word", "prefix of the cluster's subjects and buckets", {
     placeholder: "NAME",
   }),
   setting("resumeGrace", "seconds", "seconds a broken session waits for :resume; 0 = none", {
@@ -765,6 +765,7 @@ function usageLine(s: Setting): string | undefined {
     }`;
   const fallback = defaults[s.key];
   const suffix = fallback === undefined || fallback === "" || s.kind === "switch" ||
+      (Array.isArray(fallback) && fallback.length === 0) ||
       (s.kind === "bytes" && fallback === 0)
     ? ""
     : ` (default ${s.kind === "bytes" ? byteSize(fallback as number) : fallback})`;
