@@ -280,7 +280,13 @@ export class ClusterNode implements MessageKeeper, HubObserver, NameClaims {
       target = peer.name;
     }
     const sender = hub.find(batch.from);
-    this.#parts.recorder.relay({ ...batch, route, target, sender });
+    const gate = this.#parts.gate;
+    gate.relaying = true;
+    try {
+      this.#parts.recorder.relay({ ...batch, route, target, sender });
+    } finally {
+      gate.relaying = false;
+    }
     if (!this.#saidCongested && this.#parts.gate.congested > this.#congestedNodes.size) {
       this.#checkCongestion();
     }
