@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { connect, startTestServer, TestClient } from "./_helpers.ts";
 import { hasNatsServer, NatsCluster } from "./_nats.ts";
-import { ServerProcess } from "./_programs.ts";
+import { runProgram, ServerProcess } from "./_programs.ts";
 import type { Server } from "../mod.ts";
 
 const HAVE_NATS = await hasNatsServer();
@@ -323,3 +323,14 @@ Deno.test(
     }
   },
 );
+
+Deno.test("cluster: --cluster takes nats:// URLs; a bus that cannot be reached stops the start with one sentence", async () => {
+  const bad = await runProgram("server", ["--port", "0", "--cluster", "localhost"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--cluster.*nats:\/\/host:port/);
+  const env = { SWITCHBOARD_CLUSTER: "nats://127.0.0.1:1", SWITCHBOARD_LOG_DIR: "" };
+  const refused = await runProgram("server", ["--port", "0", "--host", "127.0.0.1"], { env });
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /^server: cannot join the cluster: .*\(SWITCHBOARD_CLUSTER\)$/m);
+  assert.doesNotMatch(refused.stdout, /listening on/);
+});

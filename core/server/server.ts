@@ -180,7 +180,8 @@ export async function startServer(
       await server.cluster.start();
     } catch (error) {
       await server.shutdown({ grace: 0 });
-      throw error;
+      const why = error instanceof Error ? error.message : String(error);
+      throw new SwitchboardError("cluster", `cannot join the cluster: ${why}`, { cause: error });
     }
   }
   await Promise.resolve();
