@@ -192,6 +192,16 @@ Deno.test(
         assert.equal(await bob.waitFor("KICK victim"), "KICK victim :enough");
       });
 
+      await t.step(":stats adds every node's own counters", async () => {
+        const lines = await alice.command(":stats");
+        assert.equal(lines.at(-1), "OK stats");
+        const users = lines.filter((l) => /^STAT node\.\d+\.users /.test(l));
+        assert.equal(users.length, 3, lines.join("\n"));
+        const total = users.reduce((sum, l) => sum + Number(l.split(" ")[2]), 0);
+        const online = lines.find((l) => l.startsWith("STAT online "));
+        assert.equal(`STAT online ${total}`, online);
+      });
+
       await t.step("an admin :rename reaches a user on another node", async () => {
         assert.equal(
           (await alice.command(":rename carol caroline")).at(-1),

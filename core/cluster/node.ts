@@ -10,7 +10,8 @@
 
 import type { Logger } from "@logtape/logtape";
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { ConnectionHandle, NameClaims } from "../server/context.ts";
+import type { ClusterView, ConnectionHandle, NodeStats } from "../server/context.ts";
+import type { ServerStats } from "../server/stats.ts";
 import type { Group, Hub, HubObserver, Peer } from "../server/hub.ts";
 import type { CongestionGate } from "../server/congestion.ts";
 import type { MessageKeeper, RecordedBatch, Recorder } from "../server/record.ts";
@@ -38,6 +39,8 @@ export interface ClusterParts {
   readonly recorder: Recorder;
   /** Backpressure: a node whose clients back up holds the lobby senders of every node. */
   readonly gate: CongestionGate;
+  /** The server's counters, for `:stats` on any node. */
+  stats(): ServerStats;
   readonly log: Logger;
 }
 
@@ -56,7 +59,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** A cluster node; see the module comment. */
-export class ClusterNode implements MessageKeeper, HubObserver, NameClaims {
+export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
   readonly #parts: ClusterParts;
   readonly #settings: ClusterSettings;
   readonly #subjects: Subjects;
@@ -136,6 +139,9 @@ export class ClusterNode implements MessageKeeper, HubObserver, NameClaims {
     nc.subscribe(s.hello, { callback: (_, m) => this.#onHello(m.data) });
     nc.subscribe(s.heartbeat, { callback: (_, m) => this.#onHeartbeat(m.data) });
     nc.subscribe(s.congestion, { callback: (_, m) => this.#onCongestion(m.data) });
+    nc.subscribe(s.stats, {
+      callback: (_, m) => void m.respond(encoder.encode(JSON.stringify(this.#ownStats()))),
+    });
     nc.subscribe(s.node(slot), {
       callback: (_, m) => void m.respond(encoder.encode(this.#onRequest(m.data))),
     });
@@ -167,6 +173,33 @@ export class ClusterNode implements MessageKeeper, HubObserver, NameClaims {
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+  }
+
+  /** This node's counters, then those of every other node that answers within a second. */
+  async nodeStats(): Promise<readonly NodeStats[]> {
+    const all: NodeStats[] = [this.#ownStats()];
+    const others = this.#nodes.size;
+    if (this.#nc === undefined || !this.#up || others === 0) return all;
+    try {
+      const answers = await this.#nc.requestMany(this.#subjects.stats, undefined, {
+        strategy: "count",
+        maxMessages: others,
+        maxWait: 1000,
+      });
+      for await (const answer of answers) {
+        const stats = parse<NodeStats>(answer.data);
+        if (stats !== undefined) all.push(stats);
+      }
+    } catch {
+      // Whoever answered is shown.
+    }
+    return all.sort((a, b) => a.slot - b.slot);
+  }
+
+  #ownStats(): NodeStats {
+    const { connections, messages, deliveries } = this.#parts.stats();
+    const users = this.#parts.hub.online - this.#roster.size;
+    return { slot: this.slot, stats: { users, connections, messages, deliveries } };
   }
 
   /** Gives `name` up (its user left, or the registration was abandoned). */

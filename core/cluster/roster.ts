@@ -68,6 +68,13 @@ export class Roster {
     return node === undefined || peer.node === node ? peer : undefined;
   }
 
+  /** How many remote users there are. */
+  get size(): number {
+    let count = 0;
+    for (const peers of this.#byNode.values()) count += peers.size;
+    return count;
+  }
+
   /** The nodes that have users here. */
   nodes(): IterableIterator<string> {
     return this.#byNode.keys();

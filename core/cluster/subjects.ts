@@ -19,6 +19,7 @@ export class Subjects {
   readonly hello: string;
   readonly heartbeat: string;
   readonly congestion: string;
+  readonly stats: string;
   readonly #prefix: string;
 
   /** Subjects under `cluster`. */
@@ -31,6 +32,7 @@ export class Subjects {
     this.hello = `${cluster}.hello`;
     this.heartbeat = `${cluster}.hb`;
     this.congestion = `${cluster}.congestion`;
+    this.stats = `${cluster}.stats`;
   }
 
   /** Where a group's messages go. */

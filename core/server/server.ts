@@ -288,6 +288,7 @@ class SwitchboardServer implements Server, ServerContext {
         hub: this.hub,
         recorder: this.recorder,
         gate: this.gate,
+        stats: () => this.snapshot(),
         log: getLogger(["switchboard", "cluster"]),
       },
       { urls: options.cluster, name: options.clusterName },
