@@ -160,6 +160,11 @@ async function main(args: string[]): Promise<number> {
       console.error(`server: ${error.message}`);
       return EXIT.failure;
     }
+    if (error instanceof SwitchboardError && error.code === "cluster") {
+      for (const listener of listeners) listener.close();
+      console.error(`server: ${error.message} (${settingSource(config, "cluster")})`);
+      return EXIT.failure;
+    }
     // The history file passed its check a moment ago; something changed it since.
     if (!(error instanceof SwitchboardError) || error.code !== "history") throw error;
     for (const listener of listeners) listener.close();

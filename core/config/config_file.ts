@@ -78,7 +78,9 @@ type Kind =
   | "bytes"
   | "commands"
   | "address"
-  | "origins";
+  | "origins"
+  | "urls"
+  | "word";
 
 /** One setting: its option key, how it is written in each source, and its rules. */
 export interface Setting {
@@ -271,6 +273,12 @@ export const SERVER_SETTINGS: readonly Setting[] = Object.freeze([
     max: 1_000_000,
   }),
   setting("ack", "switch", "acknowledge plain messages with ACK/NACK <seq> (see :ack)"),
+  setting("cluster", "urls", "join a cluster on these NATS servers (docs/cluster.md)", {
+    placeholder: "URL,…",
+  }),
+  setting("clusterName", "word", "prefix of the cluster's subjects and buckets", {
+    placeholder: "NAME",
+  }),
   setting("resumeGrace", "seconds", "seconds a broken session waits for :resume; 0 = none", {
     min: 0,
   }),
@@ -328,6 +336,10 @@ function expectation(s: Setting): string {
       return "a list of origins such as https://chat.example.org, or *";
     case "commands":
       return 'an object {"<name>": {"argv": [...], "timeout": s, "admin": bool, "maxArgs": n, "args": …}}';
+    case "urls":
+      return "a list of nats://host:port URLs";
+    case "word":
+      return "1-32 of A-Z a-z 0-9 _ -";
   }
 }
 
@@ -399,6 +411,16 @@ function convert(s: Setting, raw: unknown, fromText: boolean): unknown {
     case "commands":
       if (fromText) return fail("commands are read from the config file only");
       return convertCommands(raw);
+    case "urls": {
+      if (typeof raw === "string" && raw.trim() === "") return [];
+      const list = typeof raw === "string" ? raw.split(",").map((u) => u.trim()) : raw;
+      if (!Array.isArray(list)) return fail();
+      for (const url of list) if (!/^(nats|tls):\/\/[^\s,/]+:\d+$/.test(String(url))) fail();
+      return list;
+    }
+    case "word":
+      if (typeof raw !== "string" || !/^[A-Za-z0-9_-]{1,32}$/.test(raw)) fail();
+      return raw;
   }
 }
 
@@ -795,6 +817,7 @@ function usageLine(s: Setting): string | undefined {
     }`;
   const fallback = defaults[s.key];
   const suffix = fallback === undefined || fallback === "" || s.kind === "switch" ||
+      (Array.isArray(fallback) && fallback.length === 0) ||
       (s.kind === "bytes" && fallback === 0)
     ? ""
     : ` (default ${s.kind === "bytes" ? byteSize(fallback as number) : fallback})`;

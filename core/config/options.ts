@@ -230,6 +230,13 @@ export interface ServerOptions {
   historyRetentionInterval?: number;
   /** The clock the history's retention compares message times with (ms). Library only: tests. */
   historyNow?: () => number;
+  /**
+   * NATS servers of the cluster this server joins (`nats://host:port`, several for failover);
+   * empty: a single server, no cluster. See docs/cluster.md. @default {[]}
+   */
+  cluster?: readonly string[];
+  /** The cluster's name: the prefix of its NATS subjects and key-value buckets. @default {"switchboard"} */
+  clusterName?: string;
   /** Acknowledge every plain message with `ACK <seq>` / `NACK <seq> …` from the start. @default {false} */
   ack?: boolean;
   /** Programs started by `:run` running at once, server-wide; one more gets `ERR busy`; 0 = no limit. @default {2 × CPU cores} */
@@ -357,6 +364,8 @@ export const DEFAULT_OPTIONS: Readonly<
   historyRetentionInterval: 10,
   historyNow: undefined,
   ack: false,
+  cluster: [],
+  clusterName: "switchboard",
   resumeGrace: 120,
   resumeMaxBytes: 1024 * 1024,
   maxRunning: defaultMaxRunning(),

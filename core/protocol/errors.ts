@@ -46,7 +46,9 @@ export type ErrorCode =
   | "no-such-command"
   | "timeout"
   | "run-failed"
-  | "busy";
+  | "busy"
+  // A cluster node cannot reach its bus, so it cannot check that a name is free cluster-wide.
+  | "cluster-unavailable";
 
 /** Why a connection ended; sent as `BYE <reason>`, logged and counted. */
 export type DisconnectReason =
@@ -62,7 +64,9 @@ export type DisconnectReason =
   | "shutdown"
   | "protocol-error"
   | "read-error"
-  | "write-error";
+  | "write-error"
+  // A user of another cluster node that stopped answering (only ever seen in `LEAVE`).
+  | "node-lost";
 
 /** Every disconnect reason, in a stable order (used by `:stats`). */
 export const DISCONNECT_REASONS: readonly DisconnectReason[] = [
@@ -79,6 +83,7 @@ export const DISCONNECT_REASONS: readonly DisconnectReason[] = [
   "protocol-error",
   "read-error",
   "write-error",
+  "node-lost",
 ];
 
 /** Reasons that mean something went wrong; they are logged as warnings. */

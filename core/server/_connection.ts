@@ -344,6 +344,11 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
       return;
     }
     const max = this.#ctx.options.maxQueueBytes;
+    // Relayed from another cluster node: its sender could not be held in time (it is now, see
+    // core/cluster/node.ts), so what the bus already carried is taken, up to 4 limits.
+    if (this.#ctx.gate.relaying && this.outbound.queuedBytes < 4 * max) {
+      if (this.outbound.enqueue(bytes, true)) return;
+    }
     this.#ctx.throttle.warning(
       this.#ctx.log.limits,
       this.ip,

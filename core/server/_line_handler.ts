@@ -237,8 +237,33 @@ export class LineHandler {
       this.#connection.send(errLine(refusal.code, text + retry));
       return;
     }
+    if (this.#ctx.cluster !== undefined) return this.#registerInCluster(name);
     this.registerAs(name);
     this.openSession();
+  }
+
+  /**
+   * A cluster node asks the bus whether the name is free cluster-wide; the connection handles
+   * its next line once the answer is in, and every other connection goes on meanwhile.
+   */
+  #registerInCluster(name: string): void {
+    const connection = this.#connection;
+    const cluster = this.#ctx.cluster!;
+    connection.session!.defer(async () => {
+      const claim = await cluster.claim(name);
+      const free = claim === "ok" && !this.#ctx.hub.isTaken(name) && !connection.registered;
+      if (free && connection.open) {
+        this.registerAs(name);
+        this.openSession();
+        return;
+      }
+      if (claim === "ok") cluster.release(name);
+      if (claim === "unavailable") {
+        connection.send(
+          errLine("cluster-unavailable", "the cluster cannot check names now; try again soon"),
+        );
+      } else connection.send(errLine("name-taken", `"${name}" is taken; try another`));
+    });
   }
 
   /**

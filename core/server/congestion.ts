@@ -39,10 +39,21 @@ export class CongestionGate {
    * messages. Handling a line is synchronous, so one field is enough.
    */
   sender: HeldSender | undefined;
+  /**
+   * True while messages relayed from another cluster node are delivered: their sender is held on
+   * its own node, too late for what the bus already carries, so a full queue takes them anyway
+   * (up to a bound) instead of cutting the reader.
+   */
+  relaying = false;
 
   /** True while a named client is congested: lobby lines wait. */
   get closed(): boolean {
     return this.#congested.size > 0;
+  }
+
+  /** How many recipients are congested (a cluster node tells the others while it has any). */
+  get congested(): number {
+    return this.#congested.size;
   }
 
   /** True while `sender` waits on a congested recipient of something it sent. */

@@ -153,6 +153,24 @@ export interface ConnectionHandle extends Peer {
   close(reason: DisconnectReason, text: string): Promise<void>;
 }
 
+/** One cluster node's counters, as `:stats` shows them (`STAT node.<slot>.<key> <value>`). */
+export interface NodeStats {
+  /** The node's numbering slot. */
+  readonly slot: number;
+  /** Its users, connections, messages recorded and deliveries. */
+  readonly stats: Readonly<Record<string, number>>;
+}
+
+/** What the server asks of its cluster (`core/cluster/`): names unique cluster-wide, per-node stats. */
+export interface ClusterView {
+  /** Claims `name` for a user of this node: `ok`, `taken` elsewhere, or `unavailable` (no bus). */
+  claim(name: string): Promise<"ok" | "taken" | "unavailable">;
+  /** Gives `name` up. */
+  release(name: string): void;
+  /** Every node's counters that answer within a second, this one's first. */
+  nodeStats(): Promise<readonly NodeStats[]>;
+}
+
 /** The server seen from inside. */
 export interface ServerContext {
   /** The options in force: a reload replaces them, so read them when acting, not once. */
@@ -186,6 +204,8 @@ export interface ServerContext {
    */
   readonly history: HistoryStore | undefined;
   readonly events: Emitter<ServerEventMap>;
+  /** Cluster-wide names when the server is a cluster node (`--cluster`), else `undefined`. */
+  readonly cluster: ClusterView | undefined;
   /** Programs started by `:run`, counted against `--max-running`. */
   readonly runSlots: RunSlots;
   /** True once shutdown has begun. */

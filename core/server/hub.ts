@@ -52,6 +52,23 @@ export interface HubOptions {
   reservedNames?: readonly string[];
 }
 
+/**
+ * Told of every change to the roster after it happened (a cluster publishes its own peers'
+ * changes to the other nodes). Not called for messages: those pass the recording point.
+ */
+export interface HubObserver {
+  /** `peer` was registered. */
+  registered(peer: Peer): void;
+  /** `peer` was called `oldName`. */
+  renamed(peer: Peer, oldName: string): void;
+  /** `peer` left for `reason` (kicked when `kickText` is set). */
+  removed(peer: Peer, reason: string, kickText: string | undefined): void;
+  /** `peer` joined or created `group`. */
+  joined(peer: Peer, group: Group): void;
+  /** `peer` left `group` for `reason`. */
+  left(peer: Peer, group: Group, reason: string): void;
+}
+
 /** The console's name: reserved whatever the configured list says, as console lines come from it. */
 export const CONSOLE_NAME = "server";
 
@@ -82,6 +99,8 @@ export class Hub {
   readonly #reserved = new Map<string, string>();
   /** Online count up to which lobby announcements go to everyone. */
   announceLimit: number;
+  /** Told of roster changes (a cluster); see {@linkcode HubObserver}. */
+  observer: HubObserver | undefined;
 
   /** Creates an empty hub. */
   constructor(options: HubOptions) {
@@ -153,6 +172,7 @@ export class Hub {
     this.#peers.set(nameKey(peer.name), peer);
     this.#peerSkeletons.set(nameSkeleton(peer.name), peer);
     if (this.#announcesToAll()) this.#toAll(formatLine("JOIN", [peer.name]), peer);
+    this.observer?.registered(peer);
   }
 
   /** Renames a peer and announces `NICK` (always to the peer itself). */
@@ -166,6 +186,7 @@ export class Hub {
     const line = encoder.encode(formatLine("NICK", [oldName, newName]));
     if (this.#announcesToAll()) this.broadcast(line);
     else this.#toConcerned(peer, line, true);
+    this.observer?.renamed(peer, oldName);
   }
 
   /**
@@ -179,8 +200,9 @@ export class Hub {
     this.#peers.delete(nameKey(peer.name));
     this.#peerSkeletons.delete(nameSkeleton(peer.name));
     for (const group of [...peer.groups]) this.leave(peer, group, reason, options.announce ?? true);
-    if (!toAll) return;
     const kickText = options.kickText;
+    this.observer?.removed(peer, reason, kickText);
+    if (!toAll) return;
     const line = kickText === undefined
       ? formatLine("LEAVE", [peer.name, reason])
       : formatLine("KICK", [peer.name], kickText);
@@ -267,6 +289,7 @@ export class Hub {
     this.#groups.set(nameKey(name), group);
     this.#groupSkeletons.set(skeleton, group);
     peer.groups.add(group);
+    this.observer?.joined(peer, group);
     return group;
   }
 
@@ -276,12 +299,14 @@ export class Hub {
     this.toGroup(group, encoder.encode(formatLine("JOIN", [peer.name, `#${group.name}`])));
     group.members.add(peer);
     peer.groups.add(group);
+    this.observer?.joined(peer, group);
   }
 
   /** Removes a peer from a group (members hear `PART`); an empty group is deleted. */
   leave(peer: Peer, group: Group, reason: string, announce = true): void {
     if (!group.members.delete(peer)) return;
     peer.groups.delete(group);
+    this.observer?.left(peer, group, reason);
     if (group.members.size === 0) {
       this.#groups.delete(nameKey(group.name));
       this.#groupSkeletons.delete(nameSkeleton(group.name));

@@ -5,8 +5,8 @@
  *
  * Bounded two ways: by bytes (`maxBytes`, oldest first out) and by age (`maxAgeMs`, what the
  * resume grace needs). Batches recorded while no session can resume (no connection has ids on,
- * nobody is held) are not kept at all. Either way, {@linkcode RecentMessages.keptAfter} says
- * whether everything after an id is still here: a resume that would need a message no longer
+ * nobody is held) are not kept at all. Either way, {@linkcode RecentMessages.keptFrom} says
+ * whether everything from a position on is still here: a resume that would need a message no longer
  * kept fails instead of skipping it silently.
  * @module
  */
@@ -27,6 +27,8 @@ interface Entry {
   readonly wire: Uint8Array;
   /** A private message (to `to`), not a lobby or group one. */
   readonly private: boolean;
+  /** Its first message's position in arrival order (see {@linkcode RecentMessages.position}). */
+  readonly pos: number;
   /** The sender's session, if it has one. */
   readonly from: number | undefined;
   /** The recipient's session, for a private message. */
@@ -48,8 +50,9 @@ export class RecentMessages {
   readonly #entries: Entry[] = [];
   #head = 0;
   #bytes = 0;
-  /** Every id up to this one may be missing: evicted, or recorded while nothing was kept. */
-  #gapUpTo = 0;
+  /** Every position below this one may be missing: evicted, or recorded while nothing was kept. */
+  #gapPos = 0;
+  #nextPos = 0;
   readonly #maxBytes: number;
   readonly #maxAgeMs: number;
   readonly #sessionOf: (peer: Peer | undefined) => number | undefined;
@@ -84,43 +87,63 @@ export class RecentMessages {
       time: batch.time,
       wire: batch.wire,
       private: route.kind === "user",
+      pos: this.#nextPos,
       from: this.#sessionOf(batch.sender),
       to: route.kind === "user" ? this.#sessionOf(route.peer) : undefined,
       group: route.kind === "group" ? route.group : undefined,
     });
+    this.#nextPos += batch.count;
     this.#bytes += batch.wire.length;
     this.#evict(batch.time);
   }
 
-  /** Notes that `batch` was not kept (nobody could resume): its ids are a gap. */
+  /** Notes that `batch` was not kept (nobody could resume): its messages are a gap. */
   skip(batch: RecordedBatch): void {
-    this.#gapUpTo = batch.firstId + batch.count - 1;
-  }
-
-  /** Whether every message with an id greater than `id` is still kept (or was never needed). */
-  keptAfter(id: number): boolean {
-    return id >= this.#gapUpTo;
+    this.#gapPos = this.#nextPos += batch.count;
   }
 
   /**
-   * The messages addressed to `target` with an id greater than `afterId`, in order, as
-   * `@<id> <line>` wire bytes: lobby messages it did not send, messages to its groups it did not
-   * send, private messages to it. Returns the buffers and how many messages they hold.
+   * The position the next message will have: messages are counted in the order they arrived
+   * here. On one server that is the order of the ids; in a cluster, messages relayed from other
+   * nodes keep their own ids, so a resume goes by position, not by comparing ids.
    */
-  replay(target: ReplayTarget, afterId: number): { parts: Uint8Array[]; count: number } {
+  get position(): number {
+    return this.#nextPos;
+  }
+
+  /** The position just after the kept message `id`, or `undefined` if it is not kept. */
+  positionAfter(id: number): number | undefined {
+    for (let i = this.#entries.length - 1; i >= this.#head; i--) {
+      const { firstId, count, pos } = this.#entries[i]!;
+      if (id >= firstId && id < firstId + count) return pos + id - firstId + 1;
+    }
+    return undefined;
+  }
+
+  /** Whether every message from position `pos` on is still kept (or was never needed). */
+  keptFrom(pos: number): boolean {
+    return pos >= this.#gapPos;
+  }
+
+  /**
+   * The messages addressed to `target` from position `fromPos` on, in order, as `@<id> <line>`
+   * wire bytes: lobby messages it did not send, messages to its groups it did not send, private
+   * messages to it. Returns the buffers and how many messages they hold.
+   */
+  replay(target: ReplayTarget, fromPos: number): { parts: Uint8Array[]; count: number } {
     const parts: Uint8Array[] = [];
     let count = 0;
     for (let i = this.#head; i < this.#entries.length; i++) {
       const entry = this.#entries[i]!;
-      const { firstId, wire } = entry;
-      if (firstId + entry.count - 1 <= afterId) continue;
+      const { pos, wire } = entry;
+      if (pos + entry.count <= fromPos) continue;
       const addressed = entry.private
         ? entry.to === target.session
         : entry.from !== target.session &&
           (entry.group === undefined || target.groups.has(entry.group));
       if (!addressed) continue;
-      const skip = Math.max(0, afterId + 1 - firstId);
-      parts.push(prefixIds(skip === 0 ? wire : dropLines(wire, skip), firstId + skip));
+      const skip = Math.max(0, fromPos - pos);
+      parts.push(prefixIds(skip === 0 ? wire : dropLines(wire, skip), entry.firstId + skip));
       count += entry.count - skip;
     }
     return { parts, count };
@@ -132,10 +155,10 @@ export class RecentMessages {
       this.#head < entries.length &&
       (this.#bytes > this.#maxBytes || now - entries[this.#head]!.time > this.#maxAgeMs)
     ) {
-      const entry = entries[this.#head]!;
+      const { wire, pos, count } = entries[this.#head]!;
       entries[this.#head++] = undefined as unknown as Entry;
-      this.#bytes -= entry.wire.length;
-      this.#gapUpTo = Math.max(this.#gapUpTo, entry.firstId + entry.count - 1);
+      this.#bytes -= wire.length;
+      this.#gapPos = Math.max(this.#gapPos, pos + count);
     }
     // Compact now and then, so the array does not grow with everything ever evicted.
     if (this.#head > 1024 && this.#head * 2 > entries.length) {

@@ -164,10 +164,32 @@ export class Recorder {
 
   /**
    * Continues numbering at `id` (a history that outlives the process already used the ids
-   * below it). Ids only grow: a smaller `id` is ignored.
+   * below it). Ids only grow: a smaller `id` is ignored, unless `exact` (a cluster node moving
+   * to its own range of ids before its first message).
    */
-  continueAt(id: number): void {
-    this.#nextId = Math.max(this.#nextId, id);
+  continueAt(id: number, exact = false): void {
+    this.#nextId = exact ? id : Math.max(this.#nextId, id);
+  }
+
+  /**
+   * Delivers a batch another cluster node recorded (its ids, its wire lines) to the peers here, as
+   * {@linkcode Recorder.record} delivers, and hands it to the keepers. Nothing is encoded again.
+   */
+  relay(batch: RecordedBatch): number {
+    const { hub, counters } = this.#parts;
+    const { wire, firstId, route, sender } = batch;
+    let recipients = 0;
+    if (route.kind === "lobby") {
+      recipients = hub.broadcastMessages(wire, sender, withIds(wire, firstId));
+    } else if (route.kind === "group") {
+      recipients = hub.groupMessages(route.group, wire, sender, withIds(wire, firstId));
+    } else if (route.kind === "user") {
+      route.peer.deliver(route.peer.ids === true ? withIds(wire, firstId)() : wire);
+      recipients = 1;
+    }
+    for (const keeper of this.#keepers) keeper.keep(batch);
+    counters.deliveries += recipients * batch.count;
+    return recipients;
   }
 
   /** Hands every lobby, group and private message from now on to `keeper` as well. */

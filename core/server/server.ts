@@ -12,6 +12,7 @@ import { Accounts } from "./accounts.ts";
 import { Sessions } from "./sessions.ts";
 import { type Mailbox, MemoryMailbox } from "./offline.ts";
 import { HistoryMailbox } from "./history/mailbox.ts";
+import { ClusterNode } from "../cluster/node.ts";
 
 const DAY_MS = 24 * 3600 * 1000;
 import { type AccountsData, readAccountsFile } from "../config/accounts_file.ts";
@@ -186,6 +187,15 @@ export async function startServer(
     monitor,
   );
   running.server = server;
+  if (server.cluster !== undefined) {
+    try {
+      await server.cluster.start();
+    } catch (error) {
+      await server.shutdown({ grace: 0 });
+      const why = error instanceof Error ? error.message : String(error);
+      throw new SwitchboardError("cluster", `cannot join the cluster: ${why}`, { cause: error });
+    }
+  }
   await Promise.resolve();
   return server;
 }
@@ -210,6 +220,8 @@ class SwitchboardServer implements Server, ServerContext {
   readonly files: ServerFiles = new ServerFiles(this);
   readonly runSlots: RunSlots;
   readonly throttle: LogThrottle;
+  /** This server as a cluster node (`--cluster`); see core/cluster/node.ts. */
+  readonly cluster: ClusterNode | undefined;
   readonly attempts: AttemptLimiter;
   readonly accounts: Accounts;
   readonly sessions: Sessions;
@@ -287,6 +299,16 @@ class SwitchboardServer implements Server, ServerContext {
     });
     this.recorder.addKeeper(this.sessions);
     this.recorder.addKeeper(this.mailbox);
+    this.cluster = options.cluster.length === 0 ? undefined : new ClusterNode(
+      {
+        hub: this.hub,
+        recorder: this.recorder,
+        gate: this.gate,
+        stats: () => this.snapshot(),
+        log: getLogger(["switchboard", "cluster"]),
+      },
+      { urls: options.cluster, name: options.clusterName },
+    );
     this.runSlots = new RunSlots(options.maxRunning);
     this.#admission = new Admission(options);
     this.#token = tokenBytes(options.adminToken);
@@ -428,6 +450,7 @@ class SwitchboardServer implements Server, ServerContext {
     await Promise.all([...this.#connections].map((c) => c.close("shutdown", reason, waitMs)));
     clearInterval(this.#sweeper);
     await Promise.all(this.#tasks);
+    await this.cluster?.close();
     // Everything recorded is in the history file before the server says it is closed.
     this.history?.close();
     this.messages.flush();

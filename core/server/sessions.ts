@@ -45,6 +45,8 @@ export interface SessionRecord {
   readonly peer: SessionPeer;
   /** The first id it could have received: a resume with last id 0 replays from here. */
   readonly startId: number;
+  /** The position of the first message the session could receive (`RecentMessages.position`). */
+  readonly startPos: number;
 }
 
 /** What the session table needs from its server. */
@@ -137,6 +139,7 @@ export class Sessions implements MessageKeeper {
       token: newToken(),
       peer,
       startId: this.#parts.nextId(),
+      startPos: this.#recent.position,
     };
     this.#byToken.set(record.token, record);
     this.#byPeer.set(peer, record);
@@ -187,16 +190,23 @@ export class Sessions implements MessageKeeper {
   resume(token: string, lastId: number, next: SessionPeer): ResumedSession | ResumeRefusal {
     const record = this.#byToken.get(token);
     if (record === undefined) return { refused: "unknown or expired session" };
-    if (lastId >= this.#parts.nextId()) return { refused: `no message has id ${lastId} yet` };
-    const after = Math.max(lastId, record.startId - 1);
+    // By arrival order: in a cluster, ids from other nodes interleave with this node's.
+    const seen = this.#recent.positionAfter(lastId);
+    if (seen === undefined && lastId >= this.#parts.nextId()) {
+      return { refused: `no message has id ${lastId} yet` };
+    }
+    const from = seen === undefined
+      ? (lastId < record.startId ? record.startPos : -1)
+      : Math.max(seen, record.startPos);
+    const after = lastId;
     const previous = record.peer;
-    if (!this.#recent.keptAfter(after)) {
+    if (!this.#recent.keptFrom(from)) {
       if (previous instanceof HeldSession) previous.end("messages missed are no longer kept");
       return { refused: `the messages after ${after} are no longer kept; register again` };
     }
     const { parts, count } = this.#recent.replay(
       { session: record.serial, groups: previous.groups },
-      after,
+      from,
     );
     const groups = [...previous.groups];
     if (previous instanceof HeldSession) {

@@ -130,5 +130,18 @@ function stats(ctx: ServerContext, caller: Caller): void {
       caller.send(formatLine("STAT", [key, value]));
     }
   }
-  caller.send(okLine("stats"));
+  const cluster = ctx.cluster;
+  if (cluster === undefined) return caller.send(okLine("stats"));
+  // In a cluster, every node's own counters follow: `STAT node.<slot>.<key> <value>`.
+  const answer = cluster.nodeStats().then((nodes) => {
+    for (const { slot, stats } of nodes) {
+      for (const [key, value] of Object.entries(stats)) {
+        caller.send(formatLine("STAT", [`node.${slot}.${key}`, value]));
+      }
+    }
+    return okLine("stats");
+  });
+  const session = caller.session;
+  if (session === undefined) void answer.then((line) => caller.send(line));
+  else session.defer(async () => caller.send(await answer));
 }

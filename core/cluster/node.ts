@@ -1,0 +1,557 @@
+/**
+ * One Switchboard server as a node of a cluster (docs/cluster.md): the link to the NATS bus, what
+ * this node publishes (every message it records, once, and its roster changes) and what it takes
+ * from the other nodes (their messages, relayed to its own clients as they are; their rosters).
+ *
+ * Off the hot path when there is no cluster: the server builds no node, the recorder has one
+ * keeper less, the hub no observer.
+ * @module
+ */
+
+import type { Logger } from "@logtape/logtape";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { ClusterView, ConnectionHandle, NodeStats } from "../server/context.ts";
+import type { ServerStats } from "../server/stats.ts";
+import type { Group, Hub, HubObserver, Peer } from "../server/hub.ts";
+import type { CongestionGate } from "../server/congestion.ts";
+import type { MessageKeeper, RecordedBatch, Recorder } from "../server/record.ts";
+import type { DisconnectReason } from "../protocol/errors.ts";
+import { type Claim, HEARTBEAT_MS, LEASE_MS, Leases, within } from "./leases.ts";
+import { RemotePeer, Roster, type RosterEvent } from "./roster.ts";
+import { Subjects } from "./subjects.ts";
+import { decodeBatch, encodeBatch } from "./wire.ts";
+
+/**
+ * A node not heard from for this long (no heartbeat, no message) is lost: its users leave with
+ * reason `node-lost` and their names are freed (ms).
+ */
+export const NODE_LOST_MS = 3500;
+/** How often a node looks whether its own clients are congested (ms). */
+export const CONGESTION_POLL_MS = 5;
+/** A link lost for this long is announced to the clients (ms). */
+export const LINK_LOST_NOTICE_MS = 1000;
+/** Ids of node slot `s` are `s × ID_SLOT_SPAN + n`: unique cluster-wide, increasing per node. */
+export const ID_SLOT_SPAN = 2 ** 41;
+
+/** What a node needs from its server. */
+export interface ClusterParts {
+  readonly hub: Hub;
+  readonly recorder: Recorder;
+  /** Backpressure: a node whose clients back up holds the lobby senders of every node. */
+  readonly gate: CongestionGate;
+  /** The server's counters, for `:stats` on any node. */
+  stats(): ServerStats;
+  readonly log: Logger;
+}
+
+/** Where the bus is and what the cluster is called. */
+export interface ClusterSettings {
+  /** NATS servers, `nats://host:port`. */
+  readonly urls: readonly string[];
+  /** The cluster's name: subject prefix and bucket names. */
+  readonly name: string;
+}
+
+/** Stands for the senders of other nodes in this node's gate. */
+const REMOTE_SENDERS = { unblocked(): void {} };
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A cluster node; see the module comment. */
+export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
+  readonly #parts: ClusterParts;
+  readonly #settings: ClusterSettings;
+  readonly #subjects: Subjects;
+  readonly #roster: Roster;
+  readonly instance = crypto.randomUUID().slice(0, 8);
+  #nc: NatsConnection | undefined;
+  #leases: Leases | undefined;
+  /** Other nodes by instance id: when last heard, and their slot. */
+  readonly #nodes = new Map<string, { seen: number; slot: number }>();
+  #up = false;
+  /** Clients were told the link is lost (and will be told when it is back). */
+  #told = false;
+  #resyncing = false;
+  #closed = false;
+  #timers: ReturnType<typeof setInterval>[] = [];
+  /** Other nodes whose clients are congested, as recipients of this node's gate. */
+  readonly #congestedNodes = new Map<string, object>();
+  /** Whether this node told the others that its own clients are congested. */
+  #saidCongested = false;
+
+  /** A node for the server with `parts`; {@linkcode ClusterNode.start} joins. */
+  constructor(parts: ClusterParts, settings: ClusterSettings) {
+    this.#parts = parts;
+    this.#settings = settings;
+    this.#subjects = new Subjects(settings.name);
+    this.#roster = new Roster(
+      parts.hub,
+      (peer, reason, text) => this.#closeRemote(peer, reason, text),
+    );
+  }
+
+  /** Whether the bus is reachable now. */
+  get up(): boolean {
+    return this.#up;
+  }
+
+  /** This node's numbering slot (0 until started). */
+  get slot(): number {
+    return this.#leases?.slot ?? 0;
+  }
+
+  /**
+   * Connects, opens the buckets, takes a slot (ids continue at `slot × 2^41 + now in ms`),
+   * subscribes, and asks the other nodes for their rosters.
+   */
+  async start(): Promise<void> {
+    const { connect } = await import("@nats-io/transport-node");
+    const { Kvm } = await import("@nats-io/kv");
+    const nc = await connect({
+      servers: [...this.#settings.urls],
+      name: `switchboard-${this.instance}`,
+      noEcho: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      pingInterval: 2000,
+      maxPingOut: 2,
+    });
+    this.#nc = nc;
+    const replicas = Math.min(3, this.#settings.urls.length);
+    const kvm = new Kvm(nc);
+    // Created by whichever node comes first; the others find it (or race and then open it).
+    const bucket = (name: string, ttl: number) =>
+      kvm.create(name, { history: 1, replicas, ...(ttl > 0 ? { ttl } : {}) })
+        .catch(() => kvm.open(name))
+        .catch(() => kvm.open(name));
+    const nodes = await bucket(`${this.#settings.name}-nodes`, LEASE_MS);
+    const names = await bucket(`${this.#settings.name}-names`, 0);
+    const leases = new Leases(nodes, names, this.instance);
+    const slot = await leases.takeSlot();
+    this.#leases = leases;
+    this.#parts.recorder.continueAt(slot * ID_SLOT_SPAN + Date.now(), true);
+    const s = this.#subjects;
+    nc.subscribe(s.lobby, { callback: (_, m) => this.#onBatch("lobby", m.subject, m.data) });
+    nc.subscribe(s.groups, { callback: (_, m) => this.#onBatch("group", m.subject, m.data) });
+    nc.subscribe(s.users, { callback: (_, m) => this.#onBatch("user", m.subject, m.data) });
+    nc.subscribe(s.presence, { callback: (_, m) => this.#onPresence(m.data) });
+    nc.subscribe(s.hello, { callback: (_, m) => this.#onHello(m.data) });
+    nc.subscribe(s.heartbeat, { callback: (_, m) => this.#onHeartbeat(m.data) });
+    nc.subscribe(s.congestion, { callback: (_, m) => this.#onCongestion(m.data) });
+    nc.subscribe(s.stats, {
+      callback: (_, m) => void m.respond(encoder.encode(JSON.stringify(this.#ownStats()))),
+    });
+    nc.subscribe(s.node(slot), {
+      callback: (_, m) => void m.respond(encoder.encode(this.#onRequest(m.data))),
+    });
+    this.#up = true;
+    this.#parts.hub.observer = this;
+    this.#parts.recorder.addKeeper(this);
+    this.#hello();
+    this.#timers.push(setInterval(() => this.#beat(), HEARTBEAT_MS));
+    this.#timers.push(setInterval(() => this.#checkNodes(), HEARTBEAT_MS / 2));
+    this.#timers.push(setInterval(() => this.#checkCongestion(), CONGESTION_POLL_MS));
+    void this.#watchStatus(nc);
+    this.#parts.log.info("joined cluster {name} as slot {slot} ({instance})", {
+      name: this.#settings.name,
+      slot,
+      instance: this.instance,
+    });
+  }
+
+  /**
+   * Claims `name` cluster-wide; see `Leases.claim`. A name held in the bucket by a user nobody
+   * here sees is asked again for a moment: its `LEAVE` can arrive before its holder's release.
+   */
+  async claim(name: string): Promise<Claim> {
+    for (let attempt = 0;; attempt++) {
+      if (!this.#up || this.#leases === undefined) return "unavailable";
+      const claim = await this.#leases.claim(name);
+      if (claim !== "taken" || this.#parts.hub.holderLike(name) !== undefined || attempt >= 5) {
+        return claim;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** This node's counters, then those of every other node that answers within a second. */
+  async nodeStats(): Promise<readonly NodeStats[]> {
+    const all: NodeStats[] = [this.#ownStats()];
+    const others = this.#nodes.size;
+    if (this.#nc === undefined || !this.#up || others === 0) return all;
+    try {
+      const answers = await this.#nc.requestMany(this.#subjects.stats, undefined, {
+        strategy: "count",
+        maxMessages: others,
+        maxWait: 1000,
+      });
+      for await (const answer of answers) {
+        const stats = parse<NodeStats>(answer.data);
+        if (stats !== undefined) all.push(stats);
+      }
+    } catch {
+      // Whoever answered is shown.
+    }
+    return all.sort((a, b) => a.slot - b.slot);
+  }
+
+  #ownStats(): NodeStats {
+    const { connections, messages, deliveries } = this.#parts.stats();
+    const users = this.#parts.hub.online - this.#roster.size;
+    return { slot: this.slot, stats: { users, connections, messages, deliveries } };
+  }
+
+  /** Gives `name` up (its user left, or the registration was abandoned). */
+  release(name: string): void {
+    if (this.#up) void this.#leases?.release(name);
+  }
+
+  // --- MessageKeeper: every message recorded here goes to the bus once.
+
+  /** Publishes a batch recorded here (not one relayed from another node). */
+  keep(batch: RecordedBatch): void {
+    if (batch.sender instanceof RemotePeer || this.#nc === undefined) return;
+    let subject: string;
+    switch (batch.route.kind) {
+      case "lobby":
+        subject = this.#subjects.lobby;
+        break;
+      case "group":
+        subject = this.#subjects.group(batch.route.group.name);
+        break;
+      case "user":
+        if (!(batch.route.peer instanceof RemotePeer)) return;
+        subject = this.#subjects.user(batch.route.peer.name);
+        break;
+      default:
+        return;
+    }
+    try {
+      this.#nc.publish(subject, encodeBatch(batch, batch.wire));
+    } catch (error) {
+      this.#parts.log.warn("could not publish to {subject}: {error}", { subject, error });
+    }
+  }
+
+  // --- HubObserver: this node's roster changes go to the other nodes.
+
+  /** A local user registered (name line, `:login`). */
+  registered(peer: Peer): void {
+    if (peer instanceof RemotePeer) return;
+    this.#publish({ op: "join", node: this.instance, name: peer.name });
+    // A `:login` did not claim its name through the line handler: claim it now.
+    if (peer.account === undefined) return;
+    void this.claim(peer.name).then((claim) => {
+      if (claim === "taken") this.#clash(peer);
+    });
+  }
+
+  /** A local user was renamed. */
+  renamed(peer: Peer, oldName: string): void {
+    if (peer instanceof RemotePeer) {
+      // An admin here renamed a user of another node (`:rename`): its node makes it so.
+      if (!this.#roster.applying) {
+        void this.#ask(peer, { op: "rename", name: oldName, to: peer.name });
+      }
+      return;
+    }
+    this.#publish({ op: "rename", node: this.instance, name: peer.name, from: oldName });
+    this.release(oldName);
+    void this.claim(peer.name);
+  }
+
+  /** A local user left. */
+  removed(peer: Peer, reason: string, kickText: string | undefined): void {
+    if (peer instanceof RemotePeer) return;
+    this.#publish({ op: "leave", node: this.instance, name: peer.name, reason, kick: kickText });
+    this.release(peer.name);
+  }
+
+  /** A local user joined (or created) a group. */
+  joined(peer: Peer, group: Group): void {
+    if (peer instanceof RemotePeer) return;
+    this.#publish({ op: "gjoin", node: this.instance, name: peer.name, group: group.name });
+  }
+
+  /** A local user left a group. */
+  left(peer: Peer, group: Group, reason: string): void {
+    if (peer instanceof RemotePeer) return;
+    this.#publish({ op: "gpart", node: this.instance, name: peer.name, group: group.name, reason });
+  }
+
+  /** Leaves the cluster: gives the slot up and drains the link. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    if (this.#parts.hub.observer === this) this.#parts.hub.observer = undefined;
+    if (this.#up) await this.#leases?.leave();
+    await this.#nc?.drain().catch(() => {});
+  }
+
+  // --- What comes from the bus.
+
+  #onBatch(kind: "lobby" | "group" | "user", subject: string, data: Uint8Array): void {
+    const batch = decodeBatch(data);
+    if (batch === undefined) return;
+    const hub = this.#parts.hub;
+    let route: RecordedBatch["route"];
+    let target: string;
+    if (kind === "lobby") {
+      route = { kind: "lobby" };
+      target = "*";
+    } else if (kind === "group") {
+      const group = hub.findGroup(Subjects.nameIn(subject));
+      if (group === undefined) return;
+      route = { kind: "group", group };
+      target = `#${group.name}`;
+    } else {
+      const peer = hub.find(Subjects.nameIn(subject));
+      if (peer === undefined || peer instanceof RemotePeer) return;
+      route = { kind: "user", peer };
+      target = peer.name;
+    }
+    const sender = hub.find(batch.from);
+    const gate = this.#parts.gate;
+    gate.relaying = true;
+    try {
+      this.#parts.recorder.relay({ ...batch, route, target, sender });
+    } finally {
+      gate.relaying = false;
+    }
+    if (!this.#saidCongested && this.#parts.gate.congested > this.#congestedNodes.size) {
+      this.#checkCongestion();
+    }
+  }
+
+  /**
+   * Tells the other nodes when this node's own clients start or stop being congested, so that
+   * their lobby senders wait as a sender here would (the gate's rule, cluster-wide).
+   */
+  #checkCongestion(): void {
+    const congested = this.#parts.gate.congested > this.#congestedNodes.size;
+    if (congested === this.#saidCongested || !this.#up) return;
+    this.#saidCongested = congested;
+    // Senders of other nodes now wait on this node's congested clients: as for a local sender,
+    // a congested client that reads nothing is cut after --stall-timeout (the gate releases
+    // this stand-in once nobody here is congested).
+    if (congested) this.#parts.gate.waitForLobby(REMOTE_SENDERS);
+    this.#nc?.publish(
+      this.#subjects.congestion,
+      encoder.encode(JSON.stringify({ node: this.instance, on: congested })),
+    );
+  }
+
+  #onCongestion(data: Uint8Array): void {
+    const news = parse<{ node: string; on: boolean }>(data);
+    if (news === undefined) return;
+    this.#setCongested(news.node, news.on);
+  }
+
+  #setCongested(node: string, on: boolean): void {
+    const known = this.#congestedNodes.get(node);
+    if (on && known === undefined) {
+      const token = {};
+      this.#congestedNodes.set(node, token);
+      this.#parts.gate.set(token, true);
+    } else if (!on && known !== undefined) {
+      this.#congestedNodes.delete(node);
+      this.#parts.gate.set(known, false);
+    }
+  }
+
+  #onPresence(data: Uint8Array): void {
+    const event = parse<RosterEvent>(data);
+    if (event === undefined) return;
+    this.#heard(event.node);
+    this.#roster.apply(event);
+  }
+
+  #onHello(data: Uint8Array): void {
+    const hello = parse<{ node: string; slot: number }>(data);
+    if (hello === undefined || hello.node === this.instance) return;
+    this.#heard(hello.node, hello.slot);
+    this.#publishRoster();
+  }
+
+  #onHeartbeat(data: Uint8Array): void {
+    const beat = parse<{ node: string; slot: number; congested?: boolean }>(data);
+    if (beat === undefined) return;
+    // Repeated with every beat: a lost "off" never holds senders for long.
+    this.#setCongested(beat.node, beat.congested === true);
+    // A node not known yet (new, or back after a break): everyone says who they have.
+    if (!this.#nodes.has(beat.node)) this.#hello();
+    this.#heard(beat.node, beat.slot);
+  }
+
+  /** A request from another node about a user of this one: `kick` or `rename`. */
+  #onRequest(data: Uint8Array): string {
+    const request = parse<{ op: string; name: string; text?: string; to?: string }>(data);
+    const hub = this.#parts.hub;
+    const peer = request === undefined ? undefined : hub.find(request.name);
+    if (peer === undefined || peer instanceof RemotePeer) return "no such user";
+    if (request?.op === "kick") {
+      void (peer as ConnectionHandle).close("kicked", request.text ?? "kicked");
+      return "ok";
+    }
+    if (request?.op === "rename" && request.to !== undefined) {
+      if (hub.isTaken(request.to, peer)) return "taken";
+      hub.rename(peer, request.to);
+      return "ok";
+    }
+    return "bad request";
+  }
+
+  #heard(node: string, slot?: number): void {
+    const known = this.#nodes.get(node);
+    this.#nodes.set(node, { seen: Date.now(), slot: slot ?? known?.slot ?? 0 });
+  }
+
+  // --- Liveness, both ways.
+
+  #beat(): void {
+    if (!this.#up || this.#nc === undefined) return;
+    void this.#leases?.renew().catch(() => {});
+    this.#nc.publish(
+      this.#subjects.heartbeat,
+      encoder.encode(
+        JSON.stringify({ node: this.instance, slot: this.slot, congested: this.#saidCongested }),
+      ),
+    );
+  }
+
+  #checkNodes(): void {
+    const now = Date.now();
+    for (const [node, { seen, slot }] of this.#nodes) {
+      if (now - seen < NODE_LOST_MS) continue;
+      this.#nodes.delete(node);
+      this.#setCongested(node, false);
+      const peers = this.#roster.dropNode(node, "node-lost");
+      this.#parts.log.warn("node {node} lost: {count} users left", { node, count: peers.length });
+      // Whoever sees it first frees the names (a compare-and-set: the others find them gone).
+      if (this.#up) {
+        for (const peer of peers) void this.#leases?.release(peer.name, `${slot}:${node}`);
+      }
+    }
+    // Remote users whose node never said a word (a roster from a node already lost).
+    for (const node of [...this.#roster.nodes()]) {
+      if (!this.#nodes.has(node)) this.#roster.dropNode(node, "node-lost");
+    }
+  }
+
+  async #watchStatus(nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) {
+      if (this.#closed) return;
+      if (status.type === "disconnect" && this.#up) {
+        // Names cannot be checked from now on; clients are told only if it lasts (a failover
+        // to another NATS server takes a fraction of a second).
+        this.#up = false;
+        for (const node of [...this.#congestedNodes.keys()]) this.#setCongested(node, false);
+        this.#parts.log.warn("cluster link lost");
+        setTimeout(() => {
+          if (this.#up || this.#closed || this.#told) return;
+          this.#told = true;
+          this.#tell("cluster link lost: users of other nodes are out of reach until it is back");
+        }, LINK_LOST_NOTICE_MS);
+      } else if (status.type === "reconnect" && !this.#up && !this.#resyncing) {
+        this.#parts.log.info("cluster link back");
+        this.#resyncing = true;
+        void this.#resync().finally(() => this.#resyncing = false);
+      }
+    }
+  }
+
+  /**
+   * After a break: renew the lease, claim every local name again, and exchange rosters. The
+   * clash rule: a name another live node holds in the bucket stays with that node; the local
+   * user with it is closed (`BYE replaced`). Retried until the bus answers.
+   */
+  async #resync(): Promise<void> {
+    const leases = this.#leases!;
+    while (!this.#closed) {
+      try {
+        await leases.renew();
+        for (const peer of [...this.#parts.hub.peers()]) {
+          if (peer instanceof RemotePeer) continue;
+          const claim = await leases.claim(peer.name);
+          if (claim === "unavailable") throw new Error("bus not ready");
+          if (claim === "taken") this.#clash(peer);
+        }
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+    if (this.#closed) return;
+    this.#up = true;
+    if (this.#told) this.#tell("cluster link back");
+    this.#told = false;
+    this.#hello();
+    this.#publishRoster();
+  }
+
+  #clash(peer: Peer): void {
+    this.#parts.log.warn("name {name} is held by another node: closing the local user", {
+      name: peer.name,
+    });
+    const reason: DisconnectReason = "replaced";
+    void (peer as ConnectionHandle).close?.(reason, `${peer.name} is in use on another node`);
+  }
+
+  /** `MSG server * :<text>` to this node's own clients only. */
+  #tell(text: string): void {
+    this.#parts.hub.broadcast(encoder.encode(`MSG server * :${text}\n`));
+  }
+
+  #hello(): void {
+    const hello = { node: this.instance, slot: this.slot };
+    this.#nc?.publish(this.#subjects.hello, encoder.encode(JSON.stringify(hello)));
+  }
+
+  #publishRoster(): void {
+    const users: [string, string[]][] = [];
+    for (const peer of this.#parts.hub.peers()) {
+      if (peer instanceof RemotePeer) continue;
+      users.push([peer.name, [...peer.groups].map((g) => g.name)]);
+    }
+    this.#publish({ op: "roster", node: this.instance, users });
+  }
+
+  #publish(event: RosterEvent): void {
+    try {
+      this.#nc?.publish(this.#subjects.presence, encoder.encode(JSON.stringify(event)));
+    } catch (error) {
+      this.#parts.log.warn("could not publish a roster change: {error}", { error });
+    }
+  }
+
+  #closeRemote(peer: RemotePeer, reason: string, text: string): Promise<void> {
+    return this.#ask(peer, { op: reason === "kicked" ? "kick" : reason, name: peer.name, text });
+  }
+
+  /** Sends a request about `peer` to its node; failures are logged. */
+  async #ask(peer: RemotePeer, request: Record<string, string>): Promise<void> {
+    const slot = this.#nodes.get(peer.node)?.slot;
+    if (slot === undefined || this.#nc === undefined || !this.#up) return;
+    const payload = encoder.encode(JSON.stringify(request));
+    try {
+      const answer = await within(this.#nc.request(this.#subjects.node(slot), payload));
+      if (answer.string() !== "ok") throw new Error(answer.string());
+    } catch (error) {
+      this.#parts.log.warn("{op} of {name} on its node failed: {error}", {
+        op: request.op,
+        name: peer.name,
+        error,
+      });
+    }
+  }
+}
+
+function parse<T>(data: Uint8Array): T | undefined {
+  try {
+    return JSON.parse(decoder.decode(data)) as T;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * The users of other nodes, as this node's hub holds them: each is a {@linkcode RemotePeer}
+ * registered in the hub like a local peer, so `:list`, `:groups`, `:group members`, `:pm` and
+ * the `JOIN`/`LEAVE`/`PART` lines work on the whole cluster unchanged. A remote peer takes no
+ * bytes (its own node delivers to it); the hub's loops skip it at the cost of one call.
+ *
+ * Roster events (`<cluster>.presence`, JSON) carry the origin node's changes; a `roster` event
+ * is a node's whole roster (sent when a node says hello), applied as a difference.
+ * @module
+ */
+
+import type { Group, Hub, Peer } from "../server/hub.ts";
+
+/** A user of another node. */
+export class RemotePeer implements Peer {
+  name: string;
+  readonly groups: Set<Group> = new Set();
+  /** The instance id of the node the user is on. */
+  readonly node: string;
+  /** Asks the user's node to close the connection (`:kick`). */
+  readonly #close: (peer: RemotePeer, reason: string, text: string) => Promise<void>;
+
+  /** A user `name` on node `node`. */
+  constructor(
+    name: string,
+    node: string,
+    close: (peer: RemotePeer, reason: string, text: string) => Promise<void>,
+  ) {
+    this.name = name;
+    this.node = node;
+    this.#close = close;
+  }
+
+  /** Its own node delivers to it. */
+  deliver(): void {}
+
+  /** Closes the user's connection on its node (`:kick`); the `LEAVE`/`KICK` comes from there. */
+  close(reason: string, text: string): Promise<void> {
+    return this.#close(this, reason, text);
+  }
+}
+
+/** One roster change. */
+export type RosterEvent =
+  | { op: "join"; node: string; name: string }
+  | { op: "leave"; node: string; name: string; reason: string; kick?: string | undefined }
+  | { op: "rename"; node: string; name: string; from: string }
+  | { op: "gjoin"; node: string; name: string; group: string }
+  | { op: "gpart"; node: string; name: string; group: string; reason: string }
+  | { op: "roster"; node: string; users: [string, string[]][] };
+
+/** The remote users, by node; applies roster events to the hub. */
+export class Roster {
+  readonly #hub: Hub;
+  readonly #byNode = new Map<string, Set<RemotePeer>>();
+  readonly #close: (peer: RemotePeer, reason: string, text: string) => Promise<void>;
+
+  /** A roster over `hub`; `close` kicks a remote user. */
+  constructor(hub: Hub, close: (peer: RemotePeer, reason: string, text: string) => Promise<void>) {
+    this.#hub = hub;
+    this.#close = close;
+  }
+
+  /** The remote peer `name` of `node`, if known. */
+  find(name: string, node?: string): RemotePeer | undefined {
+    const peer = this.#hub.find(name);
+    if (!(peer instanceof RemotePeer)) return undefined;
+    return node === undefined || peer.node === node ? peer : undefined;
+  }
+
+  /** How many remote users there are. */
+  get size(): number {
+    let count = 0;
+    for (const peers of this.#byNode.values()) count += peers.size;
+    return count;
+  }
+
+  /** The nodes that have users here. */
+  nodes(): IterableIterator<string> {
+    return this.#byNode.keys();
+  }
+
+  /** True while an event from another node is being applied (its changes are not this node's). */
+  applying = false;
+
+  /** Applies one event. */
+  apply(event: RosterEvent): void {
+    this.applying = true;
+    try {
+      this.#apply(event);
+    } finally {
+      this.applying = false;
+    }
+  }
+
+  #apply(event: RosterEvent): void {
+    const hub = this.#hub;
+    switch (event.op) {
+      case "join":
+        this.#join(event.node, event.name);
+        return;
+      case "leave": {
+        const peer = this.find(event.name, event.node);
+        if (peer === undefined) return;
+        this.#byNode.get(peer.node)?.delete(peer);
+        hub.remove(peer, event.reason, { kickText: event.kick });
+        return;
+      }
+      case "rename": {
+        const peer = this.find(event.from, event.node);
+        if (peer !== undefined && !hub.isTaken(event.name, peer)) hub.rename(peer, event.name);
+        return;
+      }
+      case "gjoin": {
+        const peer = this.find(event.name, event.node);
+        if (peer !== undefined) this.#joinGroup(peer, event.group);
+        return;
+      }
+      case "gpart": {
+        const peer = this.find(event.name, event.node);
+        const group = hub.findGroup(event.group);
+        if (peer !== undefined && group !== undefined) hub.leave(peer, group, event.reason);
+        return;
+      }
+      case "roster": {
+        const listed = new Set<RemotePeer>();
+        for (const [name, groups] of event.users) {
+          const peer = this.#join(event.node, name);
+          if (peer === undefined) continue;
+          listed.add(peer);
+          for (const group of groups) this.#joinGroup(peer, group);
+        }
+        for (const peer of [...this.#byNode.get(event.node) ?? []]) {
+          if (!listed.has(peer)) this.drop(peer, "quit");
+        }
+        return;
+      }
+    }
+  }
+
+  /** Removes every user of `node` (it stopped answering): `LEAVE <name> <reason>`. */
+  dropNode(node: string, reason: string): RemotePeer[] {
+    const peers = [...this.#byNode.get(node) ?? []];
+    for (const peer of peers) this.drop(peer, reason);
+    this.#byNode.delete(node);
+    return peers;
+  }
+
+  /** Removes one remote user. */
+  drop(peer: RemotePeer, reason: string): void {
+    this.#byNode.get(peer.node)?.delete(peer);
+    this.#hub.remove(peer, reason);
+  }
+
+  #join(node: string, name: string): RemotePeer | undefined {
+    const existing = this.#hub.find(name);
+    if (existing instanceof RemotePeer && existing.node === node) return existing;
+    // Held here already (a clash the name leases settle): the holder stays.
+    if (this.#hub.isTaken(name)) return undefined;
+    const peer = new RemotePeer(name, node, this.#close);
+    let set = this.#byNode.get(node);
+    if (set === undefined) this.#byNode.set(node, set = new Set());
+    set.add(peer);
+    this.#hub.register(peer);
+    return peer;
+  }
+
+  #joinGroup(peer: RemotePeer, name: string): void {
+    const hub = this.#hub;
+    const group = hub.findGroup(name);
+    if (group === undefined) hub.createGroup(name, peer);
+    else hub.join(peer, group);
+  }
+}
