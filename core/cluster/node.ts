@@ -19,15 +19,15 @@ import type { DisconnectReason } from "../protocol/errors.ts";
 import { type Claim, HEARTBEAT_MS, LEASE_MS, Leases, within } from "./leases.ts";
 import { RemotePeer, Roster, type RosterEvent } from "./roster.ts";
 import { Subjects } from "./subjects.ts";
-import { decodeBatch, encodeBatch } from "./wire.ts";
+import { encodeBatch } from "./wire.ts";
+import { Backpressure, CONGESTION_POLL_MS } from "./backpressure.ts";
+import { relayBatch, subjectOf } from "./relay.ts";
 
 /**
  * A node not heard from for this long (no heartbeat, no message) is lost: its users leave with
  * reason `node-lost` and their names are freed (ms).
  */
 export const NODE_LOST_MS = 3500;
-/** How often a node looks whether its own clients are congested (ms). */
-export const CONGESTION_POLL_MS = 5;
 /** A link lost for this long is announced to the clients (ms). */
 export const LINK_LOST_NOTICE_MS = 1000;
 /** Ids of node slot `s` are `s × ID_SLOT_SPAN + n`: unique cluster-wide, increasing per node. */
@@ -52,9 +52,6 @@ export interface ClusterSettings {
   readonly name: string;
 }
 
-/** Stands for the senders of other nodes in this node's gate. */
-const REMOTE_SENDERS = { unblocked(): void {} };
-
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -75,16 +72,18 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
   #resyncing = false;
   #closed = false;
   #timers: ReturnType<typeof setInterval>[] = [];
-  /** Other nodes whose clients are congested, as recipients of this node's gate. */
-  readonly #congestedNodes = new Map<string, object>();
-  /** Whether this node told the others that its own clients are congested. */
-  #saidCongested = false;
+  readonly #backpressure: Backpressure;
 
   /** A node for the server with `parts`; {@linkcode ClusterNode.start} joins. */
   constructor(parts: ClusterParts, settings: ClusterSettings) {
     this.#parts = parts;
     this.#settings = settings;
     this.#subjects = new Subjects(settings.name);
+    this.#backpressure = new Backpressure(parts.gate, (on) => {
+      if (!this.#up) return;
+      const news = JSON.stringify({ node: this.instance, on });
+      this.#nc?.publish(this.#subjects.congestion, encoder.encode(news));
+    });
     this.#roster = new Roster(
       parts.hub,
       (peer, reason, text) => this.#closeRemote(peer, reason, text),
@@ -151,7 +150,7 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
     this.#hello();
     this.#timers.push(setInterval(() => this.#beat(), HEARTBEAT_MS));
     this.#timers.push(setInterval(() => this.#checkNodes(), HEARTBEAT_MS / 2));
-    this.#timers.push(setInterval(() => this.#checkCongestion(), CONGESTION_POLL_MS));
+    this.#timers.push(setInterval(() => this.#backpressure.check(), CONGESTION_POLL_MS));
     void this.#watchStatus(nc);
     this.#parts.log.info("joined cluster {name} as slot {slot} ({instance})", {
       name: this.#settings.name,
@@ -211,24 +210,10 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
 
   /** Publishes a batch recorded here (not one relayed from another node). */
   keep(batch: RecordedBatch): void {
-    if (batch.sender instanceof RemotePeer || this.#nc === undefined) return;
-    let subject: string;
-    switch (batch.route.kind) {
-      case "lobby":
-        subject = this.#subjects.lobby;
-        break;
-      case "group":
-        subject = this.#subjects.group(batch.route.group.name);
-        break;
-      case "user":
-        if (!(batch.route.peer instanceof RemotePeer)) return;
-        subject = this.#subjects.user(batch.route.peer.name);
-        break;
-      default:
-        return;
-    }
+    const subject = this.#nc === undefined ? undefined : subjectOf(batch, this.#subjects);
+    if (subject === undefined) return;
     try {
-      this.#nc.publish(subject, encodeBatch(batch, batch.wire));
+      this.#nc!.publish(subject, encodeBatch(batch, batch.wire));
     } catch (error) {
       this.#parts.log.warn("could not publish to {subject}: {error}", { subject, error });
     }
@@ -293,72 +278,13 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
   // --- What comes from the bus.
 
   #onBatch(kind: "lobby" | "group" | "user", subject: string, data: Uint8Array): void {
-    const batch = decodeBatch(data);
-    if (batch === undefined) return;
-    const hub = this.#parts.hub;
-    let route: RecordedBatch["route"];
-    let target: string;
-    if (kind === "lobby") {
-      route = { kind: "lobby" };
-      target = "*";
-    } else if (kind === "group") {
-      const group = hub.findGroup(Subjects.nameIn(subject));
-      if (group === undefined) return;
-      route = { kind: "group", group };
-      target = `#${group.name}`;
-    } else {
-      const peer = hub.find(Subjects.nameIn(subject));
-      if (peer === undefined || peer instanceof RemotePeer) return;
-      route = { kind: "user", peer };
-      target = peer.name;
-    }
-    const sender = hub.find(batch.from);
-    const gate = this.#parts.gate;
-    gate.relaying = true;
-    try {
-      this.#parts.recorder.relay({ ...batch, route, target, sender });
-    } finally {
-      gate.relaying = false;
-    }
-    if (!this.#saidCongested && this.#parts.gate.congested > this.#congestedNodes.size) {
-      this.#checkCongestion();
-    }
-  }
-
-  /**
-   * Tells the other nodes when this node's own clients start or stop being congested, so that
-   * their lobby senders wait as a sender here would (the gate's rule, cluster-wide).
-   */
-  #checkCongestion(): void {
-    const congested = this.#parts.gate.congested > this.#congestedNodes.size;
-    if (congested === this.#saidCongested || !this.#up) return;
-    this.#saidCongested = congested;
-    // Senders of other nodes now wait on this node's congested clients: as for a local sender,
-    // a congested client that reads nothing is cut after --stall-timeout (the gate releases
-    // this stand-in once nobody here is congested).
-    if (congested) this.#parts.gate.waitForLobby(REMOTE_SENDERS);
-    this.#nc?.publish(
-      this.#subjects.congestion,
-      encoder.encode(JSON.stringify({ node: this.instance, on: congested })),
-    );
+    if (!relayBatch(this.#parts, kind, subject, data)) return;
+    if (!this.#backpressure.said && this.#backpressure.congested) this.#backpressure.check();
   }
 
   #onCongestion(data: Uint8Array): void {
     const news = parse<{ node: string; on: boolean }>(data);
-    if (news === undefined) return;
-    this.#setCongested(news.node, news.on);
-  }
-
-  #setCongested(node: string, on: boolean): void {
-    const known = this.#congestedNodes.get(node);
-    if (on && known === undefined) {
-      const token = {};
-      this.#congestedNodes.set(node, token);
-      this.#parts.gate.set(token, true);
-    } else if (!on && known !== undefined) {
-      this.#congestedNodes.delete(node);
-      this.#parts.gate.set(known, false);
-    }
+    if (news !== undefined) this.#backpressure.set(news.node, news.on);
   }
 
   #onPresence(data: Uint8Array): void {
@@ -379,7 +305,7 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
     const beat = parse<{ node: string; slot: number; congested?: boolean }>(data);
     if (beat === undefined) return;
     // Repeated with every beat: a lost "off" never holds senders for long.
-    this.#setCongested(beat.node, beat.congested === true);
+    this.#backpressure.set(beat.node, beat.congested === true);
     // A node not known yet (new, or back after a break): everyone says who they have.
     if (!this.#nodes.has(beat.node)) this.#hello();
     this.#heard(beat.node, beat.slot);
@@ -416,7 +342,11 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
     this.#nc.publish(
       this.#subjects.heartbeat,
       encoder.encode(
-        JSON.stringify({ node: this.instance, slot: this.slot, congested: this.#saidCongested }),
+        JSON.stringify({
+          node: this.instance,
+          slot: this.slot,
+          congested: this.#backpressure.said,
+        }),
       ),
     );
   }
@@ -426,7 +356,7 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
     for (const [node, { seen, slot }] of this.#nodes) {
       if (now - seen < NODE_LOST_MS) continue;
       this.#nodes.delete(node);
-      this.#setCongested(node, false);
+      this.#backpressure.set(node, false);
       const peers = this.#roster.dropNode(node, "node-lost");
       this.#parts.log.warn("node {node} lost: {count} users left", { node, count: peers.length });
       // Whoever sees it first frees the names (a compare-and-set: the others find them gone).
@@ -447,7 +377,7 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
         // Names cannot be checked from now on; clients are told only if it lasts (a failover
         // to another NATS server takes a fraction of a second).
         this.#up = false;
-        for (const node of [...this.#congestedNodes.keys()]) this.#setCongested(node, false);
+        this.#backpressure.clear();
         this.#parts.log.warn("cluster link lost");
         setTimeout(() => {
           if (this.#up || this.#closed || this.#told) return;
