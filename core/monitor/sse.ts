@@ -8,7 +8,7 @@
  */
 
 import { VERSION } from "../protocol/version.ts";
-import type { DisconnectReason } from "../protocol/errors.ts";
+import { type MonitorCounters, monitorCounters } from "./varz.ts";
 import { type ConnzRow, connzRow } from "./connz.ts";
 import type { MonitorSource } from "./source.ts";
 
@@ -18,19 +18,11 @@ export const SNAPSHOT_INTERVAL_MS = 500;
 export const SNAPSHOT_ROWS = 500;
 
 /** One `event: snapshot`. */
-export interface Snapshot {
+export interface Snapshot extends MonitorCounters {
   /** ISO 8601. */
   time: string;
   version: string;
   draining: boolean;
-  connections: number;
-  named: number;
-  groups: number;
-  messagesIn: number;
-  deliveries: number;
-  bytesIn: number;
-  bytesOut: number;
-  disconnects: Record<DisconnectReason, number>;
   /** The first {@linkcode SNAPSHOT_ROWS} connections by id. */
   rows: ConnzRow[];
   /** Connections open, all of them. */
@@ -60,14 +52,7 @@ export function buildSnapshot(source: MonitorSource): Snapshot {
     time: new Date().toISOString(),
     version: VERSION,
     draining: source.draining,
-    connections: stats.connections,
-    named: stats.online,
-    groups: stats.groups,
-    messagesIn: stats.messages,
-    deliveries: stats.deliveries,
-    bytesIn: stats.bytesIn,
-    bytesOut: stats.bytesOut,
-    disconnects: stats.disconnects,
+    ...monitorCounters(stats),
     rows: rows.sort((a, b) => a.id - b.id),
     total: stats.connections,
   };

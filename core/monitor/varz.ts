@@ -8,16 +8,10 @@ import type { ResolvedServerOptions } from "../config/options.ts";
 import type { DisconnectReason } from "../protocol/errors.ts";
 import { VERSION } from "../protocol/version.ts";
 import type { MonitorSource } from "./source.ts";
+import type { ServerStats } from "../server/stats.ts";
 
-/** The `/varz` answer. */
-export interface Varz {
-  version: string;
-  mode: string;
-  /** ISO 8601. */
-  started: string;
-  uptimeS: number;
-  /** The options in force, without the admin token and the library-only hooks. */
-  config: Record<string, unknown>;
+/** The server's counters as `/varz` and the dashboard's snapshots name them. */
+export interface MonitorCounters {
   connections: number;
   named: number;
   groups: number;
@@ -25,8 +19,33 @@ export interface Varz {
   deliveries: number;
   bytesIn: number;
   bytesOut: number;
-  rssBytes: number;
   disconnects: Record<DisconnectReason, number>;
+}
+
+/** The `/varz` answer. */
+export interface Varz extends MonitorCounters {
+  version: string;
+  mode: string;
+  /** ISO 8601. */
+  started: string;
+  uptimeS: number;
+  /** The options in force, without the admin token and the library-only hooks. */
+  config: Record<string, unknown>;
+  rssBytes: number;
+}
+
+/** The counters of `stats` under their monitoring names. */
+export function monitorCounters(stats: ServerStats): MonitorCounters {
+  return {
+    connections: stats.connections,
+    named: stats.online,
+    groups: stats.groups,
+    messagesIn: stats.messages,
+    deliveries: stats.deliveries,
+    bytesIn: stats.bytesIn,
+    bytesOut: stats.bytesOut,
+    disconnects: stats.disconnects,
+  };
 }
 
 /** Options never shown: secrets, and values that are functions or objects of the process. */
@@ -56,14 +75,7 @@ export function buildVarz(source: MonitorSource, startedAt: number): Varz {
     started: new Date(startedAt).toISOString(),
     uptimeS: Math.round((Date.now() - startedAt) / 1000),
     config: publicConfig(source.options),
-    connections: stats.connections,
-    named: stats.online,
-    groups: stats.groups,
-    messagesIn: stats.messages,
-    deliveries: stats.deliveries,
-    bytesIn: stats.bytesIn,
-    bytesOut: stats.bytesOut,
+    ...monitorCounters(stats),
     rssBytes: Deno.memoryUsage().rss,
-    disconnects: stats.disconnects,
   };
 }
