@@ -167,7 +167,10 @@ Deno.test({
     });
     const lockouts = lines.filter((line) => line.includes("locked out of :auth"));
     assert.equal(lockouts.length, 1, lines.join("\n"));
-    assert.match(lockouts[0]!, /127\.0\.0\.1 locked out of :auth and :login for 60 s/);
+    assert.match(
+      lockouts[0]!,
+      /127\.0\.0\.1 locked out of :auth, :login and HTTP admin requests for 60 s/,
+    );
   },
 });
 
@@ -200,8 +203,14 @@ Deno.test("lockout: it ends, a failure then locks out for twice as long, and eac
   });
   const lockouts = lines.filter((line) => line.includes("locked out of :auth"));
   assert.equal(lockouts.length, 2, lines.join("\n"));
-  assert.match(lockouts[0]!, /127\.0\.0\.1 locked out of :auth and :login for 0\.5 s/);
-  assert.match(lockouts[1]!, /127\.0\.0\.1 locked out of :auth and :login for 1 s/);
+  assert.match(
+    lockouts[0]!,
+    /127\.0\.0\.1 locked out of :auth, :login and HTTP admin requests for 0\.5 s/,
+  );
+  assert.match(
+    lockouts[1]!,
+    /127\.0\.0\.1 locked out of :auth, :login and HTTP admin requests for 1 s/,
+  );
 });
 
 Deno.test("lockout: a success resets the address's failures", async () => {

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { noteFailedSecret } from "../server/failed_secrets.ts";
 import { plainSecretAllowed } from "../server/plain_secrets.ts";
 import type { MonitorSource } from "./source.ts";
 
@@ -81,16 +82,11 @@ function lockedOut(source: MonitorSource, peer: HttpPeer): Authorization | undef
 }
 
 function noteFailure(source: MonitorSource, peer: HttpPeer): void {
-  source.throttle.warning(source.log.admin, peer.ip, "failed HTTP admin request from {peer}", {
-    peer: peer.address,
-  });
-  const failure = source.attempts.fail(peer.ip, performance.now());
-  if (!failure.locked) return;
-  source.throttle.warning(
-    source.log.admin,
-    failure.key,
-    "{key} locked out of :auth, :login and HTTP admin requests for {seconds} s after failed attempts, last from {peer}",
-    { key: failure.key, seconds: failure.lockoutMs / 1000, peer: peer.address },
+  noteFailedSecret(
+    { throttle: source.throttle, attempts: source.attempts, admin: source.log.admin },
+    peer.ip,
+    "failed HTTP admin request from {peer}",
+    { peer: peer.address },
   );
 }
 

@@ -10,6 +10,7 @@
 import type { Caller, ServerContext } from "../context.ts";
 import { errLine } from "../../protocol/grammar.ts";
 import { plainSecretAllowed, TLS_REQUIRED_LINE } from "../plain_secrets.ts";
+import { noteFailedSecret } from "../failed_secrets.ts";
 
 /** The commands that take a secret, as they are named in the log. */
 export type SecretCommand = ":auth" | ":login";
@@ -52,22 +53,10 @@ export function noteWrongSecret(
   caller: Caller,
   command: SecretCommand,
 ): void {
-  ctx.throttle.warning(ctx.log.admin, caller.ip, `failed ${command} from {name} ({peer})`, {
-    name: caller.name,
-    peer: caller.address,
-  });
-  const failure = ctx.attempts.fail(caller.ip, performance.now());
-  if (!failure.locked) return;
-  ctx.throttle.warning(
-    ctx.log.admin,
-    failure.key,
-    "{key} locked out of :auth and :login for {seconds} s after failed attempts, last {command} from {name} ({peer})",
-    {
-      key: failure.key,
-      seconds: failure.lockoutMs / 1000,
-      command,
-      name: caller.name,
-      peer: caller.address,
-    },
+  noteFailedSecret(
+    { throttle: ctx.throttle, attempts: ctx.attempts, admin: ctx.log.admin },
+    caller.ip,
+    `failed ${command} from {name} ({peer})`,
+    { name: caller.name, peer: caller.address },
   );
 }
