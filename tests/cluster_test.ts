@@ -174,6 +174,15 @@ Deno.test(
         }
       });
 
+      await t.step("two simultaneous :name to one new name on two nodes: one OK", async () => {
+        await using x = await connect(n1!, "xavier");
+        await using y = await connect(n3!, "yolanda");
+        const answers = await Promise.all([x.command(":name zeta"), y.command(":name zeta")]);
+        const finals = answers.map((lines) => lines.at(-1)!.split(" ").slice(0, 2).join(" "))
+          .sort();
+        assert.deepEqual(finals, ["ERR name-taken", "OK name"]);
+      });
+
       await t.step("a name is free again once its user quits", async () => {
         await using erin = await connect(n1!, "erin");
         await erin.send(":quit");
@@ -207,8 +216,8 @@ Deno.test(
           (await alice.command(":rename carol caroline")).at(-1),
           "OK rename carol caroline",
         );
-        assert.equal(await carol.waitFor("NICK "), "NICK carol caroline");
-        assert.equal(await bob.waitFor("NICK "), "NICK carol caroline");
+        assert.equal(await carol.waitFor("NICK carol"), "NICK carol caroline");
+        assert.equal(await bob.waitFor("NICK carol"), "NICK carol caroline");
         assert.match((await carol.command(":whoami"))[0]!, /^WHOAMI caroline /);
         await untilAnswer(bob, ":list", "USER caroline");
       });
