@@ -81,6 +81,12 @@ class LoginFake implements AsyncDisposable {
             await write(`OK login ${name}\n`);
           } else if (line === ":ping") {
             await write("OK ping\n");
+          } else if (line === ":list") {
+            // The interactive client asks who is online, and for the recent lobby lines, once a
+            // session starts.
+            await write(`USER ${this.lines[0]?.split(" ")[1] ?? "alice"}\nOK list 1\n`);
+          } else if (line.startsWith(":history ")) {
+            await write("ERR disabled :no history here\n");
           } else if (line === ":quit") {
             await write("BYE quit :bye\n");
             conn.close();
