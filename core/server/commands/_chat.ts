@@ -16,6 +16,7 @@ import {
   splitWords,
 } from "../../protocol/grammar.ts";
 import { applyRename } from "./_rename.ts";
+import { nameRefusal } from "../_name_rules.ts";
 import { type CommandFamily, sendUsage } from "./_spec.ts";
 
 /** The chat commands. */
@@ -172,6 +173,21 @@ function rename(ctx: ServerContext, caller: Caller, rest: string): void {
     caller.send(errLine("not-allowed", "the console is always called server"));
     return;
   }
-  if (!applyRename(ctx, caller, peer, newName)) return;
-  caller.send(okLine("name", newName));
+  const cluster = ctx.cluster;
+  const session = caller.session;
+  if (cluster === undefined || session === undefined || nameRefusal(ctx, newName, peer)) {
+    if (applyRename(ctx, caller, peer, newName)) caller.send(okLine("name", newName));
+    return;
+  }
+  // In a cluster the new name is claimed cluster-wide first, as a name line's is.
+  session.defer(async () => {
+    const claim = await cluster.claim(newName);
+    if (claim === "ok" && applyRename(ctx, caller, peer, newName)) {
+      caller.send(okLine("name", newName));
+      return;
+    }
+    if (claim === "ok") cluster.release(newName);
+    else if (claim === "taken") caller.send(errLine("name-taken", `"${newName}" is taken`));
+    else caller.send(errLine("cluster-unavailable", "the cluster cannot check names now"));
+  });
 }
