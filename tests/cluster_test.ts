@@ -49,6 +49,7 @@ async function startNodes(
         cluster: nats.urls.split(","),
         clusterName,
         adminToken: TOKEN,
+        http: "127.0.0.1:0",
       }),
     );
   }
@@ -199,6 +200,17 @@ Deno.test(
         assert.deepEqual(await alice.command(":kick victim enough"), ["OK kick victim"]);
         assert.deepEqual(await victim.closed(), ["BYE kicked :enough"]);
         assert.equal(await bob.waitFor("KICK victim"), "KICK victim :enough");
+      });
+
+      await t.step("/varz and /metrics show the cluster as the node sees it", async () => {
+        const base = `http://127.0.0.1:${n1!.httpAddr!.port}`;
+        const varz = await (await fetch(`${base}/varz`)).json();
+        assert.equal(varz.cluster.nodes, 3);
+        assert.equal(varz.cluster.up, true);
+        assert.ok(varz.cluster.slot > 0, `a slot: ${varz.cluster.slot}`);
+        const metrics = await (await fetch(`${base}/metrics`)).text();
+        assert.match(metrics, /^switchboard_cluster_up 1$/m);
+        assert.match(metrics, /^switchboard_cluster_nodes 3$/m);
       });
 
       await t.step(":stats adds every node's own counters", async () => {

@@ -10,7 +10,7 @@
 
 import type { Logger } from "@logtape/logtape";
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { ClusterView, ConnectionHandle, NodeStats } from "../server/context.ts";
+import type { ClusterState, ClusterView, ConnectionHandle, NodeStats } from "../server/context.ts";
 import type { ServerStats } from "../server/stats.ts";
 import type { Group, Hub, HubObserver, Peer } from "../server/hub.ts";
 import type { CongestionGate } from "../server/congestion.ts";
@@ -93,6 +93,16 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
   /** Whether the bus is reachable now. */
   get up(): boolean {
     return this.#up;
+  }
+
+  /** The cluster as this node sees it now; see {@linkcode ClusterState}. */
+  state(): ClusterState {
+    return {
+      name: this.#settings.name,
+      slot: this.slot,
+      up: this.#up,
+      nodes: this.#nodes.size + 1,
+    };
   }
 
   /** This node's numbering slot (0 until started). */

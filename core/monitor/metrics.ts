@@ -91,6 +91,18 @@ export class Metrics {
       "Resident set size of the server process.",
       (r) => r.rss,
     );
+    const cluster = source.cluster;
+    if (cluster === undefined) return;
+    gauge(
+      "switchboard_cluster_up",
+      "1 while this cluster node reaches the bus (NATS), else 0.",
+      () => cluster.state().up ? 1 : 0,
+    );
+    gauge(
+      "switchboard_cluster_nodes",
+      "Cluster nodes heard from lately, this one included.",
+      () => cluster.state().nodes,
+    );
   }
 
   /** The `Content-Type` of {@linkcode Metrics.render}'s text. */

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { ClusterState } from "../server/context.ts";
 import type { ResolvedServerOptions } from "../config/options.ts";
 import type { Accounts } from "../server/accounts.ts";
 import type { AttemptLimiter } from "../server/attempts.ts";
@@ -56,6 +57,8 @@ export interface MonitorSource {
   readonly throttle: LogThrottle;
   /** Current counters. */
   snapshot(): ServerStats;
+  /** The cluster this server is a node of (`--cluster`), else `undefined`. */
+  readonly cluster?: { state(): ClusterState } | undefined;
   /** Checks an admin token in constant time. */
   checkToken(token: string): boolean;
   /** Open connections, in order of id. */

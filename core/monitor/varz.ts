@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { ClusterState } from "../server/context.ts";
 import type { ResolvedServerOptions } from "../config/options.ts";
 import type { DisconnectReason } from "../protocol/errors.ts";
 import { VERSION } from "../protocol/version.ts";
@@ -32,6 +33,8 @@ export interface Varz extends MonitorCounters {
   /** The options in force, without the admin token and the library-only hooks. */
   config: Record<string, unknown>;
   rssBytes: number;
+  /** The cluster as this node sees it, or `null` for a server on its own. */
+  cluster: ClusterState | null;
 }
 
 /** The counters of `stats` under their monitoring names. */
@@ -77,5 +80,6 @@ export function buildVarz(source: MonitorSource, startedAt: number): Varz {
     config: publicConfig(source.options),
     ...monitorCounters(stats),
     rssBytes: Deno.memoryUsage().rss,
+    cluster: source.cluster?.state() ?? null,
   };
 }

@@ -169,6 +169,20 @@ export interface ClusterView {
   release(name: string): void;
   /** Every node's counters that answer within a second, this one's first. */
   nodeStats(): Promise<readonly NodeStats[]>;
+  /** The cluster as this node sees it now, for monitoring. */
+  state(): ClusterState;
+}
+
+/** A cluster node's view of its cluster (`/varz`, `/metrics`). */
+export interface ClusterState {
+  /** The cluster's name (`--cluster-name`). */
+  readonly name: string;
+  /** This node's numbering slot. */
+  readonly slot: number;
+  /** Whether the bus is reachable now. */
+  readonly up: boolean;
+  /** Nodes heard from lately, this one included. */
+  readonly nodes: number;
 }
 
 /** The server seen from inside. */
