@@ -219,14 +219,7 @@ export class Hub {
     withIds: () => Uint8Array,
     messages = 1,
   ): number {
-    let count = 0;
-    let idsWire: Uint8Array | undefined;
-    for (const peer of this.#peers.values()) {
-      if (peer === except) continue;
-      peer.deliver(peer.ids === true ? (idsWire ??= withIds()) : wire, messages);
-      count++;
-    }
-    return count;
+    return deliverMessages(this.#peers.values(), wire, except, withIds, messages);
   }
 
   /** {@linkcode Hub.broadcastMessages} to a group's members. */
@@ -237,14 +230,7 @@ export class Hub {
     withIds: () => Uint8Array,
     messages = 1,
   ): number {
-    let count = 0;
-    let idsWire: Uint8Array | undefined;
-    for (const member of group.members) {
-      if (member === except) continue;
-      member.deliver(member.ids === true ? (idsWire ??= withIds()) : wire, messages);
-      count++;
-    }
-    return count;
+    return deliverMessages(group.members, wire, except, withIds, messages);
   }
 
   /**
@@ -347,4 +333,22 @@ export class Hub {
     if (!includeSelf) seen.delete(peer);
     for (const member of seen) member.deliver(bytes);
   }
+}
+
+/** Queues `wire` (or, to peers that want ids, `withIds()`, made once) to `peers` but `except`. */
+function deliverMessages(
+  peers: Iterable<Peer>,
+  wire: Uint8Array,
+  except: Peer | undefined,
+  withIds: () => Uint8Array,
+  messages: number,
+): number {
+  let count = 0;
+  let idsWire: Uint8Array | undefined;
+  for (const peer of peers) {
+    if (peer === except) continue;
+    peer.deliver(peer.ids === true ? (idsWire ??= withIds()) : wire, messages);
+    count++;
+  }
+  return count;
 }
