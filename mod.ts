@@ -70,7 +70,7 @@ export {
 // Connecting as a client: registration, commands with their answers, PING handled,
 // reconnection with the same name and groups.
 export { type RegisterResult, type SendStatus, SwitchboardClient } from "./core/client/client.ts";
-export type { ClientOptions, ResolvedClientOptions } from "./core/client/options.ts";
+export type { ClientOptions, ResolvedClientOptions, ServerAddress } from "./core/client/options.ts";
 export type {
   ClientEnd,
   ClientEventMap,

@@ -267,6 +267,7 @@ class ClientApp {
       client = await SwitchboardClient.connect({
         hostname: plan.hostname,
         port: plan.port,
+        fallbacks: plan.fallbacks,
         connectTimeout: plan.connectTimeout,
         reconnectInterval: plan.reconnectInterval,
         reconnectTimeout: plan.reconnectTimeout,

@@ -21,6 +21,8 @@ Options:
                                its certificate and name are always checked
   --tls-ca FILE                also trust this PEM CA certificate (a private CA), besides
                                the system's store; needs --tls
+  --fallback HOST:PORT,…       other nodes of the same cluster, tried in turn when the server
+                               cannot be reached; the session resumes there with nothing lost
   -n, --name NAME              your name; asked for on a terminal when missing, and when piping
                                input the first line is the name
   --login                      log in to the account --name (a server with accounts): the
@@ -85,6 +87,8 @@ export interface ClientPlan {
   tls: boolean;
   /** `--tls-ca`, if given. */
   tlsCa: string | undefined;
+  /** `--fallback`: servers to try in turn when the server cannot be reached. */
+  fallbacks: { hostname: string; port: number }[];
   /** `--name`, if given. */
   name: string | undefined;
   /** `--login`: log in to the account `name` with a password (`SWITCHBOARD_PASSWORD` or asked). */
@@ -142,6 +146,7 @@ export function parseClientArgs(args: string[]): ClientPlan | "help" | "version"
       options: {
         ...CONNECT_OPTIONS,
         name: { type: "string", short: "n" },
+        fallback: { type: "string", multiple: true },
         login: { type: "boolean" },
         send: { type: "string", short: "s", multiple: true },
         json: { type: "boolean" },
@@ -211,6 +216,7 @@ export function parseClientArgs(args: string[]): ClientPlan | "help" | "version"
     port,
     tls,
     tlsCa,
+    fallbacks: (values.fallback ?? []).flatMap((list) => list.split(",")).map(fallbackAddress),
     name: name?.trim(),
     login,
     send,
@@ -230,6 +236,16 @@ export function parseClientArgs(args: string[]): ClientPlan | "help" | "version"
     downloads,
     offers: values["accept-files"] ? "accept" : values["decline-files"] ? "decline" : "ask",
   };
+}
+
+/** One `--fallback` address: `host:port`, an IPv6 address in brackets. */
+function fallbackAddress(text: string): { hostname: string; port: number } {
+  const match = /^(\[[^\]]+\]|[^:\[\]\s]+):([0-9]{1,5})$/.exec(text.trim());
+  const port = Number(match?.[2]);
+  if (match === null || port < 1 || port > 65535) {
+    throw new UsageError(`--fallback takes host:port addresses, not "${text}"`);
+  }
+  return { hostname: match[1]!.replace(/^\[(.*)\]$/, "$1"), port };
 }
 
 function number(

@@ -69,11 +69,16 @@ export class Wakeup {
   }
 }
 
+/** {@linkcode TestClient.received} keeps at least this many of the last lines. */
+export const RECEIVED_KEPT = 10_000;
+
 /** A raw TCP (or TLS) client that reads lines in the background. */
 export class TestClient implements AsyncDisposable {
   readonly conn: Deno.TcpConn | Deno.TlsConn;
   /** The session token the server sent after `WELCOME`, when {@linkcode connect} registered. */
   session = "";
+  /** Every line received, taken or not (the last {@linkcode RECEIVED_KEPT}): what a test checks never came. */
+  readonly received: string[] = [];
   readonly #lines: string[] = [];
   readonly #wakeup = new Wakeup();
   #ended = false;
@@ -182,6 +187,8 @@ export class TestClient implements AsyncDisposable {
         this.#partial = parts.pop() as string;
         if (parts.length > 0) {
           this.#lines.push(...parts);
+          this.received.push(...parts);
+          if (this.received.length > 2 * RECEIVED_KEPT) this.received.splice(0, RECEIVED_KEPT);
           this.#wakeup.notify();
         }
       }

@@ -38,6 +38,7 @@ Deno.test("arguments: defaults, positional host and port, flags, and usage error
     port: 12345,
     tls: false,
     tlsCa: undefined,
+    fallbacks: [],
     name: undefined,
     login: false,
     send: [],
@@ -84,6 +85,18 @@ Deno.test("arguments: defaults, positional host and port, flags, and usage error
   assert.throws(() => parseClientArgs(["--tls-ca", "ca.pem"]), /--tls-ca needs --tls/);
   const login = parseClientArgs(["--name", "alice", "--login"]);
   assert.ok(typeof login === "object" && login.login && login.name === "alice");
+  const fallbacks = parseClientArgs([
+    "--fallback",
+    "10.0.0.2:7000,[::1]:7001",
+    "--fallback",
+    "n3:7002",
+  ]);
+  assert.ok(typeof fallbacks === "object");
+  assert.deepEqual(fallbacks.fallbacks, [
+    { hostname: "10.0.0.2", port: 7000 },
+    { hostname: "::1", port: 7001 },
+    { hostname: "n3", port: 7002 },
+  ]);
   const declining = parseClientArgs(["--decline-files"]);
   assert.ok(typeof declining === "object" && declining.offers === "decline");
   assert.equal(parseClientArgs(["--help"]), "help");
@@ -101,6 +114,9 @@ Deno.test("arguments: defaults, positional host and port, flags, and usage error
       ["--downloads", ""],
       ["--login"],
       ["--name", "alice", "--password", "x"],
+      ["--fallback", "10.0.0.2"],
+      ["--fallback", "a:0"],
+      ["--fallback", ""],
     ]
   ) {
     assert.throws(() => parseClientArgs(args), UsageError, args.join(" "));

@@ -245,7 +245,7 @@ Deno.test("resume: :resume checks its words and comes before a name; :ids answer
   await using fresh = await TestClient.open(server);
   await fresh.nextLine();
   assert.deepEqual(await fresh.command(":resume abc"), [
-    "ERR bad-args :usage: :resume <token> <last-id>",
+    "ERR bad-args :usage: :resume <token> <last-id>[,<last-id>…]",
   ]);
   assert.deepEqual(await fresh.command(`:resume ${alice.session} 999999`), [
     "ERR bad-session :no message has id 999999 yet",

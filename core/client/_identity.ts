@@ -7,6 +7,7 @@
 
 import { nameKey } from "../protocol/grammar.ts";
 import type { NickEvent, OkEvent } from "../protocol/server_line.ts";
+import { idSlot } from "../protocol/message_ids.ts";
 
 /**
  * Message ids remembered to drop a replayed message already reported: a replay repeats at most
@@ -19,6 +20,8 @@ export class Identity {
   #name: string | undefined;
   #token: string | undefined;
   #lastId = 0;
+  /** The newest id seen from each cluster node's slot (one slot on a single server). */
+  readonly #newest = new Map<number, number>();
   /** Ids of the last messages reported, oldest first (a Set keeps insertion order). */
   readonly #recent = new Set<number>();
   /** Group names (without `#`) by their case-folded key. */
@@ -49,6 +52,17 @@ export class Identity {
     return this.#lastId;
   }
 
+  /**
+   * What `:resume` says this client saw: the last id, then the newest id from each other cluster
+   * node (ids tell their node apart, see `message_ids.ts`). One id on a single server; a node
+   * the session moves to replays, from each node, what came after its id.
+   */
+  get resumeIds(): number[] {
+    const ids = [this.#lastId];
+    for (const id of this.#newest.values()) if (id !== this.#lastId) ids.push(id);
+    return ids;
+  }
+
   /** `SESSION <token>`: the session may be resumed with it (once). */
   sessionOpened(token: string): void {
     this.#token = token;
@@ -73,6 +87,8 @@ export class Identity {
       this.#recent.delete(this.#recent.values().next().value!);
     }
     this.#lastId = id;
+    const slot = idSlot(id);
+    if (id > (this.#newest.get(slot) ?? -1)) this.#newest.set(slot, id);
     return true;
   }
 

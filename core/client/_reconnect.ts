@@ -146,7 +146,7 @@ async function restore(
   // message missed meanwhile (from the last id this client saw), and the rest is skipped.
   const token = identity.token;
   if (session.mode === "chat" && token !== undefined) {
-    const reply = await session.resume(token, identity.lastId);
+    const reply = await session.resume(token, identity.resumeIds);
     if (reply.type === "closed") {
       return { retry: session.link.error ?? "the server closed the connection" };
     }

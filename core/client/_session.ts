@@ -155,13 +155,14 @@ export class Session {
   }
 
   /**
-   * Takes over the broken session of `token` (`:resume <token> <last-id>`); resolves once the
-   * server answered `WELCOME` and, after the messages this client missed, `OK resume`.
+   * Takes over the broken session of `token` (`:resume <token> <last-id>[,<last-id>…]`, the
+   * newest ids seen, see `Identity.resumeIds`); resolves once the server answered `WELCOME` and,
+   * after the messages this client missed, `OK resume`.
    */
-  resume(token: string, lastId: number): Promise<RegistrationReply> {
+  resume(token: string, lastIds: readonly number[]): Promise<RegistrationReply> {
     if (this.link.closed) return Promise.resolve({ type: "closed", bye: this.#lastBye });
     const reply = this.#registration.wait("resume");
-    void this.link.write(`:resume ${token} ${lastId}\n`);
+    void this.link.write(`:resume ${token} ${lastIds.join(",")}\n`);
     return reply;
   }
 

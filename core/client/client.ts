@@ -37,7 +37,13 @@ import type { Answer } from "./answer.ts";
 import type { ClientEnd, ClientEventMap, ClientState, EndReason } from "./events.ts";
 import { Identity } from "./_identity.ts";
 import { ClientLink, type LinkOptions } from "./link.ts";
-import { type ClientOptions, resolveClientOptions, type ResolvedClientOptions } from "./options.ts";
+import {
+  type ClientOptions,
+  resolveClientOptions,
+  type ResolvedClientOptions,
+  type ServerAddress,
+} from "./options.ts";
+import { ConnectError } from "./errors.ts";
 import type { PayloadReceiver, TransferHooks, UploadAnswer } from "./payload.ts";
 import { describeEnd, finalReason, reconnect } from "./_reconnect.ts";
 import type { RegistrationReply } from "./_registration.ts";
@@ -89,6 +95,8 @@ export class SwitchboardClient implements AsyncDisposable {
   readonly #queue: string[] = [];
   readonly #stateChanged = new WakeList();
   #session: Session;
+  /** Which of `options.servers` answered last. */
+  #server = 0;
   #state: ClientState;
   #supervisor: Promise<void> | undefined;
   #quitting = false;
@@ -99,8 +107,9 @@ export class SwitchboardClient implements AsyncDisposable {
   /** Set while `dormant`: ends the wait. */
   #wakeDormant: (() => void) | undefined;
 
-  private constructor(options: ResolvedClientOptions, link: ClientLink) {
+  private constructor(options: ResolvedClientOptions, link: ClientLink, server: number) {
     this.options = options;
+    this.#server = server;
     this.address = link.address;
     this.closed = new Promise((resolve) => this.#resolveEnd = resolve);
     this.#session = this.#sessionOn(link);
@@ -109,14 +118,15 @@ export class SwitchboardClient implements AsyncDisposable {
   }
 
   /**
-   * Connects and waits for the server's greeting.
+   * Connects and waits for the server's greeting (trying the `fallbacks` in turn when the
+   * server cannot be reached).
    * @throws {ConnectError} with code `refused`, `unreachable`, `timeout`, `access-denied`,
    * `server-full`, `shutting-down`, `not-switchboard` or `closed`.
    */
   static async connect(options: ClientOptions = {}): Promise<SwitchboardClient> {
     const resolved = resolveClientOptions(options);
-    const link = await ClientLink.open(linkOptions(resolved));
-    return new SwitchboardClient(resolved, link);
+    const { link, server } = await openFirstReachable(resolved, 0);
+    return new SwitchboardClient(resolved, link, server);
   }
 
   /** The server's most recent greeting. */
@@ -370,8 +380,13 @@ export class SwitchboardClient implements AsyncDisposable {
   }
 
   /** Connects again; `undefined` (and no new session) when the client closed meanwhile. */
+  /**
+   * A new connection for a reconnect: to the server that answered last, then to each other of
+   * `servers` in turn when it cannot be reached.
+   */
   async #reopen(): Promise<Session | undefined> {
-    const link = await ClientLink.open(linkOptions(this.options));
+    const { link, server } = await openFirstReachable(this.options, this.#server);
+    this.#server = server;
     if (this.#state === "closed") {
       link.close();
       return undefined;
@@ -485,12 +500,35 @@ export class SwitchboardClient implements AsyncDisposable {
   }
 }
 
-function linkOptions(options: ResolvedClientOptions): LinkOptions {
+/**
+ * A connection to the first of `options.servers` that can be reached, starting at `start`; the
+ * last error when none can. Refusals that are answers (`access-denied`) end the search.
+ */
+async function openFirstReachable(
+  options: ResolvedClientOptions,
+  start: number,
+): Promise<{ link: ClientLink; server: number }> {
+  const servers = options.servers;
+  for (let tried = 0;; tried++) {
+    const server = (start + tried) % servers.length;
+    try {
+      return { link: await ClientLink.open(linkOptions(options, servers[server])), server };
+    } catch (error) {
+      const unreachable = error instanceof ConnectError && error.code !== "access-denied";
+      if (!unreachable || tried + 1 >= servers.length) throw error;
+    }
+  }
+}
+
+function linkOptions(
+  options: ResolvedClientOptions,
+  server: ServerAddress = options.servers[0]!,
+): LinkOptions {
   return {
-    hostname: options.hostname,
-    port: options.port,
+    hostname: server.hostname,
+    port: server.port,
     connectTimeoutMs: options.connectTimeout * 1000,
-    dial: options.dial,
+    dial: server.dial,
   };
 }
 

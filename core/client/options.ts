@@ -63,6 +63,23 @@ export interface ClientOptions {
    * @default {false}
    */
   linger?: boolean;
+  /**
+   * Other servers to try, in order, when a reconnect cannot reach the current one: the other
+   * nodes of a cluster, where the session is resumed with nothing lost (docs/cluster.md). Dialled
+   * as the first server is (TCP, or TLS with the same `tls` settings); not used with `dial`.
+   * @default {[]}
+   */
+  fallbacks?: readonly { hostname: string; port: number }[];
+}
+
+/** A server a client may connect to, and how. */
+export interface ServerAddress {
+  /** Host name or address. */
+  readonly hostname: string;
+  /** Port. */
+  readonly port: number;
+  /** How to open the connection; `undefined` is TCP. */
+  readonly dial: Dialer | undefined;
 }
 
 /** The options a client runs with, defaults filled in. */
@@ -94,6 +111,8 @@ export interface ResolvedClientOptions {
   ack: boolean;
   /** See {@linkcode ClientOptions.linger}. */
   linger: boolean;
+  /** The server, then {@linkcode ClientOptions.fallbacks}: what a reconnect tries in turn. */
+  servers: readonly ServerAddress[];
 }
 
 /**
@@ -111,11 +130,18 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
   const hostname = options.hostname ?? "127.0.0.1";
   const port = options.port ?? 12345;
   const tls = options.tls === true ? {} : options.tls === false ? undefined : options.tls;
+  const dialerFor = (hostname: string, port: number): Dialer | undefined =>
+    tls === undefined ? undefined : (signal) => dialTls(hostname, port, signal, tls);
+  const dial = options.dial ?? dialerFor(hostname, port);
+  const fallbacks = options.dial === undefined ? options.fallbacks ?? [] : [];
   return {
     hostname,
     port,
-    dial: options.dial ??
-      (tls === undefined ? undefined : (signal) => dialTls(hostname, port, signal, tls)),
+    dial,
+    servers: [
+      { hostname, port, dial },
+      ...fallbacks.map((f) => ({ ...f, dial: dialerFor(f.hostname, f.port) })),
+    ],
     connectTimeout: options.connectTimeout ?? 5,
     reconnectInterval,
     reconnectTimeout: options.reconnectTimeout ?? 120,

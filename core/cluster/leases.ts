@@ -122,6 +122,26 @@ export class Leases {
     }
   }
 
+  /**
+   * Takes `name` over from `from` (`<slot>:<instance>`, a node that handed a session over or
+   * died): a compare-and-set, so a name someone else got meanwhile stays theirs. Otherwise the same
+   * as {@linkcode Leases.claim}.
+   */
+  async takeOver(name: string, from: string): Promise<Claim> {
+    const key = nameKeyOf(name);
+    try {
+      const entry = await within(this.#names.get(key));
+      if (entry === null || entry.operation !== "PUT") return await this.claim(name);
+      const holder = entry.string();
+      if (holder === this.owner) return "ok";
+      if (holder !== from) return await this.claim(name);
+      await within(this.#names.update(key, this.owner, entry.revision));
+      return "ok";
+    } catch (error) {
+      return isTaken(error) ? "taken" : "unavailable";
+    }
+  }
+
   /** Gives `name` up if `owner` (this node by default) still holds it. */
   async release(name: string, owner = this.owner): Promise<void> {
     const key = nameKeyOf(name);

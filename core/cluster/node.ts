@@ -10,7 +10,15 @@
 
 import type { Logger } from "@logtape/logtape";
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { ClusterState, ClusterView, ConnectionHandle, NodeStats } from "../server/context.ts";
+import type {
+  ClusterState,
+  ClusterView,
+  ConnectionHandle,
+  NodeStats,
+  SessionTakeover,
+} from "../server/context.ts";
+import type { Sessions } from "../server/sessions.ts";
+import { ClusterSessions, SESSION_ENTRY_TTL_MS } from "./session_directory.ts";
 import type { ServerStats } from "../server/stats.ts";
 import type { Group, Hub, HubObserver, Peer } from "../server/hub.ts";
 import type { CongestionGate } from "../server/congestion.ts";
@@ -22,6 +30,9 @@ import { Subjects } from "./subjects.ts";
 import { encodeBatch } from "./wire.ts";
 import { Backpressure, CONGESTION_POLL_MS } from "./backpressure.ts";
 import { relayBatch, subjectOf } from "./relay.ts";
+import { ID_SLOT_SPAN } from "../protocol/message_ids.ts";
+import { nameKey } from "../protocol/grammar.ts";
+import { HeldSession } from "../server/sessions.ts";
 
 /**
  * A node not heard from for this long (no heartbeat, no message) is lost: its users leave with
@@ -30,8 +41,6 @@ import { relayBatch, subjectOf } from "./relay.ts";
 export const NODE_LOST_MS = 3500;
 /** A link lost for this long is announced to the clients (ms). */
 export const LINK_LOST_NOTICE_MS = 1000;
-/** Ids of node slot `s` are `s × ID_SLOT_SPAN + n`: unique cluster-wide, increasing per node. */
-export const ID_SLOT_SPAN = 2 ** 41;
 
 /** What a node needs from its server. */
 export interface ClusterParts {
@@ -41,6 +50,10 @@ export interface ClusterParts {
   readonly gate: CongestionGate;
   /** The server's counters, for `:stats` on any node. */
   stats(): ServerStats;
+  /** The sessions: listed cluster-wide, handed over to a node where one is resumed. */
+  readonly sessions: Sessions;
+  /** Seconds a broken session is held (`--resume-grace`): how long a lost node's users may resume. */
+  resumeGrace(): number;
   readonly log: Logger;
 }
 
@@ -54,6 +67,8 @@ export interface ClusterSettings {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+/** What `#request` answers when nobody subscribes to the node's subject any more. */
+const NO_RESPONDERS = "\u0000no responders";
 
 /** A cluster node; see the module comment. */
 export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
@@ -73,6 +88,12 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
   #closed = false;
   #timers: ReturnType<typeof setInterval>[] = [];
   readonly #backpressure: Backpressure;
+  #sessions: ClusterSessions | undefined;
+  /**
+   * Nodes lost lately (by instance id): when, and their users with their groups, whose sessions
+   * may still be resumed here for the resume grace.
+   */
+  readonly #lost = new Map<string, { at: number; users: Map<string, string[]> }>();
 
   /** A node for the server with `parts`; {@linkcode ClusterNode.start} joins. */
   constructor(parts: ClusterParts, settings: ClusterSettings) {
@@ -136,6 +157,7 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
         .catch(() => kvm.open(name));
     const nodes = await bucket(`${this.#settings.name}-nodes`, LEASE_MS);
     const names = await bucket(`${this.#settings.name}-names`, 0);
+    const sessions = await bucket(`${this.#settings.name}-sessions`, SESSION_ENTRY_TTL_MS);
     const leases = new Leases(nodes, names, this.instance);
     const slot = await leases.takeSlot();
     this.#leases = leases;
@@ -154,7 +176,13 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
     nc.subscribe(s.node(slot), {
       callback: (_, m) => void m.respond(encoder.encode(this.#onRequest(m.data))),
     });
+    this.#sessions = new ClusterSessions(
+      sessions,
+      () => ({ instance: this.instance, slot: this.slot }),
+      (error) => this.#parts.log.debug("session directory: {error}", { error }),
+    );
     this.#up = true;
+    this.#parts.sessions.listIn(this.#sessions);
     this.#parts.hub.observer = this;
     this.#parts.recorder.addKeeper(this);
     this.#hello();
@@ -203,6 +231,81 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
       // Whoever answered is shown.
     }
     return all.sort((a, b) => a.slot - b.slot);
+  }
+
+  /**
+   * Takes over the session of `token` from the node that holds it (`:resume` of a session this
+   * node does not know): that node hands it over if it is alive; if it was lost, its users may be
+   * resumed here within the resume grace. The name is taken over from that node in the bucket.
+   */
+  async takeOverSession(token: string): Promise<SessionTakeover | { refused: string }> {
+    const directory = this.#sessions;
+    if (!this.#up || directory === undefined || this.#leases === undefined) {
+      return { refused: "the cluster cannot be reached now; try again soon" };
+    }
+    const entry = await directory.find(token).catch(() => undefined);
+    if (entry === undefined || entry.node === this.instance) {
+      return { refused: "unknown or expired session" };
+    }
+    let groups: string[] | undefined;
+    // A node that died a moment ago is still counted alive, but nobody answers for it any more.
+    const answer = this.#nodes.has(entry.node)
+      ? await this.#request(entry.slot, { op: "handover", token, to: this.instance })
+      : NO_RESPONDERS;
+    if (answer !== NO_RESPONDERS) {
+      const handed = answer === undefined
+        ? undefined
+        : parse<{ groups: string[] }>(encoder.encode(answer));
+      if (handed?.groups === undefined) {
+        return { refused: `its node could not hand it over (${answer ?? "no answer"})` };
+      }
+      groups = handed.groups;
+    } else {
+      const remote = this.#roster.find(entry.name, entry.node);
+      const lost = this.#lost.get(entry.node);
+      if (remote !== undefined) groups = [...remote.groups].map((group) => group.name);
+      else if (lost !== undefined && Date.now() - lost.at <= this.#parts.resumeGrace() * 1000) {
+        groups = lost.users.get(nameKey(entry.name));
+      }
+      if (groups === undefined) return { refused: "its node is gone, and the session with it" };
+    }
+    const claim = await this.#leases.takeOver(entry.name, `${entry.slot}:${entry.node}`);
+    if (claim !== "ok") {
+      return {
+        refused: claim === "taken"
+          ? "its name was taken meanwhile"
+          : "the cluster cannot be reached now",
+      };
+    }
+    return { ...entry, groups };
+  }
+
+  /**
+   * Puts `peer`, a connection that took a session over, in the user's place: silently in place
+   * of the user's remote peer (everyone else's nodes move it here), or, when the user had left
+   * already (its node was lost), as a new arrival in its groups.
+   */
+  placeSession(peer: Peer, takeover: SessionTakeover): void {
+    const hub = this.#parts.hub;
+    const remote = hub.find(takeover.name);
+    if (remote instanceof RemotePeer) {
+      this.#roster.forget(remote);
+      hub.swap(remote, peer);
+      this.#publish({
+        op: "move",
+        node: this.instance,
+        name: peer.name,
+        groups: [...peer.groups].map((group) => group.name),
+      });
+      return;
+    }
+    peer.name = takeover.name;
+    hub.register(peer);
+    for (const name of takeover.groups) {
+      const group = hub.findGroup(name);
+      if (group === undefined) hub.createGroup(name, peer);
+      else hub.join(peer, group);
+    }
   }
 
   #ownStats(): NodeStats {
@@ -321,10 +424,13 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
     this.#heard(beat.node, beat.slot);
   }
 
-  /** A request from another node about a user of this one: `kick` or `rename`. */
+  /** A request from another node about a user of this one: `kick`, `rename` or `handover`. */
   #onRequest(data: Uint8Array): string {
-    const request = parse<{ op: string; name: string; text?: string; to?: string }>(data);
+    const request = parse<{ op: string; name: string; text?: string; to?: string; token?: string }>(
+      data,
+    );
     const hub = this.#parts.hub;
+    if (request?.op === "handover") return this.#handOver(request.token ?? "", request.to ?? "");
     const peer = request === undefined ? undefined : hub.find(request.name);
     if (peer === undefined || peer instanceof RemotePeer) return "no such user";
     if (request?.op === "kick") {
@@ -337,6 +443,25 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
       return "ok";
     }
     return "bad request";
+  }
+
+  /**
+   * Hands the session of `token` to node `to`, where it is being resumed: the user becomes a
+   * remote peer of that node here, without a `LEAVE`; a connection still open is replaced.
+   */
+  #handOver(token: string, to: string): string {
+    const handed = token === "" || to === "" ? undefined : this.#parts.sessions.handOver(token);
+    if (handed === undefined) return "no such session";
+    const moved = this.#roster.adopt(handed.name, to);
+    this.#parts.hub.swap(handed.previous, moved);
+    if (!(handed.previous instanceof HeldSession)) {
+      void (handed.previous as ConnectionHandle).close?.("replaced", "resumed on another node");
+    }
+    this.#parts.log.info("session of {name} handed over to node {node}", {
+      name: handed.name,
+      node: to,
+    });
+    return JSON.stringify({ groups: handed.groups.map((group) => group.name) });
   }
 
   #heard(node: string, slot?: number): void {
@@ -367,6 +492,7 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
       if (now - seen < NODE_LOST_MS) continue;
       this.#nodes.delete(node);
       this.#backpressure.set(node, false);
+      this.#lost.set(node, { at: now, users: this.#roster.usersOf(node) });
       const peers = this.#roster.dropNode(node, "node-lost");
       this.#parts.log.warn("node {node} lost: {count} users left", { node, count: peers.length });
       // Whoever sees it first frees the names (a compare-and-set: the others find them gone).
@@ -374,6 +500,8 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
         for (const peer of peers) void this.#leases?.release(peer.name, `${slot}:${node}`);
       }
     }
+    const grace = this.#parts.resumeGrace() * 1000;
+    for (const [node, { at }] of this.#lost) if (now - at > grace) this.#lost.delete(node);
     // Remote users whose node never said a word (a roster from a node already lost).
     for (const node of [...this.#roster.nodes()]) {
       if (!this.#nodes.has(node)) this.#roster.dropNode(node, "node-lost");
@@ -468,6 +596,21 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
 
   #closeRemote(peer: RemotePeer, reason: string, text: string): Promise<void> {
     return this.#ask(peer, { op: reason === "kicked" ? "kick" : reason, name: peer.name, text });
+  }
+
+  /**
+   * Sends `request` to the node with `slot`: its answer, {@linkcode NO_RESPONDERS} when the bus
+   * knows nobody listens there (the node is gone), or `undefined` when no answer came in time.
+   */
+  async #request(slot: number, request: Record<string, string>): Promise<string | undefined> {
+    if (this.#nc === undefined || !this.#up) return undefined;
+    const payload = encoder.encode(JSON.stringify(request));
+    try {
+      return (await within(this.#nc.request(this.#subjects.node(slot), payload))).string();
+    } catch (error) {
+      const text = `${error} ${(error as Error)?.cause ?? ""}`;
+      return /no responders/i.test(text) ? NO_RESPONDERS : undefined;
+    }
   }
 
   /** Sends a request about `peer` to its node; failures are logged. */

@@ -16,7 +16,9 @@ import { decodeBatch } from "./wire.ts";
  * from elsewhere, a private message to a local user, an offline message).
  */
 export function subjectOf(batch: RecordedBatch, subjects: Subjects): string | undefined {
-  if (batch.sender instanceof RemotePeer) return undefined;
+  // Relayed batches came from the bus: publishing them again would echo them around the cluster
+  // (a console line, or a sender whose `JOIN` has not arrived, has no remote peer to tell by).
+  if (batch.relayed === true || batch.sender instanceof RemotePeer) return undefined;
   switch (batch.route.kind) {
     case "lobby":
       return subjects.lobby;
@@ -63,15 +65,23 @@ export function relayBatch(
     target = `#${group.name}`;
   } else {
     const peer = hub.find(Subjects.nameIn(subject));
-    if (peer === undefined || peer instanceof RemotePeer) return false;
+    if (peer === undefined) return false;
     route = { kind: "user", peer };
     target = peer.name;
+    if (peer instanceof RemotePeer) {
+      // For a user of another node: kept only, in case its session is resumed here.
+      parts.recorder.relay(
+        { ...batch, route, target, sender: hub.find(batch.from), relayed: true },
+        false,
+      );
+      return false;
+    }
   }
   const sender = hub.find(batch.from);
   // A full queue takes relayed bytes (up to a bound): their sender is held on its own node.
   parts.gate.relaying = true;
   try {
-    parts.recorder.relay({ ...batch, route, target, sender });
+    parts.recorder.relay({ ...batch, route, target, sender, relayed: true });
   } finally {
     parts.gate.relaying = false;
   }

@@ -10,6 +10,7 @@
  */
 
 import type { Group, Hub, Peer } from "../server/hub.ts";
+import { nameKey } from "../protocol/grammar.ts";
 
 /** A user of another node. */
 export class RemotePeer implements Peer {
@@ -47,7 +48,9 @@ export type RosterEvent =
   | { op: "rename"; node: string; name: string; from: string }
   | { op: "gjoin"; node: string; name: string; group: string }
   | { op: "gpart"; node: string; name: string; group: string; reason: string }
-  | { op: "roster"; node: string; users: [string, string[]][] };
+  | { op: "roster"; node: string; users: [string, string[]][] }
+  /** A session of another node was resumed on `node`: its user is there now, with `groups`. */
+  | { op: "move"; node: string; name: string; groups: string[] };
 
 /** The remote users, by node; applies roster events to the hub. */
 export class Roster {
@@ -122,6 +125,22 @@ export class Roster {
         if (peer !== undefined && group !== undefined) hub.leave(peer, group, event.reason);
         return;
       }
+      case "move": {
+        const peer = hub.find(event.name);
+        if (peer instanceof RemotePeer) {
+          if (peer.node !== event.node) hub.swap(peer, this.adopt(peer.name, event.node, peer));
+          return;
+        }
+        // Gone already here (its node was lost): it comes back.
+        if (peer !== undefined) return;
+        const joined = this.#join(event.node, event.name);
+        if (joined !== undefined) {
+          for (const group of event.groups) {
+            this.#joinGroup(joined, group);
+          }
+        }
+        return;
+      }
       case "roster": {
         const listed = new Set<RemotePeer>();
         for (const [name, groups] of event.users) {
@@ -136,6 +155,34 @@ export class Roster {
         return;
       }
     }
+  }
+
+  /**
+   * A remote peer for user `name` of `node`, counted as that node's but not put in the hub: the
+   * caller swaps it in for the user's current peer (`hub.swap`), silently. `replacing`, a remote
+   * peer of another node, stops being counted there.
+   */
+  adopt(name: string, node: string, replacing?: RemotePeer): RemotePeer {
+    if (replacing !== undefined) this.forget(replacing);
+    const peer = new RemotePeer(name, node, this.#close);
+    let set = this.#byNode.get(node);
+    if (set === undefined) this.#byNode.set(node, set = new Set());
+    set.add(peer);
+    return peer;
+  }
+
+  /** Stops counting `peer` (a local connection took its place in the hub). */
+  forget(peer: RemotePeer): void {
+    this.#byNode.get(peer.node)?.delete(peer);
+  }
+
+  /** The users of `node` with the names of their groups, by case-folded name. */
+  usersOf(node: string): Map<string, string[]> {
+    const users = new Map<string, string[]>();
+    for (const peer of this.#byNode.get(node) ?? []) {
+      users.set(nameKey(peer.name), [...peer.groups].map((group) => group.name));
+    }
+    return users;
   }
 
   /** Removes every user of `node` (it stopped answering): `LEAVE <name> <reason>`. */

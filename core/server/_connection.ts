@@ -622,8 +622,8 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
   }
 
   /** Takes over a session; see {@linkcode Session.resume}. */
-  resume(token: string, lastId: number): void {
-    this.#lines.resume(token, lastId);
+  resume(token: string, lastIds: readonly number[]): void {
+    this.#lines.resume(token, lastIds);
   }
 
   /** A payload to this client broke: its framing is lost, so the connection ends. */

@@ -298,12 +298,15 @@ export class LineHandler {
   }
 
   /** Takes over the session of `token`; see `Session.resume` in context.ts. */
-  resume(token: string, lastId: number): void {
+  resume(token: string, lastIds: readonly number[]): void {
+    const { sessions, cluster } = this.#ctx;
+    if (cluster !== undefined && !sessions.has(token)) {
+      return this.#resumeFromCluster(token, lastIds);
+    }
     const connection = this.#connection;
-    const { hub, gate, log, events, sessions } = this.#ctx;
     const idsBefore = connection.ids;
     connection.ids = true;
-    const outcome = sessions.resume(token, lastId, connection);
+    const outcome = sessions.resume(token, lastIds, connection);
     if ("refused" in outcome) {
       connection.ids = idsBefore;
       connection.send(errLine("bad-session", outcome.refused));
@@ -311,28 +314,69 @@ export class LineHandler {
     }
     sessions.idsChanged(true);
     const previous = outcome.previous;
-    connection.registered = true;
     connection.account = previous.account;
     if (previous.admin === true) connection.admin = true;
+    this.#welcomeBack(outcome.token, outcome.replay, outcome.count);
+    if (!(previous instanceof HeldSession)) {
+      // The server still thought that connection alive: the client noticed the break first.
+      const live = previous as unknown as LineConnection;
+      void live.close("replaced", "resumed from another connection");
+    }
+  }
+
+  /**
+   * A session this node does not hold, in a cluster: another node may (or did, if it was lost).
+   * The connection handles its next line once the takeover is settled.
+   */
+  #resumeFromCluster(token: string, lastIds: readonly number[]): void {
+    const connection = this.#connection;
+    const { sessions, hub, cluster } = this.#ctx;
+    connection.session!.defer(async () => {
+      const takeover = await cluster!.takeOverSession(token);
+      if ("refused" in takeover) {
+        connection.send(errLine("bad-session", takeover.refused));
+        return;
+      }
+      if (!connection.open || connection.registered) {
+        cluster!.release(takeover.name);
+        return;
+      }
+      connection.ids = true;
+      connection.name = takeover.name;
+      connection.account = takeover.account;
+      if (takeover.admin) connection.admin = true;
+      cluster!.placeSession(connection, takeover);
+      const adopted = sessions.adopt(connection, lastIds, takeover.start);
+      if ("refused" in adopted) {
+        // In its place already, as everyone was told: it leaves as it would have from its node.
+        hub.remove(connection, "quit");
+        connection.send(errLine("bad-session", adopted.refused));
+        return;
+      }
+      sessions.idsChanged(true);
+      this.#welcomeBack(adopted.token, adopted.replay, adopted.count);
+    });
+  }
+
+  /** `WELCOME`, `SESSION`, the replay and `OK resume <count>` for a resumed session. */
+  #welcomeBack(token: string, replay: readonly Uint8Array[], count: number): void {
+    const connection = this.#connection;
+    const { hub, gate, log, events } = this.#ctx;
+    connection.registered = true;
     if (connection.outbound.congested) gate.set(connection, true);
     const online = hub.online;
     const name = connection.name;
     connection.send(
       formatLine("WELCOME", [name, online], `Welcome back ${name}! ${online} online.`),
     );
-    connection.send(formatLine("SESSION", [outcome.token]));
+    connection.send(formatLine("SESSION", [token]));
     // Past the queue limit if need be: the replay is bounded by what the session may miss.
-    for (const part of outcome.replay) connection.outbound.enqueue(part, true);
-    connection.send(okLine("resume", outcome.count));
-    if (!(previous instanceof HeldSession)) {
-      // The server still thought that connection alive: the client noticed the break first.
-      const live = previous as unknown as LineConnection;
-      void live.close("replaced", "resumed from another connection");
-    }
+    for (const part of replay) connection.outbound.enqueue(part, true);
+    connection.send(okLine("resume", count));
     log.conn.info("resumed {name} ({peer}): {count} messages replayed", {
       name,
       peer: connection.address,
-      count: outcome.count,
+      count,
     });
     events.emit("register", { id: connection.id, name, address: connection.address });
   }

@@ -138,9 +138,10 @@ export interface Session {
   setIds(on: boolean): void;
   /**
    * Takes over the session of `token` (`:resume`, before a name): `WELCOME`, `SESSION`, the
-   * messages after `lastId`, `OK resume <count>`; or `ERR bad-session`.
+   * messages the client did not see, `OK resume <count>`; or `ERR bad-session`. `lastIds` are the
+   * newest message ids it saw, one per cluster node (one id on a single server).
    */
-  resume(token: string, lastId: number): void;
+  resume(token: string, lastIds: readonly number[]): void;
   /** Whether message acknowledgements are on. */
   readonly ack: boolean;
 }
@@ -161,8 +162,26 @@ export interface NodeStats {
   readonly stats: Readonly<Record<string, number>>;
 }
 
+/** A session of another node, taken over for a `:resume` here. */
+export interface SessionTakeover {
+  /** The user's name (already taken over in the cluster's name bucket). */
+  readonly name: string;
+  /** The names of its groups. */
+  readonly groups: readonly string[];
+  /** When the session began (ms since the epoch): what the replay starts from. */
+  readonly start: number;
+  /** Admin rights it carries. */
+  readonly admin: boolean;
+  /** The account it is logged in as. */
+  readonly account?: string | undefined;
+}
+
 /** What the server asks of its cluster (`core/cluster/`): names unique cluster-wide, per-node stats. */
 export interface ClusterView {
+  /** Takes over a session another node holds (or held, if it was lost); or says why not. */
+  takeOverSession(token: string): Promise<SessionTakeover | { refused: string }>;
+  /** Puts `peer` in the place of the user whose session it took over. */
+  placeSession(peer: Peer, takeover: SessionTakeover): void;
   /** Claims `name` for a user of this node: `ok`, `taken` elsewhere, or `unavailable` (no bus). */
   claim(name: string): Promise<"ok" | "taken" | "unavailable">;
   /** Gives `name` up. */

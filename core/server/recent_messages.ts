@@ -13,6 +13,8 @@
 
 import { prefixIds, type RecordedBatch } from "./record.ts";
 import type { Group, Peer } from "./hub.ts";
+import { nameKey } from "../protocol/grammar.ts";
+import { idSlot } from "../protocol/message_ids.ts";
 
 /**
  * One recorded batch, with who sent it and to whom as session numbers (see `sessions.ts`). Only
@@ -35,6 +37,12 @@ interface Entry {
   readonly to: number | undefined;
   /** The group, for a group message. */
   readonly group: Group | undefined;
+  /** The slot of the node that recorded it (see `message_ids.ts`). */
+  readonly slot: number;
+  /** The sender's name, case-folded: a session resumed from another node is named, not numbered. */
+  readonly fromKey: string;
+  /** The recipient's name, case-folded, for a private message. */
+  readonly toKey: string | undefined;
 }
 
 /** Who a replay is for: its session, and the groups it is in. */
@@ -45,6 +53,14 @@ export interface ReplayTarget {
   readonly groups: ReadonlySet<Group>;
 }
 
+/** Who a replay for a session of another node is for: its name and its groups here. */
+export interface NamedReplayTarget {
+  /** The session's name. */
+  readonly name: string;
+  /** Its groups, as this node's hub holds them. */
+  readonly groups: ReadonlySet<Group>;
+}
+
 /** The recent messages; see the module comment. */
 export class RecentMessages {
   readonly #entries: Entry[] = [];
@@ -52,6 +68,8 @@ export class RecentMessages {
   #bytes = 0;
   /** Every position below this one may be missing: evicted, or recorded while nothing was kept. */
   #gapPos = 0;
+  /** Every message recorded since this time (ms) is kept: nothing later was evicted or skipped. */
+  #keptSince = Date.now();
   #nextPos = 0;
   readonly #maxBytes: number;
   readonly #maxAgeMs: number;
@@ -91,6 +109,9 @@ export class RecentMessages {
       from: this.#sessionOf(batch.sender),
       to: route.kind === "user" ? this.#sessionOf(route.peer) : undefined,
       group: route.kind === "group" ? route.group : undefined,
+      slot: idSlot(batch.firstId),
+      fromKey: nameKey(batch.from),
+      toKey: route.kind === "user" ? nameKey(route.peer.name) : undefined,
     });
     this.#nextPos += batch.count;
     this.#bytes += batch.wire.length;
@@ -100,6 +121,7 @@ export class RecentMessages {
   /** Notes that `batch` was not kept (nobody could resume): its messages are a gap. */
   skip(batch: RecordedBatch): void {
     this.#gapPos = this.#nextPos += batch.count;
+    this.#keptSince = Math.max(this.#keptSince, batch.time + 1);
   }
 
   /**
@@ -149,16 +171,71 @@ export class RecentMessages {
     return { parts, count };
   }
 
+  /**
+   * The messages for a session another node held, which this node cannot number: everything
+   * addressed to `target` (by name) that the session had not seen, as `@<id> <line>` bytes in
+   * the order they arrived here. `seen` is the newest id the client saw from each node's slot
+   * (one node's messages arrive everywhere in the order of their ids, so that describes exactly
+   * what it saw); slots it saw nothing from replay what they recorded since `since` (the session's
+   * start). Returns `undefined` when some of those messages are no longer kept.
+   */
+  replayNamed(
+    target: NamedReplayTarget,
+    seen: ReadonlyMap<number, number>,
+    since: number,
+  ): { parts: Uint8Array[]; count: number } | undefined {
+    if (!this.#coversNamed(seen, since)) return undefined;
+    const key = nameKey(target.name);
+    const parts: Uint8Array[] = [];
+    let count = 0;
+    for (let i = this.#head; i < this.#entries.length; i++) {
+      const entry = this.#entries[i]!;
+      const addressed = entry.private
+        ? entry.toKey === key
+        : entry.fromKey !== key && (entry.group === undefined || target.groups.has(entry.group));
+      if (!addressed) continue;
+      const newest = seen.get(entry.slot);
+      let skip = 0;
+      if (newest === undefined) {
+        if (entry.time < since) continue;
+      } else {
+        skip = Math.max(0, Math.min(entry.count, newest - entry.firstId + 1));
+        if (skip === entry.count) continue;
+      }
+      const { wire, firstId } = entry;
+      parts.push(prefixIds(skip === 0 ? wire : dropLines(wire, skip), firstId + skip));
+      count += entry.count - skip;
+    }
+    return { parts, count };
+  }
+
+  /**
+   * Whether everything a named replay needs is kept: all since `since`, or for every slot in
+   * `seen` a message at or before the one the client saw (eviction goes oldest first, so all later
+   * ones are here).
+   */
+  #coversNamed(seen: ReadonlyMap<number, number>, since: number): boolean {
+    if (this.#keptSince <= since) return true;
+    const overlapping = new Set<number>();
+    for (let i = this.#head; i < this.#entries.length; i++) {
+      const entry = this.#entries[i]!;
+      const newest = seen.get(entry.slot);
+      if (newest !== undefined && entry.firstId <= newest) overlapping.add(entry.slot);
+    }
+    return overlapping.size === seen.size;
+  }
+
   #evict(now: number): void {
     const entries = this.#entries;
     while (
       this.#head < entries.length &&
       (this.#bytes > this.#maxBytes || now - entries[this.#head]!.time > this.#maxAgeMs)
     ) {
-      const { wire, pos, count } = entries[this.#head]!;
+      const { wire, pos, count, time } = entries[this.#head]!;
       entries[this.#head++] = undefined as unknown as Entry;
       this.#bytes -= wire.length;
       this.#gapPos = Math.max(this.#gapPos, pos + count);
+      this.#keptSince = Math.max(this.#keptSince, time + 1);
     }
     // Compact now and then, so the array does not grow with everything ever evicted.
     if (this.#head > 1024 && this.#head * 2 > entries.length) {

@@ -101,6 +101,8 @@ export interface RecordedBatch {
   readonly wire: Uint8Array;
   /** Bytes of each line before its text (the same for every line of the batch). */
   readonly prefixLength: number;
+  /** Recorded by another cluster node and relayed here (`Recorder.relay`), not recorded here. */
+  readonly relayed?: boolean;
 }
 
 /**
@@ -173,13 +175,20 @@ export class Recorder {
 
   /**
    * Delivers a batch another cluster node recorded (its ids, its wire lines) to the peers here, as
-   * {@linkcode Recorder.record} delivers, and hands it to the keepers. Nothing is encoded again.
+   * {@linkcode Recorder.record} delivers, and hands it to the keepers (marked `relayed`). Nothing
+   * is encoded again. With `deliver` false it only goes to the keepers: a private message to a
+   * user of another node, kept in case that user's session is resumed here.
    */
-  relay(batch: RecordedBatch): number {
+  relay(received: RecordedBatch, deliver = true): number {
     const { hub, counters } = this.#parts;
+    const batch: RecordedBatch = received.relayed === true
+      ? received
+      : { ...received, relayed: true };
     const { wire, firstId, route, sender } = batch;
     let recipients = 0;
-    if (route.kind === "lobby") {
+    if (!deliver) {
+      // Kept, not delivered.
+    } else if (route.kind === "lobby") {
       recipients = hub.broadcastMessages(wire, sender, withIds(wire, firstId));
     } else if (route.kind === "group") {
       recipients = hub.groupMessages(route.group, wire, sender, withIds(wire, firstId));

@@ -305,6 +305,8 @@ class SwitchboardServer implements Server, ServerContext {
         recorder: this.recorder,
         gate: this.gate,
         stats: () => this.snapshot(),
+        sessions: this.sessions,
+        resumeGrace: () => this.options.resumeGrace,
         log: getLogger(["switchboard", "cluster"]),
       },
       { urls: options.cluster, name: options.clusterName },

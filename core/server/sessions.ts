@@ -18,6 +18,11 @@
  * - A resume may also take over a connection the server still thinks alive (the client noticed
  *   the broken line first): that connection is closed with `BYE replaced`.
  *
+ * - In a cluster a session may also be resumed on another node (its own lost, or the client
+ *   moved): the nodes find it through a {@linkcode SessionDirectory} (`core/cluster/`), the node
+ *   that held it hands it over ({@linkcode Sessions.handOver}) and the new node replays what the
+ *   client had not seen from its own recent messages ({@linkcode Sessions.adopt}).
+ *
  * Sessions live in memory: a server restart ends them all (a client then registers again).
  * @module
  */
@@ -26,6 +31,25 @@ import type { DisconnectReason } from "../protocol/errors.ts";
 import type { Group, Hub, Peer } from "./hub.ts";
 import type { MessageKeeper, RecordedBatch } from "./record.ts";
 import { RecentMessages } from "./recent_messages.ts";
+import { newestBySlot } from "../protocol/message_ids.ts";
+
+/** Where a cluster lists its sessions, so that another node can take one over. */
+export interface SessionDirectory {
+  /** A session was opened (or got a new token) for `peer`, at `start` (ms). */
+  opened(token: string, peer: SessionPeer, start: number): void;
+  /** The session of `token` ended, or its token changed. */
+  closed(token: string): void;
+}
+
+/** A session this node handed to another node: what that node needs to take it over. */
+export interface HandedOverSession {
+  /** The session's name. */
+  readonly name: string;
+  /** Its groups. */
+  readonly groups: readonly Group[];
+  /** The peer it was held by: a live connection (to close) or a placeholder (already ended). */
+  readonly previous: SessionPeer;
+}
 
 /** A peer a session can belong to: a live connection, or the placeholder of a held one. */
 export interface SessionPeer extends Peer {
@@ -47,6 +71,8 @@ export interface SessionRecord {
   readonly startId: number;
   /** The position of the first message the session could receive (`RecentMessages.position`). */
   readonly startPos: number;
+  /** When it was opened (ms since the epoch). */
+  readonly start: number;
 }
 
 /** What the session table needs from its server. */
@@ -111,6 +137,11 @@ export class Sessions implements MessageKeeper {
   /** Live connections with ids on: while there are none (and nobody is held), nothing is kept. */
   #idsOn = 0;
   #serials = 0;
+  /**
+   * The cluster's list of sessions, when this server is a node of one; messages are then always
+   * kept, since a session of another node may be resumed here.
+   */
+  #directory: SessionDirectory | undefined;
 
   /** A table for the server behind `parts`. */
   constructor(parts: SessionsParts) {
@@ -132,17 +163,27 @@ export class Sessions implements MessageKeeper {
     return this.#recent.bytes;
   }
 
+  /** Lists every session in `directory` from now on (a cluster node joined). */
+  listIn(directory: SessionDirectory): void {
+    this.#directory = directory;
+    for (const record of this.#byToken.values()) {
+      directory.opened(record.token, record.peer, record.start);
+    }
+  }
+
   /** Opens a session for a peer that just registered; returns its token. */
-  open(peer: SessionPeer): string {
+  open(peer: SessionPeer, start = Date.now()): string {
     const record: Record = {
       serial: ++this.#serials,
       token: newToken(),
       peer,
       startId: this.#parts.nextId(),
       startPos: this.#recent.position,
+      start,
     };
     this.#byToken.set(record.token, record);
     this.#byPeer.set(peer, record);
+    this.#directory?.opened(record.token, peer, start);
     return record.token;
   }
 
@@ -153,8 +194,9 @@ export class Sessions implements MessageKeeper {
 
   /** Takes a batch from the recording point: kept while some session could resume. */
   keep(batch: RecordedBatch): void {
-    if (this.#idsOn > 0 || this.#held.size > 0) this.#recent.add(batch);
-    else this.#recent.skip(batch);
+    if (this.#idsOn > 0 || this.#held.size > 0 || this.#directory !== undefined) {
+      this.#recent.add(batch);
+    } else this.#recent.skip(batch);
   }
 
   /**
@@ -183,15 +225,31 @@ export class Sessions implements MessageKeeper {
     return true;
   }
 
+  /** Whether `token` names a session of this node. */
+  has(token: string): boolean {
+    return this.#byToken.has(token);
+  }
+
   /**
    * Takes the session of `token` over for `next` (a connection that sent `:resume` as its first
-   * line), replaying what it missed after `lastId`; or says why not.
+   * line), replaying what it missed after the last of `lastIds` it saw (the newest id it saw from
+   * each node; one on a single server); or says why not.
    */
-  resume(token: string, lastId: number, next: SessionPeer): ResumedSession | ResumeRefusal {
+  resume(
+    token: string,
+    lastIds: readonly number[],
+    next: SessionPeer,
+  ): ResumedSession | ResumeRefusal {
     const record = this.#byToken.get(token);
     if (record === undefined) return { refused: "unknown or expired session" };
-    // By arrival order: in a cluster, ids from other nodes interleave with this node's.
-    const seen = this.#recent.positionAfter(lastId);
+    // By arrival order: in a cluster, ids from other nodes interleave with this node's. The last
+    // message the client saw is the one of `lastIds` that arrived last.
+    let seen: number | undefined;
+    for (const id of lastIds) {
+      const after = this.#recent.positionAfter(id);
+      if (after !== undefined && (seen === undefined || after > seen)) seen = after;
+    }
+    const lastId = Math.max(...lastIds);
     if (seen === undefined && lastId >= this.#parts.nextId()) {
       return { refused: `no message has id ${lastId} yet` };
     }
@@ -217,11 +275,53 @@ export class Sessions implements MessageKeeper {
     }
     this.#parts.hub.swap(previous, next);
     this.#byToken.delete(record.token);
+    this.#directory?.closed(record.token);
     record.token = newToken();
     record.peer = next;
     this.#byToken.set(record.token, record);
     this.#byPeer.set(next, record);
+    this.#directory?.opened(record.token, next, record.start);
     return { name: next.name, groups, previous, token: record.token, replay: parts, count };
+  }
+
+  /**
+   * Gives the session of `token` up to another node: it ends here without a word (no `LEAVE`:
+   * the user goes on elsewhere). The caller puts the user's new place in the hub (`hub.swap`) and
+   * closes `previous` if it is a live connection.
+   */
+  handOver(token: string): HandedOverSession | undefined {
+    const record = this.#byToken.get(token);
+    if (record === undefined) return undefined;
+    const previous = record.peer;
+    if (previous instanceof HeldSession) {
+      previous.cancel();
+      this.#held.delete(previous);
+    } else if (previous.ids === true) {
+      this.idsChanged(false);
+    }
+    this.#byToken.delete(token);
+    this.#byPeer.delete(previous);
+    return { name: previous.name, groups: [...previous.groups], previous };
+  }
+
+  /**
+   * Opens a session for `next`, a connection that resumed a session of another node (already in
+   * the hub under its name, in its groups), and replays what it had not seen: `lastIds` are the
+   * newest ids it saw, one per node; `since` is when the session began. Refused when some of those
+   * messages are no longer kept here.
+   */
+  adopt(
+    next: SessionPeer,
+    lastIds: readonly number[],
+    since: number,
+  ): { token: string; replay: Uint8Array[]; count: number } | ResumeRefusal {
+    const seen = newestBySlot(lastIds.filter((id) => id > 0));
+    const replay = this.#recent.replayNamed(next, seen, since);
+    if (replay === undefined) {
+      return { refused: "the messages it missed are no longer kept here; register again" };
+    }
+    const token = this.open(next, since);
+    return { token, replay: replay.parts, count: replay.count };
   }
 
   /** Ends every held session without a word (shutdown: nobody is left to tell). */
@@ -239,7 +339,7 @@ export class Sessions implements MessageKeeper {
   }
 
   #forget(record: Record): void {
-    this.#byToken.delete(record.token);
+    if (this.#byToken.delete(record.token)) this.#directory?.closed(record.token);
   }
 }
 

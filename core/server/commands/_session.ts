@@ -9,13 +9,16 @@ import { errLine, formatLine, HELP_LINES, okLine, splitWords } from "../../proto
 import { type CommandFamily, sendUsage } from "./_spec.ts";
 
 /** The session commands. */
+/** At most this many ids in a `:resume`: one per cluster node the client heard from. */
+export const MAX_RESUME_IDS = 64;
+
 export const SESSION_COMMANDS: CommandFamily = {
   help: { needs: "none", usage: ":help", run: help },
   ping: { needs: "name", usage: ":ping", run: (_ctx, caller) => caller.send(okLine("ping")) },
   whoami: { needs: "name", usage: ":whoami", run: whoami },
   ack: { needs: "none", usage: ":ack [on|off]", run: ack },
   ids: { needs: "name", usage: ":ids [on|off]", run: ids },
-  resume: { needs: "none", usage: ":resume <token> <last-id>", run: resume },
+  resume: { needs: "none", usage: ":resume <token> <last-id>[,<last-id>…]", run: resume },
 };
 
 function help(_ctx: ServerContext, caller: Caller): void {
@@ -56,10 +59,18 @@ function ids(_ctx: ServerContext, caller: Caller, rest: string): void {
   caller.send(okLine("ids", session.ids ? "on" : "off"));
 }
 
-/** `:resume <token> <last-id>`, before a name: takes a broken session over. */
+/**
+ * `:resume <token> <last-id>[,<last-id>…]`, before a name: takes a broken session over. The ids
+ * are the newest the client saw from each cluster node (one on a single server), at most
+ * {@linkcode MAX_RESUME_IDS}.
+ */
 function resume(_ctx: ServerContext, caller: Caller, rest: string): void {
   const [token = "", last = "", extra = ""] = splitWords(rest, 2);
-  if (token === "" || !/^\d{1,15}$/.test(last) || extra !== "") {
+  const ids = last.split(",");
+  if (
+    token === "" || extra !== "" || ids.length > MAX_RESUME_IDS ||
+    !ids.every((id) => /^\d{1,16}$/.test(id) && Number.isSafeInteger(Number(id)))
+  ) {
     return sendUsage(caller, SESSION_COMMANDS, "resume");
   }
   const session = caller.session;
@@ -67,5 +78,5 @@ function resume(_ctx: ServerContext, caller: Caller, rest: string): void {
     caller.send(errLine("not-allowed", "resume a session before registering, as the first line"));
     return;
   }
-  session.resume(token, Number(last));
+  session.resume(token, ids.map(Number));
 }
