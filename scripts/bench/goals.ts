@@ -122,15 +122,16 @@ export function evaluateGoals(measurements: readonly Measurement[]): GoalResult[
       const missing = goal.againstScenario === undefined
         ? goal.against
         : `${goal.against} ${goal.againstScenario}`;
-      const subjectMissing = !measurements.some((m) =>
-        m.scenario === goal.scenario && m.system === subjectId
-      );
-      return {
-        ...base,
-        ratio: undefined,
-        met: undefined,
-        note: `${subjectMissing ? subjectId : missing} not measured`,
-      };
+      const measured = (scenario: string, system: string) =>
+        measurements.some((m) => m.scenario === scenario && m.system === system);
+      const note = !measured(goal.scenario, subjectId)
+        ? `${subjectId} not measured`
+        : !measured(goal.againstScenario ?? goal.scenario, goal.against)
+        ? `${missing} not measured`
+        : measure === "cpu"
+        ? "server CPU per unit not measured (under one 10 ms tick, or not readable)"
+        : "no figure";
+      return { ...base, ratio: undefined, met: undefined, note };
     }
     const subject = measurements.find((m) =>
       m.scenario === goal.scenario && m.system === subjectId

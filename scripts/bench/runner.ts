@@ -241,7 +241,8 @@ async function runOnce(
     const units = scenario.perUnit === undefined
       ? NaN
       : Number(result.json?.[scenario.perUnit.key]);
-    if (outcome.serverCpuS !== undefined && units > 0) {
+    // /proc and getrusage count in 10 ms ticks: a run that used none says nothing per unit.
+    if (outcome.serverCpuS !== undefined && outcome.serverCpuS > 0 && units > 0) {
       outcome.cpuUsPerUnit = outcome.serverCpuS * 1e6 / units;
     }
     const mem = server.memory();
