@@ -267,6 +267,8 @@ export async function main(args: readonly string[] = Deno.args): Promise<number>
     if (version === undefined) {
       const reason = system.dialects.cluster === undefined
         ? `${system.label} is not installed`
+        : system.standing === "peer"
+        ? "nats-server is not installed"
         : `nats-server is not installed (the ${system.label} runs on a nats-server cluster)`;
       skipped.push({ system: system.id, reason });
       console.log(`bench: skipping ${system.label}: ${reason}`);
