@@ -86,7 +86,11 @@ const USAGE = `usage: deno task bench [options]
   --compare DIRS       also run Switchboard from these checkouts (A/B experiments), interleaved
   --max-others CPUS    repeat a run (up to 3 times) during which other processes used more
                        than this many CPUs (default 0.25; --quick: never)
-  --help`;
+  --help
+
+Every run is on a fresh server; echo-rtt-* runs first warm it up with 40 000 uncounted round
+trips (--quick: 2000), the same for every system. Beside each figure: the server's CPU µs per
+delivery, round trip or session (loadgen --pid; for a cluster, all of its processes).`;
 
 const REPO = new URL("../", import.meta.url);
 const PEERS: Record<string, System[]> = {
