@@ -1,13 +1,22 @@
 /**
- * `deno task bench`: Switchboard's benchmark suite (issue 6). Starts the real server as its own
- * process, drives it with the C load generators of `../shared/loadgen` (plus `scripts/bench/
- * churn.c`), runs the same scenarios against `nats-server`, `ncat --broker` and the C reference
- * server when they are installed, prints Switchboard's figures as ratios to theirs, writes
+ * `deno task bench`: Switchboard's benchmark suite (issues 6, 18, 20). Starts the real server as
+ * its own process, drives it with the C load generator of `../shared/loadgen`, runs the same
+ * scenarios against `nats-server`, `ncat --broker` and the C reference server when they are
+ * installed, prints Switchboard's figures as ratios to theirs, writes
  * `bench/results/<date>.json` and regenerates `docs/perf.md` and `docs/perf-fanout.svg`.
+ *
+ * - Every run is on a fresh server; the round-trip scenarios first give it an uncounted warm-up
+ *   (40 000 round trips, the same for every system).
+ * - The server's CPU per unit of work (µs per delivery, round trip, session) is reported beside
+ *   every figure that has one, and some goals are ratios of it.
+ * - The `cluster-*` scenarios run Switchboard as a 3-node cluster (`--cluster`) on a fresh 3-node
+ *   nats-server cluster against that NATS cluster driven directly, the receivers spread over the
+ *   three nodes. Without `nats-server` they are skipped, saying so.
  *
  * ```sh
  * deno task bench                      # full suite, 3 runs per point
  * deno task bench --quick              # smoke run: seconds, Switchboard only, writes nothing
+ * deno task bench --quick --scenarios cluster-fanout-100 --peers nats
  * deno task bench --help
  * ```
  *
@@ -20,7 +29,7 @@ import { parseArgs } from "node:util";
 import { evaluateGoals } from "./bench/goals.ts";
 import { describeMachine, waitForQuiet } from "./bench/machine.ts";
 import { CSERVER } from "./bench/peer_cserver.ts";
-import { NATS } from "./bench/peer_nats.ts";
+import { NATS, NATS_CLUSTER } from "./bench/peer_nats.ts";
 import { NCAT } from "./bench/peer_ncat.ts";
 import { extractNotes, renderPerfMd } from "./bench/perf_md.ts";
 import { loadAverage } from "./bench/proc.ts";
@@ -34,10 +43,11 @@ import {
   writeResults,
 } from "./bench/results.ts";
 import { runScenario } from "./bench/runner.ts";
-import { NOT_AVAILABLE, SCENARIOS } from "./bench/scenarios.ts";
+import { NOT_AVAILABLE, SCENARIOS, subjectOf, warmupRoundTrips } from "./bench/scenarios.ts";
 import { fanoutChart } from "./bench/svg.ts";
 import {
   SWITCHBOARD,
+  SWITCHBOARD_CLUSTER,
   SWITCHBOARD_META,
   SWITCHBOARD_NOHIST,
   SWITCHBOARD_NOLOG,
@@ -54,7 +64,10 @@ const USAGE = `usage: deno task bench [options]
   --runs N             runs per scenario and system (default 3; --quick: 1)
   --scenarios LIST     comma-separated scenario ids (default: all):
                        ${SCENARIOS.map((s) => s.id).join(", ")}
-  --peers LIST         nats,ncat,cserver, "all" or "none" (default: all; --quick: none)
+                       cluster-*: Switchboard as a 3-node cluster on a 3-node nats-server
+                       cluster, receivers spread over the nodes (skipped without nats-server)
+  --peers LIST         nats,ncat,cserver, "all" or "none" (default: all; --quick: none);
+                       nats also brings the 3-node nats-server cluster to the cluster-* runs
   --no-log-variant     skip "Switchboard, log meta" (--log-messages meta) and
                        "Switchboard, no log" (--log-dir "") (default: on unless --quick)
   --log-variant        run it even with --quick
@@ -73,10 +86,18 @@ const USAGE = `usage: deno task bench [options]
   --compare DIRS       also run Switchboard from these checkouts (A/B experiments), interleaved
   --max-others CPUS    repeat a run (up to 3 times) during which other processes used more
                        than this many CPUs (default 0.25; --quick: never)
-  --help`;
+  --help
+
+Every run is on a fresh server; echo-rtt-* runs first warm it up with 40 000 uncounted round
+trips (--quick: 2000), the same for every system. Beside each figure: the server's CPU µs per
+delivery, round trip or session (loadgen --pid; for a cluster, all of its processes).`;
 
 const REPO = new URL("../", import.meta.url);
-const PEERS: Record<string, System> = { nats: NATS, ncat: NCAT, cserver: CSERVER };
+const PEERS: Record<string, System[]> = {
+  nats: [NATS, NATS_CLUSTER],
+  ncat: [NCAT],
+  cserver: [CSERVER],
+};
 
 function fail(message: string): never {
   console.error(`bench: ${message}`);
@@ -141,11 +162,19 @@ async function writeDocs(results: BenchResults, resultsPath: string): Promise<vo
   console.log(`bench: wrote docs/perf.md${chart === undefined ? "" : " and docs/perf-fanout.svg"}`);
 }
 
-async function main(): Promise<number> {
+/**
+ * Runs the suite with these command-line arguments; resolves with the exit code.
+ *
+ * @example
+ * ```ts ignore
+ * Deno.exit(await main(["--quick", "--scenarios", "fanout-10"]));
+ * ```
+ */
+export async function main(args: readonly string[] = Deno.args): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
-      args: Deno.args,
+      args: [...args],
       options: {
         "quick": { type: "boolean", default: false },
         "runs": { type: "string" },
@@ -223,21 +252,30 @@ async function main(): Promise<number> {
   }
   console.log(`bench: load generators in ${tools.dir}`);
 
+  // Only what the chosen scenarios run: a cluster takes seconds to start.
+  const wanted = (system: System) =>
+    scenarios.some((s) => s.systems.includes(baseId(system.id)) && system.dialects[s.role]);
   const candidates: System[] = [
     SWITCHBOARD,
     ...(logVariant ? [SWITCHBOARD_META, SWITCHBOARD_NOLOG] : []),
     ...(historyVariant ? [SWITCHBOARD_NOHIST] : []),
     ...(list(opts.compare) ?? []).map((dir) => switchboardAt(dir)),
-    ...peerIds.map((id) => PEERS[id] as System),
-  ];
+    SWITCHBOARD_CLUSTER,
+    ...peerIds.flatMap((id) => PEERS[id] ?? []),
+  ].filter(wanted);
   const systems: System[] = [];
   const records: SystemRecord[] = [];
   const skipped: { system: string; reason: string }[] = [];
   for (const system of candidates) {
     const version = await system.version();
     if (version === undefined) {
-      skipped.push({ system: system.id, reason: `${system.label} is not installed` });
-      console.log(`bench: skipping ${system.label}: not installed`);
+      const reason = system.dialects.cluster === undefined
+        ? `${system.label} is not installed`
+        : system.standing === "peer"
+        ? "nats-server is not installed"
+        : `nats-server is not installed (the ${system.label} runs on a nats-server cluster)`;
+      skipped.push({ system: system.id, reason });
+      console.log(`bench: skipping ${system.label}: ${reason}`);
       continue;
     }
     systems.push(system);
@@ -263,8 +301,11 @@ async function main(): Promise<number> {
   const deadline = performance.now() + maxMinutes * 60_000;
   const measurements: Measurement[] = [];
   const profiles: ProfileSummary[] = [];
-  /** TLS scenarios skipped for want of OpenSSL: said so above, not counted as failures. */
-  const tlsSkipped: string[] = [];
+  /**
+   * Scenarios skipped for want of OpenSSL (TLS) or of nats-server (cluster): said so, not
+   * counted as failures.
+   */
+  const unavailable: string[] = [];
   let loadMax = machine.loadStart[0];
   console.log(
     `bench: ${scenarios.length} scenarios × ${
@@ -292,10 +333,16 @@ async function main(): Promise<number> {
       const these = systems.filter((s) =>
         scenario.systems.includes(baseId(s.id)) && s.dialects[scenario.role]
       );
+      const subjectSkipped = skipped.find((s) => s.system === subjectOf(scenario));
+      if (subjectSkipped !== undefined) {
+        console.log(`bench: skipping ${scenario.id}: ${subjectSkipped.reason}`);
+        unavailable.push(scenario.id);
+        continue;
+      }
       if (these.length === 0) continue;
       if (scenario.tls && tls === undefined) {
         console.log(`bench: skipping ${scenario.id}: ${noTls}`);
-        tlsSkipped.push(scenario.id);
+        unavailable.push(scenario.id);
         continue;
       }
       console.log(`bench: ${scenario.id}: ${scenario.title}`);
@@ -344,10 +391,15 @@ async function main(): Promise<number> {
       higherIsBetter: s.higherIsBetter,
       pinned: s.pinned,
       ...(s.subscribers === undefined ? {} : { subscribers: s.subscribers }),
+      ...(s.subject === undefined ? {} : { subject: s.subject }),
+      ...(s.standIns === undefined ? {} : { standIns: { ...s.standIns } }),
+      ...(s.perUnit === undefined ? {} : { perUnit: s.perUnit.label }),
+      ...(s.warmup === undefined ? {} : { warmup: warmupRoundTrips(quick) }),
     })),
     notAvailable: [...NOT_AVAILABLE],
     measurements,
-    goals: evaluateGoals(measurements),
+    // Goals of scenarios not chosen for this run are not shown as "not measured".
+    goals: evaluateGoals(measurements).filter((g) => scenarios.some((s) => s.id === g.scenario)),
     ...(profiles.length > 0 ? { profiles } : {}),
   };
   console.log("");
@@ -360,9 +412,11 @@ async function main(): Promise<number> {
     if (writeRepo && !opts["no-docs"]) await writeDocs(results, path);
   }
 
-  const ours = measurements.filter((m) => m.system === "switchboard");
+  const ours = measurements.filter((m) =>
+    scenarios.some((s) => s.id === m.scenario && subjectOf(s) === m.system)
+  );
   const missing = scenarios.filter((s) =>
-    !ours.some((m) => m.scenario === s.id) && !tlsSkipped.includes(s.id)
+    !ours.some((m) => m.scenario === s.id) && !unavailable.includes(s.id)
   );
   const bad = ours.filter((m) => m.figure.n === 0 || m.lost > 0 || !m.complete);
   for (const s of missing) console.error(`bench: no Switchboard figure for ${s.id}`);
@@ -372,4 +426,4 @@ async function main(): Promise<number> {
   return missing.length === 0 && bad.length === 0 ? 0 : 1;
 }
 
-Deno.exit(await main());
+if (import.meta.main) Deno.exit(await main());

@@ -21,10 +21,11 @@ import { join } from "node:path";
 import { HistoryStore } from "../core/server/history/store.ts";
 import type { RecordedBatch } from "../core/server/record.ts";
 import { LOBBY } from "../core/server/record.ts";
+import type { ServerProcess } from "./bench/server_process.ts";
+import { startSwitchboard } from "./bench/switchboard.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const REPO = new URL("../", import.meta.url).pathname;
 
 const opts = parseArgs({
   args: Deno.args,
@@ -71,16 +72,14 @@ class Lines {
   }
 }
 
-/** The `server` program on `history`, on a free port; resolves once it listens. */
-async function startServer(dir: string, history: string) {
-  const child = new Deno.Command(Deno.execPath(), {
+/**
+ * The `server` program on `history`, on port 0 (the benchmark's one way to start it: its output
+ * goes to files in `dir`); resolves once it listens.
+ */
+function startServer(dir: string, history: string): Promise<ServerProcess> {
+  return startSwitchboard({
+    outDir: dir,
     args: [
-      "run",
-      "-q",
-      "-P=server",
-      "cli/server.ts",
-      "--port",
-      "0",
       "--log-dir",
       "",
       "--no-console",
@@ -91,24 +90,7 @@ async function startServer(dir: string, history: string) {
       "--history-max-messages",
       "0",
     ],
-    cwd: REPO,
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  for (;;) {
-    const match = /listening on .*:(\d+)/.exec(seen);
-    if (match) {
-      void (async () => {
-        while (!(await reader.read()).done) { /* drain */ }
-      })();
-      return { child, port: Number(match[1]) };
-    }
-    const chunk = await reader.read();
-    if (chunk.done) throw new Error(`server did not start: ${seen}`);
-    seen += chunk.value;
-  }
+  });
 }
 
 async function client(port: number, name: string): Promise<Lines> {
@@ -189,8 +171,7 @@ async function queryTimes(dir: string): Promise<void> {
     }
     alice.conn.close();
   } finally {
-    server.child.kill("SIGTERM");
-    await server.child.status;
+    await server.stop();
   }
 }
 
@@ -232,8 +213,7 @@ async function ackedFlood(dir: string): Promise<void> {
         );
         alice.conn.close();
       } finally {
-        server.child.kill("SIGTERM");
-        await server.child.status;
+        await server.stop();
       }
     }
   }

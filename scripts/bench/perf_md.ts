@@ -1,12 +1,12 @@
 /**
  * Generates `docs/perf.md` from one results file: the headline table with the goals, the chart,
- * the cost of the request log, per-scenario details, whether the generator kept up, and the
- * machine. The hand-written part (what was tried, profiles, design notes) lives between the
+ * the server's CPU per unit of work, the cost of the request log and of the history,
+ * per-scenario details, whether the generator kept up, and the machine. The hand-written part (what was tried, profiles, design notes) lives between the
  * `notes` markers and is carried over from the existing file on every regeneration.
  * @module
  */
 
-import { labelOf } from "./report.ts";
+import { cpuPerUnitText, labelOf } from "./report.ts";
 import type { BenchResults, Measurement } from "./results.ts";
 import { formatNumber, formatRatio } from "./stats.ts";
 import { ratio } from "./goals.ts";
@@ -59,7 +59,12 @@ export function renderPerfMd(
 ): string {
   const m = results.machine;
   const systems = results.systems;
-  const peers = systems.filter((s) => !s.id.startsWith("switchboard"));
+  // Systems that only stand in for another column (the NATS cluster under "nats-server") get
+  // no column of their own.
+  const standingIn = new Set(results.scenarios.flatMap((s) => Object.values(s.standIns ?? {})));
+  const peers = systems.filter((s) => !s.id.startsWith("switchboard") && !standingIn.has(s.id));
+  const column = (scenario: (typeof results.scenarios)[number], id: string) =>
+    find(results, scenario.id, scenario.standIns?.[id] ?? id);
   const out: string[] = [];
   out.push(
     "# Performance",
@@ -77,6 +82,7 @@ export function renderPerfMd(
     "deno task bench --quick      # seconds-long smoke run, Switchboard only, writes nothing",
     "deno task bench --runs 5 --scenarios fanout-100,fanout-1000 --peers nats",
     "deno task bench --profile /tmp/prof --scenarios fanout-10 --peers none   # V8 CPU profile",
+    "deno task bench --scenarios cluster-fanout-100,cluster-fanout-1000,cluster-fanout-rate --peers nats",
     "```",
     "",
     `## Results of ${results.date.slice(0, 16).replace("T", " ")} UTC`,
@@ -108,22 +114,18 @@ export function renderPerfMd(
   out.push(`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`);
   for (const scenario of results.scenarios) {
     const latency = !scenario.higherIsBetter && scenario.unit.startsWith("µs");
-    const goal = results.goals.find((g) => g.scenario === scenario.id);
+    const goals = results.goals.filter((g) => g.scenario === scenario.id);
     const row = [
       `${escapeCell(scenario.short ?? scenario.title)} [${scenario.unit}${
         latency ? ", p50 / p99" : ""
       }]`,
-      cell(find(results, scenario.id, "switchboard"), latency),
-      ...peers.map((p) => cell(find(results, scenario.id, p.id), latency)),
-      goal?.text ?? "",
-      goal?.ratio === undefined ? "" : formatRatio(goal.ratio),
-      goal === undefined
-        ? ""
-        : goal.met === undefined
-        ? "not measured"
-        : goal.met
-        ? "met"
-        : "**missed**",
+      cell(column(scenario, "switchboard"), latency),
+      ...peers.map((p) => cell(column(scenario, p.id), latency)),
+      goals.map((g) => g.text).join("; "),
+      goals.map((g) => g.ratio === undefined ? "–" : formatRatio(g.ratio)).join("; "),
+      goals.map((g) => g.met === undefined ? "not measured" : g.met ? "met" : "**missed**").join(
+        "; ",
+      ),
     ];
     out.push(`| ${row.join(" | ")} |`);
   }
@@ -144,6 +146,31 @@ export function renderPerfMd(
     "",
   );
   if (chartFile !== undefined) out.push(`![deliveries/s against N](${chartFile})`, "");
+
+  // Server CPU per unit of work (issue 20).
+  const cpuRows = results.scenarios.flatMap((scenario) => {
+    if (scenario.perUnit === undefined) return [];
+    const cells = [column(scenario, "switchboard"), ...peers.map((p) => column(scenario, p.id))]
+      .map((x) => x?.cpuUsPerUnit === undefined ? "–" : cpuPerUnitText(x.cpuUsPerUnit));
+    if (cells.every((c) => c === "–")) return [];
+    return [[`${escapeCell(scenario.short ?? scenario.title)} [µs/${scenario.perUnit}]`, ...cells]];
+  });
+  if (cpuRows.length > 0) {
+    out.push(
+      "## Server CPU per unit of work",
+      "",
+      "The server's CPU seconds (user + system) over the measured phase ÷ the deliveries, round",
+      "trips or sessions in it, in µs: `loadgen --pid` for one process; for a cluster the runner's",
+      "own `/proc` reading of all its processes (Switchboard's nodes and the NATS servers under",
+      "them) over the whole generator run, connection set-up included. CPU time is counted in 10 ms",
+      "ticks, so short runs give coarse figures. Lower is better.",
+      "",
+      `| scenario | Switchboard | ${peers.map((p) => p.label).join(" | ")} |`,
+      `|---|---|${peers.map(() => "---|").join("")}`,
+      ...cpuRows.map((row) => `| ${row.join(" | ")} |`),
+      "",
+    );
+  }
 
   // Request log cost.
   const logRows = results.scenarios.flatMap((scenario) => {
@@ -221,8 +248,10 @@ export function renderPerfMd(
     out.push(
       `### ${scenario.title}`,
       "",
-      `| system | ${scenario.unit} | min–max | p50 µs | p99 µs | lost | generator CPU | server CPU s | server peak RSS | others' CPU | notes |`,
-      "|---|---|---|---|---|---|---|---|---|---|---|",
+      `| system | ${scenario.unit} | min–max | p50 µs | p99 µs | lost | generator CPU | server CPU s | server CPU µs/${
+        scenario.perUnit ?? "unit"
+      } | server peak RSS | others' CPU | notes |`,
+      "|---|---|---|---|---|---|---|---|---|---|---|---|",
     );
     for (const x of rows) {
       const notes = [
@@ -240,6 +269,7 @@ export function renderPerfMd(
             String(x.lost),
             x.generatorShare === undefined ? "" : `${(x.generatorShare * 100).toFixed(0)}%`,
             x.serverCpuS === undefined ? "n/a" : x.serverCpuS.toFixed(2),
+            x.cpuUsPerUnit === undefined ? "" : cpuPerUnitText(x.cpuUsPerUnit),
             x.serverHwmKb === undefined ? "" : `${formatNumber(x.serverHwmKb / 1024)} MiB`,
             x.foreignCpuMax === undefined ? "" : x.foreignCpuMax.toFixed(2),
             escapeCell(notes.join("; ")),
@@ -294,10 +324,18 @@ export function renderPerfMd(
     "",
     ...systems.map((s) => `- ${s.label}: \`${s.command}\``),
     "",
-    "Generators: `../shared/loadgen` (`echo-rtt`, `echo-stream`, `fanout`, `conns`; see its",
-    "README) and `scripts/bench/churn.c` (`churn`: connect, register, one line, quit — 8 sessions",
-    "in flight; for ncat and cserver a session is connect, one line, half-close, server closes; for",
-    "nats-server CONNECT, PUB, PING/PONG). Raw generator output of every run is in the results file.",
+    "Generator: `../shared/loadgen` (`echo-rtt`, `echo-stream`, `fanout`, `conns`, `churn`; see its",
+    "README). `churn` keeps 8 sessions in flight; a Switchboard session is connect, `HELLO`, a name,",
+    "`WELCOME`, `:quit`, `BYE`; a nats-server one `INFO`, `CONNECT` + `PING`, `PONG`, close. Before",
+    "every measured round-trip run (`echo-rtt-*`) the same fresh server gets an uncounted warm-up",
+    `of ${
+      results.scenarios.find((s) => s.warmup !== undefined)?.warmup ?? 40_000
+    } round trips over the same number of connections, the same for every system. The`,
+    "`cluster-*` scenarios start, per run, a fresh 3-node nats-server cluster (JetStream on) and for",
+    "Switchboard three `server` processes with `--cluster` on it; the sender is on node 1, the",
+    "receivers are spread round-robin over the three nodes (`fanout --sub-ports`), and the",
+    "nats-server cluster is driven directly with the same spread. Raw generator output of every run",
+    "is in the results file.",
     "",
     NOTES_BEGIN,
     "",

@@ -1,6 +1,7 @@
 /**
  * The console report of a run: per scenario, every system's median, spread, latency, losses and
- * generator load, then Switchboard's figure as a ratio to each other system's, then the goals.
+ * generator load and the server's CPU per unit of work, then Switchboard's figure as a ratio to
+ * each other system's, then the goals.
  * @module
  */
 
@@ -18,6 +19,11 @@ export function figureText(m: Measurement): string {
   if (m.figure.n === 0) return "failed";
   const spread = m.figure.n > 1 ? ` ±${m.figure.spreadPct.toFixed(0)}%` : "";
   return `${formatNumber(m.figure.median)}${spread}`;
+}
+
+/** Server CPU µs per unit of work, three significant digits: `4.21`, `0.0734`. */
+export function cpuPerUnitText(us: number): string {
+  return us >= 100 ? us.toFixed(0) : us.toPrecision(3);
 }
 
 /** Notes for a measurement: losses, generator-bound, problems. */
@@ -70,6 +76,7 @@ export function consoleReport(results: BenchResults): string {
       "lost",
       "gen CPU",
       "server CPU s",
+      `CPU µs/${scenario.perUnit ?? "unit"}`,
       "others CPU",
       "notes",
     ];
@@ -80,18 +87,22 @@ export function consoleReport(results: BenchResults): string {
       String(x.lost),
       x.generatorShare === undefined ? "" : `${(x.generatorShare * 100).toFixed(0)}%`,
       x.serverCpuS === undefined ? "" : x.serverCpuS.toFixed(2),
+      x.cpuUsPerUnit === undefined ? "" : cpuPerUnitText(x.cpuUsPerUnit),
       x.foreignCpuMax === undefined ? "" : x.foreignCpuMax.toFixed(2),
       notesOf(x).join("; "),
     ]);
     out.push(table([header, ...body]).replace(/^/gm, "  "));
+    const subject = scenario.subject ?? "switchboard";
     const ratios = rows
-      .filter((x) => x.system !== "switchboard")
+      .filter((x) => x.system !== subject)
       .map((x) => {
-        const r = ratio(results.measurements, scenario.id, x.system);
+        const r = ratio(results.measurements, scenario.id, x.system, subject);
         return r === undefined ? undefined : `${formatRatio(r)} ${labelOf(results, x.system)}`;
       })
       .filter((x) => x !== undefined);
-    if (ratios.length > 0) out.push(`  Switchboard ÷ other: ${ratios.join(", ")}`);
+    if (ratios.length > 0) {
+      out.push(`  ${labelOf(results, subject)} ÷ other: ${ratios.join(", ")}`);
+    }
   }
   for (const na of results.notAvailable) out.push("", `${na.title}: ${na.reason}`);
   if (results.goals.length > 0) {
@@ -99,7 +110,7 @@ export function consoleReport(results: BenchResults): string {
     for (const goal of results.goals) {
       const verdict = goal.met === undefined ? "not measured" : goal.met ? "met" : "MISSED";
       out.push(
-        `  ${pad(goal.scenario, 12)} ${pad(goal.text, 22)} ratio ${
+        `  ${pad(goal.scenario, 19)} ${pad(goal.text, 28)} ratio ${
           goal.ratio === undefined ? "–" : formatRatio(goal.ratio)
         }  ${verdict}${goal.note ? ` (${goal.note})` : ""}`,
       );

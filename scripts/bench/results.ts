@@ -35,6 +35,8 @@ export interface RunRecord {
    * machine; other people's test suites show up here.
    */
   foreignCpu: number | undefined;
+  /** Round trips of the uncounted warm-up on the same server before it, if any. */
+  warmup?: number;
   /** Attempts it took (more than 1 when other processes disturbed earlier ones). */
   attempts?: number;
   /** The generator's human-readable line. */
@@ -66,6 +68,8 @@ export interface Measurement {
   generatorShare: number | undefined;
   /** Median server CPU seconds per run. */
   serverCpuS: number | undefined;
+  /** Median server CPU µs per unit of work (the scenario's `perUnit`: delivery, round trip …). */
+  cpuUsPerUnit?: number;
   /** Largest foreign CPU load seen in a run (CPUs). */
   foreignCpuMax: number | undefined;
   /** Largest server peak RSS over the runs, kB. */
@@ -92,12 +96,22 @@ export interface ScenarioRecord {
   higherIsBetter: boolean;
   pinned: boolean;
   subscribers?: number;
+  /** The system whose figure is "Switchboard's" here. @default {"switchboard"} */
+  subject?: string;
+  /** Report columns filled by another system here, column → system id. */
+  standIns?: Record<string, string>;
+  /** Name of the unit of work of `cpuUsPerUnit` ("delivery", "round trip", "session"). */
+  perUnit?: string;
+  /** Round trips of the uncounted warm-up before each measured run, if any. */
+  warmup?: number;
 }
 
 /** A goal of the issue, evaluated. */
 export interface GoalResult {
   /** Scenario id. */
   scenario: string;
+  /** What is compared: the figure, or server CPU per unit of work. @default {"figure"} */
+  measure?: "figure" | "cpu";
   /** The goal in words, e.g. "≥ 1.5× nats-server". */
   text: string;
   /** The system the ratio is taken against. */

@@ -2,7 +2,9 @@
  * Runs scenarios: for every run and every system, a fresh server process, one load generator
  * process against it, the figures read back, the server stopped by its PID. Runs of different
  * systems are interleaved (run 1 of each, then run 2 …) so a burst of background load hits all
- * of them alike.
+ * of them alike. A scenario with a warm-up runs it on the fresh server first (not counted). A
+ * cluster (a server with several `ports`) gets the receivers spread over its nodes
+ * (`--sub-ports`), and its CPU is that of all its processes, read from `/proc` around the run.
  * @module
  */
 
@@ -88,6 +90,17 @@ async function directorySize(path: string): Promise<number | undefined> {
   return total;
 }
 
+/** CPU seconds of all `pids` together (with their reaped children), or undefined. */
+function groupCpuSeconds(pids: readonly number[], children = false): number | undefined {
+  let total = 0;
+  for (const pid of pids) {
+    const cpu = cpuSeconds(pid, children);
+    if (cpu === undefined) return undefined;
+    total += cpu;
+  }
+  return total;
+}
+
 function failedOutcome(problem: string): Outcome {
   return {
     figure: NaN,
@@ -156,23 +169,48 @@ async function runOnce(
   try {
     await sleep(200);
     // The file scenario's generator is a Deno script on the client library, not a C program.
-    const binary = scenario.tool === "loadgen"
-      ? options.tools.loadgen
-      : scenario.tool === "churn"
-      ? options.tools.churn
-      : Deno.execPath();
+    const binary = scenario.tool === "loadgen" ? options.tools.loadgen : Deno.execPath();
+    const tlsArgs = tls === undefined
+      ? []
+      : ["--tls", "1", "--tls-ca", tls.ca, "--tls-name", tls.name];
+    const pids = server.pids ?? [server.pid];
+    const cluster = (server.ports?.length ?? 0) > 1;
+    const subPorts = cluster ? ["--sub-ports", server.ports?.join(",") ?? ""] : [];
+    let warmedUp: number | undefined;
+    if (scenario.warmup !== undefined) {
+      const warm = await runTool(
+        binary,
+        [...scenario.warmup(dialect, options.quick), "--port", String(server.port), ...tlsArgs],
+        { timeoutS: scenario.timeoutS(options.quick), pinCpu },
+      );
+      if (warm.code !== 0 || warm.json?.complete !== true) {
+        return {
+          record: {
+            ...base,
+            outcome: failedOutcome(
+              `warm-up failed (exit ${warm.code}): ${
+                warm.stderr.split("\n").slice(0, 2).join(" | ") || warm.text
+              }`,
+            ),
+          },
+          profiles: [],
+        };
+      }
+      warmedUp = Number(warm.json?.round_trips);
+    }
     const args = [
       ...(scenario.tool === "files" ? ["run", "-A", FILE_DRIVER] : []),
       ...scenario.args(dialect, system.id, options.quick),
       "--port",
       String(server.port),
+      ...subPorts,
       "--pid",
       String(server.pid),
-      ...(tls === undefined ? [] : ["--tls", "1", "--tls-ca", tls.ca, "--tls-name", tls.name]),
+      ...tlsArgs,
     ];
     const busy0 = machineBusySeconds();
-    const server0 = cpuSeconds(server.pid);
-    const family0 = cpuSeconds(server.pid, true);
+    const server0 = groupCpuSeconds(pids);
+    const family0 = groupCpuSeconds(pids, true);
     const self0 = cpuSeconds(Deno.pid);
     const result = await runTool(binary, args, {
       timeoutS: scenario.timeoutS(options.quick),
@@ -180,8 +218,8 @@ async function runOnce(
     });
     await sleep(100); // lets a forking server reap the children of the closed connections
     const busy1 = machineBusySeconds();
-    const server1 = cpuSeconds(server.pid);
-    const family1 = cpuSeconds(server.pid, true);
+    const server1 = groupCpuSeconds(pids);
+    const family1 = groupCpuSeconds(pids, true);
     const self1 = cpuSeconds(Deno.pid);
     // The server's reaped children count as the server (ncat --exec forks one per connection).
     const foreignCpu = busy0 === undefined || busy1 === undefined || family0 === undefined ||
@@ -191,11 +229,22 @@ async function runOnce(
       : Math.max(0, (busy1 - busy0) - (family1 - family0) - result.cpuS - (self1 - self0)) /
         result.wallS;
     const outcome = scenario.parse(result);
-    // Generators that do not measure the server (echo-stream, conns): our own reading stands in.
-    if (outcome.serverCpuS === undefined && server0 !== undefined && server1 !== undefined) {
+    // Generators that do not measure the server (echo-stream, conns), and clusters (the
+    // generator's --pid sees one process of several): our own reading stands in.
+    if (
+      (outcome.serverCpuS === undefined || pids.length > 1) && server0 !== undefined &&
+      server1 !== undefined
+    ) {
       outcome.serverCpuS = server1 - server0;
     }
     if (!system.cpuMeaningful(scenario.role)) outcome.serverCpuS = undefined;
+    const units = scenario.perUnit === undefined
+      ? NaN
+      : Number(result.json?.[scenario.perUnit.key]);
+    // /proc and getrusage count in 10 ms ticks: a run that used none says nothing per unit.
+    if (outcome.serverCpuS !== undefined && outcome.serverCpuS > 0 && units > 0) {
+      outcome.cpuUsPerUnit = outcome.serverCpuS * 1e6 / units;
+    }
     const mem = server.memory();
     const died = server.exited();
     if (died) {
@@ -226,6 +275,7 @@ async function runOnce(
         logBytes,
         serverDied: died,
         foreignCpu,
+        ...(warmedUp === undefined ? {} : { warmup: warmedUp }),
         text: result.text,
         raw: result.json,
       },
@@ -249,6 +299,7 @@ export function summarizeRuns(scenario: Scenario, system: System, runs: RunRecor
   const p99 = finite(runs.map((r) => r.outcome.p99Us));
   const shares = finite(runs.map((r) => r.generatorShare));
   const cpu = finite(runs.map((r) => r.outcome.serverCpuS));
+  const perUnit = finite(runs.map((r) => r.outcome.cpuUsPerUnit));
   const hwm = finite(runs.map((r) => r.serverHwmKb));
   const foreign = finite(runs.map((r) => r.foreignCpu));
   const lost = runs.reduce((n, r) => n + (Number.isFinite(r.outcome.lost) ? r.outcome.lost : 0), 0);
@@ -265,6 +316,7 @@ export function summarizeRuns(scenario: Scenario, system: System, runs: RunRecor
     generatorBound: !scenario.pinned && shares.some((s) => s > GENERATOR_BOUND_SHARE),
     generatorShare: shares.length > 0 ? median(shares) : undefined,
     serverCpuS: cpu.length > 0 ? median(cpu) : undefined,
+    ...(perUnit.length > 0 ? { cpuUsPerUnit: median(perUnit) } : {}),
     foreignCpuMax: foreign.length > 0 ? Math.max(...foreign) : undefined,
     serverHwmKb: hwm.length > 0 ? Math.max(...hwm) : undefined,
     problems: dedupe(runs.flatMap((r) => r.outcome.problems.map((p) => `run ${r.run}: ${p}`))),
@@ -313,13 +365,17 @@ export async function runScenario(
       const share = record.generatorShare === undefined
         ? ""
         : ` gen ${(record.generatorShare * 100).toFixed(0)}% CPU`;
+      const perUnit = o.cpuUsPerUnit === undefined || scenario.perUnit === undefined
+        ? ""
+        : ` server CPU ${o.cpuUsPerUnit.toPrecision(3)} µs/${scenario.perUnit.label}`;
       const foreign = record.foreignCpu === undefined
         ? ""
         : ` others ${record.foreignCpu.toFixed(2)} CPU`;
+      const warm = record.warmup === undefined ? "" : ` (after ${record.warmup} warm-up)`;
       const status = o.problems.length > 0 ? ` !! ${o.problems.join("; ")}` : "";
       options.log(
         `  ${scenario.id} ${system.id} #${run}: ${formatNumber(o.figure)} ${scenario.unit}` +
-          `${latency} lost ${o.lost}${share}${foreign} load ${record.load1}${status}`,
+          `${warm}${latency} lost ${o.lost}${perUnit}${share}${foreign} load ${record.load1}${status}`,
       );
       for (const p of found) options.log(formatProfile(p, 10).replace(/^/gm, "    "));
     }

@@ -3,6 +3,9 @@
  * given system (full or `--quick` sizes), and how to read its figure and its losses from the
  * generator's JSON line. Message counts differ per system so that every run takes a few seconds
  * (the figure is a rate, so it does not depend on the count as long as the run is long enough).
+ *
+ * The `cluster-*` scenarios (issue 18) run Switchboard's 3-node cluster against the 3-node
+ * `nats-server` cluster under it: sender on node 1, receivers spread over the three nodes.
  * @module
  */
 
@@ -29,6 +32,11 @@ export interface Outcome {
   generatorCpuS: number | undefined;
   /** CPU seconds of the server during the run (from the generator's `--pid`), if meaningful. */
   serverCpuS: number | undefined;
+  /**
+   * Server CPU µs per unit of work (delivery, round trip, session: the scenario's `perUnit`):
+   * `serverCpuS` ÷ the count the generator reports. Set by the runner.
+   */
+  cpuUsPerUnit?: number | undefined;
   /** Other figures worth keeping (RSS, connection counts …). */
   extra: Record<string, number>;
   /** What went wrong, in words. */
@@ -50,7 +58,7 @@ export interface Scenario {
   /** Role the server is started in. */
   readonly role: Role;
   /** Which generator runs it. */
-  readonly tool: "loadgen" | "churn" | "files";
+  readonly tool: "loadgen" | "files";
   /** Server and generator pinned to CPU 0 (single-connection round trips, as in the anchors). */
   readonly pinned: boolean;
   /** Fan-out N, for the chart. */
@@ -62,8 +70,29 @@ export interface Scenario {
   readonly tls?: boolean;
   /** Systems that run it, by id. */
   readonly systems: readonly string[];
+  /**
+   * The system whose figure is "Switchboard's" (goals, ratios, the exit code).
+   * @default {"switchboard"}
+   */
+  readonly subject?: string;
+  /**
+   * Report columns filled by another system in this scenario, column → system id: the cluster
+   * scenarios show Switchboard's cluster under "Switchboard" and the NATS cluster under
+   * "nats-server".
+   */
+  readonly standIns?: Readonly<Record<string, string>>;
+  /**
+   * What one unit of work is, for the server's CPU per unit: the generator's JSON key that
+   * counts them and its name (`deliveries` → "delivery").
+   */
+  readonly perUnit?: WorkUnit;
   /** Generator arguments, without `--port`/`--pid`. */
   args(dialect: Dialect, systemId: string, quick: boolean): string[];
+  /**
+   * Arguments of a warm-up run on the same fresh server before the measured one (not counted,
+   * the same for every system), without `--port`.
+   */
+  warmup?(dialect: Dialect, quick: boolean): string[];
   /** Hard bound on one generator run, in seconds. */
   timeoutS(quick: boolean): number;
   /** Reads the generator's output. */
@@ -105,6 +134,38 @@ function baseOutcome(run: ToolRun, figureKey: string): Outcome {
 }
 
 const ECHO_SYSTEMS = ["switchboard", "switchboard-nolog", "cserver"] as const;
+
+/** Round trips of the warm-up before every echo round-trip run (all connections together). */
+export function warmupRoundTrips(quick: boolean): number {
+  return quick ? 2_000 : 40_000;
+}
+
+/** A unit of work, for the server's CPU per unit. */
+export interface WorkUnit {
+  /** The generator's JSON key that counts them. */
+  readonly key: string;
+  /** Its name, singular. */
+  readonly label: string;
+}
+const ROUND_TRIP: WorkUnit = { key: "round_trips", label: "round trip" };
+const DELIVERY: WorkUnit = { key: "deliveries", label: "delivery" };
+const SESSION: WorkUnit = { key: "sessions", label: "session" };
+
+function echoRttArgs(dialect: Dialect, conns: number, count: number, timeoutS: number): string[] {
+  return [
+    "echo-rtt",
+    "--conns",
+    String(conns),
+    "--count",
+    String(count),
+    "--size",
+    "64",
+    "--greeting",
+    dialect === "sb" ? "1" : "0",
+    "--timeout",
+    String(timeoutS),
+  ];
+}
 const BROKER_SYSTEMS = ["switchboard", "switchboard-nolog", "nats", "ncat", "cserver"] as const;
 
 function echoRtt(id: string, conns: number, pinned: boolean): Scenario {
@@ -121,21 +182,15 @@ function echoRtt(id: string, conns: number, pinned: boolean): Scenario {
     pinned,
     // ncat --exec forks a cat per connection: single-connection echo only, as in the anchors.
     systems: conns === 1 ? [...ECHO_SYSTEMS, "ncat"] : ECHO_SYSTEMS,
+    perUnit: ROUND_TRIP,
     args(dialect, _system, quick) {
       const count = conns === 1 ? (quick ? 2000 : 20000) : (quick ? 200 : 2000);
-      return [
-        "echo-rtt",
-        "--conns",
-        String(conns),
-        "--count",
-        String(count),
-        "--size",
-        "64",
-        "--greeting",
-        dialect === "sb" ? "1" : "0",
-        "--timeout",
-        quick ? "20" : "100",
-      ];
+      return echoRttArgs(dialect, conns, count, quick ? 20 : 100);
+    },
+    // JIT and buffers warm, the same number of round trips for every system, then measured.
+    warmup(dialect, quick) {
+      const count = Math.ceil(warmupRoundTrips(quick) / conns);
+      return echoRttArgs(dialect, conns, count, quick ? 20 : 100);
     },
     timeoutS: (quick) => (quick ? 40 : 130),
     parse: (run) => shortfallOutcome(run, "rt_per_s", "expected", "round_trips"),
@@ -258,6 +313,7 @@ function fanout(n: number): Scenario {
     tool: "loadgen",
     pinned: false,
     subscribers: n,
+    perUnit: DELIVERY,
     // The history's cost (issue 16) is read off N = 100: the same server with `--history ""`.
     systems: n === 100 ? [...BROKER_SYSTEMS, "switchboard-nohist"] : BROKER_SYSTEMS,
     args(dialect, system, quick) {
@@ -280,6 +336,7 @@ const FANOUT_RATE: Scenario = {
   tool: "loadgen",
   pinned: false,
   subscribers: 100,
+  perUnit: DELIVERY,
   systems: BROKER_SYSTEMS,
   args(dialect, _system, quick) {
     return fanoutArgs(dialect, 100, quick ? 300 : 5000, ["--rate", "1000"], quick ? 30 : 40);
@@ -349,16 +406,23 @@ const CONNS: Scenario = {
   },
 };
 
+/**
+ * Churn with loadgen's `churn`: for Switchboard a session is connect, `HELLO`, a fresh name,
+ * `WELCOME`, `:quit`, `BYE`; for nats-server connect, `INFO`, `CONNECT` + `PING`, `PONG`, close
+ * (one round trip fewer). Its `raw` session (connect, close) means nothing for a relay, so ncat
+ * and the C server are not in it.
+ */
 const CHURN: Scenario = {
   id: "churn",
   short: "churn",
-  title: "churn: connect, register, say one line, quit (8 sessions in flight)",
+  title: "churn: connect, register, quit (8 sessions in flight)",
   unit: "sessions/s",
   higherIsBetter: true,
   role: "broker",
-  tool: "churn",
+  tool: "loadgen",
   pinned: false,
-  systems: BROKER_SYSTEMS,
+  perUnit: SESSION,
+  systems: ["switchboard", "switchboard-nolog", "nats"],
   args(dialect, _system, quick) {
     return [
       "churn",
@@ -366,15 +430,23 @@ const CHURN: Scenario = {
       dialect,
       "--sessions",
       quick ? "300" : "5000",
-      "--concurrency",
+      "--conns",
       "8",
       "--timeout",
       quick ? "30" : "60",
     ];
   },
   timeoutS: (quick) => (quick ? 45 : 90),
-  parse: (run) => shortfallOutcome(run, "sessions_per_s", "sessions", "done"),
+  parse: churnOutcome,
 };
+
+function churnOutcome(run: ToolRun): Outcome {
+  const outcome = baseOutcome(run, "sessions_per_s");
+  outcome.p50Us = num(run.json, "session_p50_us");
+  outcome.p99Us = num(run.json, "session_p99_us");
+  outcome.lost = Math.max(0, num(run.json, "expected") - num(run.json, "sessions")) || 0;
+  return outcome;
+}
 
 /**
  * Fan-out N = 100 over TLS, Switchboard only: against its plain `fanout-100` in the same run,
@@ -403,6 +475,7 @@ const CHURN_TLS: Scenario = {
   role: "broker",
   tool: "loadgen",
   pinned: false,
+  perUnit: SESSION,
   systems: ["switchboard", "switchboard-nolog"],
   tls: true,
   args(dialect, _system, quick) {
@@ -419,13 +492,7 @@ const CHURN_TLS: Scenario = {
     ];
   },
   timeoutS: (quick) => (quick ? 45 : 90),
-  parse(run) {
-    const outcome = baseOutcome(run, "sessions_per_s");
-    outcome.p50Us = num(run.json, "session_p50_us");
-    outcome.p99Us = num(run.json, "session_p99_us");
-    outcome.lost = Math.max(0, num(run.json, "expected") - num(run.json, "sessions")) || 0;
-    return outcome;
-  },
+  parse: churnOutcome,
 };
 
 const GiB = 1024 * 1024 * 1024;
@@ -456,6 +523,61 @@ const FILE_TRANSFER: Scenario = {
   },
 };
 
+/** Fan-out messages per cluster run, per N (`--quick`: a fiftieth). */
+const CLUSTER_MSGS: Record<number, number> = { 100: 200_000, 1000: 20_000 };
+
+/** The systems of the cluster scenarios, and which report columns they stand in. */
+const CLUSTER = {
+  systems: ["switchboard-cluster", "nats-cluster"],
+  subject: "switchboard-cluster",
+  standIns: { switchboard: "switchboard-cluster", nats: "nats-cluster" },
+} as const;
+
+/**
+ * Fan-out across a 3-node cluster (issue 18): the sender on node 1, the `n` receivers spread
+ * round-robin over the three nodes (the runner adds `--sub-ports`), unpaced.
+ */
+function clusterFanout(n: number): Scenario {
+  return {
+    id: `cluster-fanout-${n}`,
+    short: `cluster fan-out N = ${n}`,
+    title:
+      `3-node cluster fan-out, 1 sender on node 1 → ${n} receivers spread over 3 nodes, 64-byte messages, unpaced`,
+    unit: "deliveries/s",
+    higherIsBetter: true,
+    role: "cluster",
+    tool: "loadgen",
+    pinned: false,
+    perUnit: DELIVERY,
+    ...CLUSTER,
+    args(dialect, _system, quick) {
+      const msgs = CLUSTER_MSGS[n] ?? 10_000;
+      return fanoutArgs(dialect, n, quick ? Math.ceil(msgs / 50) : msgs, [], quick ? 60 : 120);
+    },
+    timeoutS: (quick) => (quick ? 90 : 150),
+    parse: (run) => fanoutOutcome(run, "deliveries_per_s"),
+  };
+}
+
+const CLUSTER_FANOUT_RATE: Scenario = {
+  id: "cluster-fanout-rate",
+  short: "cluster, N = 100 at 1000 msgs/s",
+  title:
+    "3-node cluster fan-out latency, N = 100 receivers over 3 nodes, sender paced to 1000 msgs/s",
+  unit: "µs p99",
+  higherIsBetter: false,
+  role: "cluster",
+  tool: "loadgen",
+  pinned: false,
+  perUnit: DELIVERY,
+  ...CLUSTER,
+  args(dialect, _system, quick) {
+    return fanoutArgs(dialect, 100, quick ? 300 : 5000, ["--rate", "1000"], quick ? 30 : 40);
+  },
+  timeoutS: (quick) => (quick ? 60 : 90),
+  parse: (run) => fanoutOutcome(run, "lat_p99_us"),
+};
+
 /** Every scenario, in report order. */
 export const SCENARIOS: readonly Scenario[] = [
   echoRtt("echo-rtt-1", 1, true),
@@ -470,7 +592,15 @@ export const SCENARIOS: readonly Scenario[] = [
   FANOUT_100_TLS,
   CHURN_TLS,
   FILE_TRANSFER,
+  clusterFanout(100),
+  clusterFanout(1000),
+  CLUSTER_FANOUT_RATE,
 ];
+
+/** The system whose figure is "Switchboard's" in a scenario. */
+export function subjectOf(scenario: Pick<Scenario, "subject">): string {
+  return scenario.subject ?? "switchboard";
+}
 
 /** Scenarios the issue lists that cannot run yet, with the reason. */
 export const NOT_AVAILABLE: readonly { id: string; title: string; reason: string }[] = [];

@@ -39,6 +39,13 @@ export interface ServerProcess {
   readonly pid: number;
   /** The port it listens on. */
   readonly port: number;
+  /**
+   * A cluster ({@linkcode serverGroup}): the client port of every node, the first being
+   * {@linkcode ServerProcess.port}; receivers are spread over them (`loadgen --sub-ports`).
+   */
+  readonly ports?: readonly number[];
+  /** A cluster: the PID of every process it is made of (its CPU is theirs together). */
+  readonly pids?: readonly number[];
   /** Path of its stdout and stderr files. */
   readonly outPath: string;
   readonly errPath: string;
@@ -134,6 +141,53 @@ export async function startServerProcess(spec: ServerSpec): Promise<ServerProces
     memory: () => (status === undefined ? memory(pid) : undefined),
     stop,
   };
+}
+
+/**
+ * Several processes run as one system (a cluster): PID and port are those of the first of
+ * `front` (where the sender connects), `ports` those of every `front` member, `pids` those of
+ * every member; memory is their sum; `stop` stops the members in reverse order of `members`
+ * (so Switchboard nodes go before the NATS servers they use).
+ */
+export function serverGroup(
+  members: readonly ServerProcess[],
+  front: readonly ServerProcess[],
+): ServerProcess {
+  const first = front[0];
+  if (first === undefined) throw new ServerStartError("a server group needs a front member");
+  return {
+    pid: first.pid,
+    port: first.port,
+    ports: front.map((m) => m.port),
+    pids: members.flatMap((m) => m.pids ?? [m.pid]),
+    outPath: first.outPath,
+    errPath: first.errPath,
+    exited: () => members.some((m) => m.exited()),
+    memory() {
+      let rssKb = 0;
+      let hwmKb = 0;
+      for (const m of members) {
+        const mem = m.memory();
+        if (mem === undefined) return undefined;
+        rssKb += mem.rssKb;
+        hwmKb += mem.hwmKb;
+      }
+      return { rssKb, hwmKb };
+    },
+    async stop(graceS?: number) {
+      let status: Deno.CommandStatus | undefined;
+      for (const m of [...members].reverse()) {
+        const s = await m.stop(graceS);
+        if (m === first) status = s;
+      }
+      return status as Deno.CommandStatus;
+    },
+  };
+}
+
+/** Stops every server in `started` (a group whose start failed half-way); never throws. */
+export async function stopAll(started: readonly ServerProcess[]): Promise<void> {
+  for (const s of [...started].reverse()) await s.stop(2).catch(() => {});
 }
 
 async function accepts(port: number): Promise<boolean> {

@@ -5,14 +5,73 @@
  * variant adds `--log-dir ""` so the cost of the request log can be read off one run, and
  * `switchboard-meta` adds `--log-messages meta`: message lines without their text, as the
  * request log was before it recorded the text, so the cost of the text can be read off too.
+ *
+ * `switchboard-cluster` is three `server` processes with `--cluster` on a fresh 3-node
+ * `nats-server` cluster (see `peer_nats.ts`), started for the `cluster` role only.
+ *
+ * {@linkcode startSwitchboard} is the one way every benchmark script (`bench.ts`,
+ * `bench_history.ts`) starts the `server` program.
  * @module
  */
 
 import { VERSION } from "../../core/protocol/version.ts";
-import { startServerProcess } from "./server_process.ts";
+import { NATS, startNatsCluster } from "./peer_nats.ts";
+import { serverGroup, type ServerProcess, startServerProcess, stopAll } from "./server_process.ts";
 import type { Role, StartContext, System } from "./system.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
+
+/** How to start one `server` process. */
+export interface SwitchboardStart {
+  /** Short name, used for its output files. @default {"switchboard"} */
+  name?: string;
+  /** Repository root to run `cli/server.ts` from. @default {this checkout} */
+  repo?: string;
+  /** Folder for its `.out` and `.err` files. */
+  outDir: string;
+  /** Server flags, after `--port 0`. */
+  args: readonly string[];
+  /** Flags for `deno run` (`--cpu-prof` …). */
+  denoFlags?: readonly string[];
+  /** Run under `taskset -c <cpu>`. */
+  pinCpu?: number | undefined;
+  /** Ready when it says it listens for TLS (`--tls-only`). */
+  tls?: boolean;
+  /** Seconds to wait for it to listen. @default {30} */
+  startTimeoutS?: number;
+}
+
+/**
+ * Starts `deno run -P=server cli/server.ts --port 0 …args` as its own process and resolves once
+ * it prints the port it listens on.
+ *
+ * @example
+ * ```ts ignore
+ * const server = await startSwitchboard({ outDir: "/tmp/x", args: ["--log-dir", ""] });
+ * console.log(server.port);
+ * await server.stop();
+ * ```
+ */
+export function startSwitchboard(start: SwitchboardStart): Promise<ServerProcess> {
+  return startServerProcess({
+    name: start.name ?? "switchboard",
+    cwd: start.repo ?? REPO,
+    cmd: [
+      Deno.execPath(),
+      "run",
+      ...(start.denoFlags ?? []),
+      "-P=server",
+      "cli/server.ts",
+      "--port",
+      "0",
+      ...start.args,
+    ],
+    pinCpu: start.pinCpu,
+    ...(start.startTimeoutS === undefined ? {} : { startTimeoutS: start.startTimeoutS }),
+    ready: { stdout: start.tls ? /^listening on .*:(\d+) \(tls\)$/m : /^listening on .*:(\d+)$/m },
+    outDir: start.outDir,
+  });
+}
 
 /** The limits raised for every scenario (10 000 idle clients need them). */
 export const SWITCHBOARD_LIMITS = ["--max-clients", "20000", "--idle-timeout", "600"];
@@ -49,17 +108,11 @@ function switchboard(
       const profile = ctx.profileDir === undefined
         ? []
         : ["--cpu-prof", `--cpu-prof-dir=${ctx.profileDir}`];
-      return startServerProcess({
+      return startSwitchboard({
         name: id,
-        cwd: repo,
-        cmd: [
-          Deno.execPath(),
-          "run",
-          ...profile,
-          "-P=server",
-          "cli/server.ts",
-          "--port",
-          "0",
+        repo,
+        denoFlags: profile,
+        args: [
           ...SWITCHBOARD_LIMITS,
           "--log-dir",
           withLog ? `${ctx.outDir}/logs` : "",
@@ -81,11 +134,7 @@ function switchboard(
           ]),
         ],
         pinCpu: ctx.pinCpu,
-        ready: {
-          stdout: ctx.tls === undefined
-            ? /^listening on .*:(\d+)$/m
-            : /^listening on .*:(\d+) \(tls\)$/m,
-        },
+        tls: ctx.tls !== undefined,
         outDir: ctx.outDir,
       });
     },
@@ -144,3 +193,64 @@ export function switchboardAt(dir: string): System {
     repo: dir,
   });
 }
+
+/** Nodes of the benchmark's clusters (Switchboard's and the NATS one under it). */
+export const CLUSTER_NODES = 3;
+
+/**
+ * Switchboard as a 3-node cluster: a fresh 3-node `nats-server` cluster (JetStream on), then
+ * one `server` process per NATS node with `--cluster <every NATS URL>`, request log and history
+ * off (the cluster scenarios measure the bus). Its CPU is that of all six processes.
+ */
+export const SWITCHBOARD_CLUSTER: System = {
+  id: "switchboard-cluster",
+  label: "Switchboard cluster",
+  standing: "subject",
+  dialects: { cluster: "sb" },
+  command:
+    `${CLUSTER_NODES} × deno run -P=server cli/server.ts --port 0 ${
+      SWITCHBOARD_LIMITS.join(" ")
+    } --log-dir "" --history "" --cluster <nats URLs> --cluster-name <fresh>, on ${CLUSTER_NODES} ` +
+    "nats-server -js nodes",
+  cpuMeaningful: () => true,
+  // The cluster needs nats-server: without it there is nothing to run on.
+  async version() {
+    const nats = await NATS.version();
+    return nats === undefined ? undefined : `${VERSION} (deno ${Deno.version.deno}, nats ${nats})`;
+  },
+  async start(_role: Role, ctx: StartContext) {
+    const nats = await startNatsCluster(CLUSTER_NODES, ctx, { jetStream: true });
+    const urls = nats.ports?.map((p) => `nats://127.0.0.1:${p}`).join(",") ?? "";
+    const name = `bench${nats.port}`;
+    const nodes: ServerProcess[] = [];
+    try {
+      for (let i = 0; i < CLUSTER_NODES; i++) {
+        nodes.push(
+          await startSwitchboard({
+            name: `switchboard-node${i + 1}`,
+            outDir: ctx.outDir,
+            args: [
+              ...SWITCHBOARD_LIMITS,
+              "--log-dir",
+              "",
+              "--history",
+              "",
+              "--token-file",
+              `${ctx.outDir}/admin${i + 1}.token`,
+              "--cluster",
+              urls,
+              "--cluster-name",
+              name,
+            ],
+            startTimeoutS: 60,
+          }),
+        );
+      }
+    } catch (error) {
+      await stopAll(nodes);
+      await nats.stop(2);
+      throw error;
+    }
+    return serverGroup([nats, ...nodes], nodes);
+  },
+};

@@ -13,8 +13,11 @@ import type { Tools } from "./tools.ts";
 /** What the load generator speaks: Switchboard lines, NATS, or plain relayed lines. */
 export type Dialect = "sb" | "nats" | "raw";
 
-/** What a server is started as: a line echo, or a chat relay / message broker. */
-export type Role = "echo" | "broker" | "files";
+/**
+ * What a server is started as: a line echo, a chat relay / message broker, a file store, or a
+ * 3-node cluster of brokers (the generator's receivers are spread over its nodes).
+ */
+export type Role = "echo" | "broker" | "files" | "cluster";
 
 /** Where a system stands in the report. */
 export type Standing = "subject" | "variant" | "peer" | "reference";

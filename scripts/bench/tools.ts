@@ -1,7 +1,6 @@
 /**
- * The load generators: `../shared/loadgen` (C: `loadgen` and the reference `cserver`) and our
- * own `churn.c`, built with the system C compiler into a cache folder keyed by the sources'
- * hash, and run as their own processes with a time bound. The sources are never modified.
+ * The load generators: `../shared/loadgen` (C: `loadgen` and the reference `cserver`), built
+ * with the system C compiler into a cache folder keyed by the sources' hash, and run as their own processes with a time bound. The sources are never modified.
  * @module
  */
 
@@ -11,8 +10,6 @@ export interface Tools {
   loadgen: string;
   /** `cserver` binary (reference C epoll server). */
   cserver: string;
-  /** `churn` binary. */
-  churn: string;
   /** Folder they were built in. */
   dir: string;
   /** `gcc --version`, first line. */
@@ -87,11 +84,9 @@ async function run(cmd: string, args: string[], cwd?: string): Promise<string> {
  * ```
  */
 export async function buildTools(sourceDir = loadgenSourceDir()): Promise<Tools> {
-  const churnSource = new URL("./churn.c", import.meta.url).pathname;
   const files: [string, string][] = [
     ["loadgen.c", `${sourceDir}/loadgen.c`],
     ["cserver.c", `${sourceDir}/cserver.c`],
-    ["churn.c", churnSource],
   ];
   const contents: Uint8Array[] = [];
   for (const [, path] of files) {
@@ -108,12 +103,11 @@ export async function buildTools(sourceDir = loadgenSourceDir()): Promise<Tools>
   const tools: Tools = {
     loadgen: `${dir}/loadgen`,
     cserver: `${dir}/cserver`,
-    churn: `${dir}/churn`,
     dir,
     compiler,
     tls,
   };
-  if (await allExecutable([tools.loadgen, tools.cserver, tools.churn])) return tools;
+  if (await allExecutable([tools.loadgen, tools.cserver])) return tools;
   // Build in a fresh folder, then rename it into place: concurrent runs never see half a build.
   const root = cacheRoot();
   await Deno.mkdir(root, { recursive: true });
@@ -123,7 +117,7 @@ export async function buildTools(sourceDir = loadgenSourceDir()): Promise<Tools>
     const flags = ["-O2", "-g", "-Wall", "-Wextra", "-std=gnu11"]; // as ../shared/loadgen/Makefile
     // As the Makefile does: loadgen speaks TLS when OpenSSL's headers are there.
     const tlsFlags = tls ? { before: ["-DLOADGEN_TLS"], after: ["-lssl", "-lcrypto"] } : undefined;
-    for (const name of ["loadgen", "cserver", "churn"]) {
+    for (const name of ["loadgen", "cserver"]) {
       const extra = name === "loadgen" ? tlsFlags : undefined;
       await run(
         "gcc",
@@ -135,7 +129,7 @@ export async function buildTools(sourceDir = loadgenSourceDir()): Promise<Tools>
       await Deno.rename(work, dir);
     } catch (error) {
       // Another run finished first: use its build.
-      if (!(await allExecutable([tools.loadgen, tools.cserver, tools.churn]))) throw error;
+      if (!(await allExecutable([tools.loadgen, tools.cserver]))) throw error;
     }
   } finally {
     await Deno.remove(work, { recursive: true }).catch(() => {});
