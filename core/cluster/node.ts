@@ -22,6 +22,7 @@ import { Subjects } from "./subjects.ts";
 import { encodeBatch } from "./wire.ts";
 import { Backpressure, CONGESTION_POLL_MS } from "./backpressure.ts";
 import { relayBatch, subjectOf } from "./relay.ts";
+import { type ClusterAuth, natsAuthOptions } from "./nats_auth.ts";
 
 /**
  * A node not heard from for this long (no heartbeat, no message) is lost: its users leave with
@@ -50,6 +51,8 @@ export interface ClusterSettings {
   readonly urls: readonly string[];
   /** The cluster's name: subject prefix and bucket names. */
   readonly name: string;
+  /** Credentials and TLS for the bus; see core/cluster/nats_auth.ts. */
+  readonly auth?: ClusterAuth | undefined;
 }
 
 const encoder = new TextEncoder();
@@ -125,6 +128,7 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
       reconnectTimeWait: 250,
       pingInterval: 2000,
       maxPingOut: 2,
+      ...await natsAuthOptions(this.#settings.urls, this.#settings.auth ?? {}),
     });
     this.#nc = nc;
     const replicas = Math.min(3, this.#settings.urls.length);

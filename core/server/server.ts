@@ -13,6 +13,7 @@ import { Sessions } from "./sessions.ts";
 import { type Mailbox, MemoryMailbox } from "./offline.ts";
 import { HistoryMailbox } from "./history/mailbox.ts";
 import { ClusterNode } from "../cluster/node.ts";
+import { clusterAuth, joinFailure } from "../cluster/nats_auth.ts";
 
 const DAY_MS = 24 * 3600 * 1000;
 import { type AccountsData, readAccountsFile } from "../config/accounts_file.ts";
@@ -192,7 +193,7 @@ export async function startServer(
       await server.cluster.start();
     } catch (error) {
       await server.shutdown({ grace: 0 });
-      const why = error instanceof Error ? error.message : String(error);
+      const why = joinFailure(error, resolved.cluster, clusterAuth(resolved));
       throw new SwitchboardError("cluster", `cannot join the cluster: ${why}`, { cause: error });
     }
   }
@@ -307,7 +308,7 @@ class SwitchboardServer implements Server, ServerContext {
         stats: () => this.snapshot(),
         log: getLogger(["switchboard", "cluster"]),
       },
-      { urls: options.cluster, name: options.clusterName },
+      { urls: options.cluster, name: options.clusterName, auth: clusterAuth(options) },
     );
     this.runSlots = new RunSlots(options.maxRunning);
     this.#admission = new Admission(options);
