@@ -14,6 +14,7 @@ import { type Mailbox, MemoryMailbox } from "./offline.ts";
 import { HistoryMailbox } from "./history/mailbox.ts";
 import { ClusterNode } from "../cluster/node.ts";
 import { clusterAuth, joinFailure } from "../cluster/nats_auth.ts";
+import { ignoreStrayResets, recentStrayError } from "../cluster/stray_resets.ts";
 
 const DAY_MS = 24 * 3600 * 1000;
 import { type AccountsData, readAccountsFile } from "../config/accounts_file.ts";
@@ -189,11 +190,12 @@ export async function startServer(
   );
   running.server = server;
   if (server.cluster !== undefined) {
+    ignoreStrayResets();
     try {
       await server.cluster.start();
     } catch (error) {
       await server.shutdown({ grace: 0 });
-      const why = joinFailure(error, resolved.cluster, clusterAuth(resolved));
+      const why = joinFailure(error, resolved.cluster, clusterAuth(resolved), recentStrayError());
       throw new SwitchboardError("cluster", `cannot join the cluster: ${why}`, { cause: error });
     }
   }
