@@ -1,7 +1,7 @@
 /**
  * The cluster's credentials and TLS (docs/cluster.md, "Credentials and TLS") against a real
- * `nats-server` with JetStream that requires them: user and password, a token, an nkey, and
- * mutual TLS with a CA made by openssl. Each case has two Switchboard nodes (one in this process,
+ * `nats-server` with JetStream that requires them: user and password, a token, an nkey, a
+ * `.creds` file (operator mode, JWTs signed here), and mutual TLS with a CA made by openssl. Each case has two Switchboard nodes (one in this process,
  * one a `server` subprocess where the flags and variables themselves are under test) chatting
  * across the bus, and a node with wrong credentials that stops at start with one sentence.
  * Skipped when `nats-server` is missing, except in CI (CI=true), where that is a failure.
@@ -150,6 +150,98 @@ Deno.test("cluster auth: nkey seed file", options, async () => {
     const otherFile = `${dir}/other.nk`;
     await Deno.writeTextFile(otherFile, new TextDecoder().decode(other.getSeed()));
     const line = await refused(nats.urls, ["--cluster-nkey", otherFile], {});
+    assert.match(line, /refused this node's credentials \(authorization violation\)/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** A JWT as NATS writes them (v2, `ed25519-nkey`), signed by `issuer` (nsc does this offline too). */
+function natsJwt(
+  issuer: { getPublicKey(): string; sign(data: Uint8Array): Uint8Array },
+  subject: string,
+  nats: Record<string, unknown>,
+): string {
+  const b64 = (bytes: Uint8Array) =>
+    btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(
+      /=+$/,
+      "",
+    );
+  const json = (value: unknown) => b64(new TextEncoder().encode(JSON.stringify(value)));
+  const header = json({ typ: "JWT", alg: "ed25519-nkey" });
+  const claims = json({
+    jti: crypto.randomUUID().replaceAll("-", "").toUpperCase(),
+    iat: Math.floor(Date.now() / 1000),
+    iss: issuer.getPublicKey(),
+    sub: subject,
+    nats: { ...nats, version: 2 },
+  });
+  const signature = b64(issuer.sign(new TextEncoder().encode(`${header}.${claims}`)));
+  return `${header}.${claims}.${signature}`;
+}
+
+Deno.test("cluster auth: a .creds file (operator mode, JWTs made here)", options, async () => {
+  const { credsAuthenticator, nkeys } = await import("@nats-io/transport-node");
+  const dir = await Deno.makeTempDir({ prefix: "sb-creds-" });
+  try {
+    const operator = nkeys.createOperator();
+    const system = nkeys.createAccount();
+    const account = nkeys.createAccount();
+    const open = { subs: -1, data: -1, payload: -1, imports: -1, exports: -1, conn: -1, leaf: -1 };
+    const jetstream = { mem_storage: -1, disk_storage: -1, streams: -1, consumer: -1 };
+    const accounts = [
+      [system, natsJwt(operator, system.getPublicKey(), { type: "account", limits: open })],
+      [
+        account,
+        natsJwt(operator, account.getPublicKey(), {
+          type: "account",
+          limits: { ...open, ...jetstream },
+        }),
+      ],
+    ] as const;
+    const config = `${dir}/nats.conf`;
+    await Deno.writeTextFile(
+      config,
+      [
+        `operator: ${
+          natsJwt(operator, operator.getPublicKey(), {
+            type: "operator",
+            system_account: system.getPublicKey(),
+          })
+        }`,
+        `system_account: ${system.getPublicKey()}`,
+        "resolver: MEMORY",
+        `resolver_preload: {`,
+        ...accounts.map(([key, jwt]) => `  ${key.getPublicKey()}: ${jwt}`),
+        "}",
+      ].join("\n"),
+    );
+    /** A .creds file for a new user signed by `signer`. */
+    const credsFile = async (name: string, signer: typeof account) => {
+      const user = nkeys.createUser();
+      const jwt = natsJwt(signer, user.getPublicKey(), {
+        type: "user",
+        pub: {},
+        sub: {},
+        subs: -1,
+        data: -1,
+        payload: -1,
+      });
+      const seed = new TextDecoder().decode(user.getSeed());
+      const text = `-----BEGIN NATS USER JWT-----\n${jwt}\n------END NATS USER JWT------\n\n` +
+        `-----BEGIN USER NKEY SEED-----\n${seed}\n------END USER NKEY SEED------\n`;
+      await Deno.writeTextFile(`${dir}/${name}`, text);
+      return `${dir}/${name}`;
+    };
+    const good = await credsFile("node.creds", account);
+    await using nats = await bus({
+      args: ["-c", config],
+      probe: { authenticator: credsAuthenticator(await Deno.readFile(good)) },
+    });
+    await chatAcross(nats, { clusterCreds: good }, ["--cluster-creds", good], {});
+    // A user of an account the bus does not know.
+    const stranger = await credsFile("stranger.creds", nkeys.createAccount());
+    const line = await refused(nats.urls, ["--cluster-creds", stranger], {});
     assert.match(line, /refused this node's credentials \(authorization violation\)/);
   } finally {
     await Deno.remove(dir, { recursive: true });
