@@ -1,6 +1,6 @@
 /**
  * The `server` program's start-up checks of its path settings (`--log-dir`, `--files-dir`,
- * `--spool-dir`, `--token-file`): each is checked before the server binds its port, so a bad
+ * `--spool-dir`, `--token-file`, the cluster's credential and TLS files): each is checked before the server binds its port, so a bad
  * path stops the program at once with one line naming the setting and where it was set, rather
  * than with a stack trace, after `listening on`, or at the first `:put`.
  * @module
@@ -11,6 +11,7 @@ import { defaultTokenFile } from "../core/config/admin_token.ts";
 import { PROGRAM_DEFAULTS, type ServerConfig, settingSource } from "../core/config/config_file.ts";
 import { DEFAULT_OPTIONS } from "../core/config/options.ts";
 import { fileProblem, folderProblem, fsReason, showPath } from "../core/config/path_checks.ts";
+import { clusterFileProblem } from "../core/cluster/nats_auth.ts";
 import { HistoryFileError, HistoryStore } from "../core/server/history/store.ts";
 
 /** Mode of the folder of a generated token file: the token is a secret. */
@@ -18,6 +19,15 @@ export const TOKEN_FOLDER_MODE = 0o700;
 
 /** One check: the setting, the path shown, and the check, which returns the problem if any. */
 type PathCheck = [key: string, path: string, check: () => Promise<string | undefined>];
+
+/** The cluster's credential and TLS files (read, never written), and what each must hold. */
+const CLUSTER_FILES = [
+  ["clusterCreds", "creds"],
+  ["clusterNkey", "nkey"],
+  ["clusterTlsCa", "pem"],
+  ["clusterTlsCert", "pem"],
+  ["clusterTlsKey", "pem"],
+] as const;
 
 /** The files the server appends to in its log folder. */
 const LOG_FILES = ["server.log", "errors.log"];
@@ -61,6 +71,10 @@ export async function serverPathProblem(config: ServerConfig): Promise<string | 
   }
   const history = options.history ?? PROGRAM_DEFAULTS.history;
   if (history !== "") checks.push(["history", history, () => historyProblem(history)]);
+  for (const [key, kind] of CLUSTER_FILES) {
+    const path = options[key];
+    if (path) checks.push([key, path, () => clusterFileProblem(kind, path)]);
+  }
   if (options.adminToken === undefined) {
     checks.push(tokenFileCheck(options.tokenFile, options.port ?? DEFAULT_OPTIONS.port));
   }

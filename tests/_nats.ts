@@ -22,6 +22,16 @@ export function freePort(): number {
   return port;
 }
 
+/** What else the nodes need: for nodes that require credentials or TLS (cluster_auth_test.ts). */
+export interface NatsClusterOptions {
+  /** More `nats-server` arguments for every node, e.g. `["--user", "sb", "--pass", "pw"]`. */
+  readonly args?: readonly string[];
+  /** Options of the JetStream probe's `connect` (its credentials and TLS). */
+  readonly probe?: Record<string, unknown>;
+  /** The scheme of {@linkcode NatsCluster.urls}. @default {"nats"} */
+  readonly scheme?: "nats" | "tls";
+}
+
 /** One node: its client and route ports, its store, and its process while it runs. */
 interface Node {
   readonly name: string;
@@ -36,15 +46,20 @@ export class NatsCluster implements AsyncDisposable {
   readonly #nodes: Node[];
   readonly #dir: string;
   readonly #clusterName: string;
+  readonly #extra: NatsClusterOptions;
 
-  private constructor(nodes: Node[], dir: string, clusterName: string) {
+  private constructor(nodes: Node[], dir: string, clusterName: string, extra: NatsClusterOptions) {
     this.#nodes = nodes;
     this.#dir = dir;
     this.#clusterName = clusterName;
+    this.#extra = extra;
   }
 
-  /** Starts `size` nodes with JetStream, routed to each other, and waits until each accepts. */
-  static async start(size = 3): Promise<NatsCluster> {
+  /**
+   * Starts `size` nodes with JetStream, routed to each other (one node: no routes), and waits
+   * until each accepts.
+   */
+  static async start(size = 3, extra: NatsClusterOptions = {}): Promise<NatsCluster> {
     const dir = await Deno.makeTempDir({ prefix: "sb-nats-" });
     const nodes: Node[] = Array.from({ length: size }, (_, i) => ({
       name: `n${i + 1}`,
@@ -53,7 +68,7 @@ export class NatsCluster implements AsyncDisposable {
       store: `${dir}/n${i + 1}`,
       process: undefined,
     }));
-    const cluster = new NatsCluster(nodes, dir, `sbtest${freePort()}`);
+    const cluster = new NatsCluster(nodes, dir, `sbtest${freePort()}`, extra);
     for (let i = 0; i < size; i++) cluster.#spawn(i);
     await Promise.all(nodes.map((_, i) => cluster.#waitUp(i)));
     await cluster.waitForJetStream();
@@ -62,7 +77,8 @@ export class NatsCluster implements AsyncDisposable {
 
   /** `nats://127.0.0.1:<port>` of every node, comma-separated: what `--cluster` takes. */
   get urls(): string {
-    return this.#nodes.map((n) => `nats://127.0.0.1:${n.port}`).join(",");
+    const scheme = this.#extra.scheme ?? "nats";
+    return this.#nodes.map((n) => `${scheme}://127.0.0.1:${n.port}`).join(",");
   }
 
   /** The client port of node `i`. */
@@ -95,7 +111,11 @@ export class NatsCluster implements AsyncDisposable {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
-        const nc = await connect({ servers: this.urls.split(","), timeout: 1000 });
+        const nc = await connect({
+          servers: this.urls.split(","),
+          timeout: 1000,
+          ...this.#extra.probe,
+        });
         try {
           const kv = await new Kvm(nc).create("sbprobe", { replicas: this.#nodes.length });
           await kv.put("probe", "1");
@@ -126,12 +146,15 @@ export class NatsCluster implements AsyncDisposable {
         "-js",
         "-sd",
         node.store,
-        "--cluster_name",
-        this.#clusterName,
-        "--cluster",
-        `nats://127.0.0.1:${node.routePort}`,
-        "--routes",
-        routes,
+        ...(this.#nodes.length === 1 ? [] : [
+          "--cluster_name",
+          this.#clusterName,
+          "--cluster",
+          `nats://127.0.0.1:${node.routePort}`,
+          "--routes",
+          routes,
+        ]),
+        ...(this.#extra.args ?? []),
       ],
       stdout: "null",
       stderr: "null",

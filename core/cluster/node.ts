@@ -33,6 +33,7 @@ import { relayBatch, subjectOf } from "./relay.ts";
 import { ID_SLOT_SPAN } from "../protocol/message_ids.ts";
 import { nameKey } from "../protocol/grammar.ts";
 import { HeldSession } from "../server/sessions.ts";
+import { type ClusterAuth, natsAuthOptions } from "./nats_auth.ts";
 
 /**
  * A node not heard from for this long (no heartbeat, no message) is lost: its users leave with
@@ -63,6 +64,8 @@ export interface ClusterSettings {
   readonly urls: readonly string[];
   /** The cluster's name: subject prefix and bucket names. */
   readonly name: string;
+  /** Credentials and TLS for the bus; see core/cluster/nats_auth.ts. */
+  readonly auth?: ClusterAuth | undefined;
 }
 
 const encoder = new TextEncoder();
@@ -146,6 +149,7 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
       reconnectTimeWait: 250,
       pingInterval: 2000,
       maxPingOut: 2,
+      ...await natsAuthOptions(this.#settings.urls, this.#settings.auth ?? {}),
     });
     this.#nc = nc;
     const replicas = Math.min(3, this.#settings.urls.length);

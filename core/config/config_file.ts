@@ -80,7 +80,8 @@ type Kind =
   | "address"
   | "origins"
   | "urls"
-  | "word";
+  | "word"
+  | "text";
 
 /** One setting: its option key, how it is written in each source, and its rules. */
 export interface Setting {
@@ -279,6 +280,30 @@ export const SERVER_SETTINGS: readonly Setting[] = Object.freeze([
   setting("clusterName", "word", "prefix of the cluster's subjects and buckets", {
     placeholder: "NAME",
   }),
+  setting("clusterUser", "text", "NATS user; password from SWITCHBOARD_CLUSTER_PASSWORD", {
+    placeholder: "NAME",
+  }),
+  setting("clusterPassword", "text", "NATS password (config file or environment only)", {
+    flag: undefined,
+  }),
+  setting("clusterToken", "text", "NATS token (config file or environment only)", {
+    flag: undefined,
+  }),
+  setting("clusterCreds", "path", "NATS credentials file (user JWT and nkey seed)", {
+    placeholder: "FILE",
+  }),
+  setting("clusterNkey", "path", "file with a NATS nkey user seed (SU…)", {
+    placeholder: "FILE",
+  }),
+  setting("clusterTlsCa", "path", "PEM CA the NATS servers' certificates must chain to", {
+    placeholder: "FILE",
+  }),
+  setting("clusterTlsCert", "path", "PEM client certificate for NATS mutual TLS", {
+    placeholder: "FILE",
+  }),
+  setting("clusterTlsKey", "path", "PEM private key of --cluster-tls-cert", {
+    placeholder: "FILE",
+  }),
   setting("resumeGrace", "seconds", "seconds a broken session waits for :resume; 0 = none", {
     min: 0,
   }),
@@ -340,6 +365,8 @@ function expectation(s: Setting): string {
       return "a list of nats://host:port URLs";
     case "word":
       return "1-32 of A-Z a-z 0-9 _ -";
+    case "text":
+      return "1 to 1024 characters without line breaks";
   }
 }
 
@@ -420,6 +447,12 @@ function convert(s: Setting, raw: unknown, fromText: boolean): unknown {
     }
     case "word":
       if (typeof raw !== "string" || !/^[A-Za-z0-9_-]{1,32}$/.test(raw)) fail();
+      return raw;
+    case "text":
+      // A secret is never shown back in the message.
+      if (typeof raw !== "string" || !/^[^\r\n]{1,1024}$/.test(raw)) {
+        fail(`expected ${expectation(s)}`);
+      }
       return raw;
   }
 }
@@ -661,6 +694,11 @@ function anchorPaths(layer: Layer, configFile: string): void {
       "tlsKey",
       "accounts",
       "history",
+      "clusterCreds",
+      "clusterNkey",
+      "clusterTlsCa",
+      "clusterTlsCert",
+      "clusterTlsKey",
     ]
   ) {
     const value = layer.get(key);
@@ -706,12 +744,57 @@ function checkCombinations(options: ServerOptions): void {
   if (options.tlsOnly === true && options.tlsCert === undefined) {
     throw new ConfigError("--tls-only needs --tls-cert and --tls-key");
   }
+  checkClusterAuth(options);
   const line = options.maxLineBytes ?? DEFAULT_OPTIONS.maxLineBytes;
   const queue = options.maxQueueBytes ?? DEFAULT_OPTIONS.maxQueueBytes;
   // A full-length line can triple in size when control bytes become U+FFFD, plus its prefix.
   if (queue < 4 * line) {
     throw new ConfigError(
       `maxQueueBytes (${queue}) must be at least 4 × maxLineBytes (${line}) so that any accepted line fits a client's queue`,
+    );
+  }
+}
+
+/** The rules of the cluster's credentials and TLS settings (docs/cluster.md). */
+function checkClusterAuth(options: ServerOptions): void {
+  const set = (key: keyof ServerOptions) => typeof options[key] === "string" && options[key] !== "";
+  const named: [keyof ServerOptions, string][] = [
+    ["clusterUser", "--cluster-user"],
+    ["clusterPassword", "the cluster password (SWITCHBOARD_CLUSTER_PASSWORD)"],
+    ["clusterToken", "the cluster token (SWITCHBOARD_CLUSTER_TOKEN)"],
+    ["clusterCreds", "--cluster-creds"],
+    ["clusterNkey", "--cluster-nkey"],
+    ["clusterTlsCa", "--cluster-tls-ca"],
+    ["clusterTlsCert", "--cluster-tls-cert"],
+    ["clusterTlsKey", "--cluster-tls-key"],
+  ];
+  const first = named.find(([key]) => set(key));
+  if (first === undefined) return;
+  if ((options.cluster ?? []).length === 0) {
+    throw new ConfigError(`${first[1]} needs --cluster (the NATS servers to join)`);
+  }
+  if (set("clusterPassword") && !set("clusterUser")) {
+    throw new ConfigError(
+      "the cluster password (SWITCHBOARD_CLUSTER_PASSWORD) needs --cluster-user (its user)",
+    );
+  }
+  if (set("clusterUser") && !set("clusterPassword")) {
+    throw new ConfigError(
+      "--cluster-user needs a password: SWITCHBOARD_CLUSTER_PASSWORD or clusterPassword in the config file",
+    );
+  }
+  const methods = named.slice(1, 5).filter(([key]) => set(key)).map(([, name]) => name);
+  if (set("clusterUser")) methods[0] = "--cluster-user";
+  if (methods.length > 1) {
+    throw new ConfigError(
+      `use one way to log in to the cluster's bus, not ${methods.join(" and ")}`,
+    );
+  }
+  if (set("clusterTlsCert") !== set("clusterTlsKey")) {
+    throw new ConfigError(
+      set("clusterTlsCert")
+        ? "--cluster-tls-cert needs --cluster-tls-key (the private key of that certificate)"
+        : "--cluster-tls-key needs --cluster-tls-cert (the certificate of that key)",
     );
   }
 }
@@ -862,6 +945,15 @@ same protocol inside TLS (ncat --ssl is a client); --tls-only closes the plain p
 must finish within --register-timeout. A certificate or key that cannot be read or used (not
 PEM, key not matching) is a configuration error.
 
+Cluster (docs/cluster.md): --cluster joins other servers over a NATS bus (nats:// URLs, or
+tls:// to require TLS). Its credentials carry NATS' names: --cluster-user with its password from
+SWITCHBOARD_CLUSTER_PASSWORD or "clusterPassword" in the file (never a flag: it would show in
+ps), a token from SWITCHBOARD_CLUSTER_TOKEN or "clusterToken", a .creds file (--cluster-creds)
+or an nkey seed file (--cluster-nkey): one of them. --cluster-tls-ca trusts a private CA;
+--cluster-tls-cert and --cluster-tls-key present a client certificate (mutual TLS). A file that
+cannot be read or holds the wrong thing is a configuration error; a bus that refuses the
+credentials stops the start (exit 1).
+
 Accounts: with --accounts FILE a client may log in with :login <name> <password>; the file is
 managed with \`server accounts\` (see server accounts --help), and --require-login makes a
 login the only way to take a name.
@@ -875,7 +967,7 @@ SIGHUP (or :reload from an admin) re-reads the config file and the environment, 
 still winning, and applies access lists, admins, limits, timeouts, :run commands, the admin token
 and the TLS certificate without dropping anyone but the connections the new access lists deny
 (BYE denied). --host, --port, --tls-port, --tls-only, --mode, --log-dir, --log-format,
---token-file, --files-dir, --spool-dir and --history need a
+--token-file, --files-dir, --spool-dir, --history and the --cluster settings need a
 restart. An invalid configuration is logged and
 not applied.
 

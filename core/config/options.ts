@@ -237,6 +237,22 @@ export interface ServerOptions {
   cluster?: readonly string[];
   /** The cluster's name: the prefix of its NATS subjects and key-value buckets. @default {"switchboard"} */
   clusterName?: string;
+  /** NATS user of the cluster's bus; needs {@linkcode ServerOptions.clusterPassword}. @default {""} */
+  clusterUser?: string;
+  /** Password of {@linkcode ServerOptions.clusterUser} (environment or config file only). @default {""} */
+  clusterPassword?: string;
+  /** NATS authentication token of the bus (environment or config file only). @default {""} */
+  clusterToken?: string;
+  /** NATS `.creds` file (user JWT and nkey seed) for the bus. @default {""} */
+  clusterCreds?: string;
+  /** File holding an nkey user seed (`SU…`) for the bus. @default {""} */
+  clusterNkey?: string;
+  /** PEM CA certificate(s) the bus' TLS certificate must chain to. @default {""} */
+  clusterTlsCa?: string;
+  /** PEM client certificate for mutual TLS with the bus (with `clusterTlsKey`). @default {""} */
+  clusterTlsCert?: string;
+  /** PEM private key of `clusterTlsCert`. @default {""} */
+  clusterTlsKey?: string;
   /** Acknowledge every plain message with `ACK <seq>` / `NACK <seq> …` from the start. @default {false} */
   ack?: boolean;
   /** Programs started by `:run` running at once, server-wide; one more gets `ERR busy`; 0 = no limit. @default {2 × CPU cores} */
@@ -366,6 +382,14 @@ export const DEFAULT_OPTIONS: Readonly<
   ack: false,
   cluster: [],
   clusterName: "switchboard",
+  clusterUser: "",
+  clusterPassword: "",
+  clusterToken: "",
+  clusterCreds: "",
+  clusterNkey: "",
+  clusterTlsCa: "",
+  clusterTlsCert: "",
+  clusterTlsKey: "",
   resumeGrace: 120,
   resumeMaxBytes: 1024 * 1024,
   maxRunning: defaultMaxRunning(),

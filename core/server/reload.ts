@@ -60,6 +60,17 @@ export const RESTART_SETTINGS: readonly (keyof ResolvedServerOptions)[] = Object
   "logRepeatWindow",
   "authMaxFailures",
   "authLockout",
+  // The cluster node joins its bus once, at start (docs/cluster.md).
+  "cluster",
+  "clusterName",
+  "clusterUser",
+  "clusterPassword",
+  "clusterToken",
+  "clusterCreds",
+  "clusterNkey",
+  "clusterTlsCa",
+  "clusterTlsCert",
+  "clusterTlsKey",
 ]);
 
 /**

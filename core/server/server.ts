@@ -13,6 +13,8 @@ import { Sessions } from "./sessions.ts";
 import { type Mailbox, MemoryMailbox } from "./offline.ts";
 import { HistoryMailbox } from "./history/mailbox.ts";
 import { ClusterNode } from "../cluster/node.ts";
+import { clusterAuth, joinFailure } from "../cluster/nats_auth.ts";
+import { ignoreStrayResets, recentStrayError } from "../cluster/stray_resets.ts";
 
 const DAY_MS = 24 * 3600 * 1000;
 import { type AccountsData, readAccountsFile } from "../config/accounts_file.ts";
@@ -188,11 +190,12 @@ export async function startServer(
   );
   running.server = server;
   if (server.cluster !== undefined) {
+    ignoreStrayResets();
     try {
       await server.cluster.start();
     } catch (error) {
       await server.shutdown({ grace: 0 });
-      const why = error instanceof Error ? error.message : String(error);
+      const why = joinFailure(error, resolved.cluster, clusterAuth(resolved), recentStrayError());
       throw new SwitchboardError("cluster", `cannot join the cluster: ${why}`, { cause: error });
     }
   }
@@ -309,7 +312,7 @@ class SwitchboardServer implements Server, ServerContext {
         resumeGrace: () => this.options.resumeGrace,
         log: getLogger(["switchboard", "cluster"]),
       },
-      { urls: options.cluster, name: options.clusterName },
+      { urls: options.cluster, name: options.clusterName, auth: clusterAuth(options) },
     );
     this.runSlots = new RunSlots(options.maxRunning);
     this.#admission = new Admission(options);
