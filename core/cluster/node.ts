@@ -14,7 +14,7 @@ import type { ClusterState, ClusterView, ConnectionHandle, NodeStats } from "../
 import type { ServerStats } from "../server/stats.ts";
 import type { Group, Hub, HubObserver, Peer } from "../server/hub.ts";
 import type { CongestionGate } from "../server/congestion.ts";
-import type { MessageKeeper, RecordedBatch, Recorder } from "../server/record.ts";
+import type { MessageKeeper, RecordedBatch, Recorder, Refusal } from "../server/record.ts";
 import type { DisconnectReason } from "../protocol/errors.ts";
 import { type Claim, HEARTBEAT_MS, LEASE_MS, Leases, within } from "./leases.ts";
 import { RemotePeer, Roster, type RosterEvent } from "./roster.ts";
@@ -22,6 +22,7 @@ import { Subjects } from "./subjects.ts";
 import { encodeBatch } from "./wire.ts";
 import { Backpressure, CONGESTION_POLL_MS } from "./backpressure.ts";
 import { relayBatch, subjectOf } from "./relay.ts";
+import { CLUSTER_UNAVAILABLE, Outbox } from "./outbox.ts";
 
 /**
  * A node not heard from for this long (no heartbeat, no message) is lost: its users leave with
@@ -50,6 +51,10 @@ export interface ClusterSettings {
   readonly urls: readonly string[];
   /** The cluster's name: subject prefix and bucket names. */
   readonly name: string;
+  /** Bytes held while the link is down (`outbox.ts`). @default {OUTBOX_BYTES} */
+  readonly outboxBytes?: number | undefined;
+  /** Users per roster message (`roster.ts`). @default {ROSTER_CHUNK} */
+  readonly rosterChunk?: number | undefined;
 }
 
 const encoder = new TextEncoder();
@@ -73,12 +78,14 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
   #closed = false;
   #timers: ReturnType<typeof setInterval>[] = [];
   readonly #backpressure: Backpressure;
+  readonly #outbox: Outbox;
 
   /** A node for the server with `parts`; {@linkcode ClusterNode.start} joins. */
   constructor(parts: ClusterParts, settings: ClusterSettings) {
     this.#parts = parts;
     this.#settings = settings;
     this.#subjects = new Subjects(settings.name);
+    this.#outbox = new Outbox(settings.outboxBytes);
     this.#backpressure = new Backpressure(parts.gate, (on) => {
       if (!this.#up) return;
       const news = JSON.stringify({ node: this.instance, on });
@@ -102,6 +109,7 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
       slot: this.slot,
       up: this.#up,
       nodes: this.#nodes.size + 1,
+      dropped: this.#outbox.dropped.batches,
     };
   }
 
@@ -208,7 +216,8 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
   #ownStats(): NodeStats {
     const { connections, messages, deliveries } = this.#parts.stats();
     const users = this.#parts.hub.online - this.#roster.size;
-    return { slot: this.slot, stats: { users, connections, messages, deliveries } };
+    const dropped = this.#outbox.dropped.batches;
+    return { slot: this.slot, stats: { users, connections, messages, deliveries, dropped } };
   }
 
   /** Gives `name` up (its user left, or the registration was abandoned). */
@@ -218,14 +227,42 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
 
   // --- MessageKeeper: every message recorded here goes to the bus once.
 
-  /** Publishes a batch recorded here (not one relayed from another node). */
-  keep(batch: RecordedBatch): void {
+  /**
+   * Publishes a batch recorded here (not one relayed from another node); while the link is down
+   * it waits in the outbox, and one that does not fit there is refused (`NACK`).
+   */
+  keep(batch: RecordedBatch): Refusal | void {
     const subject = this.#nc === undefined ? undefined : subjectOf(batch, this.#subjects);
     if (subject === undefined) return;
+    if (!this.#up) return this.#hold(subject, batch);
     try {
       this.#nc!.publish(subject, encodeBatch(batch, batch.wire));
     } catch (error) {
       this.#parts.log.warn("could not publish to {subject}: {error}", { subject, error });
+      return CLUSTER_UNAVAILABLE;
+    }
+  }
+
+  #hold(subject: string, batch: RecordedBatch): Refusal | void {
+    if (this.#outbox.hold(subject, encodeBatch(batch, batch.wire), batch.count)) return;
+    if (this.#outbox.firstDrop) {
+      this.#parts.log.warn(
+        "cluster outbox full ({bytes} bytes): messages for other nodes are dropped until the link is back",
+        { bytes: this.#outbox.bytes },
+      );
+    }
+    return CLUSTER_UNAVAILABLE;
+  }
+
+  /** Publishes what the outbox held during a break, in order; logs what it dropped. */
+  #flushOutbox(): void {
+    const { held, dropped } = this.#outbox.take();
+    for (const { subject, payload } of held) this.#nc?.publish(subject, payload);
+    if (held.length > 0 || dropped.batches > 0) {
+      this.#parts.log.info(
+        "cluster link back: {held} held batches published, {dropped} batches ({messages} messages) dropped",
+        { held: held.length, dropped: dropped.batches, messages: dropped.messages },
+      );
     }
   }
 
@@ -425,6 +462,8 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
     }
     if (this.#closed) return;
     this.#up = true;
+    // In the same tick as `#up`: held batches go out before anything recorded from now on.
+    this.#flushOutbox();
     if (this.#told) this.#tell("cluster link back");
     this.#told = false;
     this.#hello();

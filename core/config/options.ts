@@ -237,6 +237,14 @@ export interface ServerOptions {
   cluster?: readonly string[];
   /** The cluster's name: the prefix of its NATS subjects and key-value buckets. @default {"switchboard"} */
   clusterName?: string;
+  /**
+   * Bytes of messages for other nodes a cluster node holds while its bus is away (more are
+   * dropped, `NACK … cluster-unavailable`). Library only (no flag): tests shrink it.
+   * @default {8388608}
+   */
+  clusterOutboxBytes?: number;
+  /** Users per roster message between cluster nodes. Library only (no flag): tests shrink it. @default {2000} */
+  clusterRosterChunk?: number;
   /** Acknowledge every plain message with `ACK <seq>` / `NACK <seq> …` from the start. @default {false} */
   ack?: boolean;
   /** Programs started by `:run` running at once, server-wide; one more gets `ERR busy`; 0 = no limit. @default {2 × CPU cores} */
@@ -366,6 +374,8 @@ export const DEFAULT_OPTIONS: Readonly<
   ack: false,
   cluster: [],
   clusterName: "switchboard",
+  clusterOutboxBytes: 8 * 1024 * 1024,
+  clusterRosterChunk: 2000,
   resumeGrace: 120,
   resumeMaxBytes: 1024 * 1024,
   maxRunning: defaultMaxRunning(),

@@ -183,6 +183,11 @@ export interface ClusterState {
   readonly up: boolean;
   /** Nodes heard from lately, this one included. */
   readonly nodes: number;
+  /**
+   * Batches for other nodes dropped since start because the link was down and the outbox full
+   * (their lobby senders with acknowledgements on got `NACK … cluster-unavailable`).
+   */
+  readonly dropped: number;
 }
 
 /** The server seen from inside. */

@@ -307,7 +307,12 @@ class SwitchboardServer implements Server, ServerContext {
         stats: () => this.snapshot(),
         log: getLogger(["switchboard", "cluster"]),
       },
-      { urls: options.cluster, name: options.clusterName },
+      {
+        urls: options.cluster,
+        name: options.clusterName,
+        outboxBytes: options.clusterOutboxBytes,
+        rosterChunk: options.clusterRosterChunk,
+      },
     );
     this.runSlots = new RunSlots(options.maxRunning);
     this.#admission = new Admission(options);

