@@ -6,8 +6,11 @@
  */
 
 import assert from "node:assert/strict";
-import { connect, startTestServer, type TestClient } from "./_helpers.ts";
+import { join } from "node:path";
+import { connect, startTestServer, TestClient } from "./_helpers.ts";
 import { hasNatsServer, NatsCluster } from "./_nats.ts";
+import { writeAccountsFile } from "../core/config/accounts_file.ts";
+import { hashPassword } from "../core/util/password_hash.ts";
 import type { ServerOptions } from "../core/config/options.ts";
 import type { Server } from "../mod.ts";
 
@@ -108,6 +111,71 @@ Deno.test(
       await untilAnswer(alice, ":list", "USER bob");
     } finally {
       await stopAll([n1!, n2!]);
+    }
+  },
+);
+
+const BOB_PASSWORD = "correct horse battery";
+
+/** An accounts file with `bob` in a temp folder, shared by every node. */
+async function accountsFile(): Promise<{ path: string } & AsyncDisposable> {
+  const dir = await Deno.makeTempDir({ prefix: "switchboard-cluster-accounts-" });
+  const path = join(dir, "accounts.json");
+  await writeAccountsFile(path, {
+    users: { bob: { password: await hashPassword(BOB_PASSWORD, { N: 1024 }) } },
+  });
+  return { path, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
+}
+
+/** Opens a connection and reads its `HELLO`, without a name. */
+async function open(server: Server): Promise<TestClient> {
+  const client = await TestClient.open(server);
+  assert.match(await client.nextLine(), /^HELLO /);
+  return client;
+}
+
+Deno.test(
+  "cluster: a :pm to an offline account holder, kept on any node, is handed over at the login on another node, oldest first",
+  options,
+  async () => {
+    await using nats = await NatsCluster.start(3);
+    await using accounts = await accountsFile();
+    const [n1, n2, n3] = await startNodes(nats, 3, { accounts: accounts.path });
+    try {
+      await using alice = await connect(n1!, "alice");
+      await using dave = await connect(n2!, "dave");
+      await using carol = await connect(n3!, "carol");
+      await alice.waitFor("JOIN carol");
+      await dave.waitFor("JOIN carol");
+      const pause = () => new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(await alice.command(":pm bob one, from node 1"), ["OK pm bob stored"]);
+      await pause();
+      assert.deepEqual(await dave.command(":pm bob two, from node 2"), ["OK pm bob stored"]);
+      await pause();
+      assert.deepEqual(await carol.command(":pm bob three, from node 3"), ["OK pm bob stored"]);
+      await pause();
+      assert.deepEqual(await alice.command(":pm bob four, from node 1"), ["OK pm bob stored"]);
+
+      await using bob = await open(n2!);
+      const reply = await bob.command(`:login bob ${BOB_PASSWORD}`);
+      assert.match(reply[0] ?? "", /^WELCOME bob /);
+      assert.deepEqual(reply.slice(1), [
+        "PM alice :one, from node 1",
+        "PM dave :two, from node 2",
+        "PM carol :three, from node 3",
+        "PM alice :four, from node 1",
+        "OK login bob",
+      ]);
+      // Handed over means deleted everywhere: the next login, on another node, gets none.
+      await bob.send(":quit");
+      await bob.closed();
+      await carol.waitFor("LEAVE bob");
+      await using again = await open(n3!);
+      const second = await again.command(`:login bob ${BOB_PASSWORD}`);
+      assert.equal(second.length, 2, second.join(" | "));
+      assert.equal(second[1], "OK login bob");
+    } finally {
+      await stopAll([n1!, n2!, n3!]);
     }
   },
 );

@@ -23,6 +23,8 @@ import { encodeBatch } from "./wire.ts";
 import { Backpressure, CONGESTION_POLL_MS } from "./backpressure.ts";
 import { relayBatch, subjectOf } from "./relay.ts";
 import { CLUSTER_UNAVAILABLE, Outbox } from "./outbox.ts";
+import { RemoteMail } from "./remote_mail.ts";
+import type { Mailbox, Waiting } from "../server/offline.ts";
 
 /**
  * A node not heard from for this long (no heartbeat, no message) is lost: its users leave with
@@ -43,6 +45,8 @@ export interface ClusterParts {
   /** The server's counters, for `:stats` on any node. */
   stats(): ServerStats;
   readonly log: Logger;
+  /** Offline private messages kept here, handed to the node where their recipient logs in. */
+  readonly mailbox?: Mailbox | undefined;
 }
 
 /** Where the bus is and what the cluster is called. */
@@ -79,6 +83,7 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
   #timers: ReturnType<typeof setInterval>[] = [];
   readonly #backpressure: Backpressure;
   readonly #outbox: Outbox;
+  readonly #mail: RemoteMail;
 
   /** A node for the server with `parts`; {@linkcode ClusterNode.start} joins. */
   constructor(parts: ClusterParts, settings: ClusterSettings) {
@@ -86,6 +91,7 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
     this.#settings = settings;
     this.#subjects = new Subjects(settings.name);
     this.#outbox = new Outbox(settings.outboxBytes);
+    this.#mail = new RemoteMail(parts.mailbox, parts.log);
     this.#backpressure = new Backpressure(parts.gate, (on) => {
       if (!this.#up) return;
       const news = JSON.stringify({ node: this.instance, on });
@@ -159,6 +165,10 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
     nc.subscribe(s.stats, {
       callback: (_, m) => void m.respond(encoder.encode(JSON.stringify(this.#ownStats()))),
     });
+    nc.subscribe(s.mail, {
+      callback: (_, m) =>
+        void m.respond(this.#mail.answer(m.data, nc.info?.max_payload ?? 1 << 20)),
+    });
     nc.subscribe(s.node(slot), {
       callback: (_, m) => void m.respond(encoder.encode(this.#onRequest(m.data))),
     });
@@ -218,6 +228,12 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
     const users = this.#parts.hub.online - this.#roster.size;
     const dropped = this.#outbox.dropped.batches;
     return { slot: this.slot, stats: { users, connections, messages, deliveries, dropped } };
+  }
+
+  /** `account`'s offline messages kept by the other nodes, taken from them (`remote_mail.ts`). */
+  takeMail(account: string): Promise<readonly Waiting[]> {
+    const nc = this.#up ? this.#nc : undefined;
+    return this.#mail.take(nc, this.#subjects.mail, account, this.#nodes.size);
   }
 
   /** Gives `name` up (its user left, or the registration was abandoned). */

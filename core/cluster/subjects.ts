@@ -20,6 +20,8 @@ export class Subjects {
   readonly heartbeat: string;
   readonly congestion: string;
   readonly stats: string;
+  /** A node's request for an account's offline messages, answered by every other node. */
+  readonly mail: string;
   readonly #prefix: string;
 
   /** Subjects under `cluster`. */
@@ -33,6 +35,7 @@ export class Subjects {
     this.heartbeat = `${cluster}.hb`;
     this.congestion = `${cluster}.congestion`;
     this.stats = `${cluster}.stats`;
+    this.mail = `${cluster}.mail`;
   }
 
   /** Where a group's messages go. */

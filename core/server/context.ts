@@ -22,7 +22,7 @@ import type { LogThrottle } from "../log/throttle.ts";
 import type { AttemptLimiter } from "./attempts.ts";
 import type { Accounts } from "./accounts.ts";
 import type { Sessions } from "./sessions.ts";
-import type { Mailbox } from "./offline.ts";
+import type { Mailbox, Waiting } from "./offline.ts";
 import type { ReloadResult } from "./reload.ts";
 import type { HistoryStore } from "./history/store.ts";
 
@@ -171,6 +171,11 @@ export interface ClusterView {
   nodeStats(): Promise<readonly NodeStats[]>;
   /** The cluster as this node sees it now, for monitoring. */
   state(): ClusterState;
+  /**
+   * The offline private messages the other nodes keep for `account`, oldest first, removed there
+   * (`:login`); whatever arrives within a second.
+   */
+  takeMail(account: string): Promise<readonly Waiting[]>;
 }
 
 /** A cluster node's view of its cluster (`/varz`, `/metrics`). */

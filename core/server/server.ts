@@ -306,6 +306,7 @@ class SwitchboardServer implements Server, ServerContext {
         gate: this.gate,
         stats: () => this.snapshot(),
         log: getLogger(["switchboard", "cluster"]),
+        mailbox: this.mailbox,
       },
       {
         urls: options.cluster,
