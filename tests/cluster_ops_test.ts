@@ -179,3 +179,41 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "cluster: an admin stops another node by its slot (:shutdown node <slot>): its clients get BYE, the others see them leave",
+  options,
+  async () => {
+    await using nats = await NatsCluster.start(3);
+    const [n1, n2] = await startNodes(nats, 2);
+    try {
+      await using alice = await connect(n1!, "alice");
+      await using bob = await connect(n2!, "bob");
+      await alice.waitFor("JOIN bob");
+      assert.ok((await alice.command(`:auth ${TOKEN}`)).includes("OK auth admin"));
+      // Node 2's slot, as an admin finds it: the node with two users.
+      await using bea = await connect(n2!, "bea");
+      await alice.waitFor("JOIN bea");
+      const stats = await alice.command(":stats");
+      const slot = stats.map((l) => /^STAT node\.(\d+)\.users 2$/.exec(l)?.[1]).find(Boolean);
+      assert.ok(slot !== undefined, stats.join(" | "));
+
+      assert.deepEqual(await alice.command(":shutdown node 4000"), [
+        "ERR no-such-node :no node holds slot 4000",
+      ]);
+      assert.deepEqual(await alice.command(`:shutdown node ${slot} 0.2 maintenance`), [
+        `OK shutdown node ${slot}`,
+      ]);
+      assert.match(await bob.waitFor("BYE ", 10_000), /^BYE \S+ :maintenance/);
+      await bob.closed(10_000);
+      await bea.closed(10_000);
+      assert.match(await alice.waitFor("LEAVE b", 10_000), /^LEAVE (bob|bea) /);
+      assert.match(await alice.waitFor("LEAVE b", 10_000), /^LEAVE (bob|bea) /);
+      await n2!.finished;
+      // Node 1 goes on.
+      assert.equal((await alice.command(":list")).at(-1), "OK list 1");
+    } finally {
+      await stopAll([n1!, n2!]);
+    }
+  },
+);

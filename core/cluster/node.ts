@@ -10,7 +10,13 @@
 
 import type { Logger } from "@logtape/logtape";
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { ClusterState, ClusterView, ConnectionHandle, NodeStats } from "../server/context.ts";
+import type {
+  ClusterState,
+  ClusterView,
+  ConnectionHandle,
+  NodeShutdown,
+  NodeStats,
+} from "../server/context.ts";
 import type { ServerStats } from "../server/stats.ts";
 import type { Group, Hub, HubObserver, Peer } from "../server/hub.ts";
 import type { CongestionGate } from "../server/congestion.ts";
@@ -24,6 +30,7 @@ import { Backpressure, CONGESTION_POLL_MS } from "./backpressure.ts";
 import { relayBatch, subjectOf } from "./relay.ts";
 import { CLUSTER_UNAVAILABLE, Outbox } from "./outbox.ts";
 import { RemoteMail } from "./remote_mail.ts";
+import { answerShutdown, askShutdown, type Shutdown } from "./remote_shutdown.ts";
 import type { Mailbox, Waiting } from "../server/offline.ts";
 
 /**
@@ -47,6 +54,8 @@ export interface ClusterParts {
   readonly log: Logger;
   /** Offline private messages kept here, handed to the node where their recipient logs in. */
   readonly mailbox?: Mailbox | undefined;
+  /** The server's graceful shutdown, for `:shutdown node <slot>` sent on another node. */
+  readonly shutdown?: Shutdown | undefined;
 }
 
 /** Where the bus is and what the cluster is called. */
@@ -236,6 +245,12 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
     return this.#mail.take(nc, this.#subjects.mail, account, this.#nodes.size);
   }
 
+  /** Asks the node holding `slot` to shut down (`:shutdown node`; `remote_shutdown.ts`). */
+  shutdownNode(slot: number, grace?: number, reason?: string): Promise<NodeShutdown> {
+    if (this.#nc === undefined || !this.#up) return Promise.resolve("unavailable");
+    return askShutdown(this.#nc, this.#subjects.node(slot), grace, reason);
+  }
+
   /** Gives `name` up (its user left, or the registration was abandoned). */
   release(name: string): void {
     if (this.#up) void this.#leases?.release(name);
@@ -377,6 +392,7 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
   /** A request from another node about a user of this one: `kick` or `rename`. */
   #onRequest(data: Uint8Array): string {
     const request = parse<{ op: string; name: string; text?: string; to?: string }>(data);
+    if (request?.op === "shutdown") return answerShutdown(data, this.#parts.shutdown);
     const hub = this.#parts.hub;
     const peer = request === undefined ? undefined : hub.find(request.name);
     if (peer === undefined || peer instanceof RemotePeer) return "no such user";

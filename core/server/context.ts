@@ -176,7 +176,18 @@ export interface ClusterView {
    * (`:login`); whatever arrives within a second.
    */
   takeMail(account: string): Promise<readonly Waiting[]>;
+  /**
+   * Asks the node holding numbering slot `slot` (another one) to shut down gracefully, with its
+   * own grace period unless `grace` is given (`:shutdown node <slot>`).
+   */
+  shutdownNode(slot: number, grace?: number, reason?: string): Promise<NodeShutdown>;
 }
+
+/**
+ * How `:shutdown node` went: the node is shutting down, no node holds that slot, or the bus is
+ * away.
+ */
+export type NodeShutdown = "ok" | "no-such-node" | "unavailable";
 
 /** A cluster node's view of its cluster (`/varz`, `/metrics`). */
 export interface ClusterState {

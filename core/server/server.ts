@@ -307,6 +307,7 @@ class SwitchboardServer implements Server, ServerContext {
         stats: () => this.snapshot(),
         log: getLogger(["switchboard", "cluster"]),
         mailbox: this.mailbox,
+        shutdown: (options) => void this.shutdown(options),
       },
       {
         urls: options.cluster,
