@@ -217,3 +217,34 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "cluster: a roster of several chunks is applied whole on a node that joins later",
+  options,
+  async () => {
+    await using nats = await NatsCluster.start(3);
+    const clusterName = `r${Date.now() % 100000}x${++clusters}`;
+    // Two users per roster message: node 1's seven users take four.
+    const small = { clusterRosterChunk: 2 };
+    const n1 = await startNode(nats, clusterName, small);
+    let n2: Server | undefined;
+    const clients: TestClient[] = [];
+    try {
+      const names = ["ann", "ben", "cat", "dan", "eve", "fay", "gus"];
+      for (const name of names) clients.push(await connect(n1, name));
+      await clients[0]!.send(":group create crew");
+      await clients[0]!.waitFor("OK group");
+      n2 = await startNode(nats, clusterName, small);
+      await using zoe = await connect(n2, "zoe");
+      const list = await untilAnswer(zoe, ":list", "OK list 8");
+      assert.deepEqual(
+        list.filter((l) => l.startsWith("USER ")).sort(),
+        [...names, "zoe"].map((n) => `USER ${n}`).sort(),
+      );
+      assert.ok((await zoe.command(":groups")).some((l) => l === "GROUP #crew 1"));
+    } finally {
+      for (const client of clients) await client[Symbol.asyncDispose]();
+      await stopAll(n2 === undefined ? [n1] : [n1, n2]);
+    }
+  },
+);

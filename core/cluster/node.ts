@@ -23,7 +23,7 @@ import type { CongestionGate } from "../server/congestion.ts";
 import type { MessageKeeper, RecordedBatch, Recorder, Refusal } from "../server/record.ts";
 import type { DisconnectReason } from "../protocol/errors.ts";
 import { type Claim, HEARTBEAT_MS, LEASE_MS, Leases, within } from "./leases.ts";
-import { RemotePeer, Roster, type RosterEvent } from "./roster.ts";
+import { RemotePeer, Roster, rosterChunks, type RosterEvent } from "./roster.ts";
 import { Subjects } from "./subjects.ts";
 import { encodeBatch } from "./wire.ts";
 import { Backpressure, CONGESTION_POLL_MS } from "./backpressure.ts";
@@ -93,6 +93,8 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
   readonly #backpressure: Backpressure;
   readonly #outbox: Outbox;
   readonly #mail: RemoteMail;
+  /** Rosters sent so far: each one's chunks carry its number. */
+  #rosterSerial = 0;
 
   /** A node for the server with `parts`; {@linkcode ClusterNode.start} joins. */
   constructor(parts: ClusterParts, settings: ClusterSettings) {
@@ -526,7 +528,9 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
       if (peer instanceof RemotePeer) continue;
       users.push([peer.name, [...peer.groups].map((g) => g.name)]);
     }
-    this.#publish({ op: "roster", node: this.instance, users });
+    const serial = ++this.#rosterSerial;
+    const chunks = rosterChunks(this.instance, users, serial, this.#settings.rosterChunk);
+    for (const chunk of chunks) this.#publish(chunk);
   }
 
   #publish(event: RosterEvent): void {
