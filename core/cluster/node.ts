@@ -10,13 +10,8 @@
 
 import type { Logger } from "@logtape/logtape";
 import type { NatsConnection } from "@nats-io/transport-node";
-import type {
-  ClusterState,
-  ClusterView,
-  ConnectionHandle,
-  NodeShutdown,
-  NodeStats,
-} from "../server/context.ts";
+import type { ClusterState, ClusterView, ConnectionHandle, NodeStats } from "../server/context.ts";
+import type { NodeShutdown } from "../server/context.ts";
 import type { ServerStats } from "../server/stats.ts";
 import type { Group, Hub, HubObserver, Peer } from "../server/hub.ts";
 import type { CongestionGate } from "../server/congestion.ts";
@@ -101,7 +96,7 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
     this.#parts = parts;
     this.#settings = settings;
     this.#subjects = new Subjects(settings.name);
-    this.#outbox = new Outbox(settings.outboxBytes);
+    this.#outbox = new Outbox(settings.outboxBytes, parts.log);
     this.#mail = new RemoteMail(parts.mailbox, parts.log);
     this.#backpressure = new Backpressure(parts.gate, (on) => {
       if (!this.#up) return;
@@ -267,35 +262,15 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
   keep(batch: RecordedBatch): Refusal | void {
     const subject = this.#nc === undefined ? undefined : subjectOf(batch, this.#subjects);
     if (subject === undefined) return;
-    if (!this.#up) return this.#hold(subject, batch);
+    if (!this.#up) {
+      const held = this.#outbox.hold(subject, encodeBatch(batch, batch.wire), batch.count);
+      return held ? undefined : CLUSTER_UNAVAILABLE;
+    }
     try {
       this.#nc!.publish(subject, encodeBatch(batch, batch.wire));
     } catch (error) {
       this.#parts.log.warn("could not publish to {subject}: {error}", { subject, error });
       return CLUSTER_UNAVAILABLE;
-    }
-  }
-
-  #hold(subject: string, batch: RecordedBatch): Refusal | void {
-    if (this.#outbox.hold(subject, encodeBatch(batch, batch.wire), batch.count)) return;
-    if (this.#outbox.firstDrop) {
-      this.#parts.log.warn(
-        "cluster outbox full ({bytes} bytes): messages for other nodes are dropped until the link is back",
-        { bytes: this.#outbox.bytes },
-      );
-    }
-    return CLUSTER_UNAVAILABLE;
-  }
-
-  /** Publishes what the outbox held during a break, in order; logs what it dropped. */
-  #flushOutbox(): void {
-    const { held, dropped } = this.#outbox.take();
-    for (const { subject, payload } of held) this.#nc?.publish(subject, payload);
-    if (held.length > 0 || dropped.batches > 0) {
-      this.#parts.log.info(
-        "cluster link back: {held} held batches published, {dropped} batches ({messages} messages) dropped",
-        { held: held.length, dropped: dropped.batches, messages: dropped.messages },
-      );
     }
   }
 
@@ -497,7 +472,7 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
     if (this.#closed) return;
     this.#up = true;
     // In the same tick as `#up`: held batches go out before anything recorded from now on.
-    this.#flushOutbox();
+    this.#outbox.flush((subject, payload) => this.#nc?.publish(subject, payload));
     if (this.#told) this.#tell("cluster link back");
     this.#told = false;
     this.#hello();

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { Logger } from "@logtape/logtape";
 import type { Refusal } from "../server/record.ts";
 
 /** Bytes of batches a node holds while its link is down (payloads and subjects). */
@@ -35,6 +36,7 @@ export interface Dropped {
 /** A bounded FIFO of batches for the bus; see the module comment. */
 export class Outbox {
   readonly #limit: number;
+  readonly #log: Logger | undefined;
   #held: Held[] = [];
   #bytes = 0;
   /** Dropped since the node started. */
@@ -42,9 +44,10 @@ export class Outbox {
   /** Dropped during this break (reset by {@linkcode Outbox.take}). */
   #droppedNow: Dropped = { batches: 0, messages: 0 };
 
-  /** An outbox of at most `limit` bytes. */
-  constructor(limit = OUTBOX_BYTES) {
+  /** An outbox of at most `limit` bytes; the first drop of a break and each flush go to `log`. */
+  constructor(limit = OUTBOX_BYTES, log?: Logger) {
     this.#limit = limit;
+    this.#log = log;
   }
 
   /** Bytes held now. */
@@ -73,12 +76,24 @@ export class Outbox {
     this.dropped.messages += messages;
     this.#droppedNow.batches++;
     this.#droppedNow.messages += messages;
+    if (this.#droppedNow.batches === 1) {
+      this.#log?.warn(
+        "cluster outbox full ({bytes} bytes): messages for other nodes are dropped until the link is back",
+        { bytes: this.#bytes },
+      );
+    }
     return false;
   }
 
-  /** Whether this batch is the first dropped in this break (the moment to log a warning). */
-  get firstDrop(): boolean {
-    return this.#droppedNow.batches === 1;
+  /** Hands everything held to `publish`, oldest first, and logs what this break cost. */
+  flush(publish: (subject: string, payload: Uint8Array) => void): void {
+    const { held, dropped } = this.take();
+    for (const { subject, payload } of held) publish(subject, payload);
+    if (held.length === 0 && dropped.batches === 0) return;
+    this.#log?.info(
+      "cluster link back: {held} held batches published, {dropped} batches ({messages} messages) dropped",
+      { held: held.length, dropped: dropped.batches, messages: dropped.messages },
+    );
   }
 
   /** Everything held, oldest first, and what was dropped in this break; empties the outbox. */
