@@ -1,8 +1,8 @@
 /**
  * The NATS subjects of a cluster, one to one with where messages go: `<cluster>.lobby`,
  * `<cluster>.group.<name>`, `<cluster>.user.<name>`, plus the roster (`<cluster>.presence`,
- * `<cluster>.hello`), node heartbeats (`<cluster>.hb`), backpressure (`<cluster>.congestion`) and
- * requests to one node
+ * `<cluster>.hello`), node heartbeats (`<cluster>.hb`), backpressure (`<cluster>.congestion`),
+ * offline messages asked for at a login (`<cluster>.mail`) and requests to one node
  * (`<cluster>.node.<slot>`). A name becomes one subject token by its case-folded form with the
  * characters a token cannot hold (`.`, `*`, `>`, space, `%`) percent-encoded.
  * @module
