@@ -14,6 +14,7 @@ import type {
   ClusterState,
   ClusterView,
   ConnectionHandle,
+  NodeShutdown,
   NodeStats,
   SessionTakeover,
 } from "../server/context.ts";
@@ -22,10 +23,10 @@ import { ClusterSessions, SESSION_ENTRY_TTL_MS } from "./session_directory.ts";
 import type { ServerStats } from "../server/stats.ts";
 import type { Group, Hub, HubObserver, Peer } from "../server/hub.ts";
 import type { CongestionGate } from "../server/congestion.ts";
-import type { MessageKeeper, RecordedBatch, Recorder } from "../server/record.ts";
+import type { MessageKeeper, RecordedBatch, Recorder, Refusal } from "../server/record.ts";
 import type { DisconnectReason } from "../protocol/errors.ts";
 import { type Claim, HEARTBEAT_MS, LEASE_MS, Leases, within } from "./leases.ts";
-import { RemotePeer, Roster, type RosterEvent } from "./roster.ts";
+import { RemotePeer, Roster, rosterChunks, type RosterEvent } from "./roster.ts";
 import { Subjects } from "./subjects.ts";
 import { encodeBatch } from "./wire.ts";
 import { Backpressure, CONGESTION_POLL_MS } from "./backpressure.ts";
@@ -34,6 +35,10 @@ import { ID_SLOT_SPAN } from "../protocol/message_ids.ts";
 import { nameKey } from "../protocol/grammar.ts";
 import { HeldSession } from "../server/sessions.ts";
 import { type ClusterAuth, natsAuthOptions } from "./nats_auth.ts";
+import { CLUSTER_UNAVAILABLE, Outbox } from "./outbox.ts";
+import { RemoteMail } from "./remote_mail.ts";
+import { answerShutdown, askShutdown, type Shutdown } from "./remote_shutdown.ts";
+import type { Mailbox, Waiting } from "../server/offline.ts";
 
 /**
  * A node not heard from for this long (no heartbeat, no message) is lost: its users leave with
@@ -56,6 +61,10 @@ export interface ClusterParts {
   /** Seconds a broken session is held (`--resume-grace`): how long a lost node's users may resume. */
   resumeGrace(): number;
   readonly log: Logger;
+  /** Offline private messages kept here, handed to the node where their recipient logs in. */
+  readonly mailbox?: Mailbox | undefined;
+  /** The server's graceful shutdown, for `:shutdown node <slot>` sent on another node. */
+  readonly shutdown?: Shutdown | undefined;
 }
 
 /** Where the bus is and what the cluster is called. */
@@ -66,6 +75,10 @@ export interface ClusterSettings {
   readonly name: string;
   /** Credentials and TLS for the bus; see core/cluster/nats_auth.ts. */
   readonly auth?: ClusterAuth | undefined;
+  /** Bytes held while the link is down (`outbox.ts`). @default {OUTBOX_BYTES} */
+  readonly outboxBytes?: number | undefined;
+  /** Users per roster message (`roster.ts`). @default {ROSTER_CHUNK} */
+  readonly rosterChunk?: number | undefined;
 }
 
 const encoder = new TextEncoder();
@@ -97,12 +110,18 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
    * may still be resumed here for the resume grace.
    */
   readonly #lost = new Map<string, { at: number; users: Map<string, string[]> }>();
+  readonly #outbox: Outbox;
+  readonly #mail: RemoteMail;
+  /** Rosters sent so far: each one's chunks carry its number. */
+  #rosterSerial = 0;
 
   /** A node for the server with `parts`; {@linkcode ClusterNode.start} joins. */
   constructor(parts: ClusterParts, settings: ClusterSettings) {
     this.#parts = parts;
     this.#settings = settings;
     this.#subjects = new Subjects(settings.name);
+    this.#outbox = new Outbox(settings.outboxBytes, parts.log);
+    this.#mail = new RemoteMail(parts.mailbox, parts.log);
     this.#backpressure = new Backpressure(parts.gate, (on) => {
       if (!this.#up) return;
       const news = JSON.stringify({ node: this.instance, on });
@@ -126,6 +145,7 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
       slot: this.slot,
       up: this.#up,
       nodes: this.#nodes.size + 1,
+      dropped: this.#outbox.dropped.batches,
     };
   }
 
@@ -176,6 +196,10 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
     nc.subscribe(s.congestion, { callback: (_, m) => this.#onCongestion(m.data) });
     nc.subscribe(s.stats, {
       callback: (_, m) => void m.respond(encoder.encode(JSON.stringify(this.#ownStats()))),
+    });
+    nc.subscribe(s.mail, {
+      callback: (_, m) =>
+        void m.respond(this.#mail.answer(m.data, nc.info?.max_payload ?? 1 << 20)),
     });
     nc.subscribe(s.node(slot), {
       callback: (_, m) => void m.respond(encoder.encode(this.#onRequest(m.data))),
@@ -315,7 +339,20 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
   #ownStats(): NodeStats {
     const { connections, messages, deliveries } = this.#parts.stats();
     const users = this.#parts.hub.online - this.#roster.size;
-    return { slot: this.slot, stats: { users, connections, messages, deliveries } };
+    const dropped = this.#outbox.dropped.batches;
+    return { slot: this.slot, stats: { users, connections, messages, deliveries, dropped } };
+  }
+
+  /** `account`'s offline messages kept by the other nodes, taken from them (`remote_mail.ts`). */
+  takeMail(account: string): Promise<readonly Waiting[]> {
+    const nc = this.#up ? this.#nc : undefined;
+    return this.#mail.take(nc, this.#subjects.mail, account, this.#nodes.size);
+  }
+
+  /** Asks the node holding `slot` to shut down (`:shutdown node`; `remote_shutdown.ts`). */
+  shutdownNode(slot: number, grace?: number, reason?: string): Promise<NodeShutdown> {
+    if (this.#nc === undefined || !this.#up) return Promise.resolve("unavailable");
+    return askShutdown(this.#nc, this.#subjects.node(slot), grace, reason);
   }
 
   /** Gives `name` up (its user left, or the registration was abandoned). */
@@ -325,14 +362,22 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
 
   // --- MessageKeeper: every message recorded here goes to the bus once.
 
-  /** Publishes a batch recorded here (not one relayed from another node). */
-  keep(batch: RecordedBatch): void {
+  /**
+   * Publishes a batch recorded here (not one relayed from another node); while the link is down
+   * it waits in the outbox, and one that does not fit there is refused (`NACK`).
+   */
+  keep(batch: RecordedBatch): Refusal | void {
     const subject = this.#nc === undefined ? undefined : subjectOf(batch, this.#subjects);
     if (subject === undefined) return;
+    if (!this.#up) {
+      const held = this.#outbox.hold(subject, encodeBatch(batch, batch.wire), batch.count);
+      return held ? undefined : CLUSTER_UNAVAILABLE;
+    }
     try {
       this.#nc!.publish(subject, encodeBatch(batch, batch.wire));
     } catch (error) {
       this.#parts.log.warn("could not publish to {subject}: {error}", { subject, error });
+      return CLUSTER_UNAVAILABLE;
     }
   }
 
@@ -433,6 +478,7 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
     const request = parse<{ op: string; name: string; text?: string; to?: string; token?: string }>(
       data,
     );
+    if (request?.op === "shutdown") return answerShutdown(data, this.#parts.shutdown);
     const hub = this.#parts.hub;
     if (request?.op === "handover") return this.#handOver(request.token ?? "", request.to ?? "");
     const peer = request === undefined ? undefined : hub.find(request.name);
@@ -557,6 +603,8 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
     }
     if (this.#closed) return;
     this.#up = true;
+    // In the same tick as `#up`: held batches go out before anything recorded from now on.
+    this.#outbox.flush((subject, payload) => this.#nc?.publish(subject, payload));
     if (this.#told) this.#tell("cluster link back");
     this.#told = false;
     this.#hello();
@@ -587,7 +635,9 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
       if (peer instanceof RemotePeer) continue;
       users.push([peer.name, [...peer.groups].map((g) => g.name)]);
     }
-    this.#publish({ op: "roster", node: this.instance, users });
+    const serial = ++this.#rosterSerial;
+    const chunks = rosterChunks(this.instance, users, serial, this.#settings.rosterChunk);
+    for (const chunk of chunks) this.#publish(chunk);
   }
 
   #publish(event: RosterEvent): void {

@@ -5,7 +5,11 @@
  * bytes (its own node delivers to it); the hub's loops skip it at the cost of one call.
  *
  * Roster events (`<cluster>.presence`, JSON) carry the origin node's changes; a `roster` event
- * is a node's whole roster (sent when a node says hello), applied as a difference.
+ * is a node's whole roster (sent when a node says hello), applied as a difference. A roster goes
+ * in chunks of {@linkcode ROSTER_CHUNK} users (one NATS message holds 1 MiB by default, about
+ * 40 000 users): chunks `part` 0, 1, … of one `serial`, the final one with `last: true`. The
+ * difference is applied once the last chunk of a serial is in, all parts present; a roster with
+ * a part missing (a failover) is not applied: the next one will be.
  * @module
  */
 
@@ -48,14 +52,51 @@ export type RosterEvent =
   | { op: "rename"; node: string; name: string; from: string }
   | { op: "gjoin"; node: string; name: string; group: string }
   | { op: "gpart"; node: string; name: string; group: string; reason: string }
-  | { op: "roster"; node: string; users: [string, string[]][] }
+  | {
+    op: "roster";
+    node: string;
+    users: [string, string[]][];
+    /** Which roster of its node this chunk belongs to (absent: the whole roster in one). */
+    serial?: number;
+    /** This chunk's place, from 0. */
+    part?: number;
+    /** False on every chunk but the last. */
+    last?: boolean;
+  }
   /** A session of another node was resumed on `node`: its user is there now, with `groups`. */
   | { op: "move"; node: string; name: string; groups: string[] };
+
+/** Users per roster chunk: about 50 KiB of JSON with short names and a few groups. */
+export const ROSTER_CHUNK = 2000;
+
+/**
+ * `users` of `node` as the roster events that carry them: chunks of at most `size` users of
+ * roster `serial`, the last one marked (an empty roster is one empty chunk: it removes all).
+ */
+export function rosterChunks(
+  node: string,
+  users: readonly [string, string[]][],
+  serial: number,
+  size: number = ROSTER_CHUNK,
+): RosterEvent[] {
+  const step = Math.max(1, Math.floor(size));
+  const chunks: RosterEvent[] = [];
+  for (let part = 0, at = 0; part === 0 || at < users.length; part++, at += step) {
+    const last = at + step >= users.length;
+    chunks.push({ op: "roster", node, users: users.slice(at, at + step), serial, part, last });
+  }
+  return chunks;
+}
 
 /** The remote users, by node; applies roster events to the hub. */
 export class Roster {
   readonly #hub: Hub;
   readonly #byNode = new Map<string, Set<RemotePeer>>();
+  /** Chunks of a roster still arriving, by node. */
+  readonly #pending = new Map<
+    string,
+    { serial: number; next: number; users: [string, string[]][] }
+  >();
   readonly #close: (peer: RemotePeer, reason: string, text: string) => Promise<void>;
 
   /** A roster over `hub`; `close` kicks a remote user. */
@@ -142,8 +183,10 @@ export class Roster {
         return;
       }
       case "roster": {
+        const users = this.#whole(event);
+        if (users === undefined) return;
         const listed = new Set<RemotePeer>();
-        for (const [name, groups] of event.users) {
+        for (const [name, groups] of users) {
           const peer = this.#join(event.node, name);
           if (peer === undefined) continue;
           listed.add(peer);
@@ -185,8 +228,29 @@ export class Roster {
     return users;
   }
 
+  /**
+   * The whole roster once `event` completes it (its last chunk, every part before it in), else
+   * `undefined` (more to come, or a part was missed).
+   */
+  #whole(event: Extract<RosterEvent, { op: "roster" }>): [string, string[]][] | undefined {
+    if (event.serial === undefined) return event.users;
+    const part = event.part ?? 0;
+    let pending = this.#pending.get(event.node);
+    if (part === 0) pending = { serial: event.serial, next: 0, users: [] };
+    this.#pending.delete(event.node);
+    if (pending === undefined || pending.serial !== event.serial || pending.next !== part) {
+      return undefined;
+    }
+    for (const user of event.users) pending.users.push(user);
+    pending.next++;
+    if (event.last !== false) return pending.users;
+    this.#pending.set(event.node, pending);
+    return undefined;
+  }
+
   /** Removes every user of `node` (it stopped answering): `LEAVE <name> <reason>`. */
   dropNode(node: string, reason: string): RemotePeer[] {
+    this.#pending.delete(node);
     const peers = [...this.#byNode.get(node) ?? []];
     for (const peer of peers) this.drop(peer, reason);
     this.#byNode.delete(node);

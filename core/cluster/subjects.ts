@@ -1,8 +1,8 @@
 /**
  * The NATS subjects of a cluster, one to one with where messages go: `<cluster>.lobby`,
  * `<cluster>.group.<name>`, `<cluster>.user.<name>`, plus the roster (`<cluster>.presence`,
- * `<cluster>.hello`), node heartbeats (`<cluster>.hb`), backpressure (`<cluster>.congestion`) and
- * requests to one node
+ * `<cluster>.hello`), node heartbeats (`<cluster>.hb`), backpressure (`<cluster>.congestion`),
+ * offline messages asked for at a login (`<cluster>.mail`) and requests to one node
  * (`<cluster>.node.<slot>`). A name becomes one subject token by its case-folded form with the
  * characters a token cannot hold (`.`, `*`, `>`, space, `%`) percent-encoded.
  * @module
@@ -20,6 +20,8 @@ export class Subjects {
   readonly heartbeat: string;
   readonly congestion: string;
   readonly stats: string;
+  /** A node's request for an account's offline messages, answered by every other node. */
+  readonly mail: string;
   readonly #prefix: string;
 
   /** Subjects under `cluster`. */
@@ -33,6 +35,7 @@ export class Subjects {
     this.heartbeat = `${cluster}.hb`;
     this.congestion = `${cluster}.congestion`;
     this.stats = `${cluster}.stats`;
+    this.mail = `${cluster}.mail`;
   }
 
   /** Where a group's messages go. */

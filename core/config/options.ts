@@ -253,6 +253,14 @@ export interface ServerOptions {
   clusterTlsCert?: string;
   /** PEM private key of `clusterTlsCert`. @default {""} */
   clusterTlsKey?: string;
+  /**
+   * Bytes of messages for other nodes a cluster node holds while its bus is away (more are
+   * dropped, `NACK … cluster-unavailable`). Library only (no flag): tests shrink it.
+   * @default {8388608}
+   */
+  clusterOutboxBytes?: number;
+  /** Users per roster message between cluster nodes. Library only (no flag): tests shrink it. @default {2000} */
+  clusterRosterChunk?: number;
   /** Acknowledge every plain message with `ACK <seq>` / `NACK <seq> …` from the start. @default {false} */
   ack?: boolean;
   /** Programs started by `:run` running at once, server-wide; one more gets `ERR busy`; 0 = no limit. @default {2 × CPU cores} */
@@ -390,6 +398,8 @@ export const DEFAULT_OPTIONS: Readonly<
   clusterTlsCa: "",
   clusterTlsCert: "",
   clusterTlsKey: "",
+  clusterOutboxBytes: 8 * 1024 * 1024,
+  clusterRosterChunk: 2000,
   resumeGrace: 120,
   resumeMaxBytes: 1024 * 1024,
   maxRunning: defaultMaxRunning(),

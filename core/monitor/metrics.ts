@@ -103,6 +103,11 @@ export class Metrics {
       "Cluster nodes heard from lately, this one included.",
       () => cluster.state().nodes,
     );
+    counter(
+      "switchboard_cluster_dropped_batches_total",
+      "Batches for other nodes dropped while the bus was away and the outbox full.",
+      () => cluster.state().dropped,
+    );
   }
 
   /** The `Content-Type` of {@linkcode Metrics.render}'s text. */

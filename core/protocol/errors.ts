@@ -48,7 +48,9 @@ export type ErrorCode =
   | "run-failed"
   | "busy"
   // A cluster node cannot reach its bus, so it cannot check that a name is free cluster-wide.
-  | "cluster-unavailable";
+  | "cluster-unavailable"
+  // `:shutdown node <slot>`: no node of the cluster holds that slot (or this server is no node).
+  | "no-such-node";
 
 /** Why a connection ended; sent as `BYE <reason>`, logged and counted. */
 export type DisconnectReason =

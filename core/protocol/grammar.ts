@@ -166,4 +166,5 @@ export const HELP_LINES: readonly string[] = [
   ":ids on|off                 message ids (@<id> MSG …), for :resume <token> <last-id>",
   ":quit (or exit)             leave",
   "admin: :kick <user> [reason]  :rename <old> <new>  :shutdown [grace] [reason]  :stats",
+  "admin: :shutdown node <slot> [grace] [reason]  stop another node of a cluster (see :stats)",
 ];

@@ -27,7 +27,7 @@ import { TokenBucket } from "./_rate_limit.ts";
 import { isLobbyLine, isUtf8Prefix, NEWLINE } from "./_line_bytes.ts";
 import { LinePauses } from "./_pauses.ts";
 import type { ByteStream } from "../net/stream.ts";
-import { ABNORMAL_REASONS, type DisconnectReason } from "../protocol/errors.ts";
+import { ABNORMAL_REASONS, type DisconnectReason, type ErrorCode } from "../protocol/errors.ts";
 import { byeLine, errLine, formatLine, neutralize, PROTOCOL_VERSION } from "../protocol/grammar.ts";
 import { LineParser, type TOO_LONG } from "../protocol/line_parser.ts";
 import { VERSION } from "../protocol/version.ts";
@@ -361,6 +361,11 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
   /** `ACK` for `count` lobby messages just recorded (the recording point calls it). */
   acknowledge(count: number): void {
     this.#lines.acknowledge(count);
+  }
+
+  /** `NACK` for `count` lobby messages a keeper could not take (the recording point calls it). */
+  refuse(count: number, code: ErrorCode, text: string): void {
+    this.#lines.refuse(count, code, text);
   }
 
   /** Notes a line of the client's own, for the idle timeout. */

@@ -123,6 +123,12 @@ export class LineHandler {
     this.#connection.send(lines);
   }
 
+  /** `NACK <seq> <code> :<text>` for each of `count` lobby messages just recorded, if asked for. */
+  refuse(count: number, code: ErrorCode, text: string): void {
+    if (!this.#ack) return;
+    for (let i = 0; i < count; i++) this.#nack(code, text);
+  }
+
   /** Handles one line (without its line ending) or the marker of one that was too long. */
   handle(line: Uint8Array | typeof TOO_LONG): void {
     const connection = this.#connection;

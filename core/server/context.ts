@@ -22,7 +22,7 @@ import type { LogThrottle } from "../log/throttle.ts";
 import type { AttemptLimiter } from "./attempts.ts";
 import type { Accounts } from "./accounts.ts";
 import type { Sessions } from "./sessions.ts";
-import type { Mailbox } from "./offline.ts";
+import type { Mailbox, Waiting } from "./offline.ts";
 import type { ReloadResult } from "./reload.ts";
 import type { HistoryStore } from "./history/store.ts";
 
@@ -190,7 +190,23 @@ export interface ClusterView {
   nodeStats(): Promise<readonly NodeStats[]>;
   /** The cluster as this node sees it now, for monitoring. */
   state(): ClusterState;
+  /**
+   * The offline private messages the other nodes keep for `account`, oldest first, removed there
+   * (`:login`); whatever arrives within a second.
+   */
+  takeMail(account: string): Promise<readonly Waiting[]>;
+  /**
+   * Asks the node holding numbering slot `slot` (another one) to shut down gracefully, with its
+   * own grace period unless `grace` is given (`:shutdown node <slot>`).
+   */
+  shutdownNode(slot: number, grace?: number, reason?: string): Promise<NodeShutdown>;
 }
+
+/**
+ * How `:shutdown node` went: the node is shutting down, no node holds that slot, or the bus is
+ * away.
+ */
+export type NodeShutdown = "ok" | "no-such-node" | "unavailable";
 
 /** A cluster node's view of its cluster (`/varz`, `/metrics`). */
 export interface ClusterState {
@@ -202,6 +218,11 @@ export interface ClusterState {
   readonly up: boolean;
   /** Nodes heard from lately, this one included. */
   readonly nodes: number;
+  /**
+   * Batches for other nodes dropped since start because the link was down and the outbox full
+   * (their lobby senders with acknowledgements on got `NACK … cluster-unavailable`).
+   */
+  readonly dropped: number;
 }
 
 /** The server seen from inside. */

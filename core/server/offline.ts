@@ -19,11 +19,19 @@ export interface Mailbox extends MessageKeeper {
   hasRoom(recipient: string, now: number): boolean;
   /** The waiting messages of `recipient` as `PM <from> :<text>` wire lines, oldest first; removes them. */
   take(recipient: string, now: number): Uint8Array[];
+  /** As {@linkcode Mailbox.take}, with when each was said (to merge them with other nodes'). */
+  takeTimed(recipient: string, now: number): Waiting[];
 }
 
-interface Waiting {
+/** One waiting message: when the server accepted it, and its `PM <from> :<text>\n` line. */
+export interface Waiting {
   readonly time: number;
   readonly line: Uint8Array;
+}
+
+/** `lists` of waiting messages (each oldest first) as one list, oldest first; ties keep list order. */
+export function mergeWaiting(...lists: readonly (readonly Waiting[])[]): Waiting[] {
+  return lists.flat().sort((a, b) => a.time - b.time);
 }
 
 /** A {@linkcode Mailbox} in memory. */
@@ -58,9 +66,13 @@ export class MemoryMailbox implements Mailbox {
   }
 
   take(recipient: string, now: number): Uint8Array[] {
-    const lines = this.#fresh(recipient, now).map((waiting) => waiting.line);
+    return this.takeTimed(recipient, now).map((waiting) => waiting.line);
+  }
+
+  takeTimed(recipient: string, now: number): Waiting[] {
+    const waiting = this.#fresh(recipient, now);
     this.#byRecipient.delete(nameKey(recipient));
-    return lines;
+    return waiting;
   }
 
   #fresh(recipient: string, now: number): Waiting[] {

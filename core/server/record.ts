@@ -16,6 +16,7 @@ import type { MessageLog } from "../log/message_log.ts";
 import type { ServerEventMap } from "./events.ts";
 import type { StatsCounter } from "./stats.ts";
 import type { Emitter } from "../util/emitter.ts";
+import type { ErrorCode } from "../protocol/errors.ts";
 
 /** One accepted message, as everything after the recording point sees it. */
 export interface ChatMessage {
@@ -43,6 +44,11 @@ export interface Origin {
   readonly holdable?: HeldSender | undefined;
   /** Sends `ACK` for `count` lobby messages just recorded, when the sender asked for them. */
   acknowledge?(count: number): void;
+  /**
+   * Sends `NACK <seq> <code> :<text>` for `count` lobby messages just recorded, when the sender
+   * asked for acknowledgements: a keeper could not take them (see {@linkcode Refusal}).
+   */
+  refuse?(count: number, code: ErrorCode, text: string): void;
   /** Whether the sender asked for `ACK`s: keepers make the messages durable first. */
   readonly ack?: boolean;
   /** Queues bytes to the sender itself (echo mode); `messages` as in {@linkcode Peer.deliver}. */
@@ -106,13 +112,26 @@ export interface RecordedBatch {
 }
 
 /**
+ * What a keeper answers when it could not take a batch (a cluster node whose link is down and
+ * whose outbox is full): a sender of lobby messages with acknowledgements on gets
+ * `NACK <seq> <code> :<text>` for them instead of `ACK`. The messages were still delivered here.
+ */
+export interface Refusal {
+  readonly code: ErrorCode;
+  readonly text: string;
+}
+
+/**
  * Something that keeps what passes the recording point: the message history, the messages a
  * resumed session may have missed. Called after delivery, in the order of the ids; it must not
  * throw and must not block (batch its own writes).
  */
 export interface MessageKeeper {
-  /** Takes one batch of lobby, group or private messages. */
-  keep(batch: RecordedBatch): void;
+  /**
+   * Takes one batch of lobby, group or private messages. Returns a {@linkcode Refusal} when it
+   * could not (nothing, the usual case, when it did).
+   */
+  keep(batch: RecordedBatch): Refusal | void;
   /**
    * Makes everything kept so far durable (the history commits its queue), before a sender that
    * asked for acknowledgements gets its `ACK`: an acknowledged message is never lost.
@@ -262,6 +281,7 @@ export class Recorder {
         break;
     }
     gate.sender = previousSender;
+    let refusal: Refusal | void = undefined;
     if (wire !== undefined && this.#keepers.length > 0) {
       const batch: RecordedBatch = {
         firstId,
@@ -274,14 +294,16 @@ export class Recorder {
         wire,
         prefixLength: encoder.encode(prefix).length,
       };
-      for (const keeper of this.#keepers) keeper.keep(batch);
+      for (const keeper of this.#keepers) refusal = keeper.keep(batch) ?? refusal;
     }
     counters.messages += count;
     if (origin.messagesIn !== undefined) origin.messagesIn += count;
     counters.deliveries += recipients * count;
     if (route.kind === "lobby" && origin.acknowledge !== undefined) {
       if (origin.ack === true) { for (const keeper of this.#keepers) keeper.durable?.(); }
-      origin.acknowledge(count);
+      if (refusal !== undefined && origin.refuse !== undefined) {
+        origin.refuse(count, refusal.code, refusal.text);
+      } else origin.acknowledge(count);
     }
     if (messages.enabled) {
       const { name, address } = origin;

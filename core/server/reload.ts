@@ -57,6 +57,8 @@ export const RESTART_SETTINGS: readonly (keyof ResolvedServerOptions)[] = Object
   "history",
   "historyRetentionInterval",
   "historyNow",
+  "clusterOutboxBytes",
+  "clusterRosterChunk",
   "logRepeatWindow",
   "authMaxFailures",
   "authLockout",

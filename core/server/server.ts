@@ -311,8 +311,16 @@ class SwitchboardServer implements Server, ServerContext {
         sessions: this.sessions,
         resumeGrace: () => this.options.resumeGrace,
         log: getLogger(["switchboard", "cluster"]),
+        mailbox: this.mailbox,
+        shutdown: (options) => void this.shutdown(options),
       },
-      { urls: options.cluster, name: options.clusterName, auth: clusterAuth(options) },
+      {
+        urls: options.cluster,
+        name: options.clusterName,
+        auth: clusterAuth(options),
+        outboxBytes: options.clusterOutboxBytes,
+        rosterChunk: options.clusterRosterChunk,
+      },
     );
     this.runSlots = new RunSlots(options.maxRunning);
     this.#admission = new Admission(options);

@@ -17,7 +17,11 @@ export const ADMIN_COMMANDS: CommandFamily = {
   kick: { needs: "admin", usage: ":kick <user> [reason]", run: kick },
   rename: { needs: "admin", usage: ":rename <old> <new>", run: adminRename },
   reload: { needs: "admin", usage: ":reload", run: reload },
-  shutdown: { needs: "admin", usage: ":shutdown [grace-seconds] [reason]", run: shutdown },
+  shutdown: {
+    needs: "admin",
+    usage: ":shutdown [node <slot>] [grace-seconds] [reason]",
+    run: shutdown,
+  },
   stats: { needs: "admin", usage: ":stats", run: stats },
 };
 
@@ -105,6 +109,12 @@ function reload(ctx: ServerContext, caller: Caller): void {
 }
 
 function shutdown(ctx: ServerContext, caller: Caller, rest: string): void {
+  // `:shutdown node <slot> …` stops another node of a cluster (a reason may still start with
+  // "node": only a number after it makes a slot).
+  const [word = "", slot = "", afterSlot = ""] = splitWords(rest, 2);
+  if (word === "node" && /^\d+$/.test(slot)) {
+    return shutdownNode(ctx, caller, Number(slot), afterSlot);
+  }
   // `:shutdown [grace] [reason]`: a first word that is not a number starts the reason.
   const [first = "", afterFirst = ""] = splitWords(rest, 1);
   const hasGrace = /^\d+(\.\d+)?$/.test(first);
@@ -117,6 +127,39 @@ function shutdown(ctx: ServerContext, caller: Caller, rest: string): void {
   });
   caller.send(okLine("shutdown", grace));
   void ctx.shutdown({ grace, reason: reason === "" ? "server shutting down" : neutralize(reason) });
+}
+
+/**
+ * `:shutdown node <slot> [grace] [reason]`: the node holding `slot` runs its graceful shutdown
+ * (its own grace period unless one is given); this node's own slot stops this node.
+ */
+function shutdownNode(ctx: ServerContext, caller: Caller, slot: number, rest: string): void {
+  const cluster = ctx.cluster;
+  if (cluster === undefined) {
+    return caller.send(errLine("no-such-node", "this server is not a cluster node"));
+  }
+  if (slot === cluster.state().slot) return shutdown(ctx, caller, rest);
+  const [first = "", afterFirst = ""] = splitWords(rest, 1);
+  const hasGrace = /^\d+(\.\d+)?$/.test(first);
+  const grace = hasGrace ? Number(first) : undefined;
+  const reason = neutralize((hasGrace ? afterFirst : rest).trim());
+  ctx.log.admin.warning("shutdown of node {slot} requested by {name} ({peer})", {
+    slot,
+    name: caller.name,
+    peer: caller.address,
+  });
+  const answer = cluster.shutdownNode(slot, grace, reason === "" ? undefined : reason).then(
+    (outcome) => {
+      if (outcome === "ok") return okLine("shutdown", "node", slot);
+      if (outcome === "unavailable") {
+        return errLine("cluster-unavailable", "the cluster cannot be reached now");
+      }
+      return errLine("no-such-node", `no node holds slot ${slot}`);
+    },
+  );
+  const session = caller.session;
+  if (session === undefined) void answer.then((line) => caller.send(line));
+  else session.defer(async () => caller.send(await answer));
 }
 
 function stats(ctx: ServerContext, caller: Caller): void {

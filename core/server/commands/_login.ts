@@ -17,6 +17,7 @@
 
 import type { Caller, ConnectionHandle, ServerContext, Session } from "../context.ts";
 import type { Account } from "../accounts.ts";
+import { mergeWaiting } from "../offline.ts";
 import { errLine, okLine, splitWords } from "../../protocol/grammar.ts";
 import { abortion, sleep } from "../../util/time.ts";
 import { type CommandFamily, sendUsage } from "./_spec.ts";
@@ -64,11 +65,16 @@ function login(ctx: ServerContext, caller: Caller, rest: string): void {
       return;
     }
     ctx.attempts.succeed(caller.ip);
-    logIn(ctx, caller, session, outcome);
+    await logIn(ctx, caller, session, outcome);
   });
 }
 
-function logIn(ctx: ServerContext, caller: Caller, session: Session, account: Account): void {
+async function logIn(
+  ctx: ServerContext,
+  caller: Caller,
+  session: Session,
+  account: Account,
+): Promise<void> {
   const holder = ctx.hub.holderLike(account.name);
   if (holder !== undefined && holder !== caller.peer) {
     ctx.log.conn.info("{name} logged in from {peer}: replacing {holder}", {
@@ -83,8 +89,11 @@ function logIn(ctx: ServerContext, caller: Caller, session: Session, account: Ac
   const registering = caller.peer === undefined;
   if (registering) session.registerAs(account.name);
   else if (caller.peer.name !== account.name) renamePeer(ctx, caller.peer, account.name);
-  // What was said to the account while it was offline, before the answer to the login.
-  for (const line of ctx.mailbox.take(account.name, Date.now())) session.deliverLine(line);
+  // What was said to the account while it was offline (on any node of a cluster), oldest first,
+  // before the answer to the login.
+  const elsewhere = ctx.cluster === undefined ? [] : await ctx.cluster.takeMail(account.name);
+  const here = ctx.mailbox.takeTimed(account.name, Date.now());
+  for (const { line } of mergeWaiting(here, elsewhere)) session.deliverLine(line);
   ctx.log.conn.info("{name} logged in ({peer}){role}", {
     name: account.name,
     peer: caller.address,

@@ -8,7 +8,7 @@
 
 import { nameKey } from "../../protocol/grammar.ts";
 import { batchTexts, type RecordedBatch } from "../record.ts";
-import type { Mailbox } from "../offline.ts";
+import type { Mailbox, Waiting } from "../offline.ts";
 import type { HistoryStore } from "./store.ts";
 
 const encoder = new TextEncoder();
@@ -39,9 +39,14 @@ export class HistoryMailbox implements Mailbox {
     }
   }
 
-  take(recipient: string, _now: number): Uint8Array[] {
-    return this.#store.takeOffline(nameKey(recipient)).map((entry) =>
-      encoder.encode(`PM ${entry.from} :${entry.text}\n`)
-    );
+  take(recipient: string, now: number): Uint8Array[] {
+    return this.takeTimed(recipient, now).map((waiting) => waiting.line);
+  }
+
+  takeTimed(recipient: string, _now: number): Waiting[] {
+    return this.#store.takeOffline(nameKey(recipient)).map((entry) => ({
+      time: entry.time,
+      line: encoder.encode(`PM ${entry.from} :${entry.text}\n`),
+    }));
   }
 }
