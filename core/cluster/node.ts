@@ -36,7 +36,7 @@ import { nameKey } from "../protocol/grammar.ts";
 import { HeldSession } from "../server/sessions.ts";
 import { type ClusterAuth, natsAuthOptions } from "./nats_auth.ts";
 import { CLUSTER_UNAVAILABLE, Outbox } from "./outbox.ts";
-import { RemoteMail } from "./remote_mail.ts";
+import { type MailLoan, RemoteMail } from "./remote_mail.ts";
 import { answerShutdown, askShutdown, type Shutdown } from "./remote_shutdown.ts";
 import type { Mailbox, Waiting } from "../server/offline.ts";
 
@@ -201,6 +201,7 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
       callback: (_, m) =>
         void m.respond(this.#mail.answer(m.data, nc.info?.max_payload ?? 1 << 20)),
     });
+    nc.subscribe(s.mailTaken, { callback: (_, m) => this.#mail.settle(m.data) });
     nc.subscribe(s.node(slot), {
       callback: (_, m) => void m.respond(encoder.encode(this.#onRequest(m.data))),
     });
@@ -343,10 +344,10 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
     return { slot: this.slot, stats: { users, connections, messages, deliveries, dropped } };
   }
 
-  /** `account`'s offline messages kept by the other nodes, taken from them (`remote_mail.ts`). */
-  takeMail(account: string): Promise<readonly Waiting[]> {
+  /** `account`'s offline messages kept by the other nodes, lent by them (`remote_mail.ts`). */
+  takeMail(account: string): Promise<MailLoan> {
     const nc = this.#up ? this.#nc : undefined;
-    return this.#mail.take(nc, this.#subjects.mail, account, this.#nodes.size);
+    return this.#mail.take(nc, this.#subjects, account, this.#nodes.size);
   }
 
   /** Asks the node holding `slot` to shut down (`:shutdown node`; `remote_shutdown.ts`). */
@@ -433,6 +434,7 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
     this.#closed = true;
     for (const timer of this.#timers) clearInterval(timer);
     if (this.#parts.hub.observer === this) this.#parts.hub.observer = undefined;
+    this.#mail.takeAllBack();
     if (this.#up) await this.#leases?.leave();
     await this.#nc?.drain().catch(() => {});
   }

@@ -5,9 +5,16 @@
  * sends it with its own, oldest first (`commands/_login.ts` through `ClusterView.takeMail`).
  *
  * One request, answered by every node (`requestMany`, as many answers as nodes are known, at most
- * {@linkcode MAIL_WAIT_MS}). Request `{"account": <name>}`, answer `{"mail": [[<time>, <line>]…]}`
- * with the `PM <from> :<text>\n` lines, oldest first. An answer is one NATS message: mail that
- * would make it larger than the bus allows stays on its node until the next login.
+ * {@linkcode MAIL_WAIT_MS}). Request `{"account": <name>}`, answer
+ * `{"loan": <id>, "mail": [[<time>, <line>]…]}` with the `PM <from> :<text>\n` lines, oldest
+ * first. An answer is one NATS message: mail that would make it larger than the bus allows stays
+ * on its node until the next login.
+ *
+ * Handed over in two steps, so that nothing is lost on the way: the answering node lends its mail
+ * (out of its mailbox, held aside) and forgets it only when the login node confirms on
+ * `<cluster>.mail.taken` (`{"loans": [<id>…]}`) that it queued the lines to its connection. An
+ * answer that came after the login stopped waiting, or a connection that closed meanwhile, is never
+ * confirmed: after {@linkcode MAIL_LOAN_MS} the lender puts the mail back for the next login.
  * @module
  */
 
@@ -17,6 +24,23 @@ import type { Mailbox, Waiting } from "../server/offline.ts";
 
 /** How long a login waits for the other nodes' mail (ms). */
 export const MAIL_WAIT_MS = 1000;
+/** How long lent mail waits for its confirmation before it goes back to the mailbox (ms). */
+export const MAIL_LOAN_MS = 10_000;
+
+/** Mail taken from the other nodes for a login: confirm once its lines are queued to the client. */
+export interface MailLoan {
+  /** The messages, oldest first. */
+  readonly mail: readonly Waiting[];
+  /** Tells the lending nodes the mail reached the connection; without it they take it back. */
+  confirm(): void;
+}
+
+/** Mail lent to a login node and not confirmed yet. */
+interface Loan {
+  readonly account: string;
+  readonly waiting: readonly Waiting[];
+  readonly timer: ReturnType<typeof setTimeout>;
+}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -25,11 +49,20 @@ const decoder = new TextDecoder();
 export class RemoteMail {
   readonly #mailbox: Mailbox | undefined;
   readonly #log: Logger;
+  readonly #loans = new Map<string, Loan>();
+  readonly #loanPrefix = crypto.randomUUID().slice(0, 8);
+  #loanCount = 0;
 
-  /** Over this node's `mailbox` (none: nothing to hand over). */
-  constructor(mailbox: Mailbox | undefined, log: Logger) {
+  readonly #loanMs: number;
+
+  /**
+   * Over this node's `mailbox` (none: nothing to hand over); lent mail comes back after `loanMs`
+   * without a confirmation.
+   */
+  constructor(mailbox: Mailbox | undefined, log: Logger, loanMs = MAIL_LOAN_MS) {
     this.#mailbox = mailbox;
     this.#log = log;
+    this.#loanMs = loanMs;
   }
 
   /**
@@ -56,7 +89,34 @@ export class RemoteMail {
       fits++;
     }
     if (fits < waiting.length) this.#keep(account, waiting.slice(fits));
-    return encodeMail(waiting.slice(0, fits));
+    const lent = waiting.slice(0, fits);
+    if (lent.length === 0) return encodeMail([]);
+    const loan = `${this.#loanPrefix}-${++this.#loanCount}`;
+    const timer = setTimeout(() => this.#takeBack(loan, "was not confirmed"), this.#loanMs);
+    this.#loans.set(loan, { account, waiting: lent, timer });
+    return encodeMail(lent, loan);
+  }
+
+  /** A login node confirmed loans (`<cluster>.mail.taken`): those of this node are forgotten. */
+  settle(data: Uint8Array): void {
+    let loans: unknown;
+    try {
+      loans = (JSON.parse(decoder.decode(data)) as { loans?: unknown }).loans;
+    } catch {
+      return;
+    }
+    if (!Array.isArray(loans)) return;
+    for (const id of loans) {
+      const loan = this.#loans.get(String(id));
+      if (loan === undefined) continue;
+      clearTimeout(loan.timer);
+      this.#loans.delete(String(id));
+    }
+  }
+
+  /** Puts every unconfirmed loan back (the node is leaving the cluster). */
+  takeAllBack(): void {
+    for (const loan of [...this.#loans.keys()]) this.#takeBack(loan, "was not confirmed by close");
   }
 
   /**
@@ -65,23 +125,57 @@ export class RemoteMail {
    */
   async take(
     nc: NatsConnection | undefined,
-    subject: string,
+    subjects: { mail: string; mailTaken: string },
     account: string,
     others: number,
-  ): Promise<Waiting[]> {
-    if (nc === undefined || others === 0) return [];
+  ): Promise<MailLoan> {
+    if (nc === undefined || others === 0) return { mail: [], confirm: () => {} };
     const mail: Waiting[] = [];
+    const loans: string[] = [];
     try {
-      const answers = await nc.requestMany(subject, encoder.encode(JSON.stringify({ account })), {
+      const request = encoder.encode(JSON.stringify({ account }));
+      const answers = await nc.requestMany(subjects.mail, request, {
         strategy: "count",
         maxMessages: others,
         maxWait: MAIL_WAIT_MS,
       });
-      for await (const answer of answers) mail.push(...decodeMail(answer.data));
+      for await (const answer of answers) {
+        const { loan, waiting } = decodeMail(answer.data);
+        mail.push(...waiting);
+        if (loan !== undefined) loans.push(loan);
+      }
     } catch (error) {
       this.#log.warn("offline messages of {account} from other nodes: {error}", { account, error });
     }
-    return mail.sort((a, b) => a.time - b.time);
+    mail.sort((a, b) => a.time - b.time);
+    const confirm = () => {
+      if (loans.length === 0) return;
+      try {
+        nc.publish(subjects.mailTaken, encoder.encode(JSON.stringify({ loans })));
+      } catch (error) {
+        this.#log.warn("could not confirm the offline messages of {account}: {error}", {
+          account,
+          error,
+        });
+      }
+    };
+    return { mail, confirm };
+  }
+
+  #takeBack(id: string, why: string): void {
+    const loan = this.#loans.get(id);
+    if (loan === undefined) return;
+    clearTimeout(loan.timer);
+    this.#loans.delete(id);
+    this.#log.info(
+      "{count} offline messages of {account} are kept here again: the hand-over {why}",
+      {
+        count: loan.waiting.length,
+        account: loan.account,
+        why,
+      },
+    );
+    this.#putBack(loan.account, loan.waiting);
   }
 
   /** Puts back mail that did not fit an answer (lost only if the mailbox is full by now). */
@@ -90,6 +184,11 @@ export class RemoteMail {
       count: waiting.length,
       account,
     });
+    this.#putBack(account, waiting);
+  }
+
+  /** Keeps `waiting` in the mailbox again (a login sorts what it hands over by time). */
+  #putBack(account: string, waiting: readonly Waiting[]): void {
     // Ids below any real one: they come back first, in their order, at the next login.
     let id = 0;
     for (const { time, line } of waiting) {
@@ -110,20 +209,25 @@ export class RemoteMail {
   }
 }
 
-function encodeMail(mail: readonly Waiting[]): Uint8Array {
+function encodeMail(mail: readonly Waiting[], loan?: string): Uint8Array {
+  const lines = mail.map(({ time, line }) => [time, decoder.decode(line)]);
   return encoder.encode(
-    JSON.stringify({ mail: mail.map(({ time, line }) => [time, decoder.decode(line)]) }),
+    JSON.stringify(loan === undefined ? { mail: lines } : { loan, mail: lines }),
   );
 }
 
-function decodeMail(data: Uint8Array): Waiting[] {
+function decodeMail(data: Uint8Array): { loan: string | undefined; waiting: Waiting[] } {
   try {
-    const { mail } = JSON.parse(decoder.decode(data)) as { mail?: [number, string][] };
-    if (!Array.isArray(mail)) return [];
-    return mail
+    const { mail, loan } = JSON.parse(decoder.decode(data)) as {
+      mail?: [number, string][];
+      loan?: unknown;
+    };
+    if (!Array.isArray(mail)) return { loan: undefined, waiting: [] };
+    const waiting = mail
       .filter(([time, line]) => typeof time === "number" && typeof line === "string")
       .map(([time, line]) => ({ time, line: encoder.encode(line) }));
+    return { loan: typeof loan === "string" ? loan : undefined, waiting };
   } catch {
-    return [];
+    return { loan: undefined, waiting: [] };
   }
 }

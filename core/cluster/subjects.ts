@@ -22,6 +22,8 @@ export class Subjects {
   readonly stats: string;
   /** A node's request for an account's offline messages, answered by every other node. */
   readonly mail: string;
+  /** Where a login node confirms the mail it delivered: the lending nodes forget it then. */
+  readonly mailTaken: string;
   readonly #prefix: string;
 
   /** Subjects under `cluster`. */
@@ -36,6 +38,7 @@ export class Subjects {
     this.congestion = `${cluster}.congestion`;
     this.stats = `${cluster}.stats`;
     this.mail = `${cluster}.mail`;
+    this.mailTaken = `${cluster}.mail.taken`;
   }
 
   /** Where a group's messages go. */

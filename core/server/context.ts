@@ -191,10 +191,11 @@ export interface ClusterView {
   /** The cluster as this node sees it now, for monitoring. */
   state(): ClusterState;
   /**
-   * The offline private messages the other nodes keep for `account`, oldest first, removed there
-   * (`:login`); whatever arrives within a second.
+   * The offline private messages the other nodes keep for `account`, oldest first (`:login`):
+   * whatever arrives within a second, lent until `confirm()` says they were queued to the
+   * connection (unconfirmed, they go back to their nodes).
    */
-  takeMail(account: string): Promise<readonly Waiting[]>;
+  takeMail(account: string): Promise<{ readonly mail: readonly Waiting[]; confirm(): void }>;
   /**
    * Asks the node holding numbering slot `slot` (another one) to shut down gracefully, with its
    * own grace period unless `grace` is given (`:shutdown node <slot>`).

@@ -91,9 +91,11 @@ async function logIn(
   else if (caller.peer.name !== account.name) renamePeer(ctx, caller.peer, account.name);
   // What was said to the account while it was offline (on any node of a cluster), oldest first,
   // before the answer to the login.
-  const elsewhere = ctx.cluster === undefined ? [] : await ctx.cluster.takeMail(account.name);
+  const elsewhere = await ctx.cluster?.takeMail(account.name);
   const here = ctx.mailbox.takeTimed(account.name, Date.now());
-  for (const { line } of mergeWaiting(here, elsewhere)) session.deliverLine(line);
+  for (const { line } of mergeWaiting(here, elsewhere?.mail ?? [])) session.deliverLine(line);
+  // Queued to an open connection: the other nodes may forget it (else they take it back).
+  if (session.open) elsewhere?.confirm();
   ctx.log.conn.info("{name} logged in ({peer}){role}", {
     name: account.name,
     peer: caller.address,
