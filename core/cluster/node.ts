@@ -38,7 +38,7 @@ import { type ClusterAuth, natsAuthOptions } from "./nats_auth.ts";
 import { CLUSTER_UNAVAILABLE, Outbox } from "./outbox.ts";
 import { type MailLoan, RemoteMail } from "./remote_mail.ts";
 import { answerShutdown, askShutdown, type Shutdown } from "./remote_shutdown.ts";
-import type { Mailbox, Waiting } from "../server/offline.ts";
+import type { Mailbox } from "../server/offline.ts";
 
 /**
  * A node not heard from for this long (no heartbeat, no message) is lost: its users leave with
