@@ -274,20 +274,48 @@ function atLeast(
   return gated;
 }
 
+/** Console lines wait at most this long to be written with the ones that follow (ms). */
+const CONSOLE_BATCH_MS = 5;
+/** A batch of console lines this large is written at once. */
+const CONSOLE_BATCH_BYTES = 64 * 1024;
+
 /**
- * Writes each formatted record synchronously. Console records are few (traffic never gets here),
- * and a synchronous write keeps them in order, loses none at exit and leaves no pending operation.
+ * Writes formatted records in batches: the lines of one moment go out in one synchronous write
+ * within {@linkcode CONSOLE_BATCH_MS}, or at once when they reach {@linkcode CONSOLE_BATCH_BYTES}.
+ * Under connection churn the console took three `write(2)`s per session (connected, registered,
+ * disconnected): 17 % of the server's time, more than accepting the connections. Warnings and
+ * errors are written at once (with what waits before them, in order), and disposal — LogTape's
+ * reset at shutdown — writes what is left, so nothing is lost at a clean exit.
  */
-function getWriterSink(writer: { writeSync(data: Uint8Array): number }, format: TextFormatter) {
+function getWriterSink(
+  writer: { writeSync(data: Uint8Array): number },
+  format: TextFormatter,
+): Sink & Disposable {
   const encoder = new TextEncoder();
-  return (record: LogRecord): void => {
-    let data = encoder.encode(format(record));
+  let pending: string[] = [];
+  let bytes = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const flush = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (pending.length === 0) return;
+    let data = encoder.encode(pending.join(""));
+    pending = [];
+    bytes = 0;
     try {
       while (data.length > 0) data = data.subarray(writer.writeSync(data));
     } catch {
       // stderr closed (EPIPE) or the like: there is nowhere left to report it.
     }
   };
+  const sink = (record: LogRecord): void => {
+    const line = format(record);
+    pending.push(line);
+    bytes += line.length;
+    if (levelOrder[record.level] >= levelOrder.warning || bytes >= CONSOLE_BATCH_BYTES) flush();
+    else if (timer === undefined) timer = setTimeout(flush, CONSOLE_BATCH_MS);
+  };
+  return Object.assign(sink, { [Symbol.dispose]: flush });
 }
 
 // ---------------------------------------------------------------------------------------------
