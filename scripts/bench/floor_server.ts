@@ -6,12 +6,18 @@
  * Switchboard in one Deno process would cost at least, so the `conns-10k` and `churn` goals can be
  * read against it (`deno task bench:floor`).
  *
- * Protocol, as far as `loadgen conns|churn --dialect sb` needs it: `HELLO …` on accept; the first
- * line is a name, answered `WELCOME <name> 1 :hi`; `:quit` is answered `BYE quit :bye` and closes;
- * any other line goes to every other client as `MSG <name> * :<line>` (the `conns` probe).
+ * Protocol, as far as `loadgen conns|churn|fanout --dialect sb` needs it: `HELLO …` on accept; the
+ * first line is a name, answered `WELCOME <name> 1 :hi`; `:quit` is answered `BYE quit :bye` and
+ * closes; any other line goes to every other client as `MSG <name> * :<line>` — the lines of one
+ * read in one write per recipient, as any batching server would (the fan-out scenarios).
+ *
+ * With `--raw` it is the floor of a broker for `loadgen fanout --dialect raw`: no greeting, no
+ * names, each read relayed as it is to every other client (complete lines, as the generator sends
+ * them in whole lines per write when reads are large enough): only the reads and the writes any
+ * fan-out must do.
  *
  * ```sh
- * deno run --allow-net scripts/bench/floor_server.ts [--port 0] [--read-bytes 1024]
+ * deno run --allow-net scripts/bench/floor_server.ts [--port 0] [--read-bytes 1024] [--raw]
  * ```
  * @module
  */
@@ -21,6 +27,7 @@ import { parseArgs } from "node:util";
 const { values } = parseArgs({
   options: {
     port: { type: "string", default: "0" },
+    raw: { type: "boolean", default: false },
     "read-bytes": { type: "string", default: "1024" },
   },
 });
@@ -29,7 +36,8 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const HELLO = encoder.encode("HELLO switchboard-floor 1 chat\n");
 const BYE = encoder.encode("BYE quit :bye\n");
-const clients = new Map<Deno.TcpConn, string>();
+/** Named clients: their name and their last write (writes to one client go one after another). */
+const clients = new Map<Deno.TcpConn, { name: string; tail: Promise<void> }>();
 
 const listener = Deno.listen({ hostname: "127.0.0.1", port: Number(values.port) });
 console.log(`listening on ${listener.addr.port}`);
@@ -43,22 +51,26 @@ async function serve(conn: Deno.TcpConn): Promise<void> {
       const count = await conn.read(buffer);
       if (count === null) break;
       pending += decoder.decode(buffer.subarray(0, count));
+      let out = "";
       for (let end = pending.indexOf("\n"); end >= 0; end = pending.indexOf("\n")) {
         const line = pending.slice(0, end);
         pending = pending.slice(end + 1);
-        const name = clients.get(conn);
+        const name = clients.get(conn)?.name;
         if (name === undefined) {
-          clients.set(conn, line);
+          clients.set(conn, { name: line, tail: Promise.resolve() });
           await conn.write(encoder.encode(`WELCOME ${line} 1 :hi\n`));
         } else if (line === ":quit") {
           await conn.write(BYE);
           return;
         } else {
-          const bytes = encoder.encode(`MSG ${name} * :${line}\n`);
-          for (const other of clients.keys()) {
-            if (other !== conn) other.write(bytes).catch(() => {});
-          }
+          out += `MSG ${name} * :${line}\n`;
         }
+      }
+      if (out === "") continue;
+      // The lines of one read, in one write per recipient.
+      const bytes = encoder.encode(out);
+      for (const [other, state] of clients) {
+        if (other !== conn) state.tail = state.tail.then(() => writeAll(other, bytes));
       }
     }
   } catch {
@@ -73,4 +85,39 @@ async function serve(conn: Deno.TcpConn): Promise<void> {
   }
 }
 
-for await (const conn of listener) void serve(conn);
+/** Writes all of `bytes` (a write may take part of them); a client that is gone is dropped. */
+async function writeAll(conn: Deno.TcpConn, bytes: Uint8Array): Promise<void> {
+  try {
+    for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
+  } catch {
+    clients.delete(conn);
+  }
+}
+
+/** `--raw`: every read goes as it is to every other client. */
+async function relay(conn: Deno.TcpConn): Promise<void> {
+  const state = { name: "", tail: Promise.resolve() };
+  clients.set(conn, state);
+  try {
+    for (;;) {
+      const buffer = new Uint8Array(readBytes);
+      const count = await conn.read(buffer);
+      if (count === null) break;
+      const bytes = buffer.subarray(0, count);
+      for (const [other, them] of clients) {
+        if (other !== conn) them.tail = them.tail.then(() => writeAll(other, bytes));
+      }
+    }
+  } catch {
+    // Reset: the client is gone.
+  } finally {
+    clients.delete(conn);
+    try {
+      conn.close();
+    } catch {
+      // Closed already.
+    }
+  }
+}
+
+for await (const conn of listener) void (values.raw ? relay(conn) : serve(conn));
