@@ -226,3 +226,24 @@ Deno.test("--log-file appends what was shown, with full timestamps and no colour
     await Deno.remove(file);
   }
 });
+
+Deno.test("--fallback: when the server cannot be reached, the next one is tried", async () => {
+  await using server = await startTestServer();
+  await using bob = await connect(server, "bob");
+  // A port nobody listens on: the client is refused there and goes on to its fallback.
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const deadPort = closed.addr.port;
+  closed.close();
+  const result = await runClient([
+    "--port",
+    String(deadPort),
+    "--fallback",
+    `127.0.0.1:${server.addr.port}`,
+    "-n",
+    "alice",
+    "-s",
+    "via the fallback",
+  ]);
+  assert.equal(result.code, EXIT.ok, result.stderr);
+  assert.equal(await bob.waitFor("MSG "), "MSG alice * :via the fallback");
+});
