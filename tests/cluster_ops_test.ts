@@ -7,59 +7,21 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { connect, startTestServer, TestClient } from "./_helpers.ts";
-import { hasNatsServer, NatsCluster } from "./_nats.ts";
+import { connect, TestClient } from "./_helpers.ts";
+import { NatsCluster } from "./_nats.ts";
+import {
+  CLUSTER_ADMIN_TOKEN as TOKEN,
+  CLUSTER_TEST as options,
+  freshClusterName,
+  startNode,
+  startNodes,
+  stopAll,
+  untilAnswer,
+} from "./_cluster.ts";
 import { writeAccountsFile } from "../core/config/accounts_file.ts";
 import { hashPassword } from "../core/util/password_hash.ts";
 import type { ServerOptions } from "../core/config/options.ts";
 import type { Server } from "../mod.ts";
-
-const HAVE_NATS = await hasNatsServer();
-if (!HAVE_NATS && Deno.env.get("CI") === "true") {
-  throw new Error("nats-server is missing: CI installs it (.ci/run)");
-}
-const options = { ignore: !HAVE_NATS, sanitizeOps: false, sanitizeResources: false };
-
-const TOKEN = "cluster-ops-token";
-let clusters = 0;
-
-/** Switchboard nodes on `nats`, under a cluster name of their own. */
-async function startNodes(
-  nats: NatsCluster,
-  count: number,
-  extra: ServerOptions = {},
-  clusterName = `o${Date.now() % 100000}x${++clusters}`,
-): Promise<Server[]> {
-  const servers: Server[] = [];
-  for (let i = 0; i < count; i++) {
-    servers.push(await startNode(nats, clusterName, extra));
-  }
-  return servers;
-}
-
-function startNode(nats: NatsCluster, clusterName: string, extra: ServerOptions): Promise<Server> {
-  return startTestServer({
-    cluster: nats.urls.split(","),
-    clusterName,
-    adminToken: TOKEN,
-    ...extra,
-  });
-}
-
-async function stopAll(servers: Server[]): Promise<void> {
-  await Promise.all(servers.map((s) => s.shutdown({ grace: 0.2 })));
-}
-
-/** Sends `command` until its answer includes `line` (a roster change still on its way). */
-async function untilAnswer(client: TestClient, command: string, line: string): Promise<string[]> {
-  let answer: string[] = [];
-  for (let i = 0; i < 50; i++) {
-    answer = await client.command(command);
-    if (answer.includes(line)) return answer;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${command} never answered ${line}: ${answer.join(" | ")}`);
-}
 
 /** The next `ACK`/`NACK` line, skipping others (`LEAVE … node-lost`, server notices). */
 async function nextAck(client: TestClient): Promise<string> {
@@ -223,7 +185,7 @@ Deno.test(
   options,
   async () => {
     await using nats = await NatsCluster.start(3);
-    const clusterName = `r${Date.now() % 100000}x${++clusters}`;
+    const clusterName = freshClusterName("r");
     // Two users per roster message: node 1's seven users take four.
     const small = { clusterRosterChunk: 2 };
     const n1 = await startNode(nats, clusterName, small);

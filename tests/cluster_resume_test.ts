@@ -6,34 +6,16 @@
  */
 
 import assert from "node:assert/strict";
-import { connect, startTestServer, TestClient } from "./_helpers.ts";
-import { hasNatsServer, NatsCluster } from "./_nats.ts";
-import { ServerProcess } from "./_programs.ts";
+import { connect, TestClient } from "./_helpers.ts";
+import { NatsCluster } from "./_nats.ts";
+import {
+  CLUSTER_TEST as options,
+  freshClusterName,
+  startNode,
+  startNodeProcess,
+  untilAnswer,
+} from "./_cluster.ts";
 import { fixedBackoff, type Server, SwitchboardClient } from "../mod.ts";
-
-const HAVE_NATS = await hasNatsServer();
-if (!HAVE_NATS && Deno.env.get("CI") === "true") {
-  throw new Error("nats-server is missing: CI installs it (.ci/run)");
-}
-const options = { ignore: !HAVE_NATS, sanitizeOps: false, sanitizeResources: false };
-let clusters = 0;
-
-function clusterName(): string {
-  return `r${Date.now() % 100000}x${++clusters}`;
-}
-
-async function startNode(nats: NatsCluster, name: string): Promise<Server> {
-  return await startTestServer({ cluster: nats.urls.split(","), clusterName: name });
-}
-
-/** Sends `command` until its answer includes `line` (a roster change still on its way). */
-async function untilAnswer(client: TestClient, command: string, line: string): Promise<void> {
-  for (let i = 0; i < 50; i++) {
-    if ((await client.command(command)).includes(line)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${command} never answered ${line}`);
-}
 
 /** The reply line (`OK …` or `ERR …`) of `command`, skipping the messages that came before it. */
 async function answer(client: TestClient, command: string): Promise<string> {
@@ -71,7 +53,7 @@ Deno.test(
   options,
   async (t) => {
     await using nats = await NatsCluster.start(3);
-    const name = clusterName();
+    const name = freshClusterName("r");
     const nodes = [
       await startNode(nats, name),
       await startNode(nats, name),
@@ -182,20 +164,9 @@ Deno.test(
   options,
   async () => {
     await using nats = await NatsCluster.start(3);
-    const name = clusterName();
+    const name = freshClusterName("r");
     const n1 = await startNode(nats, name);
-    await using n2 = await ServerProcess.start([
-      "--port",
-      "0",
-      "--host",
-      "127.0.0.1",
-      "--log-dir",
-      "",
-      "--cluster",
-      nats.urls,
-      "--cluster-name",
-      name,
-    ]);
+    await using n2 = await startNodeProcess(nats, name);
     try {
       await using alice = await connect(n1, "alice");
       await using zed = await connect(n2.port, "zed");
@@ -233,20 +204,9 @@ Deno.test(
   options,
   async () => {
     await using nats = await NatsCluster.start(3);
-    const name = clusterName();
+    const name = freshClusterName("r");
     const n1 = await startNode(nats, name);
-    await using n2 = await ServerProcess.start([
-      "--port",
-      "0",
-      "--host",
-      "127.0.0.1",
-      "--log-dir",
-      "",
-      "--cluster",
-      nats.urls,
-      "--cluster-name",
-      name,
-    ]);
+    await using n2 = await startNodeProcess(nats, name);
     try {
       await using bob = await connect(n1, "bob");
       await using alice = await SwitchboardClient.connect({

@@ -6,66 +6,26 @@
  */
 
 import assert from "node:assert/strict";
-import { connect, startTestServer, TestClient } from "./_helpers.ts";
-import { hasNatsServer, NatsCluster } from "./_nats.ts";
-import { runProgram, ServerProcess } from "./_programs.ts";
-import type { Server } from "../mod.ts";
-
-const HAVE_NATS = await hasNatsServer();
-if (!HAVE_NATS && Deno.env.get("CI") === "true") {
-  throw new Error("nats-server is missing: CI installs it (.ci/run)");
-}
-const options = { ignore: !HAVE_NATS, sanitizeOps: false, sanitizeResources: false };
-
-const TOKEN = "cluster-test-token";
-let clusters = 0;
-
-/** The next line starting with `prefix`, skipping others (probes, server notices). */
-async function waitForLine(client: TestClient, prefix: string): Promise<string> {
-  for (;;) {
-    const line = await client.nextLine(10_000);
-    if (line.startsWith(prefix)) return line;
-  }
-}
-
-/** Sends `command` until its answer includes `line` (a roster change still on its way). */
-async function untilAnswer(client: TestClient, command: string, line: string): Promise<void> {
-  for (let i = 0; i < 50; i++) {
-    if ((await client.command(command)).includes(line)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${command} never answered ${line}`);
-}
-/** Three Switchboard nodes on `nats`, under a cluster name of their own. */
-async function startNodes(
-  nats: NatsCluster,
-  count = 3,
-  clusterName = `t${Date.now() % 100000}x${++clusters}`,
-): Promise<Server[]> {
-  const servers: Server[] = [];
-  for (let i = 0; i < count; i++) {
-    servers.push(
-      await startTestServer({
-        cluster: nats.urls.split(","),
-        clusterName,
-        adminToken: TOKEN,
-        http: "127.0.0.1:0",
-      }),
-    );
-  }
-  return servers;
-}
-
-async function stopAll(servers: Server[]): Promise<void> {
-  await Promise.all(servers.map((s) => s.shutdown({ grace: 0.2 })));
-}
+import { connect, TestClient } from "./_helpers.ts";
+import { NatsCluster } from "./_nats.ts";
+import { runProgram } from "./_programs.ts";
+import {
+  CLUSTER_ADMIN_TOKEN as TOKEN,
+  CLUSTER_TEST as options,
+  freshClusterName,
+  startNodeProcess,
+  startNodes,
+  stopAll,
+  untilAnswer,
+  waitForLine,
+} from "./_cluster.ts";
 
 Deno.test(
   "cluster: lobby, private and group messages, names and rosters span three nodes",
   options,
   async (t) => {
     await using nats = await NatsCluster.start(3);
-    const [n1, n2, n3] = await startNodes(nats);
+    const [n1, n2, n3] = await startNodes(nats, 3, { http: "127.0.0.1:0" });
     try {
       await using alice = await connect(n1!, "alice");
       await using bob = await connect(n2!, "bob");
@@ -249,20 +209,9 @@ Deno.test(
   options,
   async () => {
     await using nats = await NatsCluster.start(3);
-    const clusterName = `kill${Date.now() % 100000}`;
-    const [n1, n2] = await startNodes(nats, 2, clusterName);
-    await using n3 = await ServerProcess.start([
-      "--port",
-      "0",
-      "--host",
-      "127.0.0.1",
-      "--log-dir",
-      "",
-      "--cluster",
-      nats.urls,
-      "--cluster-name",
-      clusterName,
-    ]);
+    const clusterName = freshClusterName("kill");
+    const [n1, n2] = await startNodes(nats, 2, {}, clusterName);
+    await using n3 = await startNodeProcess(nats, clusterName);
     try {
       await using alice = await connect(n1!, "alice");
       await using bob = await connect(n2!, "bob");
