@@ -76,6 +76,14 @@ export function renderPerfMd(
     "best-in-class message server, and `ncat --broker` for a quick chat relay — and with the C epoll",
     "reference server of `../shared/loadgen` (the limit of this machine and load generator), all in",
     "one run on one machine. Only the ratios travel to another machine; the absolute figures do not.",
+    ...(systems.some((s) => s.id === "floor")
+      ? [
+        "The *Deno floor* is `scripts/bench/floor_server.ts`, the least a Deno program must do for",
+        "each scenario (one task per connection, one pending read, the writes it must make): how far",
+        "any single-process Deno server can go, measured in the same run (not in TLS, file or",
+        "cluster scenarios).",
+      ]
+      : []),
     "",
     "```sh",
     "deno task bench              # full suite, 3 runs per point (~15 min); writes bench/results/ and this file",
