@@ -1,8 +1,8 @@
 /**
  * `deno task bench`: Switchboard's benchmark suite (issues 6, 18, 20). Starts the real server as
  * its own process, drives it with the C load generator of `../shared/loadgen`, runs the same
- * scenarios against `nats-server`, `ncat --broker` and the C reference server when they are
- * installed, prints Switchboard's figures as ratios to theirs, writes
+ * scenarios against `nats-server`, `ncat --broker`, the C reference server (when they are
+ * installed) and the Deno floor (`scripts/bench/floor_server.ts`), prints Switchboard's figures as ratios to theirs, writes
  * `bench/results/<date>.json` and regenerates `docs/perf.md` and `docs/perf-fanout.svg`.
  *
  * - Every run is on a fresh server; the round-trip scenarios first give it an uncounted warm-up
@@ -29,6 +29,7 @@ import { parseArgs } from "node:util";
 import { evaluateGoals } from "./bench/goals.ts";
 import { describeMachine, waitForQuiet } from "./bench/machine.ts";
 import { CSERVER } from "./bench/peer_cserver.ts";
+import { FLOOR } from "./bench/peer_floor.ts";
 import { NATS, NATS_CLUSTER } from "./bench/peer_nats.ts";
 import { NCAT } from "./bench/peer_ncat.ts";
 import { extractNotes, renderPerfMd } from "./bench/perf_md.ts";
@@ -53,7 +54,7 @@ import {
   SWITCHBOARD_NOLOG,
   switchboardAt,
 } from "./bench/switchboard.ts";
-import type { System } from "./bench/system.ts";
+import { dialectOf, type System } from "./bench/system.ts";
 import { makeTlsFiles, type TlsFiles, TlsSetupError } from "./bench/tls.ts";
 import { buildTools, loadgenSourceDir, ToolsError } from "./bench/tools.ts";
 
@@ -66,8 +67,10 @@ const USAGE = `usage: deno task bench [options]
                        ${SCENARIOS.map((s) => s.id).join(", ")}
                        cluster-*: Switchboard as a 3-node cluster on a 3-node nats-server
                        cluster, receivers spread over the nodes (skipped without nats-server)
-  --peers LIST         nats,ncat,cserver, "all" or "none" (default: all; --quick: none);
-                       nats also brings the 3-node nats-server cluster to the cluster-* runs
+  --peers LIST         nats,ncat,cserver,floor, "all" or "none" (default: all; --quick: none);
+                       nats also brings the 3-node nats-server cluster to the cluster-* runs;
+                       floor is scripts/bench/floor_server.ts, the least a Deno program does
+                       for each scenario (not in TLS, files or cluster scenarios)
   --no-log-variant     skip "Switchboard, log meta" (--log-messages meta) and
                        "Switchboard, no log" (--log-dir "") (default: on unless --quick)
   --log-variant        run it even with --quick
@@ -97,6 +100,7 @@ const PEERS: Record<string, System[]> = {
   nats: [NATS, NATS_CLUSTER],
   ncat: [NCAT],
   cserver: [CSERVER],
+  floor: [FLOOR],
 };
 
 function fail(message: string): never {
@@ -235,7 +239,9 @@ export async function main(args: readonly string[] = Deno.args): Promise<number>
     if (given === undefined) return quick ? [] : Object.keys(PEERS);
     if (given.length === 1 && given[0] === "none") return [];
     if (given.length === 1 && given[0] === "all") return Object.keys(PEERS);
-    for (const id of given) if (!(id in PEERS)) fail(`unknown peer ${id} (nats, ncat, cserver)`);
+    for (const id of given) {
+      if (!(id in PEERS)) fail(`unknown peer ${id} (${Object.keys(PEERS).join(", ")})`);
+    }
     return given;
   })();
   const logVariant = opts["log-variant"] || (!quick && !opts["no-log-variant"]);
@@ -254,7 +260,7 @@ export async function main(args: readonly string[] = Deno.args): Promise<number>
 
   // Only what the chosen scenarios run: a cluster takes seconds to start.
   const wanted = (system: System) =>
-    scenarios.some((s) => s.systems.includes(baseId(system.id)) && system.dialects[s.role]);
+    scenarios.some((s) => s.systems.includes(baseId(system.id)) && dialectOf(system, s));
   const candidates: System[] = [
     SWITCHBOARD,
     ...(logVariant ? [SWITCHBOARD_META, SWITCHBOARD_NOLOG] : []),
@@ -331,7 +337,7 @@ export async function main(args: readonly string[] = Deno.args): Promise<number>
     }
     for (const scenario of scenarios) {
       const these = systems.filter((s) =>
-        scenario.systems.includes(baseId(s.id)) && s.dialects[scenario.role]
+        scenario.systems.includes(baseId(s.id)) && dialectOf(s, scenario)
       );
       const subjectSkipped = skipped.find((s) => s.system === subjectOf(scenario));
       if (subjectSkipped !== undefined) {

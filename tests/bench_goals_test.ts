@@ -78,3 +78,20 @@ Deno.test("issue 20's goals replace the older ones for the same scenario and pee
   assert.ok(goal(results, "churn", "nats-server"));
   assert.ok(goal(results, "fanout-rate", "1.5× C"));
 });
+
+Deno.test("beside each goal, the Deno floor's ratio to the same system, with the same measure", () => {
+  const results = evaluateGoals([
+    measurement("fanout-10", "switchboard", 1e6, { cpuUsPerUnit: 0.6 }),
+    measurement("fanout-10", "cserver", 9e6, { cpuUsPerUnit: 0.2 }),
+    measurement("fanout-10", "floor", 3e6, { cpuUsPerUnit: 0.4 }),
+    measurement("churn", "switchboard", 700),
+    measurement("churn", "nats", 5000),
+  ]);
+  const cpu = goal(results, "fanout-10", "CPU/delivery");
+  assert.equal(cpu?.met, false);
+  assert.ok(Math.abs((cpu?.floorRatio ?? 0) - 2) < 1e-9);
+  // No floor measured: no floor ratio, and the goal itself is unchanged.
+  const churn = goal(results, "churn", "nats-server");
+  assert.equal(churn?.floorRatio, undefined);
+  assert.ok(Math.abs((churn?.ratio ?? 0) - 0.14) < 1e-9);
+});

@@ -16,8 +16,11 @@
  * them in whole lines per write when reads are large enough): only the reads and the writes any
  * fan-out must do.
  *
+ * With `--echo` it is the floor of a line echo (`loadgen echo-rtt|echo-stream --dialect raw`):
+ * each read written back as it is, one pending read per connection, nothing parsed.
+ *
  * ```sh
- * deno run --allow-net scripts/bench/floor_server.ts [--port 0] [--read-bytes 1024] [--raw]
+ * deno run --allow-net scripts/bench/floor_server.ts [--port 0] [--read-bytes 1024] [--raw|--echo]
  * ```
  * @module
  */
@@ -28,6 +31,7 @@ const { values } = parseArgs({
   options: {
     port: { type: "string", default: "0" },
     raw: { type: "boolean", default: false },
+    echo: { type: "boolean", default: false },
     "read-bytes": { type: "string", default: "1024" },
   },
 });
@@ -120,4 +124,25 @@ async function relay(conn: Deno.TcpConn): Promise<void> {
   }
 }
 
-for await (const conn of listener) void (values.raw ? relay(conn) : serve(conn));
+/** `--echo`: every read written back as it is, before the next read. */
+async function echo(conn: Deno.TcpConn): Promise<void> {
+  const buffer = new Uint8Array(readBytes);
+  try {
+    for (;;) {
+      const count = await conn.read(buffer);
+      if (count === null) break;
+      for (let at = 0; at < count;) at += await conn.write(buffer.subarray(at, count));
+    }
+  } catch {
+    // Reset: the client is gone.
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // Closed already.
+    }
+  }
+}
+
+const handle = values.echo ? echo : values.raw ? relay : serve;
+for await (const conn of listener) void handle(conn);

@@ -26,6 +26,9 @@ export interface Goal {
   text: string;
 }
 
+/** The Deno floor's system id (`scripts/bench/peer_floor.ts`): no goals, only a ratio beside them. */
+export const FLOOR_ID = "floor";
+
 const cpuPerDelivery = (n: number): Goal => ({
   scenario: `fanout-${n}`,
   against: "cserver",
@@ -112,11 +115,21 @@ export function evaluateGoals(measurements: readonly Measurement[]): GoalResult[
       goal.againstScenario,
       measure,
     );
+    // What the least Deno program makes of the same scenario, against the same system.
+    const floor = ratio(
+      measurements,
+      goal.scenario,
+      goal.against,
+      FLOOR_ID,
+      goal.againstScenario,
+      measure,
+    );
     const base = {
       scenario: goal.scenario,
       ...(measure === "figure" ? {} : { measure }),
       text: goal.text,
       against: goal.against,
+      ...(floor === undefined ? {} : { floorRatio: floor }),
     };
     if (r === undefined) {
       const missing = goal.againstScenario === undefined

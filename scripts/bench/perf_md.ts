@@ -76,6 +76,14 @@ export function renderPerfMd(
     "best-in-class message server, and `ncat --broker` for a quick chat relay — and with the C epoll",
     "reference server of `../shared/loadgen` (the limit of this machine and load generator), all in",
     "one run on one machine. Only the ratios travel to another machine; the absolute figures do not.",
+    ...(systems.some((s) => s.id === "floor")
+      ? [
+        "The *Deno floor* is `scripts/bench/floor_server.ts`, the least a Deno program must do for",
+        "each scenario (one task per connection, one pending read, the writes it must make): how far",
+        "any single-process Deno server can go, measured in the same run (not in TLS, file or",
+        "cluster scenarios).",
+      ]
+      : []),
     "",
     "```sh",
     "deno task bench              # full suite, 3 runs per point (~15 min); writes bench/results/ and this file",
@@ -110,7 +118,17 @@ export function renderPerfMd(
   );
 
   // Headline table.
-  const header = ["scenario", "Switchboard", ...peers.map((p) => p.label), "goal", "ratio", ""];
+  // The Deno floor's ratio to the same system, beside each goal, when the floor ran.
+  const floorRan = results.goals.some((g) => g.floorRatio !== undefined);
+  const header = [
+    "scenario",
+    "Switchboard",
+    ...peers.map((p) => p.label),
+    "goal",
+    "ratio",
+    "",
+    ...(floorRan ? ["floor ratio"] : []),
+  ];
   out.push(`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`);
   for (const scenario of results.scenarios) {
     const latency = !scenario.higherIsBetter && scenario.unit.startsWith("µs");
@@ -126,6 +144,11 @@ export function renderPerfMd(
       goals.map((g) => g.met === undefined ? "not measured" : g.met ? "met" : "**missed**").join(
         "; ",
       ),
+      ...(floorRan
+        ? [
+          goals.map((g) => g.floorRatio === undefined ? "–" : formatRatio(g.floorRatio)).join("; "),
+        ]
+        : []),
     ];
     out.push(`| ${row.join(" | ")} |`);
   }
@@ -133,7 +156,7 @@ export function renderPerfMd(
     out.push(
       `| ${escapeCell(na.title.split(":")[0] ?? na.title)} | not available yet |${
         peers.map(() => " |").join("")
-      } | | |`,
+      } | | |${floorRan ? " |" : ""}`,
     );
   }
   out.push(
@@ -144,6 +167,14 @@ export function renderPerfMd(
     "Ratios are Switchboard's median ÷ the other system's median from this run. For latency and",
     'memory lower is better, so a goal of "≤" means a ratio at most 1.',
     "",
+    ...(floorRan
+      ? [
+        "*floor ratio*: the same ratio, same measure, for the Deno floor",
+        "(`scripts/bench/floor_server.ts`: the least a Deno program does for the scenario) instead",
+        "of Switchboard. Where it misses the goal too, no single-process Deno server can meet it.",
+        "",
+      ]
+      : []),
   );
   if (chartFile !== undefined) out.push(`![deliveries/s against N](${chartFile})`, "");
 

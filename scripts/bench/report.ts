@@ -112,7 +112,9 @@ export function consoleReport(results: BenchResults): string {
       out.push(
         `  ${pad(goal.scenario, 19)} ${pad(goal.text, 28)} ratio ${
           goal.ratio === undefined ? "–" : formatRatio(goal.ratio)
-        }  ${verdict}${goal.note ? ` (${goal.note})` : ""}`,
+        }  ${verdict}${goal.note ? ` (${goal.note})` : ""}${
+          goal.floorRatio === undefined ? "" : `  floor ${formatRatio(goal.floorRatio)}`
+        }`,
       );
     }
   }

@@ -118,6 +118,11 @@ export interface GoalResult {
   against: string;
   /** Switchboard's median ÷ the other's median. */
   ratio: number | undefined;
+  /**
+   * The Deno floor's median ÷ the other's median, same measure (`floor_server.ts`, issue 20): how
+   * close any single-process Deno server can come. Absent when the floor was not measured.
+   */
+  floorRatio?: number;
   /** Met, missed, or undefined when it could not be measured. */
   met: boolean | undefined;
   /** Why it could not be measured, or a remark. */

@@ -13,7 +13,7 @@ import { formatProfile, profileFiles, type ProfileSummary, summarizeProfile } fr
 import type { Measurement, RunRecord } from "./results.ts";
 import type { Outcome, Scenario } from "./scenarios.ts";
 import { formatNumber, median, summarize } from "./stats.ts";
-import type { System } from "./system.ts";
+import { dialectOf, type System } from "./system.ts";
 import type { TlsFiles } from "./tls.ts";
 import { runTool, type Tools } from "./tools.ts";
 
@@ -121,7 +121,7 @@ async function runOnce(
   run: number,
   options: RunnerOptions,
 ): Promise<{ record: RunRecord; profiles: ProfileSummary[] }> {
-  const dialect = system.dialects[scenario.role];
+  const dialect = dialectOf(system, scenario);
   const outDir = `${options.workDir}/${scenario.id}-${system.id}-${run}`;
   await Deno.mkdir(outDir, { recursive: true });
   const profileDir = options.profileDir !== undefined && system.id.startsWith("switchboard")
@@ -162,6 +162,7 @@ async function runOnce(
       pinCpu,
       profileDir,
       tls,
+      scenario: scenario.id,
     });
   } catch (error) {
     return { record: { ...base, outcome: failedOutcome(String(error)) }, profiles: [] };

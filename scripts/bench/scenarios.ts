@@ -133,7 +133,7 @@ function baseOutcome(run: ToolRun, figureKey: string): Outcome {
   };
 }
 
-const ECHO_SYSTEMS = ["switchboard", "switchboard-nolog", "cserver"] as const;
+const ECHO_SYSTEMS = ["switchboard", "switchboard-nolog", "cserver", "floor"] as const;
 
 /** Round trips of the warm-up before every echo round-trip run (all connections together). */
 export function warmupRoundTrips(quick: boolean): number {
@@ -166,7 +166,14 @@ function echoRttArgs(dialect: Dialect, conns: number, count: number, timeoutS: n
     String(timeoutS),
   ];
 }
-const BROKER_SYSTEMS = ["switchboard", "switchboard-nolog", "nats", "ncat", "cserver"] as const;
+const BROKER_SYSTEMS = [
+  "switchboard",
+  "switchboard-nolog",
+  "nats",
+  "ncat",
+  "cserver",
+  "floor",
+] as const;
 
 function echoRtt(id: string, conns: number, pinned: boolean): Scenario {
   return {
@@ -354,7 +361,7 @@ const CONNS: Scenario = {
   role: "broker",
   tool: "loadgen",
   pinned: false,
-  systems: ["switchboard", "nats", "ncat", "cserver"],
+  systems: ["switchboard", "nats", "ncat", "cserver", "floor"],
   args(dialect, _system, quick) {
     return [
       "conns",
@@ -422,7 +429,7 @@ const CHURN: Scenario = {
   tool: "loadgen",
   pinned: false,
   perUnit: SESSION,
-  systems: ["switchboard", "switchboard-nolog", "nats"],
+  systems: ["switchboard", "switchboard-nolog", "nats", "floor"],
   args(dialect, _system, quick) {
     return [
       "churn",

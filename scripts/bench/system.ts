@@ -34,6 +34,8 @@ export interface StartContext {
   profileDir?: string | undefined;
   /** Serve TLS only, with these files (scenarios with `tls`; Switchboard only). */
   tls?: TlsFiles | undefined;
+  /** Id of the scenario it is started for (a system may serve one role differently per scenario). */
+  scenario?: string | undefined;
 }
 
 /** A system the benchmark can run. */
@@ -46,6 +48,8 @@ export interface System {
   readonly standing: Standing;
   /** Dialect per role (a system without an entry cannot serve that role). */
   readonly dialects: Partial<Record<Role, Dialect>>;
+  /** Dialect for these scenarios, by id, instead of the role's (the Deno floor). */
+  readonly scenarioDialects?: Readonly<Record<string, Dialect>>;
   /** A one-line description of how it is run, for the report. */
   readonly command: string;
   /** True when the listening process does the work, so its CPU seconds mean something. */
@@ -54,6 +58,15 @@ export interface System {
   version(): Promise<string | undefined>;
   /** Starts a fresh instance; resolves once it accepts connections. */
   start(role: Role, ctx: StartContext): Promise<ServerProcess>;
+}
+
+/** The dialect `system` is driven in for a scenario, or undefined when it cannot serve it. */
+export function dialectOf(
+  system: Pick<System, "dialects" | "scenarioDialects">,
+  scenario: { readonly id: string; readonly role: Role },
+): Dialect | undefined {
+  const dialect = system.dialects[scenario.role];
+  return dialect === undefined ? undefined : system.scenarioDialects?.[scenario.id] ?? dialect;
 }
 
 /** Runs a program and returns its output (stdout then stderr), or undefined if it is missing. */

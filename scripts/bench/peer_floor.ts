@@ -1,0 +1,58 @@
+/**
+ * The Deno floor (`floor`): `scripts/bench/floor_server.ts`, the least a Deno program must do
+ * for each scenario — one task per connection, one pending read, the writes a relay or an echo
+ * must make, nothing else. It is no peer a user would pick: it shows, in the same run, how far
+ * any single-process Deno server can go (issue 20), so a goal Switchboard misses can be read
+ * against it. Not in the TLS, file or cluster scenarios.
+ *
+ * - `conns-10k`, `churn`: Switchboard's registration (`sb` dialect), first reads of 1024 bytes
+ *   as Switchboard's.
+ * - fan-out: `--raw`, each read of up to 64 KiB relayed as it is (`raw` dialect).
+ * - echo: `--echo`, each read of up to 64 KiB written back as it is (`raw` dialect).
+ * @module
+ */
+
+import { startServerProcess } from "./server_process.ts";
+import type { Dialect, Role, StartContext, System } from "./system.ts";
+
+const SCRIPT = new URL("./floor_server.ts", import.meta.url).pathname;
+
+/** Scenarios the floor speaks Switchboard's registration in; other broker scenarios are raw. */
+const SB_SCENARIOS: Readonly<Record<string, Dialect>> = { "conns-10k": "sb", churn: "sb" };
+
+/** floor_server.ts arguments for a role and scenario. */
+export function floorArgs(role: Role, scenario: string | undefined): string[] {
+  if (role === "echo") return ["--echo", "--read-bytes", "65536"];
+  if (scenario !== undefined && scenario in SB_SCENARIOS) return [];
+  return ["--raw", "--read-bytes", "65536"];
+}
+
+/** The `floor` adapter. */
+export const FLOOR: System = {
+  id: "floor",
+  label: "Deno floor (minimal Deno program)",
+  standing: "reference",
+  dialects: { echo: "raw", broker: "raw" },
+  scenarioDialects: SB_SCENARIOS,
+  command:
+    "deno run --allow-net scripts/bench/floor_server.ts --port 0 (conns-10k, churn: sb, reads of 1024 B; fan-out: --raw, echo: --echo, reads of 64 KiB)",
+  cpuMeaningful: () => true,
+  version: () => Promise.resolve(`Deno ${Deno.version.deno}`),
+  start(role: Role, ctx: StartContext) {
+    return startServerProcess({
+      name: "floor",
+      cmd: [
+        Deno.execPath(),
+        "run",
+        "--allow-net",
+        SCRIPT,
+        "--port",
+        "0",
+        ...floorArgs(role, ctx.scenario),
+      ],
+      pinCpu: ctx.pinCpu,
+      ready: { stdout: /listening on (\d+)/ },
+      outDir: ctx.outDir,
+    });
+  },
+};
