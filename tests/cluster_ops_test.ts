@@ -20,7 +20,6 @@ import {
 } from "./_cluster.ts";
 import { writeAccountsFile } from "../core/config/accounts_file.ts";
 import { hashPassword } from "../core/util/password_hash.ts";
-import type { ServerOptions } from "../core/config/options.ts";
 import type { Server } from "../mod.ts";
 
 /** The next `ACK`/`NACK` line, skipping others (`LEAVE … node-lost`, server notices). */

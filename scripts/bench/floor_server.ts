@@ -80,12 +80,17 @@ async function serve(conn: Deno.TcpConn): Promise<void> {
   } catch {
     // Reset: the client is gone.
   } finally {
-    clients.delete(conn);
-    try {
-      conn.close();
-    } catch {
-      // Closed already.
-    }
+    forget(conn);
+  }
+}
+
+/** Drops a client that is gone, and closes its connection. */
+function forget(conn: Deno.TcpConn): void {
+  clients.delete(conn);
+  try {
+    conn.close();
+  } catch {
+    // Closed already.
   }
 }
 
@@ -115,12 +120,7 @@ async function relay(conn: Deno.TcpConn): Promise<void> {
   } catch {
     // Reset: the client is gone.
   } finally {
-    clients.delete(conn);
-    try {
-      conn.close();
-    } catch {
-      // Closed already.
-    }
+    forget(conn);
   }
 }
 
@@ -136,11 +136,7 @@ async function echo(conn: Deno.TcpConn): Promise<void> {
   } catch {
     // Reset: the client is gone.
   } finally {
-    try {
-      conn.close();
-    } catch {
-      // Closed already.
-    }
+    forget(conn);
   }
 }
 
