@@ -71,7 +71,7 @@ export function relayBatch(
     if (peer instanceof RemotePeer) {
       // For a user of another node: kept only, in case its session is resumed here.
       parts.recorder.relay(
-        { ...batch, route, target, sender: hub.find(batch.from), relayed: true },
+        { ...batch, route, target, sender: hub.find(batch.from) },
         false,
       );
       return false;
@@ -81,7 +81,7 @@ export function relayBatch(
   // A full queue takes relayed bytes (up to a bound): their sender is held on its own node.
   parts.gate.relaying = true;
   try {
-    parts.recorder.relay({ ...batch, route, target, sender, relayed: true });
+    parts.recorder.relay({ ...batch, route, target, sender });
   } finally {
     parts.gate.relaying = false;
   }

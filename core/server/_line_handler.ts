@@ -343,18 +343,17 @@ export class LineHandler {
         connection.send(errLine("bad-session", takeover.refused));
         return;
       }
-      if (!connection.open || connection.registered) {
-        cluster!.release(takeover.name);
-        return;
-      }
       connection.ids = true;
       connection.name = takeover.name;
       connection.account = takeover.account;
       if (takeover.admin) connection.admin = true;
+      // Its old node let go of it: it is put in its place here even if it cannot stay, so that
+      // its leaving reaches every node the same way.
       cluster!.placeSession(connection, takeover);
-      const adopted = sessions.adopt(connection, lastIds, takeover.start);
+      const adopted = connection.open
+        ? sessions.adopt(connection, lastIds, takeover.start)
+        : { refused: "the connection closed during the takeover" };
       if ("refused" in adopted) {
-        // In its place already, as everyone was told: it leaves as it would have from its node.
         hub.remove(connection, "quit");
         connection.send(errLine("bad-session", adopted.refused));
         return;
