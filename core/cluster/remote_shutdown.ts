@@ -8,6 +8,7 @@
 
 import type { NatsConnection } from "@nats-io/transport-node";
 import { within } from "./leases.ts";
+import { neutralize } from "../protocol/grammar.ts";
 
 /** What a node does when asked: its server's graceful shutdown. */
 export type Shutdown = (options: { grace?: number; reason?: string }) => void;
@@ -36,7 +37,10 @@ export function answerShutdown(data: Uint8Array, shutdown: Shutdown | undefined)
   if (request?.op !== "shutdown" || shutdown === undefined) return "bad request";
   const options: { grace?: number; reason?: string } = {};
   if (typeof request.grace === "number" && request.grace >= 0) options.grace = request.grace;
-  if (typeof request.reason === "string" && request.reason !== "") options.reason = request.reason;
+  // Neutralised here too: the text ends up in every client's BYE and in the log.
+  if (typeof request.reason === "string" && request.reason !== "") {
+    options.reason = neutralize(request.reason);
+  }
   // After the answer is published (the caller responds when this returns).
   setTimeout(() => shutdown(options), 0);
   return "ok";
