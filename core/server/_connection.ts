@@ -34,6 +34,7 @@ import { VERSION } from "../protocol/version.ts";
 import { describeError } from "../util/describe_error.ts";
 import { settleWithin, sleep } from "../util/time.ts";
 import { WakeList } from "../util/wake_list.ts";
+import { Latch } from "../util/latch.ts";
 
 /**
  * Read buffers start small (idle connections stay cheap) and grow fourfold while reads fill them,
@@ -134,11 +135,11 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
   /** The read loop stopped with input not handled: a close lingers (see LINGER_MS). */
   #inputLeft = false;
   /** Resolves when the read loop has finished, after discarding input while closing. */
-  readonly #readerDone: Promise<void>;
-  #readerFinished!: () => void;
+  /** The read loop has ended. */
+  readonly #readerDone = new Latch();
   /** Resolves once the connection starts closing (the read loop waits for it at shutdown). */
-  readonly #closeStarted: Promise<void>;
-  #startClose!: () => void;
+  /** A close has begun. */
+  readonly #closeStarted = new Latch();
 
   /** Wraps an accepted stream; call {@linkcode Connection.run} to serve it. */
   constructor(
@@ -177,8 +178,6 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     this.#lines = new LineHandler(this, ctx);
     this.#pauses = new LinePauses(this);
     this.#payloads = new PayloadSender(this, options.maxQueueBytes);
-    this.#closeStarted = new Promise((resolve) => this.#startClose = resolve);
-    this.#readerDone = new Promise((resolve) => this.#readerFinished = resolve);
   }
 
   /** Its last line of its own (`performance.now()`), as of the last liveness sweep. */
@@ -285,7 +284,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
       await this.#closeAbruptly("read-error", describeError(error));
     } finally {
       this.#processing = undefined;
-      this.#readerFinished();
+      this.#readerDone.open();
       await this.#pauses.abortPayload();
     }
   }
@@ -296,7 +295,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
    * can linger until the peer has seen its `BYE` (see LINGER_MS).
    */
   async #discardUntilClosed(): Promise<void> {
-    await this.#closeStarted;
+    await this.#closeStarted.wait();
     if (this.#pauses.hasEarlyRead && (await this.#pauses.takeEarlyRead()) === null) {
       this.#peerDone = true;
       return;
@@ -444,8 +443,8 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
       } catch {
         // Gone already.
       }
-      if (probe) await settleWithin(this.#readerDone, INPUT_PROBE_MS);
-      if (linger || this.#inputLeft) await settleWithin(this.#readerDone, LINGER_MS);
+      if (probe) await settleWithin(this.#readerDone.wait(), INPUT_PROBE_MS);
+      if (linger || this.#inputLeft) await settleWithin(this.#readerDone.wait(), LINGER_MS);
     }
     this.#finish(reason, text);
   }
@@ -461,7 +460,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
 
   #leave(reason: DisconnectReason, text: string): void {
     this.#state = "closing";
-    this.#startClose();
+    this.#closeStarted.open();
     this.#parked.wakeAll();
     this.#pauses.abortTask();
     this.#ctx.gate.forget(this);

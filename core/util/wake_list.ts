@@ -16,23 +16,24 @@
  * ```
  */
 export class WakeList {
-  #resolvers: (() => void)[] = [];
+  /** Made with the first wait: every connection has wake lists, few ever park on them. */
+  #resolvers: (() => void)[] | undefined;
 
   /** How many waits are parked. */
   get size(): number {
-    return this.#resolvers.length;
+    return this.#resolvers?.length ?? 0;
   }
 
   /** A promise that resolves at the next {@linkcode WakeList.wakeAll}. */
   wait(): Promise<void> {
-    return new Promise((resolve) => this.#resolvers.push(resolve));
+    return new Promise((resolve) => (this.#resolvers ??= []).push(resolve));
   }
 
   /** Releases every parked wait. */
   wakeAll(): void {
-    if (this.#resolvers.length === 0) return;
     const resolvers = this.#resolvers;
-    this.#resolvers = [];
+    if (resolvers === undefined || resolvers.length === 0) return;
+    this.#resolvers = undefined;
     for (const resolve of resolvers) resolve();
   }
 }
