@@ -365,14 +365,14 @@ Deno.test("cluster auth: bad settings are one line at start (exit 2)", async (t)
       const cases: [string[], RegExp][] = [
         [
           ["--cluster-creds", `${dir}/missing.creds`],
-          /--cluster-creds .*: cannot read it \(no such file\)/,
+          /--cluster-creds .*: cannot read it \(no such file or folder\)/,
         ],
         [
           ["--cluster-creds", `${dir}/not.creds`],
           /--cluster-creds .*: expected a NATS \.creds file/,
         ],
         [["--cluster-nkey", `${dir}/not.creds`], /--cluster-nkey .*: expected an nkey seed/],
-        [["--cluster-tls-ca", dir], /--cluster-tls-ca .*: cannot read it \(is a directory\)/],
+        [["--cluster-tls-ca", dir], /--cluster-tls-ca .*: cannot read it \(it is a folder\)/],
       ];
       for (const [args, expected] of cases) {
         const result = await runProgram("server", [

@@ -277,7 +277,7 @@ Deno.test("config: file problems name the file and the key", async () => {
   await refused(
     ["--config", "/no/such/switchboard.json"],
     {},
-    /^config file \/no\/such\/switchboard.json: no such file$/,
+    /^config file \/no\/such\/switchboard.json: no such file or folder$/,
   );
   await withConfigFile(
     "{ not json",

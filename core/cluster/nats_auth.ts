@@ -10,6 +10,7 @@
  * @module
  */
 
+import { fsReason } from "../config/path_checks.ts";
 import type { NodeConnectionOptions } from "@nats-io/transport-node";
 
 /** The credentials and TLS files of a cluster node; every field is optional (`""`: not set). */
@@ -112,14 +113,7 @@ export async function clusterFileProblem(
   try {
     text = await Deno.readTextFile(path);
   } catch (error) {
-    const why = error instanceof Deno.errors.NotFound
-      ? "no such file"
-      : error instanceof Deno.errors.IsADirectory
-      ? "is a directory"
-      : error instanceof Deno.errors.PermissionDenied
-      ? "permission denied"
-      : (error as Error).message;
-    return `cannot read it (${why})`;
+    return `cannot read it (${fsReason(error)})`;
   }
   const fits = kind === "pem"
     ? text.includes("-----BEGIN ")

@@ -27,6 +27,7 @@ import { nameProblem } from "../protocol/grammar.ts";
 import { nameSkeleton } from "../protocol/name_skeleton.ts";
 import { parsePasswordHash } from "../util/password_hash.ts";
 import { ConfigError } from "./config_error.ts";
+import { fsReason } from "./path_checks.ts";
 
 /** One account as stored. */
 export interface AccountRecord {
@@ -61,11 +62,7 @@ export async function readAccountsFile(
     if (error instanceof Deno.errors.NotFound && options.missingIsEmpty) return { users: {} };
     const why = error instanceof Deno.errors.NotFound
       ? "no such file (create it with `server accounts add <name>`)"
-      : error instanceof Deno.errors.PermissionDenied
-      ? "permission denied"
-      : error instanceof Deno.errors.IsADirectory
-      ? "is a folder, not a file"
-      : String((error as Error).message ?? error);
+      : fsReason(error);
     throw new ConfigError(`accounts file ${path}: ${why}`);
   }
   return parseAccounts(text, path);

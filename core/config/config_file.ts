@@ -29,6 +29,7 @@ import {
   type RemoteCommand,
   type ServerOptions,
 } from "./options.ts";
+import { fsReason } from "./path_checks.ts";
 
 export { ConfigError } from "./config_error.ts";
 export { splitHostPort } from "./host_port.ts";
@@ -637,12 +638,7 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
   try {
     text = await Deno.readTextFile(path);
   } catch (error) {
-    const why = error instanceof Deno.errors.NotFound
-      ? "no such file"
-      : error instanceof Deno.errors.IsADirectory
-      ? "is a directory"
-      : (error as Error).message;
-    throw new ConfigError(`config file ${path}: ${why}`);
+    throw new ConfigError(`config file ${path}: ${fsReason(error)}`);
   }
   let parsed: unknown;
   try {
