@@ -26,6 +26,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { FloorClients } from "./floor_clients.ts";
 
 const { values } = parseArgs({
   options: {
@@ -36,77 +37,14 @@ const { values } = parseArgs({
   },
 });
 const readBytes = Number(values["read-bytes"]);
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-const HELLO = encoder.encode("HELLO switchboard-floor 1 chat\n");
-const BYE = encoder.encode("BYE quit :bye\n");
-/** Named clients: their name and their last write (writes to one client go one after another). */
-const clients = new Map<Deno.TcpConn, { name: string; tail: Promise<void> }>();
+const clients = new FloorClients();
 
 const listener = Deno.listen({ hostname: "127.0.0.1", port: Number(values.port) });
 console.log(`listening on ${listener.addr.port}`);
 
-async function serve(conn: Deno.TcpConn): Promise<void> {
-  const buffer = new Uint8Array(readBytes);
-  let pending = "";
-  try {
-    await conn.write(HELLO);
-    for (;;) {
-      const count = await conn.read(buffer);
-      if (count === null) break;
-      pending += decoder.decode(buffer.subarray(0, count));
-      let out = "";
-      for (let end = pending.indexOf("\n"); end >= 0; end = pending.indexOf("\n")) {
-        const line = pending.slice(0, end);
-        pending = pending.slice(end + 1);
-        const name = clients.get(conn)?.name;
-        if (name === undefined) {
-          clients.set(conn, { name: line, tail: Promise.resolve() });
-          await conn.write(encoder.encode(`WELCOME ${line} 1 :hi\n`));
-        } else if (line === ":quit") {
-          await conn.write(BYE);
-          return;
-        } else {
-          out += `MSG ${name} * :${line}\n`;
-        }
-      }
-      if (out === "") continue;
-      // The lines of one read, in one write per recipient.
-      const bytes = encoder.encode(out);
-      for (const [other, state] of clients) {
-        if (other !== conn) state.tail = state.tail.then(() => writeAll(other, bytes));
-      }
-    }
-  } catch {
-    // Reset: the client is gone.
-  } finally {
-    forget(conn);
-  }
-}
-
-/** Drops a client that is gone, and closes its connection. */
-function forget(conn: Deno.TcpConn): void {
-  clients.delete(conn);
-  try {
-    conn.close();
-  } catch {
-    // Closed already.
-  }
-}
-
-/** Writes all of `bytes` (a write may take part of them); a client that is gone is dropped. */
-async function writeAll(conn: Deno.TcpConn, bytes: Uint8Array): Promise<void> {
-  try {
-    for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
-  } catch {
-    clients.delete(conn);
-  }
-}
-
 /** `--raw`: every read goes as it is to every other client. */
 async function relay(conn: Deno.TcpConn): Promise<void> {
-  const state = { name: "", tail: Promise.resolve() };
-  clients.set(conn, state);
+  clients.add(conn);
   try {
     // One read buffer; what was read is copied out, since the writes of it may still be pending
     // when the next read comes (a fresh 64 KiB buffer per read was garbage enough to double the
@@ -115,15 +53,12 @@ async function relay(conn: Deno.TcpConn): Promise<void> {
     for (;;) {
       const count = await conn.read(buffer);
       if (count === null) break;
-      const bytes = buffer.slice(0, count);
-      for (const [other, them] of clients) {
-        if (other !== conn) them.tail = them.tail.then(() => writeAll(other, bytes));
-      }
+      clients.broadcast(buffer.slice(0, count), conn);
     }
   } catch {
     // Reset: the client is gone.
   } finally {
-    forget(conn);
+    clients.forget(conn);
   }
 }
 
@@ -139,9 +74,10 @@ async function echo(conn: Deno.TcpConn): Promise<void> {
   } catch {
     // Reset: the client is gone.
   } finally {
-    forget(conn);
+    clients.forget(conn);
   }
 }
 
+const serve = (conn: Deno.TcpConn) => clients.serve(conn, readBytes);
 const handle = values.echo ? echo : values.raw ? relay : serve;
 for await (const conn of listener) void handle(conn);

@@ -13,6 +13,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { FloorClients } from "./floor_clients.ts";
 
 const { values } = parseArgs({
   options: { workers: { type: "string", default: "2" }, port: { type: "string", default: "0" } },
@@ -43,10 +44,6 @@ if (import.meta.main && !("WorkerGlobalScope" in globalThis)) {
   });
   let ready = 0;
 } else if ("WorkerGlobalScope" in globalThis) {
-  const encoder = new TextEncoder();
-  const decoder = new TextDecoder();
-  const HELLO = encoder.encode("HELLO switchboard-floor 1 chat\n");
-  const clients = new Map<Deno.TcpConn, { name: string; tail: Promise<void> }>();
   /** This worker's side of its channel to the main thread (typed as a window by default). */
   const scope = self as unknown as {
     onmessage:
@@ -54,57 +51,10 @@ if (import.meta.main && !("WorkerGlobalScope" in globalThis)) {
       | null;
     postMessage(message: unknown): void;
   };
+  const clients = new FloorClients();
   const post = (bytes: Uint8Array) => scope.postMessage({ line: bytes });
-
-  const writeAll = async (conn: Deno.TcpConn, bytes: Uint8Array) => {
-    try {
-      for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
-    } catch {
-      clients.delete(conn);
-    }
-  };
-  const toLocal = (bytes: Uint8Array, except?: Deno.TcpConn) => {
-    for (const [conn, state] of clients) {
-      if (conn !== except) state.tail = state.tail.then(() => writeAll(conn, bytes));
-    }
-  };
-  const serve = async (conn: Deno.TcpConn) => {
-    const buffer = new Uint8Array(65536);
-    let pending = "";
-    try {
-      await conn.write(HELLO);
-      for (;;) {
-        const count = await conn.read(buffer);
-        if (count === null) break;
-        pending += decoder.decode(buffer.subarray(0, count));
-        let out = "";
-        for (let end = pending.indexOf("\n"); end >= 0; end = pending.indexOf("\n")) {
-          const line = pending.slice(0, end);
-          pending = pending.slice(end + 1);
-          const name = clients.get(conn)?.name;
-          if (name === undefined) {
-            clients.set(conn, { name: line, tail: Promise.resolve() });
-            await conn.write(encoder.encode(`WELCOME ${line} 1 :hi\n`));
-          } else out += `MSG ${name} * :${line}\n`;
-        }
-        if (out === "") continue;
-        const bytes = encoder.encode(out);
-        toLocal(bytes, conn);
-        post(bytes);
-      }
-    } catch {
-      // Reset: the client is gone.
-    } finally {
-      clients.delete(conn);
-      try {
-        conn.close();
-      } catch {
-        // Closed already.
-      }
-    }
-  };
   scope.onmessage = (event) => {
-    if (event.data.line !== undefined) return toLocal(event.data.line);
+    if (event.data.line !== undefined) return clients.broadcast(event.data.line);
     const listener = Deno.listen({
       hostname: "127.0.0.1",
       port: event.data.start!.port,
@@ -112,7 +62,7 @@ if (import.meta.main && !("WorkerGlobalScope" in globalThis)) {
     });
     scope.postMessage({ ready: true });
     void (async () => {
-      for await (const conn of listener) void serve(conn);
+      for await (const conn of listener) void clients.serve(conn, 65536, post);
     })();
   };
 }
