@@ -297,7 +297,13 @@ Deno.test(
       await untilAnswer(bob, ":list", "USER alice");
       await untilAnswer(alice, ":list", "USER bob");
       await alice.send("together again");
-      assert.equal(await bob.waitFor("MSG alice", 10_000), "MSG alice * :together again");
+      // What alice said while the bus was away waited in node 1's outbox and was published once
+      // node 2 was heard from again; core NATS may still lose it while the NATS servers re-form
+      // their routes (docs/cluster.md). If it comes, it comes first, in the order she said it.
+      const next = await bob.waitFor("MSG alice", 10_000);
+      if (next === "MSG alice * :local only") {
+        assert.equal(await bob.waitFor("MSG alice", 10_000), "MSG alice * :together again");
+      } else assert.equal(next, "MSG alice * :together again");
       // The names were re-claimed: bob's name is still his cluster-wide.
       await using copy = await TestClient.open(n1!);
       await copy.nextLine();

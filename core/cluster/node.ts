@@ -45,6 +45,12 @@ import type { Mailbox } from "../server/offline.ts";
  * reason `node-lost` and their names are freed (ms).
  */
 export const NODE_LOST_MS = 3500;
+/**
+ * After a break, how long held messages wait at most for another node to be heard from before they
+ * are published anyway (ms): a lease's lifetime. Other nodes reconnect on their own schedule, and
+ * until one of them is subscribed again core NATS would deliver the held messages to nobody.
+ */
+export const OUTBOX_WAIT_MS = LEASE_MS;
 /** A link lost for this long is announced to the clients (ms). */
 export const LINK_LOST_NOTICE_MS = 1000;
 
@@ -111,6 +117,8 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
    */
   readonly #lost = new Map<string, { at: number; users: Map<string, string[]> }>();
   readonly #outbox: Outbox;
+  /** The link is back and the outbox waits to hear from another node before it is published. */
+  #outboxWaits = false;
   readonly #mail: RemoteMail;
   /** Rosters sent so far: each one's chunks carry its number. */
   #rosterSerial = 0;
@@ -370,7 +378,8 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
   keep(batch: RecordedBatch): Refusal | void {
     const subject = this.#nc === undefined ? undefined : subjectOf(batch, this.#subjects);
     if (subject === undefined) return;
-    if (!this.#up) {
+    // Behind what the outbox still holds: a node's messages go out in the order they were said.
+    if (!this.#up || this.#outboxWaits) {
       const held = this.#outbox.hold(subject, encodeBatch(batch, batch.wire), batch.count);
       return held ? undefined : CLUSTER_UNAVAILABLE;
     }
@@ -519,6 +528,14 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
   #heard(node: string, slot?: number): void {
     const known = this.#nodes.get(node);
     this.#nodes.set(node, { seen: Date.now(), slot: slot ?? known?.slot ?? 0 });
+    if (this.#outboxWaits) this.#flushOutbox();
+  }
+
+  /** Publishes what the outbox held, in order; see {@linkcode OUTBOX_WAIT_MS}. */
+  #flushOutbox(): void {
+    if (!this.#outboxWaits) return;
+    this.#outboxWaits = false;
+    this.#outbox.flush((subject, payload) => this.#nc?.publish(subject, payload));
   }
 
   // --- Liveness, both ways.
@@ -605,8 +622,13 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
     }
     if (this.#closed) return;
     this.#up = true;
-    // In the same tick as `#up`: held batches go out before anything recorded from now on.
-    this.#outbox.flush((subject, payload) => this.#nc?.publish(subject, payload));
+    // Held batches go out once another node is heard from again (it is subscribed by then: core
+    // NATS would drop them for a node still reconnecting), or after OUTBOX_WAIT_MS; what is
+    // recorded meanwhile queues behind them.
+    if (this.#outbox.size > 0) {
+      this.#outboxWaits = true;
+      setTimeout(() => this.#flushOutbox(), OUTBOX_WAIT_MS);
+    }
     if (this.#told) this.#tell("cluster link back");
     this.#told = false;
     this.#hello();
