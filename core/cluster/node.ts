@@ -533,7 +533,7 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
 
   /** Publishes what the outbox held, in order; see {@linkcode OUTBOX_WAIT_MS}. */
   #flushOutbox(): void {
-    if (!this.#outboxWaits) return;
+    if (!this.#outboxWaits || this.#closed) return;
     this.#outboxWaits = false;
     this.#outbox.flush((subject, payload) => this.#nc?.publish(subject, payload));
   }
@@ -627,7 +627,8 @@ export class ClusterNode implements MessageKeeper, HubObserver, ClusterView {
     // recorded meanwhile queues behind them.
     if (this.#outbox.size > 0) {
       this.#outboxWaits = true;
-      setTimeout(() => this.#flushOutbox(), OUTBOX_WAIT_MS);
+      // Among the node's timers: a close clears it, so nothing is published on a drained link.
+      this.#timers.push(setTimeout(() => this.#flushOutbox(), OUTBOX_WAIT_MS));
     }
     if (this.#told) this.#tell("cluster link back");
     this.#told = false;
