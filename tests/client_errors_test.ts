@@ -100,6 +100,11 @@ Deno.test("connection errors are classified by case (unreachable needs no networ
       /connection timed out/,
     ],
     [new DOMException("Signal timed out.", "TimeoutError"), "timeout", /no answer within 5 s/],
+    [
+      new Deno.errors.ConnectionReset("Connection reset by peer (os error 104)"),
+      "closed",
+      /reset the connection before greeting/,
+    ],
   ];
   for (const [error, code, message] of cases) {
     const classified = classifyConnectError(error, where, 5000);

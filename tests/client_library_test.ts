@@ -335,6 +335,42 @@ Deno.test("library: a dialer opens the first connection and every reconnect; the
   assert.equal(client.name, "alice");
 });
 
+Deno.test("library: a reset while reconnecting is tried again; an error it cannot place ends the client as lost", async () => {
+  await using server = await startTestServer();
+  await using relay = new Relay(server.addr.port);
+  /** A dialer whose next reconnects meet the errors queued in `failures` first. */
+  const dialerWith = (failures: Error[]): Dialer => (signal) => {
+    const failure = failures.shift();
+    return failure ? Promise.reject(failure) : dialTcp("127.0.0.1", relay.port, signal);
+  };
+  const reset = new Deno.errors.ConnectionReset("Connection reset by peer (os error 104)");
+  const aliceFailures: Error[] = [];
+  await using alice = await SwitchboardClient.connect({
+    dial: dialerWith(aliceFailures),
+    ...QUICK,
+  });
+  const lastErrors: string[] = [];
+  alice.on("reconnecting", ({ lastError }) => lastErrors.push(lastError ?? ""));
+  let reconnects = 0;
+  alice.on("reconnect", () => reconnects++);
+  assert.ok((await alice.register("alice")).ok);
+  aliceFailures.push(reset);
+  relay.cut();
+  await until(() => reconnects === 1, 5000, "reconnect after the reset");
+  assert.match(lastErrors.at(-1) ?? "", /reset the connection before greeting/);
+
+  // An error that is no network condition at all (here: a permission) cannot be retried.
+  const bobFailures: Error[] = [];
+  await using bob = await SwitchboardClient.connect({ dial: dialerWith(bobFailures), ...QUICK });
+  assert.ok((await bob.register("bob")).ok);
+  bobFailures.push(new Deno.errors.NotCapable("Requires net access"));
+  relay.cut();
+  const end = await bob.closed;
+  assert.equal(end.reason, "lost");
+  assert.match(end.detail, /^reconnecting failed: .*Requires net access/);
+  await until(() => reconnects === 2, 5000, "alice, cut too, came back");
+});
+
 Deno.test("library: any ByteStream will do, such as an echo server in memory", async () => {
   await using client = await SwitchboardClient.connect({
     dial: () => Promise.resolve(new MemoryEcho()),

@@ -49,6 +49,7 @@ import { describeEnd, finalReason, reconnect } from "./_reconnect.ts";
 import type { RegistrationReply } from "./_registration.ts";
 import { Session } from "./_session.ts";
 import { Emitter } from "../util/emitter.ts";
+import { describeError as describe } from "../util/describe_error.ts";
 import { sleep } from "../util/time.ts";
 import { WakeList } from "../util/wake_list.ts";
 import type { PayloadSource } from "../protocol/payload.ts";
@@ -114,7 +115,7 @@ export class SwitchboardClient implements AsyncDisposable {
     this.closed = new Promise((resolve) => this.#resolveEnd = resolve);
     this.#session = this.#sessionOn(link);
     this.#state = link.hello.mode === "echo" ? "ready" : "registering";
-    if (this.#state === "ready") this.#supervisor = this.#supervise();
+    if (this.#state === "ready") this.#supervisor = this.#supervised();
   }
 
   /**
@@ -219,7 +220,7 @@ export class SwitchboardClient implements AsyncDisposable {
         await session.turnOnAcks();
         this.#setState("ready");
         this.#flushQueue();
-        this.#supervisor = this.#supervise();
+        this.#supervisor = this.#supervised();
         return { ok: true, welcome: last };
       }
       if (last.type === "error") return { ok: false, code: last.code, text: last.text };
@@ -408,6 +409,16 @@ export class SwitchboardClient implements AsyncDisposable {
     for (const line of lines) this.#session.transmit(line, false);
     if (announce) { for (const line of lines) this.#events.emit("sent", { line }); }
     return lines;
+  }
+
+  /**
+   * {@linkcode SwitchboardClient.#supervise}, which nothing awaits until the client closes: an
+   * error it did not expect ends the client (`lost`, with the error) instead of escaping.
+   */
+  #supervised(): Promise<void> {
+    return this.#supervise().catch((error) => {
+      this.#finish("lost", this.#session.lastBye, `reconnecting failed: ${describe(error)}`);
+    });
   }
 
   /** After each connection ends: the end of the client, a reconnect, or (`linger`) a wait. */

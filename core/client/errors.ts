@@ -108,6 +108,19 @@ export function classifyConnectError(
   if (error instanceof Deno.errors.AddrNotAvailable || /unreachable/i.test(message)) {
     return cannot("unreachable", `host unreachable (${message})`);
   }
+  if (
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.BrokenPipe
+  ) {
+    // A listener that is closing (a restart) or whose queue is full resets the handshake.
+    return new ConnectError(
+      "closed",
+      address,
+      `${address} reset the connection before greeting (${message})`,
+      { cause: error },
+    );
+  }
   return undefined;
 }
 
