@@ -340,17 +340,25 @@ Deno.test("files: every byte value survives, newlines and protocol lines include
   assert.deepEqual(stored, bytes);
 });
 
-/** Resident memory growth (MB) of this process while `run` runs, sampled every 20 ms. */
+/**
+ * Growth (MB) of this isolate's memory — JavaScript heap plus buffers — while `run` runs, at its
+ * peak (sampled every 20 ms). Not the resident set: `deno test --parallel` runs other test files
+ * in the same process, and their allocations would count.
+ */
 async function peakGrowth(run: () => Promise<void>): Promise<number> {
-  const base = Deno.memoryUsage().rss;
+  const used = () => {
+    const { heapUsed, external } = Deno.memoryUsage();
+    return heapUsed + external;
+  };
+  const base = used();
   let peak = base;
-  const timer = setInterval(() => peak = Math.max(peak, Deno.memoryUsage().rss), 20);
+  const timer = setInterval(() => peak = Math.max(peak, used()), 20);
   try {
     await run();
   } finally {
     clearInterval(timer);
   }
-  return (Math.max(peak, Deno.memoryUsage().rss) - base) / MiB;
+  return (Math.max(peak, used()) - base) / MiB;
 }
 
 async function largeRoundTrip(size: number, limitMb: number): Promise<void> {

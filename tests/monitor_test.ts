@@ -565,8 +565,9 @@ Deno.test("requests in flight are capped: one more gets 503 at once", async () =
 
 Deno.test("/healthz answers 503 from the moment a shutdown starts; the listener closes last", async () => {
   // An echo client that sends without reading: its queue cannot drain, so the shutdown waits
-  // out its grace, and the monitor must say "draining" all that time.
-  const server = await startMonitored({ mode: "echo", shutdownGrace: 2 });
+  // (out its grace, or until the client goes), and the monitor must say "draining" all that time.
+  // The grace is long so that a busy machine cannot end it between two requests.
+  const server = await startMonitored({ mode: "echo", shutdownGrace: 60 });
   const url = base(server);
   const client = await TestClient.open(server);
   const line = new TextEncoder().encode("x".repeat(1023) + "\n");
@@ -586,6 +587,7 @@ Deno.test("/healthz answers 503 from the moment a shutdown starts; the listener 
     assert.deepEqual(await during.json(), { status: "draining" });
     const varz = await getJson(server, "/varz");
     assert.equal(varz.status, 200, "the rest still answers while draining");
+    client.conn.close();
     await shutdown;
     await assert.rejects(() => fetch(url + "/healthz"), "closed after the shutdown");
   } finally {
