@@ -17,10 +17,15 @@
  * fan-out must do.
  *
  * With `--echo` it is the floor of a line echo (`loadgen echo-rtt|echo-stream --dialect raw`):
- * each read written back as it is, one pending read per connection, nothing parsed.
+ * each read written back as it is, one pending read per connection, nothing parsed. With
+ * `--echo --log FILE` it is the floor of an echo that keeps a request log with every line's text,
+ * as Switchboard's default does (issue 13): each line also gets `<time> <peer> <size> bytes:
+ * <text>` in FILE, gathered in a 64 KiB buffer written with one `writeSync` when full — no escaping,
+ * no rotation, no log framework (used by hand, not by `deno task bench`).
  *
  * ```sh
  * deno run --allow-net scripts/bench/floor_server.ts [--port 0] [--read-bytes 1024] [--raw|--echo]
+ * deno run --allow-net --allow-write scripts/bench/floor_server.ts --echo --read-bytes 65536 --log /tmp/floor.log
  * ```
  * @module
  */
@@ -34,6 +39,7 @@ const { values } = parseArgs({
     raw: { type: "boolean", default: false },
     echo: { type: "boolean", default: false },
     "read-bytes": { type: "string", default: "1024" },
+    log: { type: "string" },
   },
 });
 const readBytes = Number(values["read-bytes"]);
@@ -62,13 +68,67 @@ async function relay(conn: Deno.TcpConn): Promise<void> {
   }
 }
 
-/** `--echo`: every read written back as it is, before the next read. */
+/** `--log`: the request log's file and its buffer. */
+const log = values.log === undefined ? undefined : {
+  file: Deno.openSync(values.log, { create: true, append: true }),
+  buffer: new Uint8Array(1 << 20),
+  used: 0,
+};
+const encoder = new TextEncoder();
+
+/** `--log`: one line per complete line of `chunk`; returns where the last partial line starts. */
+function logLines(chunk: Uint8Array, peer: string): number {
+  const sink = log!;
+  const head = encoder.encode(`${new Date().toISOString()} ${peer} `);
+  let start = 0;
+  for (let end = chunk.indexOf(10); end >= 0; end = chunk.indexOf(10, start)) {
+    if (sink.used + head.length + 20 + end - start > sink.buffer.length) {
+      sink.file.writeSync(sink.buffer.subarray(0, sink.used));
+      sink.used = 0;
+    }
+    const buffer = sink.buffer;
+    buffer.set(head, sink.used);
+    let at = sink.used + head.length;
+    // The size in decimal, then " bytes: ".
+    const size = end - start;
+    const digits = size < 10 ? 1 : size < 100 ? 2 : size < 1000 ? 3 : size < 10000 ? 4 : 10;
+    for (let i = digits - 1, rest = size; i >= 0; i--, rest = Math.floor(rest / 10)) {
+      buffer[at + i] = 0x30 + (rest % 10);
+    }
+    at += digits;
+    buffer.set(BYTES, at);
+    at += BYTES.length;
+    buffer.set(chunk.subarray(start, end + 1), at);
+    sink.used = at + end + 1 - start;
+    start = end + 1;
+  }
+  return start;
+}
+const BYTES = encoder.encode(" bytes: ");
+if (log !== undefined) {
+  // The benchmark stops the floor with SIGTERM: what is buffered is written first.
+  Deno.addSignalListener("SIGTERM", () => {
+    log.file.writeSync(log.buffer.subarray(0, log.used));
+    Deno.exit(0);
+  });
+}
+
+/** `--echo`: every read written back as it is, before the next read (and logged, `--log`). */
 async function echo(conn: Deno.TcpConn): Promise<void> {
   const buffer = new Uint8Array(readBytes);
+  const peer = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
+  // A line cut by the end of a read waits here for its end (`--log`).
+  let partial = new Uint8Array(0);
   try {
     for (;;) {
       const count = await conn.read(buffer);
       if (count === null) break;
+      if (log !== undefined) {
+        const joined = partial.length === 0
+          ? buffer.subarray(0, count)
+          : concat(partial, buffer.subarray(0, count));
+        partial = joined.slice(logLines(joined, peer));
+      }
       for (let at = 0; at < count;) at += await conn.write(buffer.subarray(at, count));
     }
   } catch {
@@ -76,6 +136,13 @@ async function echo(conn: Deno.TcpConn): Promise<void> {
   } finally {
     clients.forget(conn);
   }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const joined = new Uint8Array(a.length + b.length);
+  joined.set(a);
+  joined.set(b, a.length);
+  return joined;
 }
 
 const serve = (conn: Deno.TcpConn) => clients.serve(conn, readBytes);
