@@ -33,6 +33,7 @@ import {
   type TextFormatter,
 } from "@logtape/logtape";
 import { escapeUnsafe } from "./escape.ts";
+import { setInfoRoute } from "./fast_info.ts";
 import { rotatingFileSink } from "./file_sink.ts";
 import { inOrder } from "./_in_order.ts";
 import { MESSAGE_BATCH, MessageBatch } from "./message_log.ts";
@@ -200,6 +201,7 @@ export async function configureLogging(options: LoggingOptions): Promise<AsyncDi
   }
 
   const hasFiles = fileSinks.length > 0;
+  const rootLevel = hasFiles ? fileLevel : consoleSinks.length > 0 ? consoleLevel : null;
   const config = {
     reset: true,
     sinks,
@@ -209,7 +211,7 @@ export async function configureLogging(options: LoggingOptions): Promise<AsyncDi
         // itself at consoleLevel, which is never below the files' level.
         category: [...LOG_CATEGORIES.root],
         sinks: [...fileSinks, ...consoleSinks],
-        lowestLevel: hasFiles ? fileLevel : consoleSinks.length > 0 ? consoleLevel : null,
+        lowestLevel: rootLevel,
       },
       {
         // Tens of thousands of records per second under load: files only. Without files the
@@ -230,6 +232,12 @@ export async function configureLogging(options: LoggingOptions): Promise<AsyncDi
   };
   await configure(config);
   const installed = getConfig();
+  // The same sinks, in the same order, for the routine records logInfo() sends past LogTape.
+  const infoEnabled = rootLevel !== null && levelOrder[rootLevel] <= levelOrder.info;
+  setInfoRoute(
+    installed,
+    infoEnabled ? [...fileSinks, ...consoleSinks].map((name) => sinks[name]!) : [],
+  );
 
   let disposed = false;
   return {
@@ -237,7 +245,10 @@ export async function configureLogging(options: LoggingOptions): Promise<AsyncDi
       if (disposed) return;
       disposed = true;
       // A later configureLogging() already disposed our sinks; leave its configuration alone.
-      if (getConfig() === installed) await reset();
+      if (getConfig() === installed) {
+        setInfoRoute(undefined, undefined);
+        await reset();
+      }
     },
   };
 }

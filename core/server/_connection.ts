@@ -32,6 +32,7 @@ import { byeLine, errLine, formatLine, neutralize, PROTOCOL_VERSION } from "../p
 import { LineParser, type TOO_LONG } from "../protocol/line_parser.ts";
 import { VERSION } from "../protocol/version.ts";
 import { describeError } from "../util/describe_error.ts";
+import { InfoTemplate, logInfo } from "../log/fast_info.ts";
 import { settleWithin, sleep } from "../util/time.ts";
 import { WakeList } from "../util/wake_list.ts";
 import { Latch } from "../util/latch.ts";
@@ -62,6 +63,7 @@ const INPUT_PROBE_MS = 20;
 const SLOW_CONSUMER_BYE_MS = 1000;
 
 const encoder = new TextEncoder();
+const DISCONNECTED = new InfoTemplate("disconnected {peer} {name}: {reason} ({detail})");
 
 type State = "open" | "closing" | "closed";
 
@@ -523,7 +525,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     }
     const ctx = this.#ctx;
     ctx.counters.bytesOut += this.outbound.bytesWritten;
-    const message = "disconnected {peer} {name}: {reason} ({detail})";
+    const message = DISCONNECTED.raw;
     const properties = {
       peer: this.address,
       ip: this.ip,
@@ -536,7 +538,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
       const kind = `disconnected: ${reason}`;
       ctx.throttle.warning(ctx.log.conn, this.ip, message, properties, kind);
     } else {
-      ctx.log.conn.info(message, properties);
+      logInfo(ctx.log.conn, DISCONNECTED, properties);
     }
     this.#onClosed(this, reason);
   }
