@@ -64,6 +64,26 @@ const SLOW_CONSUMER_BYE_MS = 1000;
 
 const encoder = new TextEncoder();
 const DISCONNECTED = new InfoTemplate("disconnected {peer} {name}: {reason} ({detail})");
+/**
+ * Lines every session gets alike, encoded once (shared by every queue, which never changes what
+ * it writes): the greeting of each mode, and the `BYE` after `:quit`.
+ */
+const HELLO_CHAT = encoder.encode(
+  formatLine(
+    "HELLO",
+    [PROTOCOL_VERSION, "chat", VERSION],
+    "Welcome to Switchboard! Send your name (1-32 of A-Z a-z 0-9 _ - .)",
+  ),
+);
+const HELLO_ECHO = encoder.encode(
+  formatLine(
+    "HELLO",
+    [PROTOCOL_VERSION, "echo", VERSION],
+    "Echo server: every line comes back; send exit to leave",
+  ),
+);
+const QUIT_TEXT = "Goodbye!";
+const QUIT_BYE = encoder.encode(byeLine("quit", neutralize(QUIT_TEXT)));
 
 type State = "open" | "closing" | "closed";
 
@@ -228,11 +248,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
 
   /** Serves the connection until it closes. Never throws. */
   async run(): Promise<void> {
-    const mode = this.#echo ? "echo" : "chat";
-    const greeting = this.#echo
-      ? "Echo server: every line comes back; send exit to leave"
-      : "Welcome to Switchboard! Send your name (1-32 of A-Z a-z 0-9 _ - .)";
-    this.send(formatLine("HELLO", [PROTOCOL_VERSION, mode, VERSION], greeting));
+    this.deliver(this.#echo ? HELLO_ECHO : HELLO_CHAT);
     const ctx = this.#ctx;
     const parser = this.parser;
     const lines = this.#lines;
@@ -448,7 +464,10 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     // In the middle of a payload a BYE would be read as payload bytes: the client sees the
     // payload cut short instead.
     if (!this.#payloads.sending) {
-      this.outbound.enqueue(encoder.encode(byeLine(reason, neutralize(text))), true);
+      const bye = reason === "quit" && text === QUIT_TEXT
+        ? QUIT_BYE
+        : encoder.encode(byeLine(reason, neutralize(text)));
+      this.outbound.enqueue(bye, true);
     }
     if (waitMs !== undefined) await settleWithin(this.outbound.flushed(), waitMs);
     else await this.#flushedWithinWriteDeadline();
