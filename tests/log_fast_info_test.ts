@@ -32,15 +32,17 @@ function consoleCapture(): {
 /** Lines without their timestamp (the two records are logged a moment apart). */
 function untimed(text: string): string[] {
   return text.trimEnd().split("\n").map((line) =>
-    line.replace(/^\S+Z /, "").replace(/^\d\d:\d\d:\d\d /, "").replace(/"@timestamp":"[^"]*"/, "")
+    line.replace(/^\S+Z /, "").replace(/^(\x1b\[2m)?\d\d:\d\d:\d\d/, "")
+      .replace(/"@timestamp":"[^"]*"/, "")
   );
 }
 
-for (const logFormat of ["text", "json"] as const) {
-  Deno.test(`log: logInfo writes what logger.info writes, to the files and the console (${logFormat})`, async () => {
+const FORMATS = [["text", "plain"], ["json", "plain"], ["text", "color"]] as const;
+for (const [logFormat, consoleMode] of FORMATS) {
+  Deno.test(`log: logInfo writes what logger.info writes, to the files and the console (${logFormat}, ${consoleMode})`, async () => {
     const console = consoleCapture();
     const files = await withLogFolder(
-      { logFormat, console: "plain", consoleWriter: console },
+      { logFormat, console: consoleMode, consoleWriter: console },
       () => {
         const logger = getLogger(["switchboard", "conn"]);
         logger.info(TEMPLATE, { ...PROPERTIES });
@@ -51,6 +53,7 @@ for (const logFormat of ["text", "json"] as const) {
     const server = untimed(new TextDecoder().decode(files.get("server.log")));
     assert.equal(server.length, 2, server.join("\n"));
     assert.equal(server[1], server[0]);
+    if (logFormat === "text") assert.match(server[0] ?? "", /^\[INF\] switchboard\.conn: disc/);
     const shown = untimed(console.text());
     assert.equal(shown.length, 2, shown.join("\n"));
     assert.equal(shown[1], shown[0]);

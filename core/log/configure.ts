@@ -33,7 +33,7 @@ import {
   type TextFormatter,
 } from "@logtape/logtape";
 import { escapeUnsafe } from "./escape.ts";
-import { setInfoRoute } from "./fast_info.ts";
+import { infoTemplateOf, setInfoRoute } from "./fast_info.ts";
 import { rotatingFileSink } from "./file_sink.ts";
 import { inOrder } from "./_in_order.ts";
 import { MESSAGE_BATCH, MessageBatch } from "./message_log.ts";
@@ -392,11 +392,40 @@ function extraProperties(record: LogRecord): string {
 }
 
 /**
+ * The message of a {@linkcode logInfo} record whose template is plain text and whose values are
+ * strings and numbers, rendered as LogTape's text formatter would (values through
+ * {@linkcode renderValue}); undefined for any other record. Under connection churn LogTape's
+ * generic rendering of the three records per session was 3 % of the server's time.
+ */
+function plainInfoMessage(record: LogRecord): string | undefined {
+  if (record.level !== "info" || infoTemplateOf(record)?.plain !== true) return undefined;
+  const message = record.message;
+  let text = message[0] as string;
+  for (let i = 1; i < message.length; i += 2) {
+    const value = message[i];
+    if (typeof value !== "string" && typeof value !== "number") return undefined;
+    text += escapeUnsafe(show(value, inspectCompact)) + (message[i + 1] as string);
+  }
+  return text;
+}
+
+/**
  * The `server.log`/`errors.log` text line:
  * `2025-01-31T12:00:00.000Z [INF] switchboard.conn: connected 127.0.0.1:5000 ip=127.0.0.1 port=5000`.
  * UTC so lines sort and compare across machines; properties not in the message follow it.
  */
 function getFileTextFormatter(): TextFormatter {
+  const generic = getGenericFileTextFormatter();
+  return (record) => {
+    const message = plainInfoMessage(record);
+    if (message === undefined) return generic(record);
+    const time = new Date(record.timestamp).toISOString();
+    return `${time} [INF] ${record.category.join(".")}: ${message}${extraProperties(record)}\n`;
+  };
+}
+
+/** {@linkcode getFileTextFormatter} for any record, by LogTape's text formatter. */
+function getGenericFileTextFormatter(): TextFormatter {
   return getTextFormatter({
     timestamp: "rfc3339",
     category: ".",
@@ -435,6 +464,18 @@ const levelNames: Record<LogLevel, string> = {
 
 /** The console line: `12:00:00 info  connected 127.0.0.1:5000`, no category, no extras. */
 function getConsoleTextFormatter(color: boolean): TextFormatter {
+  const generic = getGenericConsoleTextFormatter(color);
+  const info = color ? `\x1b[1m${levelColors.info}${levelNames.info}\x1b[0m` : levelNames.info;
+  return (record) => {
+    const message = plainInfoMessage(record);
+    if (message === undefined) return generic(record);
+    const time = localTime(record.timestamp);
+    return color ? `\x1b[2m${time}\x1b[0m ${info} ${message}\n` : `${time} ${info} ${message}\n`;
+  };
+}
+
+/** {@linkcode getConsoleTextFormatter} for any record, by LogTape's text formatter. */
+function getGenericConsoleTextFormatter(color: boolean): TextFormatter {
   return getTextFormatter({
     timestamp: localTime,
     level: color

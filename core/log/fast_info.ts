@@ -32,6 +32,11 @@ export class InfoTemplate {
   readonly parts: readonly string[];
   /** The placeholders' property names, in order. */
   readonly keys: readonly string[];
+  /**
+   * The text around the placeholders is printable ASCII, which LogTape's formatters leave as it
+   * is: a formatter may then render the record without sanitizing it (see `configure.ts`).
+   */
+  readonly plain: boolean;
 
   /**
    * Parses `raw`.
@@ -53,6 +58,7 @@ export class InfoTemplate {
     parts.push(raw.slice(start));
     this.parts = parts;
     this.keys = keys;
+    this.plain = /^[\x20-\x7e]*$/.test(raw);
   }
 }
 
@@ -65,6 +71,17 @@ interface InfoRoute {
 }
 
 let route: InfoRoute | undefined;
+
+/** The property of a {@linkcode logInfo} record that holds its template. */
+const TEMPLATE = Symbol("infoTemplate");
+
+/**
+ * The template a record was logged with by {@linkcode logInfo}, or undefined for any other
+ * record: a formatter that knows the template's text is plain can skip LogTape's generic work.
+ */
+export function infoTemplateOf(record: LogRecord): InfoTemplate | undefined {
+  return (record as { [TEMPLATE]?: InfoTemplate })[TEMPLATE];
+}
 
 /**
  * Registers the sinks that receive info records of the `switchboard` categories (`traffic`
@@ -109,13 +126,14 @@ export function logInfo(
   const { parts, keys } = template;
   const message: unknown[] = [parts[0]];
   for (let i = 0; i < keys.length; i++) message.push(properties[keys[i]!], parts[i + 1]);
-  const record: LogRecord = {
+  const record: LogRecord & { [TEMPLATE]: InfoTemplate } = {
     category,
     level: "info",
     message,
     rawMessage: template.raw,
     timestamp: Date.now(),
     properties,
+    [TEMPLATE]: template,
   };
   for (const sink of sinks) {
     try {
