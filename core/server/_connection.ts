@@ -166,9 +166,10 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
    * The close needs the read loop to go on reading (it lingers, or probes for input at a
    * shutdown), or the socket is closed. Until then a read loop that stopped reads nothing: a
    * read left pending at a plain `:quit` only ended in the error its interruption throws (3 % of
-   * the server's time under connection churn).
+   * the server's time under connection churn). Made by the close or the wait, whichever is
+   * first: an idle connection has none.
    */
-  readonly #closeReads = new Latch();
+  #closeReads: Latch | undefined;
   /**
    * While a close waits for its `BYE` to go out within the write deadline: when that wait ends
    * (`performance.now()`), checked by the liveness sweep instead of a timer per close.
@@ -328,7 +329,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
    */
   async #discardUntilClosed(): Promise<void> {
     await this.#closeStarted.wait();
-    await this.#closeReads.wait();
+    await (this.#closeReads ??= new Latch()).wait();
     if (this.#state !== "closing") return;
     if (this.#pauses.hasEarlyRead && (await this.#pauses.takeEarlyRead()) === null) {
       this.#peerDone = true;
@@ -485,7 +486,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
       } catch {
         // Gone already.
       }
-      this.#closeReads.open();
+      (this.#closeReads ??= new Latch()).open();
       if (probe) await settleWithin(this.#readerDone.wait(), INPUT_PROBE_MS);
       if (linger || this.#inputLeft) await settleWithin(this.#readerDone.wait(), LINGER_MS);
     }
@@ -536,7 +537,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
   #finish(reason: DisconnectReason, detail: string): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
-    this.#closeReads.open();
+    (this.#closeReads ??= new Latch()).open();
     try {
       this.stream.close();
     } catch {
