@@ -32,6 +32,7 @@ function consoleCapture(): {
 /** Lines without their timestamp (the two records are logged a moment apart). */
 function untimed(text: string): string[] {
   return text.trimEnd().split("\n").map((line) =>
+    // deno-lint-ignore no-control-regex -- the coloured console starts its time with ESC [2m
     line.replace(/^\S+Z /, "").replace(/^(\x1b\[2m)?\d\d:\d\d:\d\d/, "")
       .replace(/"@timestamp":"[^"]*"/, "")
   );
