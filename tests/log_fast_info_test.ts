@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { configure, getLogger, type LogRecord, reset } from "@logtape/logtape";
 import { configureLogging } from "../core/log/configure.ts";
 import { InfoTemplate, logInfo } from "../core/log/fast_info.ts";
+import { isoTime } from "../core/log/iso_time.ts";
 import { withLogFolder } from "./_logs.ts";
 
 const TEMPLATE = "disconnected {peer} {name}: {reason} ({detail})";
@@ -102,4 +103,11 @@ Deno.test("log: InfoTemplate takes plain placeholders only", () => {
   assert.throws(() => new InfoTemplate("a {{b}}"), RangeError);
   assert.throws(() => new InfoTemplate("a {b.c}"), RangeError);
   assert.throws(() => new InfoTemplate("a {*}"), RangeError);
+});
+
+Deno.test("log: isoTime reads as toISOString", () => {
+  const now = Date.now();
+  const times = [0, 1, 999, 1000, -1, -999, -1001, now, now + 1, now + 999, 253402300799999];
+  for (let i = 0; i < 10_000; i++) times.push(Math.floor(Math.random() * 4e12) - 1e12);
+  for (const ms of times) assert.equal(isoTime(ms), new Date(ms).toISOString(), String(ms));
 });

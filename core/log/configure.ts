@@ -34,6 +34,7 @@ import {
 } from "@logtape/logtape";
 import { escapeUnsafe } from "./escape.ts";
 import { infoTemplateOf, setInfoRoute } from "./fast_info.ts";
+import { isoTime } from "./iso_time.ts";
 import { rotatingFileSink } from "./file_sink.ts";
 import { inOrder } from "./_in_order.ts";
 import { MESSAGE_BATCH, MessageBatch } from "./message_log.ts";
@@ -419,7 +420,9 @@ function getFileTextFormatter(): TextFormatter {
   return (record) => {
     const message = plainInfoMessage(record);
     if (message === undefined) return generic(record);
-    const time = new Date(record.timestamp).toISOString();
+    const time = Number.isInteger(record.timestamp)
+      ? isoTime(record.timestamp)
+      : new Date(record.timestamp).toISOString();
     return `${time} [INF] ${record.category.join(".")}: ${message}${extraProperties(record)}\n`;
   };
 }
