@@ -22,7 +22,7 @@ const SINGLE: Readonly<Record<string, string>> = {
 };
 
 /** Pairs of letters that pass for one letter, replaced left to right after the single folds. */
-const PAIRS: readonly (readonly [RegExp, string])[] = [[/rn/g, "m"], [/vv/g, "w"]];
+const PAIRS: readonly (readonly [string, string])[] = [["rn", "m"], ["vv", "w"]];
 
 /**
  * The skeleton of a valid name: lower-cased, then `i`/`1` → `l`, `0` → `o`, `-`/`.` → `_`, then
@@ -39,8 +39,19 @@ const PAIRS: readonly (readonly [RegExp, string])[] = [[/rn/g, "m"], [/vv/g, "w"
  * ```
  */
 export function nameSkeleton(name: string): string {
-  let skeleton = "";
-  for (const char of name.toLowerCase()) skeleton += SINGLE[char] ?? char;
-  for (const [pair, letter] of PAIRS) skeleton = skeleton.replace(pair, letter);
+  const lower = name.toLowerCase();
+  // Most names have nothing to fold: they are their own skeleton, built without a new string
+  // per character (2.5 % of the server's time under connection churn).
+  let skeleton = lower;
+  if (FOLDED.test(lower)) {
+    skeleton = "";
+    for (const char of lower) skeleton += SINGLE[char] ?? char;
+  }
+  for (const [pair, letter] of PAIRS) {
+    if (skeleton.includes(pair)) skeleton = skeleton.replaceAll(pair, letter);
+  }
   return skeleton;
 }
+
+/** A character {@linkcode SINGLE} folds. */
+const FOLDED = /[i10.-]/;

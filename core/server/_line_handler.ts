@@ -29,6 +29,7 @@ import { HeldSession } from "./sessions.ts";
 import { nameRefusal } from "./_name_rules.ts";
 import { type LineParser, TOO_LONG } from "../protocol/line_parser.ts";
 import { CARRIAGE_RETURN, COLON, isCommandLine, isExit, NEWLINE } from "./_line_bytes.ts";
+import { InfoTemplate, logInfo } from "../log/fast_info.ts";
 
 /**
  * Refused lines in a row (too long, invalid UTF-8) after which a connection is taken as not
@@ -45,6 +46,7 @@ const MAX_BATCH_BYTES = 64 * 1024;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+const REGISTERED = new InfoTemplate("registered {name} ({peer})");
 
 /** The connection whose lines a {@linkcode LineHandler} handles. */
 export interface LineConnection extends Caller, Peer {
@@ -291,7 +293,7 @@ export class LineHandler {
         `Hello ${name}! ${online} online. Type :help for commands`,
       ),
     );
-    log.conn.info("registered {name} ({peer})", { name, peer: connection.address });
+    logInfo(log.conn, REGISTERED, { name, peer: connection.address });
     events.emit("register", { id: connection.id, name, address: connection.address });
   }
 

@@ -37,6 +37,7 @@ import {
   type ServerOptions,
 } from "../config/options.ts";
 import { LogThrottle } from "../log/throttle.ts";
+import { InfoTemplate, logInfo } from "../log/fast_info.ts";
 import { MessageLog } from "../log/message_log.ts";
 import {
   type ByteStream,
@@ -118,6 +119,7 @@ const IPV4_MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
 const MIN_GOODBYE_MS = 250;
 /** The longest pause of the accept loop after failures that mean the listener is in trouble. */
 const MAX_ACCEPT_BACKOFF_MS = 1000;
+const CONNECTED = new InfoTemplate("connected {peer}");
 
 /**
  * Starts a server and resolves once it accepts connections.
@@ -686,7 +688,7 @@ class SwitchboardServer implements Server, ServerContext {
     );
     this.#connections.add(connection);
     this.#admission.admitted(ip);
-    this.log.conn.info("connected {peer}", { peer: address, ip, port: remote.port });
+    logInfo(this.log.conn, CONNECTED, { peer: address, ip, port: remote.port });
     this.events.emit("connect", { id: connection.id, address });
     this.#track(connection.run());
   }
