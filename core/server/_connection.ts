@@ -20,7 +20,7 @@ import type { HeldSender } from "./congestion.ts";
 import type { Group } from "./hub.ts";
 import { LineHandler } from "./_line_handler.ts";
 import { livenessAction, LivenessClock } from "./liveness.ts";
-import { Outbound } from "./outbound.ts";
+import { Outbound, type OutboundEvents } from "./outbound.ts";
 import { PayloadSender } from "./_payload_io.ts";
 import { ReadBuffers } from "./read_buffers.ts";
 import { TokenBucket } from "./_rate_limit.ts";
@@ -81,8 +81,19 @@ export interface PeerInfo {
   secure: boolean;
 }
 
+/**
+ * Who runs connections: told when one closes and when its task ends. One object for every
+ * connection, rather than callbacks made for each.
+ */
+export interface ConnectionOwner {
+  /** `connection` closed (its socket too) for `reason`. */
+  connectionClosed(connection: Connection, reason: DisconnectReason): void;
+  /** The task of {@linkcode Connection.run} for `connection` is over. */
+  connectionEnded(connection: Connection): void;
+}
+
 /** A client connection. Created by the server for each accepted stream. */
-export class Connection implements ConnectionHandle, Caller, Session, HeldSender {
+export class Connection implements ConnectionHandle, Caller, Session, HeldSender, OutboundEvents {
   readonly id: number;
   readonly ip: string;
   readonly port: number;
@@ -111,14 +122,17 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
 
   readonly #ctx: ServerContext;
   readonly #lines: LineHandler;
-  readonly #pauses: LinePauses;
-  readonly #payloads: PayloadSender;
+  /** Made with the first payload or task: most connections never pause. */
+  #pauses: LinePauses | undefined;
+  /** Made with the first outgoing payload: most connections never send one. */
+  #payloads: PayloadSender | undefined;
   readonly #clock = new LivenessClock();
   readonly #buffers: ReadBuffers;
   readonly #bucket: TokenBucket | undefined;
   readonly #echo: boolean;
-  readonly #onClosed: (connection: Connection, reason: DisconnectReason) => void;
-  readonly #parked = new WakeList();
+  readonly #owner: ConnectionOwner;
+  /** Made by the first wait: most connections never wait for the gate or a token. */
+  #parked: WakeList | undefined;
   #state: State = "open";
   #closing: Promise<void> | undefined;
   #processing: Promise<void> | undefined;
@@ -147,7 +161,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     stream: ByteStream,
     ctx: ServerContext,
     peer: PeerInfo,
-    onClosed: (connection: Connection, reason: DisconnectReason) => void,
+    owner: ConnectionOwner,
   ) {
     this.id = id;
     this.stream = stream;
@@ -157,7 +171,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     this.address = peer.address;
     this.admin = peer.admin;
     this.secure = peer.secure;
-    this.#onClosed = onClosed;
+    this.#owner = owner;
     const options = ctx.options;
     this.#echo = options.mode === "echo";
     this.#buffers = new ReadBuffers(
@@ -166,18 +180,20 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     );
     this.parser = new LineParser(options.maxLineBytes);
     this.#bucket = options.rateLimit > 0 ? new TokenBucket(options.rateLimit) : undefined;
-    this.outbound = new Outbound(stream, {
-      maxQueueBytes: options.maxQueueBytes,
-      onCongestion: (congested) => {
-        // Only named clients receive lobby lines; anyone's drain releases who waited on it.
-        if (!this.#echo && (this.registered || !congested)) ctx.gate.set(this, congested);
-        if (!congested) this.#parked.wakeAll();
-      },
-      onError: (error) => void this.#closeAbruptly("write-error", describeError(error)),
-    });
+    this.outbound = new Outbound(stream, { maxQueueBytes: options.maxQueueBytes, events: this });
     this.#lines = new LineHandler(this, ctx);
-    this.#pauses = new LinePauses(this);
-    this.#payloads = new PayloadSender(this, options.maxQueueBytes);
+  }
+
+  /** Its outbound queue passed its high-water mark, or drained again. */
+  congestionChanged(congested: boolean): void {
+    // Only named clients receive lobby lines; anyone's drain releases who waited on it.
+    if (!this.#echo && (this.registered || !congested)) this.#ctx.gate.set(this, congested);
+    if (!congested) this.#parked?.wakeAll();
+  }
+
+  /** A write to the client failed: the connection ends. */
+  writeFailed(error: unknown): void {
+    void this.#closeAbruptly("write-error", describeError(error));
   }
 
   /** Its last line of its own (`performance.now()`), as of the last liveness sweep. */
@@ -210,7 +226,9 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     return this.#lines.ack;
   }
 
-  /** Serves the connection until it closes. Never throws. */
+  /**
+   * Serves the connection until it closes, then tells the owner (`connectionEnded`). Never throws.
+   */
   async run(): Promise<void> {
     const mode = this.#echo ? "echo" : "chat";
     const greeting = this.#echo
@@ -225,7 +243,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
       for (;;) {
         // The common read inline: a helper's promise per chunk showed in round-trip profiles.
         let chunk: Uint8Array | null;
-        if (!this.#pauses.hasEarlyRead) {
+        if (!this.#pauses?.hasEarlyRead) {
           const buffer = this.#buffers.next(this.outbound.bytesWritten);
           const count = await this.stream.read(buffer);
           if (count === null) {
@@ -253,7 +271,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
         this.chunk = chunk;
         parser.push(chunk);
         // A chunk that continues a payload is not scanned for text.
-        const newline = this.#pauses.pending ? -1 : chunk.lastIndexOf(NEWLINE);
+        const newline = this.#pauses?.pending ? -1 : chunk.lastIndexOf(NEWLINE);
         lines.chunkIsUtf8 = newline >= 0 && isUtf8Prefix(chunk, newline + 1);
         const stop = this.#drainNow();
         if (stop !== "done") {
@@ -268,13 +286,13 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
         return;
       }
       if (this.#state !== "open" || ctx.draining) return;
-      await this.#pauses.abortPayload();
+      await this.#pauses?.abortPayload();
       // The peer finished sending: a last line without its newline still counts.
       const tail = parser.takePartial();
       if (tail !== null) {
         lines.chunkIsUtf8 = false;
         lines.handle(tail);
-        if (this.#pauses.taskPending) await this.#pauses.resume();
+        if (this.#pauses?.taskPending) await this.#pauses.resume();
         lines.flush();
       }
       // The peer closed without `:quit`: a client that can resume may be back (sessions.ts).
@@ -285,7 +303,11 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     } finally {
       this.#processing = undefined;
       this.#readerDone.open();
-      await this.#pauses.abortPayload();
+      try {
+        await this.#pauses?.abortPayload();
+      } finally {
+        this.#owner.connectionEnded(this);
+      }
     }
   }
 
@@ -296,7 +318,8 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
    */
   async #discardUntilClosed(): Promise<void> {
     await this.#closeStarted.wait();
-    if (this.#pauses.hasEarlyRead && (await this.#pauses.takeEarlyRead()) === null) {
+    const pauses = this.#pauses;
+    if (pauses?.hasEarlyRead && (await pauses.takeEarlyRead()) === null) {
       this.#peerDone = true;
       return;
     }
@@ -321,8 +344,8 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
    * which would otherwise hold the shutdown up.
    */
   release(): void {
-    this.#parked.wakeAll();
-    this.#pauses.abortTask();
+    this.#parked?.wakeAll();
+    this.#pauses?.abortTask();
   }
 
   /** Queues one server line to this client. */
@@ -338,7 +361,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     if (this.#state !== "open") return;
     this.messagesOut += messages;
     const payloads = this.#payloads;
-    if (payloads.sending ? payloads.hold(bytes) : this.outbound.enqueue(bytes)) {
+    if (payloads?.sending ? payloads.hold(bytes) : this.outbound.enqueue(bytes)) {
       // Whoever sent this now waits for this queue to drain (see congestion.ts).
       if (this.outbound.congested) this.#ctx.gate.deliveredToCongested(this);
       return;
@@ -383,7 +406,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     if (this.#state !== "open") return;
     const ctx = this.#ctx;
     const state = this.#clock.sweep(now, this.outbound, {
-      busy: this.#pauses.busy,
+      busy: this.#pauses?.busy === true,
       registering: !this.#echo && !this.registered,
       // During a shutdown the grace period bounds the wait; a cut would only lose messages.
       holding: !ctx.draining && ctx.gate.holds(this),
@@ -425,7 +448,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     }
     // In the middle of a payload a BYE would be read as payload bytes: the client sees the
     // payload cut short instead.
-    if (!this.#payloads.sending) {
+    if (!this.#payloads?.sending) {
       this.outbound.enqueue(encoder.encode(byeLine(reason, neutralize(text))), true);
     }
     await settleWithin(this.outbound.flushed(), waitMs);
@@ -461,8 +484,8 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
   #leave(reason: DisconnectReason, text: string): void {
     this.#state = "closing";
     this.#closeStarted.open();
-    this.#parked.wakeAll();
-    this.#pauses.abortTask();
+    this.#parked?.wakeAll();
+    this.#pauses?.abortTask();
     this.#ctx.gate.forget(this);
     if (!this.registered) return;
     if (this.#ctx.sessions.leave(this, reason, this.#endedByPeer)) return;
@@ -497,7 +520,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     } else {
       ctx.log.conn.info(message, properties);
     }
-    this.#onClosed(this, reason);
+    this.#owner.connectionClosed(this, reason);
   }
 
   /**
@@ -507,7 +530,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
    * Most chunks never wait, and cost no promise; {@linkcode Connection.#drain} does the waiting.
    */
   #drainNow(): DrainStop {
-    if (this.#pauses.pending) return "pause";
+    if (this.#pauses?.pending) return "pause";
     const parser = this.parser;
     const lines = this.#lines;
     const bucket = this.#bucket;
@@ -525,7 +548,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
           if (this.#echo && lines.chunkIsUtf8 && bucket === undefined) lines.echoPlainLines();
           const next = parser.next();
           if (next === null) {
-            if (this.#pauses.pending) return "pause";
+            if (this.#pauses?.pending) return "pause";
             lines.flush();
             return "done";
           }
@@ -555,7 +578,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
   async #drain(stop: DrainStop): Promise<void> {
     for (; stop !== "done"; stop = this.#drainNow()) {
       if (stop === "pause") {
-        if (!(await this.#pauses.resume())) return;
+        if (!(await (this.#pauses as LinePauses).resume())) return;
         continue;
       }
       this.#lines.flush();
@@ -576,22 +599,26 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     // the payload would vouch for the continuation bytes that start the next line. The lines
     // after a payload in the same chunk are checked one by one.
     this.#lines.chunkIsUtf8 = false;
-    this.#pauses.receive(size, sink);
+    (this.#pauses ??= new LinePauses(this)).receive(size, sink);
   }
 
   /** Runs `task` before the connection handles its next line. */
   defer(run: (signal: AbortSignal) => Promise<void>, options?: DeferOptions): void {
-    this.#pauses.defer(run, options);
+    (this.#pauses ??= new LinePauses(this)).defer(run, options);
   }
 
   /** Sends a header line, a payload of exactly `size` bytes from `source`, then a trailer line. */
   sendPayload(...payload: Parameters<Session["sendPayload"]>): Promise<boolean> {
-    return this.#payloads.send(...payload);
+    return this.#payloadSender().send(...payload);
+  }
+
+  #payloadSender(): PayloadSender {
+    return this.#payloads ??= new PayloadSender(this, this.outbound.maxQueueBytes);
   }
 
   /** Queues `line` once the queue is below half its high-water mark. */
   sendPaced(line: string, signal: AbortSignal): Promise<boolean> {
-    return this.#payloads.sendPaced(line, signal);
+    return this.#payloadSender().sendPaced(line, signal);
   }
 
   /** Resolves once everything queued so far has been written. */
@@ -649,7 +676,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
       peer: this.address,
       error: describeError(error),
     });
-    if (!this.#payloads.sending) this.send(errLine("io-error", "internal error"));
+    if (!this.#payloads?.sending) this.send(errLine("io-error", "internal error"));
   }
 
   /**
@@ -677,7 +704,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     while (this.#state === "open") {
       const lobby = this.#lobbyHold && gate.closed;
       if (!lobby && !this.outbound.congested && !gate.blocked(this)) break;
-      const woken = this.#parked.wait();
+      const woken = (this.#parked ??= new WakeList()).wait();
       if (lobby) gate.waitForLobby(this);
       await woken;
     }
@@ -686,12 +713,12 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
 
   /** Called by the gate when nothing holds this connection back any more. */
   unblocked(): void {
-    this.#parked.wakeAll();
+    this.#parked?.wakeAll();
   }
 
   async #waitForToken(bucket: TokenBucket): Promise<void> {
     while (this.#state === "open" && !this.#ctx.draining && !bucket.take()) {
-      await sleep(bucket.delay(), this.#parked.wait());
+      await sleep(bucket.delay(), (this.#parked ??= new WakeList()).wait());
     }
   }
 }
