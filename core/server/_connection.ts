@@ -28,7 +28,14 @@ import { isLobbyLine, isUtf8Prefix, NEWLINE } from "./_line_bytes.ts";
 import { LinePauses } from "./_pauses.ts";
 import type { ByteStream } from "../net/stream.ts";
 import { ABNORMAL_REASONS, type DisconnectReason, type ErrorCode } from "../protocol/errors.ts";
-import { byeLine, errLine, formatLine, neutralize, PROTOCOL_VERSION } from "../protocol/grammar.ts";
+import {
+  byeLine,
+  errLine,
+  formatAddress,
+  formatLine,
+  neutralize,
+  PROTOCOL_VERSION,
+} from "../protocol/grammar.ts";
 import { LineParser, type TOO_LONG } from "../protocol/line_parser.ts";
 import { VERSION } from "../protocol/version.ts";
 import { describeError } from "../util/describe_error.ts";
@@ -62,6 +69,7 @@ const INPUT_PROBE_MS = 20;
 const SLOW_CONSUMER_BYE_MS = 1000;
 
 const encoder = new TextEncoder();
+const NO_CHUNK = new Uint8Array(0);
 
 type State = "open" | "closing" | "closed";
 
@@ -73,8 +81,6 @@ export interface PeerInfo {
   /** IP address (an IPv4-mapped IPv6 address as plain IPv4). */
   ip: string;
   port: number;
-  /** `ip:port`, IPv6 in brackets. */
-  address: string;
   /** Connected from an address in `admins`. */
   admin: boolean;
   /** Accepted from a TLS listener: what the peer sends is encrypted on the way. */
@@ -97,7 +103,6 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
   readonly id: number;
   readonly ip: string;
   readonly port: number;
-  readonly address: string;
   readonly secure: boolean;
   name = "";
   registered = false;
@@ -105,12 +110,12 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
   account: string | undefined = undefined;
   /** `MSG` and `PM` lines come with their ids (`:ids on`). */
   ids = false;
-  readonly groups: Set<Group> = new Set();
+  #groups: Set<Group> | undefined;
   readonly outbound: Outbound;
   readonly parser: LineParser;
   readonly stream: ByteStream;
-  /** The chunk being handled. */
-  chunk: Uint8Array = new Uint8Array(0);
+  /** The chunk being handled; between chunks, once the parser holds none of it, an empty one. */
+  chunk: Uint8Array = NO_CHUNK;
   /** When it was accepted (`Date.now()`), for `/connz`. */
   readonly connectedAt: number = Date.now();
   /** Bytes read from it. */
@@ -148,12 +153,13 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
   #endedByPeer = false;
   /** The read loop stopped with input not handled: a close lingers (see LINGER_MS). */
   #inputLeft = false;
-  /** Resolves when the read loop has finished, after discarding input while closing. */
-  /** The read loop has ended. */
-  readonly #readerDone = new Latch();
-  /** Resolves once the connection starts closing (the read loop waits for it at shutdown). */
-  /** A close has begun. */
-  readonly #closeStarted = new Latch();
+  /**
+   * The read loop has ended. Made when it ends or is waited for, as `#closeStarted` is: an idle
+   * connection has neither.
+   */
+  #readerDone: Latch | undefined;
+  /** A close has begun (the read loop waits for it at shutdown). */
+  #closeStarted: Latch | undefined;
 
   /** Wraps an accepted stream; call {@linkcode Connection.run} to serve it. */
   constructor(
@@ -168,7 +174,6 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     this.#ctx = ctx;
     this.ip = peer.ip;
     this.port = peer.port;
-    this.address = peer.address;
     this.admin = peer.admin;
     this.secure = peer.secure;
     this.#owner = owner;
@@ -199,6 +204,16 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
   /** Its last line of its own (`performance.now()`), as of the last liveness sweep. */
   get lastActivity(): number {
     return this.#clock.lastActivity;
+  }
+
+  /** `ip:port` (IPv6 in brackets), made when asked for: logs and `/connz` ask, rarely. */
+  get address(): string {
+    return formatAddress(this.ip, this.port);
+  }
+
+  /** The groups it is in (the set is made on first use: most clients join none). */
+  get groups(): Set<Group> {
+    return this.#groups ??= new Set();
   }
 
   /** The hub peer once registered. */
@@ -280,6 +295,11 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
           this.#processing = undefined;
         }
         if (this.#state !== "open") break;
+        // Done with the chunk: an idle connection keeps no view of its read buffer.
+        if (parser.remaining === 0) {
+          parser.push(NO_CHUNK);
+          this.chunk = NO_CHUNK;
+        }
       }
       if (!ended) {
         await this.#discardUntilClosed();
@@ -302,7 +322,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
       await this.#closeAbruptly("read-error", describeError(error));
     } finally {
       this.#processing = undefined;
-      this.#readerDone.open();
+      (this.#readerDone ??= new Latch()).open();
       try {
         await this.#pauses?.abortPayload();
       } finally {
@@ -317,7 +337,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
    * can linger until the peer has seen its `BYE` (see LINGER_MS).
    */
   async #discardUntilClosed(): Promise<void> {
-    await this.#closeStarted.wait();
+    await (this.#closeStarted ??= new Latch()).wait();
     const pauses = this.#pauses;
     if (pauses?.hasEarlyRead && (await pauses.takeEarlyRead()) === null) {
       this.#peerDone = true;
@@ -466,8 +486,9 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
       } catch {
         // Gone already.
       }
-      if (probe) await settleWithin(this.#readerDone.wait(), INPUT_PROBE_MS);
-      if (linger || this.#inputLeft) await settleWithin(this.#readerDone.wait(), LINGER_MS);
+      const readerDone = this.#readerDone ??= new Latch();
+      if (probe) await settleWithin(readerDone.wait(), INPUT_PROBE_MS);
+      if (linger || this.#inputLeft) await settleWithin(readerDone.wait(), LINGER_MS);
     }
     this.#finish(reason, text);
   }
@@ -483,7 +504,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
 
   #leave(reason: DisconnectReason, text: string): void {
     this.#state = "closing";
-    this.#closeStarted.open();
+    (this.#closeStarted ??= new Latch()).open();
     this.#parked?.wakeAll();
     this.#pauses?.abortTask();
     this.#ctx.gate.forget(this);

@@ -697,7 +697,7 @@ class SwitchboardServer implements Server, ServerContext {
       this.#nextId++,
       stream,
       this,
-      { ip, port: remote.port, address, admin: this.#admission.isAdmin(ip), secure },
+      { ip, port: remote.port, admin: this.#admission.isAdmin(ip), secure },
       this.#owner,
     );
     this.#connections.add(connection);
