@@ -20,7 +20,7 @@ import type { HeldSender } from "./congestion.ts";
 import type { Group } from "./hub.ts";
 import { LineHandler } from "./_line_handler.ts";
 import { livenessAction, LivenessClock } from "./liveness.ts";
-import { Outbound } from "./outbound.ts";
+import { Outbound, type OutboundEvents } from "./outbound.ts";
 import { PayloadSender } from "./_payload_io.ts";
 import { ReadBuffers } from "./read_buffers.ts";
 import { TokenBucket } from "./_rate_limit.ts";
@@ -28,7 +28,14 @@ import { isLobbyLine, isUtf8Prefix, NEWLINE } from "./_line_bytes.ts";
 import { LinePauses } from "./_pauses.ts";
 import type { ByteStream } from "../net/stream.ts";
 import { ABNORMAL_REASONS, type DisconnectReason, type ErrorCode } from "../protocol/errors.ts";
-import { byeLine, errLine, formatLine, neutralize, PROTOCOL_VERSION } from "../protocol/grammar.ts";
+import {
+  byeLine,
+  errLine,
+  formatAddress,
+  formatLine,
+  neutralize,
+  PROTOCOL_VERSION,
+} from "../protocol/grammar.ts";
 import { LineParser, type TOO_LONG } from "../protocol/line_parser.ts";
 import { VERSION } from "../protocol/version.ts";
 import { describeError } from "../util/describe_error.ts";
@@ -84,6 +91,7 @@ const HELLO_ECHO = encoder.encode(
 );
 const QUIT_TEXT = "Goodbye!";
 const QUIT_BYE = encoder.encode(byeLine("quit", neutralize(QUIT_TEXT)));
+const NO_CHUNK = new Uint8Array(0);
 
 type State = "open" | "closing" | "closed";
 
@@ -95,20 +103,28 @@ export interface PeerInfo {
   /** IP address (an IPv4-mapped IPv6 address as plain IPv4). */
   ip: string;
   port: number;
-  /** `ip:port`, IPv6 in brackets. */
-  address: string;
   /** Connected from an address in `admins`. */
   admin: boolean;
   /** Accepted from a TLS listener: what the peer sends is encrypted on the way. */
   secure: boolean;
 }
 
+/**
+ * Who runs connections: told when one closes and when its task ends. One object for every
+ * connection, rather than callbacks made for each.
+ */
+export interface ConnectionOwner {
+  /** `connection` closed (its socket too) for `reason`. */
+  connectionClosed(connection: Connection, reason: DisconnectReason): void;
+  /** The task of {@linkcode Connection.run} for `connection` is over. */
+  connectionEnded(connection: Connection): void;
+}
+
 /** A client connection. Created by the server for each accepted stream. */
-export class Connection implements ConnectionHandle, Caller, Session, HeldSender {
+export class Connection implements ConnectionHandle, Caller, Session, HeldSender, OutboundEvents {
   readonly id: number;
   readonly ip: string;
   readonly port: number;
-  readonly address: string;
   readonly secure: boolean;
   name = "";
   registered = false;
@@ -116,12 +132,12 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
   account: string | undefined = undefined;
   /** `MSG` and `PM` lines come with their ids (`:ids on`). */
   ids = false;
-  readonly groups: Set<Group> = new Set();
+  #groups: Set<Group> | undefined;
   readonly outbound: Outbound;
   readonly parser: LineParser;
   readonly stream: ByteStream;
-  /** The chunk being handled. */
-  chunk: Uint8Array = new Uint8Array(0);
+  /** The chunk being handled; between chunks, once the parser holds none of it, an empty one. */
+  chunk: Uint8Array = NO_CHUNK;
   /** When it was accepted (`Date.now()`), for `/connz`. */
   readonly connectedAt: number = Date.now();
   /** Bytes read from it. */
@@ -133,14 +149,17 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
 
   readonly #ctx: ServerContext;
   readonly #lines: LineHandler;
-  readonly #pauses: LinePauses;
-  readonly #payloads: PayloadSender;
+  /** Made with the first payload or task: most connections never pause. */
+  #pauses: LinePauses | undefined;
+  /** Made with the first outgoing payload: most connections never send one. */
+  #payloads: PayloadSender | undefined;
   readonly #clock = new LivenessClock();
   readonly #buffers: ReadBuffers;
   readonly #bucket: TokenBucket | undefined;
   readonly #echo: boolean;
-  readonly #onClosed: (connection: Connection, reason: DisconnectReason) => void;
-  readonly #parked = new WakeList();
+  readonly #owner: ConnectionOwner;
+  /** Made by the first wait: most connections never wait for the gate or a token. */
+  #parked: WakeList | undefined;
   #state: State = "open";
   #closing: Promise<void> | undefined;
   #processing: Promise<void> | undefined;
@@ -156,12 +175,13 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
   #endedByPeer = false;
   /** The read loop stopped with input not handled: a close lingers (see LINGER_MS). */
   #inputLeft = false;
-  /** Resolves when the read loop has finished, after discarding input while closing. */
-  /** The read loop has ended. */
-  readonly #readerDone = new Latch();
-  /** Resolves once the connection starts closing (the read loop waits for it at shutdown). */
-  /** A close has begun. */
-  readonly #closeStarted = new Latch();
+  /**
+   * The read loop has ended. Made when it ends or is waited for, as `#closeStarted` is: an idle
+   * connection has neither.
+   */
+  #readerDone: Latch | undefined;
+  /** A close has begun (the read loop waits for it at shutdown). */
+  #closeStarted: Latch | undefined;
   /**
    * The close needs the read loop to go on reading (it lingers, or probes for input at a
    * shutdown), or the socket is closed. Until then a read loop that stopped reads nothing: a
@@ -184,17 +204,16 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     stream: ByteStream,
     ctx: ServerContext,
     peer: PeerInfo,
-    onClosed: (connection: Connection, reason: DisconnectReason) => void,
+    owner: ConnectionOwner,
   ) {
     this.id = id;
     this.stream = stream;
     this.#ctx = ctx;
     this.ip = peer.ip;
     this.port = peer.port;
-    this.address = peer.address;
     this.admin = peer.admin;
     this.secure = peer.secure;
-    this.#onClosed = onClosed;
+    this.#owner = owner;
     const options = ctx.options;
     this.#echo = options.mode === "echo";
     this.#buffers = new ReadBuffers(
@@ -203,23 +222,35 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     );
     this.parser = new LineParser(options.maxLineBytes);
     this.#bucket = options.rateLimit > 0 ? new TokenBucket(options.rateLimit) : undefined;
-    this.outbound = new Outbound(stream, {
-      maxQueueBytes: options.maxQueueBytes,
-      onCongestion: (congested) => {
-        // Only named clients receive lobby lines; anyone's drain releases who waited on it.
-        if (!this.#echo && (this.registered || !congested)) ctx.gate.set(this, congested);
-        if (!congested) this.#parked.wakeAll();
-      },
-      onError: (error) => void this.#closeAbruptly("write-error", describeError(error)),
-    });
+    this.outbound = new Outbound(stream, { maxQueueBytes: options.maxQueueBytes, events: this });
     this.#lines = new LineHandler(this, ctx);
-    this.#pauses = new LinePauses(this);
-    this.#payloads = new PayloadSender(this, options.maxQueueBytes);
+  }
+
+  /** Its outbound queue passed its high-water mark, or drained again. */
+  congestionChanged(congested: boolean): void {
+    // Only named clients receive lobby lines; anyone's drain releases who waited on it.
+    if (!this.#echo && (this.registered || !congested)) this.#ctx.gate.set(this, congested);
+    if (!congested) this.#parked?.wakeAll();
+  }
+
+  /** A write to the client failed: the connection ends. */
+  writeFailed(error: unknown): void {
+    void this.#closeAbruptly("write-error", describeError(error));
   }
 
   /** Its last line of its own (`performance.now()`), as of the last liveness sweep. */
   get lastActivity(): number {
     return this.#clock.lastActivity;
+  }
+
+  /** `ip:port` (IPv6 in brackets), made when asked for: logs and `/connz` ask, rarely. */
+  get address(): string {
+    return formatAddress(this.ip, this.port);
+  }
+
+  /** The groups it is in (the set is made on first use: most clients join none). */
+  get groups(): Set<Group> {
+    return this.#groups ??= new Set();
   }
 
   /** The hub peer once registered. */
@@ -247,7 +278,9 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     return this.#lines.ack;
   }
 
-  /** Serves the connection until it closes. Never throws. */
+  /**
+   * Serves the connection until it closes, then tells the owner (`connectionEnded`). Never throws.
+   */
   async run(): Promise<void> {
     this.deliver(this.#echo ? HELLO_ECHO : HELLO_CHAT);
     const ctx = this.#ctx;
@@ -258,7 +291,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
       for (;;) {
         // The common read inline: a helper's promise per chunk showed in round-trip profiles.
         let chunk: Uint8Array | null;
-        if (!this.#pauses.hasEarlyRead) {
+        if (!this.#pauses?.hasEarlyRead) {
           const buffer = this.#buffers.next(this.outbound.bytesWritten);
           const count = await this.stream.read(buffer);
           if (count === null) {
@@ -286,7 +319,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
         this.chunk = chunk;
         parser.push(chunk);
         // A chunk that continues a payload is not scanned for text.
-        const newline = this.#pauses.pending ? -1 : chunk.lastIndexOf(NEWLINE);
+        const newline = this.#pauses?.pending ? -1 : chunk.lastIndexOf(NEWLINE);
         lines.chunkIsUtf8 = newline >= 0 && isUtf8Prefix(chunk, newline + 1);
         const stop = this.#drainNow();
         if (stop !== "done") {
@@ -295,19 +328,24 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
           this.#processing = undefined;
         }
         if (this.#state !== "open") break;
+        // Done with the chunk: an idle connection keeps no view of its read buffer.
+        if (parser.remaining === 0) {
+          parser.push(NO_CHUNK);
+          this.chunk = NO_CHUNK;
+        }
       }
       if (!ended) {
         await this.#discardUntilClosed();
         return;
       }
       if (this.#state !== "open" || ctx.draining) return;
-      await this.#pauses.abortPayload();
+      await this.#pauses?.abortPayload();
       // The peer finished sending: a last line without its newline still counts.
       const tail = parser.takePartial();
       if (tail !== null) {
         lines.chunkIsUtf8 = false;
         lines.handle(tail);
-        if (this.#pauses.taskPending) await this.#pauses.resume();
+        if (this.#pauses?.taskPending) await this.#pauses.resume();
         lines.flush();
       }
       // The peer closed without `:quit`: a client that can resume may be back (sessions.ts).
@@ -317,8 +355,12 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
       await this.#closeAbruptly("read-error", describeError(error));
     } finally {
       this.#processing = undefined;
-      this.#readerDone.open();
-      await this.#pauses.abortPayload();
+      (this.#readerDone ??= new Latch()).open();
+      try {
+        await this.#pauses?.abortPayload();
+      } finally {
+        this.#owner.connectionEnded(this);
+      }
     }
   }
 
@@ -328,10 +370,11 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
    * can linger until the peer has seen its `BYE` (see LINGER_MS).
    */
   async #discardUntilClosed(): Promise<void> {
-    await this.#closeStarted.wait();
+    await (this.#closeStarted ??= new Latch()).wait();
     await (this.#closeReads ??= new Latch()).wait();
     if (this.#state !== "closing") return;
-    if (this.#pauses.hasEarlyRead && (await this.#pauses.takeEarlyRead()) === null) {
+    const pauses = this.#pauses;
+    if (pauses?.hasEarlyRead && (await pauses.takeEarlyRead()) === null) {
       this.#peerDone = true;
       return;
     }
@@ -356,8 +399,8 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
    * which would otherwise hold the shutdown up.
    */
   release(): void {
-    this.#parked.wakeAll();
-    this.#pauses.abortTask();
+    this.#parked?.wakeAll();
+    this.#pauses?.abortTask();
   }
 
   /** Queues one server line to this client. */
@@ -373,7 +416,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     if (this.#state !== "open") return;
     this.messagesOut += messages;
     const payloads = this.#payloads;
-    if (payloads.sending ? payloads.hold(bytes) : this.outbound.enqueue(bytes)) {
+    if (payloads?.sending ? payloads.hold(bytes) : this.outbound.enqueue(bytes)) {
       // Whoever sent this now waits for this queue to drain (see congestion.ts).
       if (this.outbound.congested) this.#ctx.gate.deliveredToCongested(this);
       return;
@@ -421,7 +464,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     }
     const ctx = this.#ctx;
     const state = this.#clock.sweep(now, this.outbound, {
-      busy: this.#pauses.busy,
+      busy: this.#pauses?.busy === true,
       registering: !this.#echo && !this.registered,
       // During a shutdown the grace period bounds the wait; a cut would only lose messages.
       holding: !ctx.draining && ctx.gate.holds(this),
@@ -464,7 +507,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     }
     // In the middle of a payload a BYE would be read as payload bytes: the client sees the
     // payload cut short instead.
-    if (!this.#payloads.sending) {
+    if (!this.#payloads?.sending) {
       const bye = reason === "quit" && text === QUIT_TEXT
         ? QUIT_BYE
         : encoder.encode(byeLine(reason, neutralize(text)));
@@ -487,8 +530,9 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
         // Gone already.
       }
       (this.#closeReads ??= new Latch()).open();
-      if (probe) await settleWithin(this.#readerDone.wait(), INPUT_PROBE_MS);
-      if (linger || this.#inputLeft) await settleWithin(this.#readerDone.wait(), LINGER_MS);
+      const readerDone = this.#readerDone ??= new Latch();
+      if (probe) await settleWithin(readerDone.wait(), INPUT_PROBE_MS);
+      if (linger || this.#inputLeft) await settleWithin(readerDone.wait(), LINGER_MS);
     }
     this.#finish(reason, text);
   }
@@ -522,9 +566,9 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
 
   #leave(reason: DisconnectReason, text: string): void {
     this.#state = "closing";
-    this.#closeStarted.open();
-    this.#parked.wakeAll();
-    this.#pauses.abortTask();
+    (this.#closeStarted ??= new Latch()).open();
+    this.#parked?.wakeAll();
+    this.#pauses?.abortTask();
     this.#ctx.gate.forget(this);
     if (!this.registered) return;
     if (this.#ctx.sessions.leave(this, reason, this.#endedByPeer)) return;
@@ -560,7 +604,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     } else {
       logInfo(ctx.log.conn, DISCONNECTED, properties);
     }
-    this.#onClosed(this, reason);
+    this.#owner.connectionClosed(this, reason);
   }
 
   /**
@@ -570,7 +614,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
    * Most chunks never wait, and cost no promise; {@linkcode Connection.#drain} does the waiting.
    */
   #drainNow(): DrainStop {
-    if (this.#pauses.pending) return "pause";
+    if (this.#pauses?.pending) return "pause";
     const parser = this.parser;
     const lines = this.#lines;
     const bucket = this.#bucket;
@@ -588,7 +632,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
           if (this.#echo && lines.chunkIsUtf8 && bucket === undefined) lines.echoPlainLines();
           const next = parser.next();
           if (next === null) {
-            if (this.#pauses.pending) return "pause";
+            if (this.#pauses?.pending) return "pause";
             lines.flush();
             return "done";
           }
@@ -618,7 +662,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
   async #drain(stop: DrainStop): Promise<void> {
     for (; stop !== "done"; stop = this.#drainNow()) {
       if (stop === "pause") {
-        if (!(await this.#pauses.resume())) return;
+        if (!(await (this.#pauses as LinePauses).resume())) return;
         continue;
       }
       this.#lines.flush();
@@ -639,22 +683,26 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     // the payload would vouch for the continuation bytes that start the next line. The lines
     // after a payload in the same chunk are checked one by one.
     this.#lines.chunkIsUtf8 = false;
-    this.#pauses.receive(size, sink);
+    (this.#pauses ??= new LinePauses(this)).receive(size, sink);
   }
 
   /** Runs `task` before the connection handles its next line. */
   defer(run: (signal: AbortSignal) => Promise<void>, options?: DeferOptions): void {
-    this.#pauses.defer(run, options);
+    (this.#pauses ??= new LinePauses(this)).defer(run, options);
   }
 
   /** Sends a header line, a payload of exactly `size` bytes from `source`, then a trailer line. */
   sendPayload(...payload: Parameters<Session["sendPayload"]>): Promise<boolean> {
-    return this.#payloads.send(...payload);
+    return this.#payloadSender().send(...payload);
+  }
+
+  #payloadSender(): PayloadSender {
+    return this.#payloads ??= new PayloadSender(this, this.outbound.maxQueueBytes);
   }
 
   /** Queues `line` once the queue is below half its high-water mark. */
   sendPaced(line: string, signal: AbortSignal): Promise<boolean> {
-    return this.#payloads.sendPaced(line, signal);
+    return this.#payloadSender().sendPaced(line, signal);
   }
 
   /** Resolves once everything queued so far has been written. */
@@ -712,7 +760,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
       peer: this.address,
       error: describeError(error),
     });
-    if (!this.#payloads.sending) this.send(errLine("io-error", "internal error"));
+    if (!this.#payloads?.sending) this.send(errLine("io-error", "internal error"));
   }
 
   /**
@@ -740,7 +788,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     while (this.#state === "open") {
       const lobby = this.#lobbyHold && gate.closed;
       if (!lobby && !this.outbound.congested && !gate.blocked(this)) break;
-      const woken = this.#parked.wait();
+      const woken = (this.#parked ??= new WakeList()).wait();
       if (lobby) gate.waitForLobby(this);
       await woken;
     }
@@ -749,12 +797,12 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
 
   /** Called by the gate when nothing holds this connection back any more. */
   unblocked(): void {
-    this.#parked.wakeAll();
+    this.#parked?.wakeAll();
   }
 
   async #waitForToken(bucket: TokenBucket): Promise<void> {
     while (this.#state === "open" && !this.#ctx.draining && !bucket.take()) {
-      await sleep(bucket.delay(), this.#parked.wait());
+      await sleep(bucket.delay(), (this.#parked ??= new WakeList()).wait());
     }
   }
 }

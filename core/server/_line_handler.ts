@@ -78,14 +78,14 @@ export class LineHandler {
   readonly #batchLimit: number;
   /** Whether the bytes of the current chunk up to its last newline are valid UTF-8. */
   chunkIsUtf8 = false;
-  /** Lobby lines waiting to be recorded together. */
-  #pending: Uint8Array[] = [];
+  /** Lobby lines waiting to be recorded together (none: undefined, no array kept). */
+  #pending: Uint8Array[] | undefined;
   #pendingBytes = 0;
   /**
    * The run of echo lines {@linkcode LineHandler.flush} records: each line's start and end in the
-   * chunk (without its line ending), and the span of them all (with it).
+   * chunk (without its line ending), and the span of them all (with it). No run: undefined.
    */
-  #echoBounds: number[] = [];
+  #echoBounds: number[] | undefined;
   #echoStart = -1;
   #echoEnd = -1;
   /** Refused lines since the last valid one; see {@linkcode MAX_BAD_LINES_IN_A_ROW}. */
@@ -165,16 +165,16 @@ export class LineHandler {
     if (this.#echoStart >= 0) {
       const chunk = connection.chunk;
       const verbatim = chunk.subarray(this.#echoStart, this.#echoEnd);
-      const lines = { bytes: chunk, bounds: this.#echoBounds };
-      this.#echoBounds = [];
+      const lines = { bytes: chunk, bounds: this.#echoBounds ?? [] };
+      this.#echoBounds = undefined;
       this.#echoStart = -1;
       this.#ctx.recorder.record(connection, { kind: "echo", verbatim }, lines);
       // The read buffer is not reused until the queue has written everything up to this echo.
       connection.retainChunk();
     }
-    if (this.#pending.length === 0) return;
     const pending = this.#pending;
-    this.#pending = [];
+    if (pending === undefined) return;
+    this.#pending = undefined;
     this.#pendingBytes = 0;
     this.#ctx.recorder.record(connection, LOBBY, pending);
   }
@@ -195,7 +195,7 @@ export class LineHandler {
       const length = end - start;
       if (length > max || (length === 4 && isExit(chunk.subarray(start, end)))) return;
       parser.skipLine(newline);
-      this.#echoBounds.push(start, end);
+      (this.#echoBounds ??= []).push(start, end);
       if (this.#echoStart < 0) {
         this.#echoStart = start;
         this.#connection.touch();
@@ -206,7 +206,7 @@ export class LineHandler {
   }
 
   #queueLobbyLine(text: Uint8Array): void {
-    this.#pending.push(text);
+    (this.#pending ??= []).push(text);
     // The wire line adds `MSG <name> * :` and a newline.
     this.#pendingBytes += this.#connection.name.length + text.length + 9;
     if (this.#pendingBytes >= this.#batchLimit) this.flush();
@@ -232,7 +232,7 @@ export class LineHandler {
     // Extend the run of verbatim lines (with their own line endings) that flush will echo.
     const start = line.byteOffset - connection.chunk.byteOffset;
     if (this.#echoStart < 0) this.#echoStart = start;
-    this.#echoBounds.push(start, start + line.length);
+    (this.#echoBounds ??= []).push(start, start + line.length);
     this.#echoEnd = connection.parser.position;
   }
 

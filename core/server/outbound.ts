@@ -30,10 +30,20 @@ export interface OutboundOptions {
   highWater?: number;
   /** At or below this a congested queue reports itself drained. @default {maxQueueBytes / 16} */
   lowWater?: number;
-  /** Called when the queue passes the high-water mark, and again when it drains. */
-  onCongestion?: (congested: boolean) => void;
-  /** Called once when a write fails; the queue stops writing. */
-  onError?: (error: unknown) => void;
+  /**
+   * Told when the queue passes its high-water mark and drains, and when a write fails. An object
+   * rather than two callbacks: a connection is its own listener, without a closure (and its
+   * context) per connection for each.
+   */
+  events?: OutboundEvents;
+}
+
+/** What an {@linkcode Outbound} tells its owner. */
+export interface OutboundEvents {
+  /** The queue passed the high-water mark (`true`), or drained again (`false`). */
+  congestionChanged(congested: boolean): void;
+  /** A write failed, once; the queue stops writing. */
+  writeFailed(error: unknown): void;
 }
 
 /**
@@ -55,15 +65,21 @@ export class Outbound {
   readonly #maxQueueBytes: number;
   readonly #highWater: number;
   readonly #lowWater: number;
-  readonly #onCongestion: ((congested: boolean) => void) | undefined;
-  readonly #onError: ((error: unknown) => void) | undefined;
+  readonly #events: OutboundEvents | undefined;
+  /** Queues with bytes to write, waiting for the microtask that starts their writers. */
+  static #due: Outbound[] = [];
+  static readonly #runDue = (): void => {
+    const due = Outbound.#due;
+    Outbound.#due = [];
+    for (const outbound of due) void outbound.#run();
+  };
   #queue: Uint8Array[] = [];
   #queuedBytes = 0;
   #scheduled = false;
   #writing = false;
   #failed = false;
-  readonly #flushWaits = new WakeList();
-  readonly #runner = () => void this.#run();
+  /** Made by the first wait: most queues are never waited on. */
+  #flushWaits: WakeList | undefined;
   /** `performance.now()` since which the queue is above its high-water mark, or 0. */
   congestedSince = 0;
   /**
@@ -78,8 +94,12 @@ export class Outbound {
     this.#maxQueueBytes = options.maxQueueBytes;
     this.#highWater = options.highWater ?? Math.floor(options.maxQueueBytes / 4);
     this.#lowWater = options.lowWater ?? Math.floor(options.maxQueueBytes / 16);
-    this.#onCongestion = options.onCongestion;
-    this.#onError = options.onError;
+    this.#events = options.events;
+  }
+
+  /** Bytes queued beyond which {@linkcode Outbound.enqueue} refuses. */
+  get maxQueueBytes(): number {
+    return this.#maxQueueBytes;
   }
 
   /** Bytes queued and not yet taken by the sink. */
@@ -108,12 +128,13 @@ export class Outbound {
     this.#queuedBytes += bytes.length;
     if (this.congestedSince === 0 && this.#queuedBytes > this.#highWater) {
       this.congestedSince = performance.now();
-      this.#onCongestion?.(true);
+      this.#events?.congestionChanged(true);
     }
     if (!this.#scheduled && !this.#writing) {
       this.#scheduled = true;
       // Wait for the current synchronous pass to finish so everything it queues goes out in one write.
-      queueMicrotask(this.#runner);
+      // One microtask starts every queue due, instead of a runner closure kept by each queue.
+      if (Outbound.#due.push(this) === 1) queueMicrotask(Outbound.#runDue);
     }
     return true;
   }
@@ -134,7 +155,7 @@ export class Outbound {
   /** Resolves once everything queued so far has been written, or the queue failed. */
   flushed(): Promise<void> {
     if (this.#queuedBytes === 0 || this.#failed) return Promise.resolve();
-    return this.#flushWaits.wait();
+    return (this.#flushWaits ??= new WakeList()).wait();
   }
 
   async #run(): Promise<void> {
@@ -163,7 +184,7 @@ export class Outbound {
       this.#failed = true;
       this.#queue = [];
       this.#queuedBytes = 0;
-      this.#onError?.(error);
+      this.#events?.writeFailed(error);
     } finally {
       this.#writing = false;
       this.#settle();
@@ -173,10 +194,11 @@ export class Outbound {
   #settle(): void {
     if (this.congestedSince !== 0 && (this.#queuedBytes <= this.#lowWater || this.#failed)) {
       this.congestedSince = 0;
-      this.#onCongestion?.(false);
+      this.#events?.congestionChanged(false);
     }
-    if (this.#flushWaits.size > 0 && (this.#queuedBytes === 0 || this.#failed)) {
-      this.#flushWaits.wakeAll();
+    const waits = this.#flushWaits;
+    if (waits !== undefined && waits.size > 0 && (this.#queuedBytes === 0 || this.#failed)) {
+      waits.wakeAll();
     }
   }
 }

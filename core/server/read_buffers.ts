@@ -65,7 +65,9 @@ export class ReadBuffers {
     if (slot === undefined) {
       slot = { buffer: new Uint8Array(this.#size), releaseAt: 0 };
       // Past the pool's size a buffer is used once and left to the garbage collector.
-      if (this.#slots.length < POOL_SIZE) this.#slots.push(slot);
+      // A new array (concat) rather than push (or a spread): those make room for 17 slots (152
+      // bytes) to keep 1.
+      if (this.#slots.length < POOL_SIZE) this.#slots = this.#slots.concat(slot);
     }
     this.#current = slot;
     return slot.buffer;
