@@ -2,8 +2,8 @@
  * The clients of a Deno floor server (`floor_server.ts`, `floor_workers.ts`): the least a Deno
  * program does to speak Switchboard's registration and relay lines — `HELLO …` on accept, the first
  * line a name (`WELCOME <name> 1 :hi`), `:quit` answered `BYE quit :bye`, other lines to every
- * other client as `MSG <name> * :<line>`, the lines of one read queued once per recipient, what
- * queues while a client's write is in flight written together in its next write.
+ * other client as `MSG <name> * :<line>`, the lines of one read in one write per recipient, writes
+ * to one client one after another.
  * @module
  */
 
@@ -12,12 +12,10 @@ const decoder = new TextDecoder();
 const HELLO = encoder.encode("HELLO switchboard-floor 1 chat\n");
 const BYE = encoder.encode("BYE quit :bye\n");
 
-/** One client: its name and what waits to be written to it. */
+/** One named client: its name and its last write. */
 interface Client {
   readonly name: string;
-  /** What waits while a write is in flight: written together, in one write, when it is done. */
-  queued: Uint8Array[];
-  writing: boolean;
+  tail: Promise<void>;
 }
 
 /** The named clients of one thread. */
@@ -26,19 +24,13 @@ export class FloorClients {
 
   /** Adds `conn` without a name (`--raw`: it only relays). */
   add(conn: Deno.TcpConn): void {
-    this.#clients.set(conn, { name: "", queued: [], writing: false });
+    this.#clients.set(conn, { name: "", tail: Promise.resolve() });
   }
 
-  /**
-   * Writes `bytes` to every client but `except`, after what each is still writing: what comes
-   * while a client's write is in flight is coalesced into its next write, as any server that
-   * queues per connection does (the C server, Switchboard).
-   */
+  /** Writes `bytes` to every client but `except`, after what each is still writing. */
   broadcast(bytes: Uint8Array, except?: Deno.TcpConn): void {
     for (const [conn, client] of this.#clients) {
-      if (conn === except) continue;
-      client.queued.push(bytes);
-      if (!client.writing) void this.#drain(conn, client);
+      if (conn !== except) client.tail = client.tail.then(() => this.#writeAll(conn, bytes));
     }
   }
 
@@ -65,7 +57,7 @@ export class FloorClients {
           pending = pending.slice(end + 1);
           const name = this.#clients.get(conn)?.name;
           if (name === undefined) {
-            this.#clients.set(conn, { name: line, queued: [], writing: false });
+            this.#clients.set(conn, { name: line, tail: Promise.resolve() });
             await conn.write(encoder.encode(`WELCOME ${line} 1 :hi\n`));
           } else if (line === ":quit") {
             await conn.write(BYE);
@@ -96,32 +88,12 @@ export class FloorClients {
     }
   }
 
-  /** Writes what is queued for `client` until nothing is; a client that is gone is dropped. */
-  async #drain(conn: Deno.TcpConn, client: Client): Promise<void> {
-    client.writing = true;
+  /** Writes all of `bytes` (a write may take part of them); a client that is gone is dropped. */
+  async #writeAll(conn: Deno.TcpConn, bytes: Uint8Array): Promise<void> {
     try {
-      while (client.queued.length > 0) {
-        const queued = client.queued;
-        client.queued = [];
-        const bytes = queued.length === 1 ? queued[0]! : concat(queued);
-        for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
-      }
+      for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
     } catch {
       this.#clients.delete(conn);
-    } finally {
-      client.writing = false;
     }
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const chunk of chunks) length += chunk.length;
-  const joined = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    joined.set(chunk, at);
-    at += chunk.length;
-  }
-  return joined;
 }
