@@ -182,6 +182,8 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
   #readerDone: Latch | undefined;
   /** A close has begun (the read loop waits for it at shutdown). */
   #closeStarted: Latch | undefined;
+  /** See {@linkcode Connection.address}. */
+  #address: string | undefined;
   /**
    * The close needs the read loop to go on reading (it lingers, or probes for input at a
    * shutdown), or the socket is closed. Until then a read loop that stopped reads nothing: a
@@ -243,9 +245,19 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     return this.#clock.lastActivity;
   }
 
-  /** `ip:port` (IPv6 in brackets), made when asked for: logs and `/connz` ask, rarely. */
+  /**
+   * `ip:port` (IPv6 in brackets), made when first asked for and kept: the request log asks for it
+   * with every message a client sends, and a fresh string each time would also be hashed afresh
+   * where the log caches by sender. An idle client is never asked (its registration is logged
+   * with {@linkcode Connection.describeAddress}), so it keeps no string.
+   */
   get address(): string {
-    return formatAddress(this.ip, this.port);
+    return this.#address ??= formatAddress(this.ip, this.port);
+  }
+
+  /** `ip:port` as {@linkcode Connection.address}, made afresh and not kept. */
+  describeAddress(): string {
+    return this.#address ?? formatAddress(this.ip, this.port);
   }
 
   /** The groups it is in (the set is made on first use: most clients join none). */

@@ -58,6 +58,8 @@ export interface LineConnection extends Caller, Peer {
   ids: boolean;
   /** False once the connection starts closing. */
   readonly open: boolean;
+  /** `ip:port`, made afresh, not kept (for records of rare events: see `Connection.address`). */
+  describeAddress(): string;
   readonly outbound: Outbound;
   readonly parser: LineParser;
   /** The chunk being handled. */
@@ -293,8 +295,8 @@ export class LineHandler {
         `Hello ${name}! ${online} online. Type :help for commands`,
       ),
     );
-    logInfo(log.conn, REGISTERED, { name, peer: connection.address });
-    events.emit("register", { id: connection.id, name, address: connection.address });
+    logInfo(log.conn, REGISTERED, { name, peer: connection.describeAddress() });
+    events.emit("register", { id: connection.id, name, address: connection.describeAddress() });
   }
 
   /** Sends `SESSION <token>` for a session opened now (after `WELCOME`, or `OK login`). */
@@ -382,10 +384,10 @@ export class LineHandler {
     connection.send(okLine("resume", count));
     log.conn.info("resumed {name} ({peer}): {count} messages replayed", {
       name,
-      peer: connection.address,
+      peer: connection.describeAddress(),
       count,
     });
-    events.emit("register", { id: connection.id, name, address: connection.address });
+    events.emit("register", { id: connection.id, name, address: connection.describeAddress() });
   }
 
   #command(line: string): void {
