@@ -410,8 +410,7 @@ export class HeldSession implements SessionPeer {
   }
 }
 
-/** 128 random bits, URL-safe base64: unguessable, and one word on the wire. */
-/** Bytes of randomness in a token. */
+/** Bytes of randomness in a token: 128 bits, unguessable. */
 const TOKEN_BYTES = 16;
 /**
  * Random bytes for the next tokens, drawn 256 tokens at a time: `crypto.getRandomValues` per
@@ -422,7 +421,7 @@ let poolUsed = randomPool.length;
 /** The URL-safe base64 alphabet (RFC 4648 §5). */
 const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/** A fresh token: 16 random bytes in unpadded base64url (22 characters). */
+/** A fresh token: 16 random bytes in unpadded base64url (22 characters, one word on the wire). */
 function newToken(): string {
   if (poolUsed === randomPool.length) {
     crypto.getRandomValues(randomPool);
