@@ -17,10 +17,12 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
 
 /**
  * A server whose write deadline is far away (only the stall rule may cut anyone in these tests)
- * with two readers, carol and dave, and sleepy, a named client that never reads.
+ * with two readers, carol and dave, and sleepy, a named client that never reads. The stall
+ * timeout leaves the tests 3 s to show what happens while sleepy is still there: with 1 s, a
+ * loaded CI machine sometimes saw it cut before carol's commands were answered.
  */
 async function roomWithNonReader() {
-  const server = await startTestServer({ writeDeadline: 60, stallTimeout: 1 });
+  const server = await startTestServer({ writeDeadline: 60, stallTimeout: 3 });
   const port = server.addr.port;
   const carol = await connect(server, "carol");
   const dave = await connect(server, "dave");

@@ -84,6 +84,8 @@ Deno.test("client: after a server restart there is no session to resume, so it r
   await first.shutdown({ reason: "restarting" });
   await using second = await startTestServer({ port, resumeGrace: 10 });
   await eventually(() => second.stats().online === 1, 10_000, "alice back");
+  // Registered first, then the group joined again: the second comes a round trip later.
+  await eventually(() => second.stats().groups === 1, 10_000, "#ops back");
   assert.deepEqual(second.console(":group members ops"), [
     "MEMBER #ops alice",
     "OK group members ops 1",
