@@ -295,8 +295,9 @@ export class LineHandler {
         `Hello ${name}! ${online} online. Type :help for commands`,
       ),
     );
-    logInfo(log.conn, REGISTERED, { name, peer: connection.describeAddress() });
-    events.emit("register", { id: connection.id, name, address: connection.describeAddress() });
+    const peer = connection.describeAddress();
+    logInfo(log.conn, REGISTERED, { name, peer });
+    events.emit("register", { id: connection.id, name, address: peer });
   }
 
   /** Sends `SESSION <token>` for a session opened now (after `WELCOME`, or `OK login`). */
@@ -382,12 +383,9 @@ export class LineHandler {
     // Past the queue limit if need be: the replay is bounded by what the session may miss.
     for (const part of replay) connection.outbound.enqueue(part, true);
     connection.send(okLine("resume", count));
-    log.conn.info("resumed {name} ({peer}): {count} messages replayed", {
-      name,
-      peer: connection.describeAddress(),
-      count,
-    });
-    events.emit("register", { id: connection.id, name, address: connection.describeAddress() });
+    const peer = connection.describeAddress();
+    log.conn.info("resumed {name} ({peer}): {count} messages replayed", { name, peer, count });
+    events.emit("register", { id: connection.id, name, address: peer });
   }
 
   #command(line: string): void {
