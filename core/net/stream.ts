@@ -27,6 +27,12 @@ export interface ByteStream {
   /** Closes both sides at once. */
   close(): void;
   /**
+   * Turns Nagle's algorithm off (`true`): small writes go out without waiting for the peer to
+   * acknowledge the previous one. Absent where the transport decides itself (TLS turns it off at
+   * the handshake). See `Connection.deliver` for when the server calls it.
+   */
+  setNoDelay?(noDelay: boolean): void;
+  /**
    * The peer's bytes were encrypted on their way even though the listener is not TLS (a WebSocket
    * behind `wss:` or a TLS proxy). Absent: the listener's `security` decides.
    */

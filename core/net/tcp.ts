@@ -1,7 +1,9 @@
 /**
  * TCP through `Deno.listen` and `Deno.connect`: the one file on the server side that names a
- * Deno transport. Nagle's algorithm is off on both ends: replies are written whole, and a chat
- * line should not wait for an acknowledgement of the previous one.
+ * Deno transport. Nagle's algorithm goes off on both ends: replies are written whole, and a chat
+ * line should not wait for an acknowledgement of the previous one. The client turns it off as it
+ * connects; the server once a connection is past its greeting and registration (see
+ * `Connection.deliver`), which a session that only registers and quits never is.
  * @module
  */
 
@@ -40,11 +42,6 @@ class TcpStreamListener implements StreamListener {
       }
       if (error instanceof Deno.errors.BadResource) throw new ListenerClosed({ cause: error });
       throw error;
-    }
-    try {
-      conn.setNoDelay(true);
-    } catch {
-      // The peer is already gone; the first read will tell.
     }
     return conn;
   }

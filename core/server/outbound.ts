@@ -87,6 +87,8 @@ export class Outbound {
    * {@linkcode Outbound.queuedBytes}) instead of the queue reading the clock on every write.
    */
   bytesWritten = 0;
+  /** Writes started on the sink (a coalesced batch is one; a partial write takes more). */
+  writes = 0;
 
   /** Creates a queue writing to `sink`. */
   constructor(sink: ByteSink, options: OutboundOptions) {
@@ -172,6 +174,7 @@ export class Outbound {
           index = end;
           // One await per write, in this loop: a helper function would add a promise per write.
           for (let offset = 0; offset < bytes.length;) {
+            this.writes++;
             const written = await this.#sink.write(offset === 0 ? bytes : bytes.subarray(offset));
             offset += written;
             this.#queuedBytes -= written;
