@@ -42,9 +42,12 @@ export class FloorClients {
     conn: Deno.TcpConn,
     readBytes: number,
     elsewhere?: (bytes: Uint8Array) => void,
+    log?: (text: string) => void,
   ): Promise<void> {
     const buffer = new Uint8Array(readBytes);
     let pending = "";
+    const peer = log === undefined ? "" : `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
+    log?.(`connected ${peer}`);
     try {
       await conn.write(HELLO);
       for (;;) {
@@ -58,9 +61,11 @@ export class FloorClients {
           const name = this.#clients.get(conn)?.name;
           if (name === undefined) {
             this.#clients.set(conn, { name: line, tail: Promise.resolve() });
+            log?.(`registered ${line} (${peer})`);
             await conn.write(encoder.encode(`WELCOME ${line} 1 :hi\n`));
           } else if (line === ":quit") {
             await conn.write(BYE);
+            log?.(`disconnected ${peer} ${name}: quit (bye)`);
             return;
           } else {
             out += `MSG ${name} * :${line}\n`;

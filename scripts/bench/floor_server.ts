@@ -23,6 +23,12 @@
  * <text>` in FILE, gathered in a 64 KiB buffer written with one `writeSync` when full — no escaping,
  * no rotation, no log framework (used by hand, not by `deno task bench`).
  *
+ * In the sb dialect (the default), `--log FILE` keeps the three records a Switchboard session
+ * leaves by default (connected, registered, disconnected): each as a line with its ISO time in
+ * FILE and as a shorter one on stderr (the console), each gathered in a 64 KiB buffer written with
+ * one `writeSync` when full and at SIGTERM — the floor of the churn scenario with Switchboard's
+ * default logging (used by hand).
+ *
  * ```sh
  * deno run --allow-net scripts/bench/floor_server.ts [--port 0] [--read-bytes 1024] [--raw|--echo]
  * deno run --allow-net --allow-write scripts/bench/floor_server.ts --echo --read-bytes 65536 --log /tmp/floor.log
@@ -105,7 +111,7 @@ function logLines(chunk: Uint8Array, peer: string): number {
   return start;
 }
 const BYTES = encoder.encode(" bytes: ");
-if (log !== undefined) {
+if (log !== undefined && values.echo) {
   // The benchmark stops the floor with SIGTERM: what is buffered is written first.
   Deno.addSignalListener("SIGTERM", () => {
     log.file.writeSync(log.buffer.subarray(0, log.used));
@@ -145,6 +151,30 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return joined;
 }
 
-const serve = (conn: Deno.TcpConn) => clients.serve(conn, readBytes);
+/** The session records of `--log` in the sb dialect: FILE and the console, in batches. */
+function sessionLog(file: Deno.FsFile): (text: string) => void {
+  type Batch = { out: { writeSync(p: Uint8Array): number }; buffer: Uint8Array; used: number };
+  const files: Batch = { out: file, buffer: new Uint8Array(64 * 1024), used: 0 };
+  const console: Batch = { out: Deno.stderr, buffer: new Uint8Array(64 * 1024), used: 0 };
+  const put = (batch: Batch, line: string) => {
+    if (batch.used + line.length * 3 > batch.buffer.length) {
+      batch.out.writeSync(batch.buffer.subarray(0, batch.used));
+      batch.used = 0;
+    }
+    batch.used += encoder.encodeInto(line, batch.buffer.subarray(batch.used)).written;
+  };
+  Deno.addSignalListener("SIGTERM", () => {
+    for (const batch of [files, console]) batch.out.writeSync(batch.buffer.subarray(0, batch.used));
+    Deno.exit(0);
+  });
+  return (text) => {
+    const time = new Date().toISOString();
+    put(files, `${time} [INF] switchboard.conn: ${text}\n`);
+    put(console, `${time.slice(11, 19)} info  ${text}\n`);
+  };
+}
+
+const note = values.log === undefined || values.echo ? undefined : sessionLog(log!.file);
+const serve = (conn: Deno.TcpConn) => clients.serve(conn, readBytes, undefined, note);
 const handle = values.echo ? echo : values.raw ? relay : serve;
 for await (const conn of listener) void handle(conn);
