@@ -1,10 +1,11 @@
 /**
  * Test helpers for the programs themselves: each runs as `deno run -P=<program> cli/<program>.ts`
- * from the repository root, with the permission set the compiled binary embeds, so a permission
- * missing from `deno.json` fails a test.
+ * from the repository root, with the permission set (and V8 flags) the compiled binary embeds, so
+ * a permission missing from `deno.json` fails a test.
  * @module
  */
 
+import { PROGRAMS, v8FlagsArgs } from "../scripts/_compile_plan.ts";
 import { LINE_TIMEOUT_MS } from "./_helpers.ts";
 
 const decoder = new TextDecoder();
@@ -25,7 +26,14 @@ export function programCommand(
   options: { env?: Record<string, string>; stdin?: "piped" | "null" } = {},
 ): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", `-P=${program}`, `cli/${program}.ts`, ...args],
+    args: [
+      "run",
+      "--quiet",
+      `-P=${program}`,
+      ...v8FlagsArgs(PROGRAMS.find((p) => p.name === program)!.v8Flags),
+      `cli/${program}.ts`,
+      ...args,
+    ],
     cwd: REPO_ROOT,
     // The server program keeps a history in data/ by default: not in the repository's folder.
     env: {

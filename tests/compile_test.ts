@@ -24,6 +24,7 @@ import {
   stampCommit,
   targetById,
   TARGETS,
+  v8FlagsArgs,
 } from "../scripts/_compile_plan.ts";
 import denoConfig from "../deno.json" with { type: "json" };
 
@@ -126,6 +127,8 @@ Deno.test("compile: each binary is built with its deno.json permission set, no p
       "--no-prompt",
       "--no-check",
       "--unstable-net",
+      // The server caps V8's young generation (issue 20).
+      ...(program.name === "server" ? ["--v8-flags=--max-semi-space-size=4"] : []),
       // The server embeds the dashboard's files (issue 17).
       ...(program.name === "server" ? ["--include", "web/dashboard"] : []),
       "--target",
@@ -306,4 +309,17 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("compile: each deno task runs its program with the permission set and V8 flags the binary embeds", () => {
+  const tasks = denoConfig.tasks as Record<string, string>;
+  for (const program of PROGRAMS) {
+    const task = tasks[program.task] ?? "";
+    const words = task.split(/\s+/);
+    assert.ok(words.includes(`-P=${program.permissionSet}`), `${program.task}: ${task}`);
+    for (const flag of v8FlagsArgs(program.v8Flags)) {
+      assert.ok(words.includes(flag), `${program.task} lacks ${flag}: ${task}`);
+    }
+    assert.equal(words.at(-1), program.entry);
+  }
 });

@@ -1,7 +1,7 @@
 /**
  * Switchboard as the benchmark runs it: `deno run -P=server cli/server.ts` from the repository
- * root, on port 0, default configuration (request log on, in a fresh folder) except the limits
- * the issue names: `--max-clients 20000` and `--idle-timeout 600`. The `switchboard-nolog`
+ * root, with the V8 flags the `server` binary embeds, on port 0, default configuration (request
+ * log on, in a fresh folder) except the limits the issue names: `--max-clients 20000` and `--idle-timeout 600`. The `switchboard-nolog`
  * variant adds `--log-dir ""` so the cost of the request log can be read off one run, and
  * `switchboard-meta` adds `--log-messages meta`: message lines without their text, as the
  * request log was before it recorded the text, so the cost of the text can be read off too.
@@ -15,11 +15,14 @@
  */
 
 import { VERSION } from "../../core/protocol/version.ts";
+import { SERVER_V8_FLAGS, v8FlagsArgs } from "../_compile_plan.ts";
 import { NATS, startNatsCluster } from "./peer_nats.ts";
 import { serverGroup, type ServerProcess, startServerProcess, stopAll } from "./server_process.ts";
 import type { Role, StartContext, System } from "./system.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
+/** The `--v8-flags` the `server` binary embeds, as written on a command line. */
+const SERVER_V8_ARGS = v8FlagsArgs(SERVER_V8_FLAGS).join(" ");
 
 /** How to start one `server` process. */
 export interface SwitchboardStart {
@@ -61,6 +64,8 @@ export function startSwitchboard(start: SwitchboardStart): Promise<ServerProcess
       "run",
       ...(start.denoFlags ?? []),
       "-P=server",
+      // As the compiled binary runs (scripts/_compile_plan.ts).
+      ...v8FlagsArgs(SERVER_V8_FLAGS),
       "cli/server.ts",
       "--port",
       "0",
@@ -97,7 +102,10 @@ function switchboard(
     label,
     standing,
     dialects: { echo: "sb", broker: "sb", files: "sb" },
-    command: `deno run -P=server cli/server.ts --port 0 ${SWITCHBOARD_LIMITS.join(" ")}` +
+    command:
+      `deno run -P=server ${SERVER_V8_ARGS} cli/server.ts --port 0 ${
+        SWITCHBOARD_LIMITS.join(" ")
+      }` +
       (withLog ? " --log-dir <tmp>" : ` --log-dir ""`) +
       (withHistory ? " --history <tmp>/history.db" : ` --history ""`) +
       extra.map((flag) => ` ${flag}`).join("") +
@@ -208,7 +216,7 @@ export const SWITCHBOARD_CLUSTER: System = {
   standing: "subject",
   dialects: { cluster: "sb" },
   command:
-    `${CLUSTER_NODES} × deno run -P=server cli/server.ts --port 0 ${
+    `${CLUSTER_NODES} × deno run -P=server ${SERVER_V8_ARGS} cli/server.ts --port 0 ${
       SWITCHBOARD_LIMITS.join(" ")
     } --log-dir "" --history "" --cluster <nats URLs> --cluster-name <fresh>, on ${CLUSTER_NODES} ` +
     "nats-server -js nodes",
