@@ -29,7 +29,7 @@ export interface ByteStream {
   /**
    * Turns Nagle's algorithm off (`true`): small writes go out without waiting for the peer to
    * acknowledge the previous one. Absent where the transport decides itself (TLS turns it off at
-   * the handshake). See `Connection.deliver` for when the server calls it.
+   * the handshake). See `Connection.thirdWrite` for when the server calls it.
    */
   setNoDelay?(noDelay: boolean): void;
   /**

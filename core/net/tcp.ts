@@ -3,7 +3,7 @@
  * Deno transport. Nagle's algorithm goes off on both ends: replies are written whole, and a chat
  * line should not wait for an acknowledgement of the previous one. The client turns it off as it
  * connects; the server once a connection is past its greeting and registration (see
- * `Connection.deliver`), which a session that only registers and quits never is.
+ * `Connection.thirdWrite`), which a session that only registers and quits never is.
  * @module
  */
 

@@ -184,8 +184,6 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
   #closeStarted: Latch | undefined;
   /** See {@linkcode Connection.address}. */
   #address: string | undefined;
-  /** Nagle's algorithm is still on for this socket (see {@linkcode Connection.deliver}). */
-  #nagle = true;
   /**
    * The close needs the read loop to go on reading (it lingers, or probes for input at a
    * shutdown), or the socket is closed. Until then a read loop that stopped reads nothing: a
@@ -428,12 +426,6 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
    */
   deliver(bytes: Uint8Array, messages = 0): void {
     if (this.#state !== "open") return;
-    // Nagle's algorithm holds a small write while an earlier one is unacknowledged. The first two
-    // writes cannot meet that: the greeting goes to a silent socket, and the reply to the name
-    // follows the peer's line, which acknowledges the greeting. From the third on, pushed lines
-    // follow each other, so it goes off here: a churning session (greeting, name, `:quit`) never
-    // pays the system call (6 % of the server's time under churn).
-    if (this.#nagle && this.outbound.writes >= 2) this.#nagleOff();
     this.messagesOut += messages;
     const payloads = this.#payloads;
     if (payloads?.sending ? payloads.hold(bytes) : this.outbound.enqueue(bytes)) {
@@ -456,8 +448,16 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     void this.close("slow-consumer", `more than ${max} bytes queued`);
   }
 
-  #nagleOff(): void {
-    this.#nagle = false;
+  /**
+   * Nagle's algorithm holds a small write while an earlier one is unacknowledged. The first two
+   * writes cannot meet that: the greeting goes to a silent socket, and the reply to the name
+   * follows the peer's line, which acknowledges the greeting. From the third on, pushed lines may
+   * follow each other, so it goes off before the third — unless the connection is closing, when
+   * the last write is its `BYE` and the close pushes it out. A churning session (greeting, name,
+   * `:quit`) never pays the system call: 6 % of the server's time under churn.
+   */
+  thirdWrite(): void {
+    if (this.#state !== "open") return;
     try {
       this.stream.setNoDelay?.(true);
     } catch {

@@ -44,6 +44,11 @@ export interface OutboundEvents {
   congestionChanged(congested: boolean): void;
   /** A write failed, once; the queue stops writing. */
   writeFailed(error: unknown): void;
+  /**
+   * The queue is about to start its third write: from here on writes may follow each other
+   * without a line from the peer in between (see `Connection.thirdWrite`).
+   */
+  thirdWrite?(): void;
 }
 
 /**
@@ -174,7 +179,7 @@ export class Outbound {
           index = end;
           // One await per write, in this loop: a helper function would add a promise per write.
           for (let offset = 0; offset < bytes.length;) {
-            this.writes++;
+            if (++this.writes === 3) this.#events?.thirdWrite?.();
             const written = await this.#sink.write(offset === 0 ? bytes : bytes.subarray(offset));
             offset += written;
             this.#queuedBytes -= written;
