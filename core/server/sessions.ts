@@ -130,7 +130,13 @@ interface Record extends SessionRecord {
 export class Sessions implements MessageKeeper {
   readonly #parts: SessionsParts;
   readonly #byToken = new Map<string, Record>();
-  /** Every peer that has held a session, old ones included until collected. */
+  /**
+   * Every peer that holds a session, and the connections of held or resumed sessions until
+   * collected (a message recorded just after its sender dropped is still named by its session).
+   * A session that ends takes its peer out at once: left to the collector, the entries of a
+   * churning server's sessions kept their connections alive into V8's old space (a third of the
+   * server's garbage-collection time under connection churn).
+   */
   readonly #byPeer = new WeakMap<Peer, Record>();
   readonly #held = new Set<HeldSession>();
   readonly #recent: RecentMessages;
@@ -339,6 +345,7 @@ export class Sessions implements MessageKeeper {
   }
 
   #forget(record: Record): void {
+    this.#byPeer.delete(record.peer);
     if (this.#byToken.delete(record.token)) this.#directory?.closed(record.token);
   }
 }
