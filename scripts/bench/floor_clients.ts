@@ -12,6 +12,9 @@ const decoder = new TextDecoder();
 const HELLO = encoder.encode("HELLO switchboard-floor 1 chat\n");
 const BYE = encoder.encode("BYE quit :bye\n");
 
+/** A connection the floor serves: a `Deno.TcpConn`, a `Deno.TlsConn`, or an adapter (TLS floor). */
+export type FloorConn = Pick<Deno.Conn, "read" | "write" | "close">;
+
 /** One named client: its name and its last write. */
 interface Client {
   readonly name: string;
@@ -20,15 +23,15 @@ interface Client {
 
 /** The named clients of one thread. */
 export class FloorClients {
-  readonly #clients = new Map<Deno.TcpConn, Client>();
+  readonly #clients = new Map<FloorConn, Client>();
 
   /** Adds `conn` without a name (`--raw`: it only relays). */
-  add(conn: Deno.TcpConn): void {
+  add(conn: FloorConn): void {
     this.#clients.set(conn, { name: "", tail: Promise.resolve() });
   }
 
   /** Writes `bytes` to every client but `except`, after what each is still writing. */
-  broadcast(bytes: Uint8Array, except?: Deno.TcpConn): void {
+  broadcast(bytes: Uint8Array, except?: FloorConn): void {
     for (const [conn, client] of this.#clients) {
       if (conn !== except) client.tail = client.tail.then(() => this.#writeAll(conn, bytes));
     }
@@ -39,7 +42,7 @@ export class FloorClients {
    * to this thread's clients and to `elsewhere` (other threads), once per read.
    */
   async serve(
-    conn: Deno.TcpConn,
+    conn: FloorConn,
     readBytes: number,
     elsewhere?: (bytes: Uint8Array) => void,
     log?: (text: string) => void,
@@ -84,7 +87,7 @@ export class FloorClients {
   }
 
   /** Drops a client that is gone, and closes its connection. */
-  forget(conn: Deno.TcpConn): void {
+  forget(conn: FloorConn): void {
     this.#clients.delete(conn);
     try {
       conn.close();
@@ -94,7 +97,7 @@ export class FloorClients {
   }
 
   /** Writes all of `bytes` (a write may take part of them); a client that is gone is dropped. */
-  async #writeAll(conn: Deno.TcpConn, bytes: Uint8Array): Promise<void> {
+  async #writeAll(conn: FloorConn, bytes: Uint8Array): Promise<void> {
     try {
       for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
     } catch {
