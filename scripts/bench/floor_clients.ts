@@ -13,7 +13,9 @@ const HELLO = encoder.encode("HELLO switchboard-floor 1 chat\n");
 const BYE = encoder.encode("BYE quit :bye\n");
 
 /** A connection the floor serves: a `Deno.TcpConn`, a `Deno.TlsConn`, or an adapter (TLS floor). */
-export type FloorConn = Pick<Deno.Conn, "read" | "write" | "close">;
+export type FloorConn =
+  & Pick<Deno.Conn, "read" | "write" | "close">
+  & Partial<Pick<Deno.TcpConn, "remoteAddr">>;
 
 /** One named client: its name and its last write. */
 interface Client {
@@ -49,7 +51,8 @@ export class FloorClients {
   ): Promise<void> {
     const buffer = new Uint8Array(readBytes);
     let pending = "";
-    const peer = log === undefined ? "" : `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
+    const addr = conn.remoteAddr;
+    const peer = log === undefined || addr === undefined ? "" : `${addr.hostname}:${addr.port}`;
     log?.(`connected ${peer}`);
     try {
       await conn.write(HELLO);
