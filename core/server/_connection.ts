@@ -38,6 +38,7 @@ import {
 } from "../protocol/grammar.ts";
 import { LineParser, type TOO_LONG } from "../protocol/line_parser.ts";
 import { VERSION } from "../protocol/version.ts";
+import { encodeText } from "../util/byte_slab.ts";
 import { describeError } from "../util/describe_error.ts";
 import { InfoTemplate, logInfo } from "../log/fast_info.ts";
 import { settleWithin, sleep } from "../util/time.ts";
@@ -417,7 +418,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
 
   /** Queues one server line to this client. */
   send(line: string): void {
-    this.deliver(encoder.encode(line));
+    this.deliver(encodeText(line));
   }
 
   /**
@@ -539,7 +540,7 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
     if (!this.#payloads?.sending) {
       const bye = reason === "quit" && text === QUIT_TEXT
         ? QUIT_BYE
-        : encoder.encode(byeLine(reason, neutralize(text)));
+        : encodeText(byeLine(reason, neutralize(text)));
       this.outbound.enqueue(bye, true);
     }
     if (waitMs !== undefined) await settleWithin(this.outbound.flushed(), waitMs);

@@ -7,6 +7,7 @@
 
 import { formatLine, nameKey } from "../protocol/grammar.ts";
 import { nameSkeleton } from "../protocol/name_skeleton.ts";
+import { encodeText } from "../util/byte_slab.ts";
 
 /** Something the hub can route to: a named connection. */
 export interface Peer {
@@ -71,8 +72,6 @@ export interface HubObserver {
 
 /** The console's name: reserved whatever the configured list says, as console lines come from it. */
 export const CONSOLE_NAME = "server";
-
-const encoder = new TextEncoder();
 
 /**
  * The registry of named peers and groups.
@@ -183,7 +182,7 @@ export class Hub {
     peer.name = newName;
     this.#peers.set(nameKey(newName), peer);
     this.#peerSkeletons.set(nameSkeleton(newName), peer);
-    const line = encoder.encode(formatLine("NICK", [oldName, newName]));
+    const line = encodeText(formatLine("NICK", [oldName, newName]));
     if (this.#announcesToAll()) this.broadcast(line);
     else this.#toConcerned(peer, line, true);
     this.observer?.renamed(peer, oldName);
@@ -282,7 +281,7 @@ export class Hub {
   /** Adds a peer to a group; members already in it hear `JOIN <name> #<group>`. */
   join(peer: Peer, group: Group): void {
     if (group.members.has(peer)) return;
-    this.toGroup(group, encoder.encode(formatLine("JOIN", [peer.name, `#${group.name}`])));
+    this.toGroup(group, encodeText(formatLine("JOIN", [peer.name, `#${group.name}`])));
     group.members.add(peer);
     peer.groups.add(group);
     this.observer?.joined(peer, group);
@@ -301,7 +300,7 @@ export class Hub {
     if (announce) {
       this.toGroup(
         group,
-        encoder.encode(formatLine("PART", [peer.name, `#${group.name}`, reason])),
+        encodeText(formatLine("PART", [peer.name, `#${group.name}`, reason])),
       );
     }
   }
@@ -322,7 +321,7 @@ export class Hub {
   }
 
   #toAll(line: string, except?: Peer): void {
-    this.broadcast(encoder.encode(line), except);
+    this.broadcast(encodeText(line), except);
   }
 
   /** The peer itself (optionally) and everyone sharing a group with it, each once. */

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { takeBytes } from "../util/byte_slab.ts";
 import { WakeList } from "../util/wake_list.ts";
 
 /** Largest single `write` the queue assembles from small buffers. */
@@ -232,7 +233,7 @@ function coalescedEnd(batch: Uint8Array[], start: number): number {
 function join(batch: Uint8Array[], start: number, end: number): Uint8Array {
   let size = 0;
   for (let i = start; i < end; i++) size += (batch[i] as Uint8Array).length;
-  const joined = new Uint8Array(size);
+  const joined = takeBytes(size);
   let offset = 0;
   for (let i = start; i < end; i++) {
     const bytes = batch[i] as Uint8Array;
