@@ -426,10 +426,24 @@ export class Connection implements ConnectionHandle, Caller, Session, HeldSender
    * `messages`: how many messages `bytes` holds, for `/connz` (0 for other lines).
    */
   deliver(bytes: Uint8Array, messages = 0): void {
+    this.#deliver(bytes, messages, false);
+  }
+
+  /** Queues a presence line to go out with the next write, or at {@linkcode Connection.sendSoon}. */
+  deliverSoon(bytes: Uint8Array): void {
+    this.#deliver(bytes, 0, true);
+  }
+
+  /** Writes what {@linkcode Connection.deliverSoon} queued, if no write has taken it yet. */
+  sendSoon(): void {
+    if (this.#state !== "closed") this.outbound.send();
+  }
+
+  #deliver(bytes: Uint8Array, messages: number, soon: boolean): void {
     if (this.#state !== "open") return;
     this.messagesOut += messages;
     const payloads = this.#payloads;
-    if (payloads?.sending ? payloads.hold(bytes) : this.outbound.enqueue(bytes)) {
+    if (payloads?.sending ? payloads.hold(bytes) : this.outbound.enqueue(bytes, false, soon)) {
       // Whoever sent this now waits for this queue to drain (see congestion.ts).
       if (this.outbound.congested) this.#ctx.gate.deliveredToCongested(this);
       return;

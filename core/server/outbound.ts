@@ -127,9 +127,10 @@ export class Outbound {
 
   /**
    * Queues bytes for writing. Returns false, queuing nothing, when that would pass the byte limit
-   * (unless `force`, used for a final `BYE` line) or when the queue has failed.
+   * (unless `force`, used for a final `BYE` line) or when the queue has failed. With `soon` the
+   * bytes wait for the next write, or for {@linkcode Outbound.send}.
    */
-  enqueue(bytes: Uint8Array, force = false): boolean {
+  enqueue(bytes: Uint8Array, force = false, soon = false): boolean {
     if (this.#failed) return false;
     if (!force && this.#queuedBytes + bytes.length > this.#maxQueueBytes) return false;
     this.#queue.push(bytes);
@@ -138,13 +139,21 @@ export class Outbound {
       this.congestedSince = performance.now();
       this.#events?.congestionChanged(true);
     }
-    if (!this.#scheduled && !this.#writing) {
+    if (!soon) this.send();
+    return true;
+  }
+
+  /**
+   * Starts writing what is queued, if no write is under way or due: for bytes queued with
+   * `soon` ({@linkcode Outbound.enqueue}), which wait for the next write or for this.
+   */
+  send(): void {
+    if (this.#queue.length > 0 && !this.#scheduled && !this.#writing) {
       this.#scheduled = true;
       // Wait for the current synchronous pass to finish so everything it queues goes out in one write.
       // One microtask starts every queue due, instead of a runner closure kept by each queue.
       if (Outbound.#due.push(this) === 1) queueMicrotask(Outbound.#runDue);
     }
-    return true;
   }
 
   /**

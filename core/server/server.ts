@@ -478,6 +478,7 @@ class SwitchboardServer implements Server, ServerContext {
     // Whatever the handling took, the goodbyes get a moment to go out.
     const waitMs = Math.max(MIN_GOODBYE_MS, deadline - performance.now());
     await Promise.all([...this.#connections].map((c) => c.close("shutdown", reason, waitMs)));
+    this.hub.close();
     clearInterval(this.#sweeper);
     await Promise.all(this.#tasks);
     if (this.#running > 0) await new Promise<void>((resolve) => this.#allEnded = resolve);

@@ -1,0 +1,79 @@
+/**
+ * Presence lines (`JOIN`, `LEAVE`, `KICK`, `PART`) wait up to `PRESENCE_DELAY_MS` for a write
+ * they can join: a client hears of arrivals and departures in order and a moment later, and a
+ * crowd coming and going costs it one write per moment instead of one per line.
+ */
+
+import assert from "node:assert/strict";
+import { type ByteStream, listenTcp, startServer, type StreamListener } from "../mod.ts";
+import { Hub, type Peer, PRESENCE_DELAY_MS } from "../core/server/hub.ts";
+import { connect, TestClient } from "./_helpers.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A real TCP listener that keeps, per client port, what each write of the server carried. */
+function recording(inner: StreamListener, writes: Map<number, string[]>): StreamListener {
+  return {
+    addr: inner.addr,
+    close: () => inner.close(),
+    async accept(): Promise<ByteStream> {
+      const stream = await inner.accept();
+      const port = stream.remoteAddr.port;
+      return {
+        remoteAddr: stream.remoteAddr,
+        read: (buffer) => stream.read(buffer),
+        write: async (bytes) => {
+          const written = await stream.write(bytes);
+          writes.set(port, [...writes.get(port) ?? [], decoder.decode(bytes.subarray(0, written))]);
+          return written;
+        },
+        closeWrite: () => stream.closeWrite(),
+        close: () => stream.close(),
+        setNoDelay: (noDelay) => stream.setNoDelay?.(noDelay),
+      };
+    },
+  };
+}
+
+Deno.test("presence: a visitor's JOIN and LEAVE of one moment reach the others in one write, in order", async () => {
+  const writes = new Map<number, string[]>();
+  await using server = await startServer({ port: 0 }, recording(listenTcp("127.0.0.1", 0), writes));
+  await using alice = await connect(server, "alice");
+  const port = alice.conn.localAddr.port;
+  await using bob = await TestClient.open(server);
+  await bob.waitFor("HELLO ");
+  const before = writes.get(port)?.length ?? 0;
+  // Registered and gone in one chunk: both presence lines come from one pass of the server.
+  await bob.sendRaw(encoder.encode("bob\n:quit\n"));
+  await alice.waitFor("JOIN bob");
+  await alice.waitFor("LEAVE bob quit");
+  const after = writes.get(port)!.slice(before);
+  assert.deepEqual(after, ["JOIN bob\nLEAVE bob quit\n"]);
+});
+
+Deno.test("presence: the hub holds presence lines for a peer that can wait, and sends them within the delay", async () => {
+  const log: string[] = [];
+  const waiting = (name: string): Peer => ({
+    name,
+    groups: new Set(),
+    deliver: (bytes) => log.push(`${name} now ${decoder.decode(bytes).trim()}`),
+    deliverSoon: (bytes) => log.push(`${name} soon ${decoder.decode(bytes).trim()}`),
+    sendSoon: () => log.push(`${name} sent`),
+  });
+  const plain = (name: string): Peer => ({
+    name,
+    groups: new Set(),
+    deliver: (bytes) => log.push(`${name} now ${decoder.decode(bytes).trim()}`),
+  });
+  const hub = new Hub({ announceLimit: 100 });
+  hub.register(waiting("alice"));
+  hub.register(plain("relay"));
+  hub.register(plain("bob"));
+  assert.deepEqual(log, ["alice soon JOIN relay", "alice soon JOIN bob", "relay now JOIN bob"]);
+  await new Promise((resolve) => setTimeout(resolve, PRESENCE_DELAY_MS * 3));
+  assert.deepEqual(log.slice(3), ["alice sent"], "one send for both lines");
+  hub.close();
+  hub.remove(hub.find("bob")!, "quit");
+  assert.deepEqual(log.slice(4), ["alice now LEAVE bob quit", "relay now LEAVE bob quit"]);
+});
