@@ -6,7 +6,7 @@
  * `bench/results/<date>.json` and regenerates `docs/perf.md` and `docs/perf-fanout.svg`.
  *
  * - Every run is on a fresh server; the round-trip scenarios first give it an uncounted warm-up
- *   (40 000 round trips, the same for every system).
+ *   (40 000 round trips; 5 000 sessions before `churn`), the same for every system.
  * - The server's CPU per unit of work (µs per delivery, round trip, session) is reported beside
  *   every figure that has one, and some goals are ratios of it.
  * - The `cluster-*` scenarios run Switchboard as a 3-node cluster (`--cluster`) on a fresh 3-node
@@ -44,7 +44,13 @@ import {
   writeResults,
 } from "./bench/results.ts";
 import { runScenario } from "./bench/runner.ts";
-import { NOT_AVAILABLE, SCENARIOS, subjectOf, warmupRoundTrips } from "./bench/scenarios.ts";
+import {
+  NOT_AVAILABLE,
+  SCENARIOS,
+  subjectOf,
+  warmupRoundTrips,
+  warmupSessions,
+} from "./bench/scenarios.ts";
 import { fanoutChart } from "./bench/svg.ts";
 import {
   SWITCHBOARD,
@@ -92,7 +98,7 @@ const USAGE = `usage: deno task bench [options]
   --help
 
 Every run is on a fresh server; echo-rtt-* runs first warm it up with 40 000 uncounted round
-trips (--quick: 2000), the same for every system. Beside each figure: the server's CPU µs per
+trips (--quick: 2000), churn runs with 5000 sessions (--quick: 100), the same for every system. Beside each figure: the server's CPU µs per
 delivery, round trip or session (loadgen --pid; for a cluster, all of its processes).`;
 
 const REPO = new URL("../", import.meta.url);
@@ -400,7 +406,9 @@ export async function main(args: readonly string[] = Deno.args): Promise<number>
       ...(s.subject === undefined ? {} : { subject: s.subject }),
       ...(s.standIns === undefined ? {} : { standIns: { ...s.standIns } }),
       ...(s.perUnit === undefined ? {} : { perUnit: s.perUnit.label }),
-      ...(s.warmup === undefined ? {} : { warmup: warmupRoundTrips(quick) }),
+      ...(s.warmup === undefined
+        ? {}
+        : { warmup: s.id === "churn" ? warmupSessions(quick) : warmupRoundTrips(quick) }),
     })),
     notAvailable: [...NOT_AVAILABLE],
     measurements,

@@ -360,8 +360,11 @@ export function renderPerfMd(
     "`WELCOME`, `:quit`, `BYE`; a nats-server one `INFO`, `CONNECT` + `PING`, `PONG`, close. Before",
     "every measured round-trip run (`echo-rtt-*`) the same fresh server gets an uncounted warm-up",
     `of ${
-      results.scenarios.find((s) => s.warmup !== undefined)?.warmup ?? 40_000
-    } round trips over the same number of connections, the same for every system. The`,
+      results.scenarios.find((s) => s.id.startsWith("echo-rtt") && s.warmup !== undefined)
+        ?.warmup ?? 40_000
+    } round trips over the same number of connections, and before every \`churn\` run one of ${
+      results.scenarios.find((s) => s.id === "churn")?.warmup ?? "no"
+    } sessions, the same for every system. The`,
     "`cluster-*` scenarios start, per run, a fresh 3-node nats-server cluster (JetStream on) and for",
     "Switchboard three `server` processes with `--cluster` on it; the sender is on node 1, the",
     "receivers are spread round-robin over the three nodes (`fanout --sub-ports`), and the",

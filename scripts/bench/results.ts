@@ -102,7 +102,7 @@ export interface ScenarioRecord {
   standIns?: Record<string, string>;
   /** Name of the unit of work of `cpuUsPerUnit` ("delivery", "round trip", "session"). */
   perUnit?: string;
-  /** Round trips of the uncounted warm-up before each measured run, if any. */
+  /** Round trips (sessions for `churn`) of the uncounted warm-up before each measured run. */
   warmup?: number;
 }
 

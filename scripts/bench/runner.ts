@@ -197,7 +197,7 @@ async function runOnce(
           profiles: [],
         };
       }
-      warmedUp = Number(warm.json?.round_trips);
+      warmedUp = Number(warm.json?.round_trips ?? warm.json?.sessions);
     }
     const args = [
       ...(scenario.tool === "files" ? ["run", "-A", FILE_DRIVER] : []),
