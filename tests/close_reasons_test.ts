@@ -5,7 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { type ByteStream, listenTcp, startServer, type StreamListener } from "../mod.ts";
+import { listenTcp, startServer, type StreamListener } from "../mod.ts";
+import { wrapAccepted } from "./_stream_listener.ts";
 import type { DisconnectReason } from "../core/protocol/errors.ts";
 import { connect, eventually, type TestClient, text } from "./_helpers.ts";
 import { withLogFolder } from "./_logs.ts";
@@ -86,26 +87,18 @@ function faulty(
   inner: StreamListener,
   faults: { reads: Set<string>; writes: Set<string> },
 ): StreamListener {
-  return {
-    addr: inner.addr,
-    close: () => inner.close(),
-    async accept(): Promise<ByteStream> {
-      const stream = await inner.accept();
-      const peer = `${stream.remoteAddr.hostname}:${stream.remoteAddr.port}`;
-      return {
-        remoteAddr: stream.remoteAddr,
-        read: async (buffer) => {
-          const count = await stream.read(buffer);
-          if (faults.reads.has(peer)) throw new Deno.errors.ConnectionReset("reset");
-          return count;
-        },
-        write: (bytes) =>
-          faults.writes.has(peer)
-            ? Promise.reject(new Deno.errors.BrokenPipe("broken pipe"))
-            : stream.write(bytes),
-        closeWrite: () => stream.closeWrite(),
-        close: () => stream.close(),
-      };
-    },
-  };
+  return wrapAccepted(inner, (stream) => {
+    const peer = `${stream.remoteAddr.hostname}:${stream.remoteAddr.port}`;
+    return {
+      read: async (buffer) => {
+        const count = await stream.read(buffer);
+        if (faults.reads.has(peer)) throw new Deno.errors.ConnectionReset("reset");
+        return count;
+      },
+      write: (bytes) =>
+        faults.writes.has(peer)
+          ? Promise.reject(new Deno.errors.BrokenPipe("broken pipe"))
+          : stream.write(bytes),
+    };
+  });
 }

@@ -13,6 +13,7 @@ import { loadServerConfig } from "../core/config/config_file.ts";
 import type { ServerOptions } from "../core/config/options.ts";
 import { buildConnz, connzRow, parseConnzQuery } from "../core/monitor/connz.ts";
 import { type MonitorSource, startMonitor } from "../core/monitor/server.ts";
+import { writeAll } from "../core/net/stream.ts";
 import { SnapshotStreams } from "../core/monitor/sse.ts";
 import type { MonitoredConnection } from "../core/monitor/source.ts";
 import type { Server } from "../core/server/server.ts";
@@ -570,16 +571,18 @@ Deno.test("/healthz answers 503 from the moment a shutdown starts; the listener 
   const server = await startMonitored({ mode: "echo", shutdownGrace: 60 });
   const url = base(server);
   const client = await TestClient.open(server);
-  const line = new TextEncoder().encode("x".repeat(1023) + "\n");
+  // 64 lines of 1 KiB per write: few enough writes that a loaded CI machine still backs the
+  // queue up within the wait below (16 384 single-line writes did not, once, in 10 s).
+  const lines = new TextEncoder().encode(("x".repeat(1023) + "\n").repeat(64));
   const writing = (async () => {
     try {
-      for (let i = 0; i < 16_384; i++) await client.conn.write(line);
+      for (let i = 0; i < 256; i++) await writeAll(client.conn, lines);
     } catch {
       // Closed by the shutdown.
     }
   })();
   try {
-    await eventually(() => server.stats().backedUp > 0, 10_000, "a backed-up reader");
+    await eventually(() => server.stats().backedUp > 0, 30_000, "a backed-up reader");
     assert.deepEqual(await getJson(server, "/healthz"), { status: 200, body: { status: "ok" } });
     const shutdown = server.shutdown();
     const during = await fetch(url + "/healthz");

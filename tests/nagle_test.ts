@@ -6,31 +6,20 @@
  */
 
 import assert from "node:assert/strict";
-import { type ByteStream, listenTcp, startServer, type StreamListener } from "../mod.ts";
+import { listenTcp, startServer, type StreamListener } from "../mod.ts";
+import { wrapAccepted } from "./_stream_listener.ts";
 import { connect, eventually, TestClient } from "./_helpers.ts";
 
 /** A real TCP listener that counts, per client port, the server's `setNoDelay(true)` calls. */
 function counting(inner: StreamListener, calls: Map<number, number>): StreamListener {
-  return {
-    addr: inner.addr,
-    close: () => inner.close(),
-    async accept(): Promise<ByteStream> {
-      const stream = await inner.accept();
+  return wrapAccepted(inner, (stream) => ({
+    setNoDelay(noDelay: boolean) {
+      assert.equal(noDelay, true);
       const port = stream.remoteAddr.port;
-      return {
-        remoteAddr: stream.remoteAddr,
-        read: (buffer) => stream.read(buffer),
-        write: (bytes) => stream.write(bytes),
-        closeWrite: () => stream.closeWrite(),
-        close: () => stream.close(),
-        setNoDelay(noDelay: boolean) {
-          assert.equal(noDelay, true);
-          calls.set(port, (calls.get(port) ?? 0) + 1);
-          stream.setNoDelay?.(noDelay);
-        },
-      };
+      calls.set(port, (calls.get(port) ?? 0) + 1);
+      stream.setNoDelay?.(noDelay);
     },
-  };
+  }));
 }
 
 Deno.test("nagle: a session that registers and quits never turns Nagle off", async () => {

@@ -5,7 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { type ByteStream, listenTcp, startServer, type StreamListener } from "../mod.ts";
+import { listenTcp, startServer, type StreamListener } from "../mod.ts";
+import { wrapAccepted } from "./_stream_listener.ts";
 import { Hub, type Peer, PRESENCE_DELAY_MS } from "../core/server/hub.ts";
 import { connect, TestClient } from "./_helpers.ts";
 
@@ -14,26 +15,14 @@ const decoder = new TextDecoder();
 
 /** A real TCP listener that keeps, per client port, what each write of the server carried. */
 function recording(inner: StreamListener, writes: Map<number, string[]>): StreamListener {
-  return {
-    addr: inner.addr,
-    close: () => inner.close(),
-    async accept(): Promise<ByteStream> {
-      const stream = await inner.accept();
+  return wrapAccepted(inner, (stream) => ({
+    write: async (bytes) => {
+      const written = await stream.write(bytes);
       const port = stream.remoteAddr.port;
-      return {
-        remoteAddr: stream.remoteAddr,
-        read: (buffer) => stream.read(buffer),
-        write: async (bytes) => {
-          const written = await stream.write(bytes);
-          writes.set(port, [...writes.get(port) ?? [], decoder.decode(bytes.subarray(0, written))]);
-          return written;
-        },
-        closeWrite: () => stream.closeWrite(),
-        close: () => stream.close(),
-        setNoDelay: (noDelay) => stream.setNoDelay?.(noDelay),
-      };
+      writes.set(port, [...writes.get(port) ?? [], decoder.decode(bytes.subarray(0, written))]);
+      return written;
     },
-  };
+  }));
 }
 
 Deno.test("presence: a visitor's JOIN and LEAVE of one moment reach the others in one write, in order", async () => {
