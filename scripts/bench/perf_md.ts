@@ -104,9 +104,11 @@ export function renderPerfMd(
     `- load average at start ${m.loadStart.join(" ")}, at end ${
       m.loadEnd?.join(" ") ?? "?"
     }, highest at the start of a run ${m.loadMax ?? "?"}`,
-    `- ${results.runs} run${
-      results.runs > 1 ? "s" : ""
-    } per point, each on a fresh server process; figure = median, ±spread = half the`,
+    `- ${results.runs} run${results.runs > 1 ? "s" : ""} per point${
+      results.scenarios.filter((s) => s.runs !== undefined)
+        .map((s, i) => `${i === 0 ? " (" : ", "}${s.runs} for ${s.id}`).join("") +
+      (results.scenarios.some((s) => s.runs !== undefined) ? ")" : "")
+    }, each on a fresh server process; figure = median, ±spread = half the`,
     "  min–max range as % of the median",
     "- *others' CPU*: CPUs' worth of work other processes did during a run (machine busy time",
     "  minus server, generator and benchmark), the worst run shown: other people's test suites on a",

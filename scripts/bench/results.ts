@@ -104,6 +104,8 @@ export interface ScenarioRecord {
   perUnit?: string;
   /** Round trips (sessions for `churn`) of the uncounted warm-up before each measured run. */
   warmup?: number;
+  /** Runs per system, where more than the run's `runs` (see `Scenario.minRuns`). */
+  runs?: number;
 }
 
 /** A goal of the issue, evaluated. */
