@@ -326,17 +326,6 @@ export class Hub {
     }
   }
 
-  /** Queues `bytes` to a group's members except `except`; returns the recipient count. */
-  toGroup(group: Group, bytes: Uint8Array, except?: Peer): number {
-    let count = 0;
-    for (const member of group.members) {
-      if (member === except) continue;
-      member.deliver(bytes);
-      count++;
-    }
-    return count;
-  }
-
   #announcesToAll(): boolean {
     return this.#peers.size <= this.announceLimit;
   }
