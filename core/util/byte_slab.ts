@@ -35,10 +35,7 @@ let used = 0;
  */
 export function takeBytes(size: number): Uint8Array {
   if (size > MAX_PIECE_BYTES) return new Uint8Array(size);
-  if (size > SLAB_BYTES - used) {
-    slab = new Uint8Array(SLAB_BYTES);
-    used = 0;
-  }
+  makeRoom(size);
   const start = used;
   used += size;
   return slab.subarray(start, used);
@@ -57,11 +54,16 @@ export function takeBytes(size: number): Uint8Array {
 export function encodeText(text: string): Uint8Array {
   const room = text.length * 3;
   if (room > MAX_PIECE_BYTES) return encoder.encode(text);
-  if (room > SLAB_BYTES - used) {
-    slab = new Uint8Array(SLAB_BYTES);
-    used = 0;
-  }
+  makeRoom(room);
   const start = used;
   used += encoder.encodeInto(text, start === 0 ? slab : slab.subarray(start)).written;
   return slab.subarray(start, used);
+}
+
+/** Starts a fresh slab when the current one has less than `size` bytes left. */
+function makeRoom(size: number): void {
+  if (size > SLAB_BYTES - used) {
+    slab = new Uint8Array(SLAB_BYTES);
+    used = 0;
+  }
 }
