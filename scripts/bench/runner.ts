@@ -8,6 +8,7 @@
  * @module
  */
 
+import { cutReasons } from "./cut_reasons.ts";
 import { cpuSeconds, loadAverage, machineBusySeconds } from "./proc.ts";
 import { formatProfile, profileFiles, type ProfileSummary, summarizeProfile } from "./profile.ts";
 import type { Measurement, RunRecord } from "./results.ts";
@@ -254,6 +255,11 @@ async function runOnce(
       outcome.problems.push(`the server process died${last === "" ? "" : `: ${last}`}`);
     }
     await server.stop();
+    // Subscribers closed by the server: say which limit closed them (its console lines).
+    if ((outcome.extra.closed ?? 0) > 0) {
+      const log = await Deno.readTextFile(server.errPath).catch(() => "");
+      for (const reason of cutReasons(log)) outcome.problems.push(`cut: ${reason}`);
+    }
     const share = outcome.generatorCpuS !== undefined && outcome.elapsedS > 0
       ? outcome.generatorCpuS / outcome.elapsedS
       : undefined;
