@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { connect, startTestServer, type TestClient } from "./_helpers.ts";
 import { runProgram, ServerProcess } from "./_programs.ts";
 import { HistoryStore } from "../core/server/history/store.ts";
@@ -478,6 +479,51 @@ Deno.test("history: texts are cut from the wire lines right, whatever the charac
       [4, "zoë", "naïve"],
       [5, "zoë", "ok"],
     ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("history: a quiet store commits a message within its delay; a steady stream shares one transaction per interval", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    using store = HistoryStore.open(join(dir, "history.db"), {
+      flushDelay: 5,
+      flushInterval: 1000,
+    });
+    const prefix = "MSG alice * :";
+    const batch = (firstId: number) => ({
+      firstId,
+      count: 1,
+      time: Date.now(),
+      from: "alice",
+      sender: undefined,
+      route: { kind: "lobby" } as const,
+      target: "*",
+      wire: encoder.encode(`${prefix}hi ${firstId}\n`),
+      prefixLength: prefix.length,
+    });
+    const committed = async (count: number, withinMs: number) => {
+      const until = performance.now() + withinMs;
+      while (store.count < count && performance.now() < until) await delay(5);
+      return store.count >= count;
+    };
+    // Quiet: committed after the short delay, long before the interval.
+    store.keep(batch(1));
+    assert.equal(store.pendingCount, 1);
+    assert.ok(await committed(1, 500), "the first message waits only its delay");
+    // Right after a transaction, the next ones wait for the interval to pass, then share one.
+    store.keep(batch(2));
+    await delay(50);
+    store.keep(batch(3));
+    await delay(50);
+    assert.equal(store.pendingCount, 2, "no transaction before the interval has passed");
+    assert.ok(await committed(3, 3000), "both committed once the interval passed");
+    assert.equal(store.pendingCount, 0);
+    // An acknowledged message does not wait for either.
+    store.keep(batch(4));
+    store.durable();
+    assert.equal(store.count, 4);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
