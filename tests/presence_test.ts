@@ -66,3 +66,24 @@ Deno.test("presence: the hub holds presence lines for a peer that can wait, and 
   hub.remove(hub.find("bob")!, "quit");
   assert.deepEqual(log.slice(4), ["alice now LEAVE bob quit", "relay now LEAVE bob quit"]);
 });
+
+Deno.test("presence: a peer that leaves gets what waited for it at once, and the hub lets go of it", () => {
+  const log: string[] = [];
+  const waiting = (name: string): Peer => ({
+    name,
+    groups: new Set(),
+    deliver: (bytes) => log.push(`${name} now ${decoder.decode(bytes).trim()}`),
+    deliverSoon: (bytes) => log.push(`${name} soon ${decoder.decode(bytes).trim()}`),
+    sendSoon: () => log.push(`${name} sent`),
+  });
+  const hub = new Hub({ announceLimit: 100 });
+  const alice = waiting("alice");
+  hub.register(alice);
+  hub.register(waiting("bob"));
+  assert.deepEqual(log, ["alice soon JOIN bob"]);
+  // Alice leaves before the timer: her JOIN bob goes now, not with a timer that holds her.
+  hub.remove(alice, "quit");
+  assert.deepEqual(log.slice(1), ["alice sent", "bob soon LEAVE alice quit"]);
+  hub.close();
+  assert.deepEqual(log.slice(3), ["bob sent"], "only bob was still waiting");
+});
