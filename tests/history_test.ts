@@ -400,6 +400,23 @@ Deno.test('config: --history from a flag, the environment or the file; off and "
   }
 });
 
+/** A recorded batch of alice's lobby lines (`texts`: the lines' texts, each ending in `\n`). */
+function lobbyBatch(firstId: number, texts: string) {
+  const prefix = "MSG alice * :";
+  const lines = texts.split("\n").slice(0, -1);
+  return {
+    firstId,
+    count: lines.length,
+    time: Date.now(),
+    from: "alice",
+    sender: undefined,
+    route: { kind: "lobby" } as const,
+    target: "*",
+    wire: encoder.encode(lines.map((text) => `${prefix}${text}\n`).join("")),
+    prefixLength: prefix.length,
+  };
+}
+
 Deno.test("history: the queue is bounded; a full one commits at once instead of growing", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -407,18 +424,7 @@ Deno.test("history: the queue is bounded; a full one commits at once instead of 
       maxPending: 10,
       flushDelay: 60_000,
     });
-    const prefix = "MSG alice * :";
-    const batch = (firstId: number, count: number) => ({
-      firstId,
-      count,
-      time: Date.now(),
-      from: "alice",
-      sender: undefined,
-      route: { kind: "lobby" } as const,
-      target: "*",
-      wire: encoder.encode(`${prefix}hi\n`.repeat(count)),
-      prefixLength: prefix.length,
-    });
+    const batch = (firstId: number, count: number) => lobbyBatch(firstId, "hi\n".repeat(count));
     store.keep(batch(1, 6));
     assert.equal(store.pendingCount, 6);
     store.keep(batch(7, 6));
@@ -491,18 +497,7 @@ Deno.test("history: a quiet store commits a message within its delay; a steady s
       flushDelay: 5,
       flushInterval: 1000,
     });
-    const prefix = "MSG alice * :";
-    const batch = (firstId: number) => ({
-      firstId,
-      count: 1,
-      time: Date.now(),
-      from: "alice",
-      sender: undefined,
-      route: { kind: "lobby" } as const,
-      target: "*",
-      wire: encoder.encode(`${prefix}hi ${firstId}\n`),
-      prefixLength: prefix.length,
-    });
+    const batch = (firstId: number) => lobbyBatch(firstId, `hi ${firstId}\n`);
     const committed = async (count: number, withinMs: number) => {
       const until = performance.now() + withinMs;
       while (store.count < count && performance.now() < until) await delay(5);

@@ -41,15 +41,20 @@ Deno.test("presence: a visitor's JOIN and LEAVE of one moment reach the others i
   assert.deepEqual(after, ["JOIN bob\nLEAVE bob quit\n"]);
 });
 
-Deno.test("presence: the hub holds presence lines for a peer that can wait, and sends them within the delay", async () => {
-  const log: string[] = [];
-  const waiting = (name: string): Peer => ({
+/** A peer that can wait for presence lines, noting in `log` what the hub does with it. */
+function waitingPeer(name: string, log: string[]): Peer {
+  return {
     name,
     groups: new Set(),
     deliver: (bytes) => log.push(`${name} now ${decoder.decode(bytes).trim()}`),
     deliverSoon: (bytes) => log.push(`${name} soon ${decoder.decode(bytes).trim()}`),
     sendSoon: () => log.push(`${name} sent`),
-  });
+  };
+}
+
+Deno.test("presence: the hub holds presence lines for a peer that can wait, and sends them within the delay", async () => {
+  const log: string[] = [];
+  const waiting = (name: string) => waitingPeer(name, log);
   const plain = (name: string): Peer => ({
     name,
     groups: new Set(),
@@ -69,13 +74,7 @@ Deno.test("presence: the hub holds presence lines for a peer that can wait, and 
 
 Deno.test("presence: a peer that leaves gets what waited for it at once, and the hub lets go of it", () => {
   const log: string[] = [];
-  const waiting = (name: string): Peer => ({
-    name,
-    groups: new Set(),
-    deliver: (bytes) => log.push(`${name} now ${decoder.decode(bytes).trim()}`),
-    deliverSoon: (bytes) => log.push(`${name} soon ${decoder.decode(bytes).trim()}`),
-    sendSoon: () => log.push(`${name} sent`),
-  });
+  const waiting = (name: string) => waitingPeer(name, log);
   const hub = new Hub({ announceLimit: 100 });
   const alice = waiting("alice");
   hub.register(alice);
