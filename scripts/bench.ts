@@ -29,7 +29,7 @@ import { parseArgs } from "node:util";
 import { evaluateGoals } from "./bench/goals.ts";
 import { describeMachine, waitForQuiet } from "./bench/machine.ts";
 import { CSERVER } from "./bench/peer_cserver.ts";
-import { FLOOR } from "./bench/peer_floor.ts";
+import { FLOOR, FLOOR_KEEPING } from "./bench/peer_floor.ts";
 import { NATS, NATS_CLUSTER } from "./bench/peer_nats.ts";
 import { NCAT } from "./bench/peer_ncat.ts";
 import { extractNotes, renderPerfMd } from "./bench/perf_md.ts";
@@ -77,7 +77,8 @@ const USAGE = `usage: deno task bench [options]
   --peers LIST         nats,ncat,cserver,floor, "all" or "none" (default: all; --quick: none);
                        nats also brings the 3-node nats-server cluster to the cluster-* runs;
                        floor is scripts/bench/floor_server.ts, the least a Deno program does
-                       for each scenario (not in TLS, files or cluster scenarios)
+                       for each scenario (not in TLS, files or cluster scenarios), and the
+                       same keeping and logging every message (fan-out, echo stream)
   --no-log-variant     skip "Switchboard, log meta" (--log-messages meta) and
                        "Switchboard, no log" (--log-dir "") (default: on unless --quick)
   --log-variant        run it even with --quick
@@ -109,7 +110,7 @@ const PEERS: Record<string, System[]> = {
   nats: [NATS, NATS_CLUSTER],
   ncat: [NCAT],
   cserver: [CSERVER],
-  floor: [FLOOR],
+  floor: [FLOOR, FLOOR_KEEPING],
 };
 
 function fail(message: string): never {

@@ -95,3 +95,22 @@ Deno.test("beside each goal, the Deno floor's ratio to the same system, with the
   assert.equal(churn?.floorRatio, undefined);
   assert.ok(Math.abs((churn?.ratio ?? 0) - 0.14) < 1e-9);
 });
+
+Deno.test("beside the floor's ratio, the keeping floor's: the floor that also logs and stores every message", () => {
+  const results = evaluateGoals([
+    measurement("fanout-100", "switchboard", 2e7, { cpuUsPerUnit: 0.03 }),
+    measurement("fanout-100", "cserver", 3e7, { cpuUsPerUnit: 0.01 }),
+    measurement("fanout-100", "floor", 3e7, { cpuUsPerUnit: 0.012 }),
+    measurement("fanout-100", "floor-keeping", 2.5e7, { cpuUsPerUnit: 0.018 }),
+    measurement("fanout-rate", "switchboard", 1200),
+    measurement("fanout-rate", "cserver", 500),
+    measurement("fanout-rate", "floor", 650),
+  ]);
+  const cpu = goal(results, "fanout-100", "CPU/delivery");
+  assert.ok(Math.abs((cpu?.floorRatio ?? 0) - 1.2) < 1e-9);
+  assert.ok(Math.abs((cpu?.keepingFloorRatio ?? 0) - 1.8) < 1e-9);
+  // The goal's verdict is Switchboard's alone.
+  assert.equal(cpu?.met, false);
+  // Not measured: absent, not zero.
+  assert.equal(goal(results, "fanout-rate", "1.5× C")?.keepingFloorRatio, undefined);
+});

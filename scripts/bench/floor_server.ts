@@ -23,6 +23,14 @@
  * <text>` in FILE, gathered in a 64 KiB buffer written with one `writeSync` when full — no escaping,
  * no rotation, no log framework (used by hand, not by `deno task bench`).
  *
+ * With `--raw --history FILE --log FILE` it is the floor of a relay that keeps every message as
+ * Switchboard's default configuration does (issue 20: the CPU and latency goals are measured with
+ * the history and the request log on): each read's complete lines are relayed, get one line each
+ * in the log (as `--echo --log`), and are stored as one row per read in an SQLite table (WAL,
+ * `synchronous = NORMAL`, as `core/server/history/store.ts`), one transaction at most every 50 ms
+ * — the cheapest layout for SQLite (the history keeps a row per message, so that it can be
+ * searched and trimmed one by one). No escaping, no retention, no ids beyond a counter.
+ *
  * In the sb dialect (the default), `--log FILE` keeps the three records a Switchboard session
  * leaves by default (connected, registered, disconnected): each as a line with its ISO time in
  * FILE and as a shorter one on stderr (the console), each gathered in a 64 KiB buffer written with
@@ -32,10 +40,13 @@
  * ```sh
  * deno run --allow-net scripts/bench/floor_server.ts [--port 0] [--read-bytes 1024] [--raw|--echo]
  * deno run --allow-net --allow-write scripts/bench/floor_server.ts --echo --read-bytes 65536 --log /tmp/floor.log
+ * deno run --allow-net --allow-read --allow-write scripts/bench/floor_server.ts --raw --read-bytes 65536 \
+ *   --history /tmp/floor.db --log /tmp/floor.log
  * ```
  * @module
  */
 
+import { DatabaseSync } from "node:sqlite";
 import { parseArgs } from "node:util";
 import { FloorClients } from "./floor_clients.ts";
 
@@ -46,6 +57,7 @@ const { values } = parseArgs({
     echo: { type: "boolean", default: false },
     "read-bytes": { type: "string", default: "1024" },
     log: { type: "string" },
+    history: { type: "string" },
   },
 });
 const readBytes = Number(values["read-bytes"]);
@@ -62,10 +74,21 @@ async function relay(conn: Deno.TcpConn): Promise<void> {
     // when the next read comes (a fresh 64 KiB buffer per read was garbage enough to double the
     // paced p99).
     const buffer = new Uint8Array(readBytes);
+    const peer = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
+    // A line cut by the end of a read waits here for its end (`--log`, `--history`).
+    let partial = new Uint8Array(0);
     for (;;) {
       const count = await conn.read(buffer);
       if (count === null) break;
-      clients.broadcast(buffer.slice(0, count), conn);
+      const chunk = buffer.slice(0, count);
+      clients.broadcast(chunk, conn);
+      if (log !== undefined || history !== undefined) {
+        const joined = partial.length === 0 ? chunk : concat(partial, chunk);
+        const end = joined.lastIndexOf(10) + 1;
+        if (log !== undefined) logLines(joined.subarray(0, end), peer);
+        history?.keep(joined.subarray(0, end));
+        partial = joined.slice(end);
+      }
     }
   } catch {
     // Reset: the client is gone.
@@ -111,10 +134,47 @@ function logLines(chunk: Uint8Array, peer: string): number {
   return start;
 }
 const BYTES = encoder.encode(" bytes: ");
-if (log !== undefined && values.echo) {
+
+/** `--history`: complete lines, one row per read, one transaction at most every 50 ms. */
+const history = values.history === undefined ? undefined : (() => {
+  const db = new DatabaseSync(values.history);
+  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL");
+  db.exec(
+    "CREATE TABLE IF NOT EXISTS reads (first_id INTEGER PRIMARY KEY, time INTEGER NOT NULL, " +
+      "count INTEGER NOT NULL, lines BLOB NOT NULL)",
+  );
+  const insert = db.prepare("INSERT INTO reads (first_id, time, count, lines) VALUES (?,?,?,?)");
+  let nextId = 1;
+  let open = false;
+  const commit = () => {
+    if (open) db.exec("COMMIT");
+    open = false;
+  };
+  return {
+    keep(lines: Uint8Array): void {
+      if (lines.length === 0) return;
+      let count = 0;
+      for (let at = lines.indexOf(10); at >= 0; at = lines.indexOf(10, at + 1)) count++;
+      if (!open) {
+        db.exec("BEGIN");
+        open = true;
+        setTimeout(commit, 50);
+      }
+      insert.run(nextId, Date.now(), count, lines);
+      nextId += count;
+    },
+    close(): void {
+      commit();
+      db.close();
+    },
+  };
+})();
+
+if ((log !== undefined || history !== undefined) && (values.echo || values.raw)) {
   // The benchmark stops the floor with SIGTERM: what is buffered is written first.
   Deno.addSignalListener("SIGTERM", () => {
-    log.file.writeSync(log.buffer.subarray(0, log.used));
+    if (log !== undefined) log.file.writeSync(log.buffer.subarray(0, log.used));
+    history?.close();
     Deno.exit(0);
   });
 }

@@ -28,6 +28,8 @@ export interface Goal {
 
 /** The Deno floor's system id (`scripts/bench/peer_floor.ts`): no goals, only a ratio beside them. */
 export const FLOOR_ID = "floor";
+/** The Deno floor that also keeps and logs every message, as Switchboard's default does. */
+export const KEEPING_FLOOR_ID = "floor-keeping";
 
 const cpuPerDelivery = (n: number): Goal => ({
   scenario: `fanout-${n}`,
@@ -124,12 +126,22 @@ export function evaluateGoals(measurements: readonly Measurement[]): GoalResult[
       goal.againstScenario,
       measure,
     );
+    // … and when it also keeps (history) and logs every message, as Switchboard's default does.
+    const keepingFloor = ratio(
+      measurements,
+      goal.scenario,
+      goal.against,
+      KEEPING_FLOOR_ID,
+      goal.againstScenario,
+      measure,
+    );
     const base = {
       scenario: goal.scenario,
       ...(measure === "figure" ? {} : { measure }),
       text: goal.text,
       against: goal.against,
       ...(floor === undefined ? {} : { floorRatio: floor }),
+      ...(keepingFloor === undefined ? {} : { keepingFloorRatio: keepingFloor }),
     };
     if (r === undefined) {
       const missing = goal.againstScenario === undefined

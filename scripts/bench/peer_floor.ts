@@ -9,6 +9,10 @@
  *   as Switchboard's.
  * - fan-out: `--raw`, each read of up to 64 KiB relayed as it is (`raw` dialect).
  * - echo: `--echo`, each read of up to 64 KiB written back as it is (`raw` dialect).
+ *
+ * The keeping floor (`floor-keeping`) is the same program doing also what Switchboard's default
+ * configuration adds to every message: a line in a request log (`--log`) and, relaying, a place in
+ * an SQLite history (`--history`) — the goals are measured with both on.
  * @module
  */
 
@@ -25,6 +29,13 @@ export function floorArgs(role: Role, scenario: string | undefined): string[] {
   if (role === "echo") return ["--echo", "--read-bytes", "65536"];
   if (scenario !== undefined && scenario in SB_SCENARIOS) return [];
   return ["--raw", "--read-bytes", "65536"];
+}
+
+/** floor_server.ts arguments for the keeping floor: the floor's, with a log and a history. */
+export function keepingFloorArgs(role: Role, scenario: string | undefined, dir: string): string[] {
+  const log = ["--log", `${dir}/floor.log`];
+  if (role === "echo") return [...floorArgs(role, scenario), ...log];
+  return [...floorArgs(role, scenario), ...log, "--history", `${dir}/floor-history.db`];
 }
 
 /** The `floor` adapter. */
@@ -49,6 +60,34 @@ export const FLOOR: System = {
         "--port",
         "0",
         ...floorArgs(role, ctx.scenario),
+      ],
+      pinCpu: ctx.pinCpu,
+      ready: { stdout: /listening on (\d+)/ },
+      outDir: ctx.outDir,
+    });
+  },
+};
+
+/** The `floor-keeping` adapter: the floor with a request log and, relaying, a history. */
+export const FLOOR_KEEPING: System = {
+  ...FLOOR,
+  id: "floor-keeping",
+  label: "Deno floor keeping (history + log)",
+  command:
+    "deno run --allow-net --allow-read --allow-write scripts/bench/floor_server.ts --port 0 (fan-out: --raw --history FILE --log FILE; echo: --echo --log FILE; reads of 64 KiB)",
+  start(role: Role, ctx: StartContext) {
+    return startServerProcess({
+      name: "floor-keeping",
+      cmd: [
+        Deno.execPath(),
+        "run",
+        "--allow-net",
+        "--allow-read",
+        "--allow-write",
+        SCRIPT,
+        "--port",
+        "0",
+        ...keepingFloorArgs(role, ctx.scenario, ctx.outDir),
       ],
       pinCpu: ctx.pinCpu,
       ready: { stdout: /listening on (\d+)/ },

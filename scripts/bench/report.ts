@@ -114,6 +114,10 @@ export function consoleReport(results: BenchResults): string {
           goal.ratio === undefined ? "–" : formatRatio(goal.ratio)
         }  ${verdict}${goal.note ? ` (${goal.note})` : ""}${
           goal.floorRatio === undefined ? "" : `  floor ${formatRatio(goal.floorRatio)}`
+        }${
+          goal.keepingFloorRatio === undefined
+            ? ""
+            : `  keeping floor ${formatRatio(goal.keepingFloorRatio)}`
         }`,
       );
     }

@@ -125,6 +125,11 @@ export interface GoalResult {
    * close any single-process Deno server can come. Absent when the floor was not measured.
    */
   floorRatio?: number;
+  /**
+   * The same for the floor that keeps and logs every message as Switchboard's default
+   * configuration does (`floor_server.ts --history --log`): the goal's reach with that work done.
+   */
+  keepingFloorRatio?: number;
   /** Met, missed, or undefined when it could not be measured. */
   met: boolean | undefined;
   /** Why it could not be measured, or a remark. */
