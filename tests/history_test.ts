@@ -500,8 +500,8 @@ Deno.test("history: a quiet store commits a message within its delay; a steady s
     const batch = (firstId: number) => lobbyBatch(firstId, `hi ${firstId}\n`);
     const committed = async (count: number, withinMs: number) => {
       const until = performance.now() + withinMs;
-      while (store.count < count && performance.now() < until) await delay(5);
-      return store.count >= count;
+      while (store.stored < count && performance.now() < until) await delay(5);
+      return store.stored >= count;
     };
     // Quiet: committed after the short delay, long before the interval.
     store.keep(batch(1));
@@ -518,7 +518,79 @@ Deno.test("history: a quiet store commits a message within its delay; a steady s
     // An acknowledged message does not wait for either.
     store.keep(batch(4));
     store.durable();
+    assert.equal(store.stored, 4);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("history: retention cuts a batch of messages in part, keeping exactly the newest", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    let max = 0;
+    using store = HistoryStore.open(join(dir, "history.db"), {
+      limits: () => ({ maxMessages: max, days: 0, offlineMax: 10 }),
+    });
+    // Three batches of three (one read each): ids 1–3, 4–6, 7–9.
+    for (const firstId of [1, 4, 7]) {
+      store.keep(lobbyBatch(firstId, `a${firstId}\nb${firstId}\nc${firstId}\n`));
+    }
+    store.durable();
+    max = 5;
+    assert.equal(store.enforceRetention(), 4);
+    assert.equal(store.count, 5);
+    const texts = store.query("*", 50).map((entry) => `${entry.id}:${entry.text}`);
+    assert.deepEqual(texts, ["5:b4", "6:c4", "7:a7", "8:b7", "9:c7"]);
+    // Paging inside the batch that was cut.
+    assert.deepEqual(store.query("*", 1, 6).map((entry) => entry.id), [5]);
+    // A whole batch at the limit goes whole.
+    max = 3;
+    assert.equal(store.enforceRetention(), 2);
+    assert.deepEqual(store.query("*", 50).map((entry) => entry.id), [7, 8, 9]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("history: a file from before batches (a messages table) is taken over, messages and ids intact", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "history.db");
+    const old = new DatabaseSync(path);
+    old.exec(`CREATE TABLE messages (id INTEGER PRIMARY KEY, time INTEGER NOT NULL,
+      sender TEXT NOT NULL, target TEXT NOT NULL COLLATE NOCASE, text TEXT NOT NULL);
+      CREATE INDEX group_messages ON messages (target, id) WHERE target <> '*';
+      INSERT INTO messages VALUES (1, 1000, 'alice', '*', 'hello'), (2, 2000, 'bob', '#Ops', 'up'),
+        (7, 3000, 'alice', '*', 'ünïcode "quoted"');`);
+    old.close();
+    {
+      using store = HistoryStore.open(path);
+      assert.equal(store.count, 3);
+      assert.equal(store.lastId, 7);
+      assert.deepEqual(store.query("*", 10).map((e) => [e.id, e.from, e.text]), [
+        [1, "alice", "hello"],
+        [7, "alice", 'ünïcode "quoted"'],
+      ]);
+      assert.deepEqual(store.query("#ops", 10).map((e) => [e.id, e.time, e.text]), [
+        [2, 2000, "up"],
+      ]);
+      store.keep(lobbyBatch(8, "next\n"));
+    }
+    // Reopened: nothing migrates twice, and the documented query reads one row per message.
+    using store = HistoryStore.open(path);
     assert.equal(store.count, 4);
+    const db = new DatabaseSync(path);
+    try {
+      const rows = db.prepare("SELECT id, sender, target, text FROM messages ORDER BY id").all();
+      assert.deepEqual(rows.map((r) => [r.id, r.sender, r.target, r.text]), [
+        [1, "alice", "*", "hello"],
+        [2, "bob", "#Ops", "up"],
+        [7, "alice", "*", 'ünïcode "quoted"'],
+        [8, "alice", "*", "next"],
+      ]);
+    } finally {
+      db.close();
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

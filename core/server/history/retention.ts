@@ -38,6 +38,8 @@ export interface RetentionParts {
    * messages may be gone, it is what keeps ids from being used again after a restart.
    */
   saveLastId: () => void;
+  /** Commits what the store holds in an open transaction: a pass runs its own. */
+  settle: () => void;
 }
 
 /** Rows one retention transaction deletes at most: a few milliseconds of work. */
@@ -49,7 +51,9 @@ const DAY_MS = 24 * 3600 * 1000;
 export class Retention {
   readonly #db: DatabaseSync;
   readonly #parts: RetentionParts;
-  readonly #byCount: StatementSync;
+  readonly #oldest: StatementSync;
+  readonly #deleteBefore: StatementSync;
+  readonly #trimBatch: StatementSync;
   readonly #byAge: StatementSync;
   readonly #offlineByAge: StatementSync;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -59,11 +63,19 @@ export class Retention {
   constructor(db: DatabaseSync, parts: RetentionParts) {
     this.#db = db;
     this.#parts = parts;
-    this.#byCount = db.prepare(
-      "DELETE FROM messages WHERE id <= (SELECT id FROM messages ORDER BY id LIMIT 1 OFFSET ?)",
+    // The history keeps a row per batch of messages (store.ts): whole batches go, and the one
+    // the limit falls into loses its first messages.
+    this.#oldest = db.prepare("SELECT first_id, count FROM batches ORDER BY first_id LIMIT ?");
+    this.#deleteBefore = db.prepare("DELETE FROM batches WHERE first_id < ?");
+    this.#trimBatch = db.prepare(
+      "UPDATE batches SET first_id = first_id + ?1, count = count - ?1, " +
+        "texts = (SELECT json_group_array(value) FROM " +
+        "(SELECT value FROM json_each(batches.texts) WHERE key >= ?1 ORDER BY key)) " +
+        "WHERE first_id = ?2",
     );
     this.#byAge = db.prepare(
-      "DELETE FROM messages WHERE id IN (SELECT id FROM messages ORDER BY id LIMIT ?) AND time < ?",
+      "DELETE FROM batches WHERE first_id IN " +
+        "(SELECT first_id FROM batches ORDER BY first_id LIMIT ?) AND time < ? RETURNING count",
     );
     this.#offlineByAge = db.prepare(
       "DELETE FROM offline WHERE seq IN (SELECT seq FROM offline WHERE time < ? LIMIT ?)",
@@ -125,6 +137,7 @@ export class Retention {
     const { maxMessages, days } = this.#parts.limits();
     const db = this.#db;
     let most = 0;
+    this.#parts.settle();
     db.exec("BEGIN IMMEDIATE");
     try {
       if (maxMessages > 0) {
@@ -133,7 +146,8 @@ export class Retention {
       }
       if (days > 0) {
         const cutoff = this.#parts.now() - days * DAY_MS;
-        const aged = Number(this.#byAge.run(CHUNK, cutoff).changes);
+        let aged = 0;
+        for (const row of this.#byAge.all(CHUNK, cutoff)) aged += Number(row.count);
         this.#parts.deleted(aged);
         const offline = Number(this.#offlineByAge.run(cutoff, CHUNK).changes);
         most = Math.max(most, aged, offline);
@@ -149,7 +163,26 @@ export class Retention {
 
   /** Deletes the `rows` oldest messages; returns how many went. */
   #deleteOldest(rows: number): number {
-    const deleted = Number(this.#byCount.run(rows - 1).changes);
+    // At most `rows` batches hold them (each holds at least one message).
+    let left = rows;
+    let keepFrom: number | undefined;
+    let trim = 0;
+    for (const row of this.#oldest.all(rows)) {
+      const count = Number(row.count);
+      if (count > left) {
+        keepFrom = Number(row.first_id);
+        trim = left;
+        left = 0;
+        break;
+      }
+      left -= count;
+      keepFrom = Number(row.first_id) + count;
+      if (left === 0) break;
+    }
+    if (keepFrom === undefined) return 0;
+    this.#deleteBefore.run(keepFrom);
+    if (trim > 0) this.#trimBatch.run(trim, keepFrom);
+    const deleted = rows - left;
     this.#parts.deleted(deleted);
     return deleted;
   }

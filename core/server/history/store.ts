@@ -4,13 +4,20 @@
  * by count and age ({@linkcode Retention}), and a small box of offline private messages per
  * recipient for the login code.
  *
- * Writes never run one transaction per message: {@linkcode HistoryStore.keep} only queues the
- * batch the recorder hands over (its wire buffer, no copy), and a timer a few milliseconds later
- * commits everything queued in one transaction. The queue is bounded: when it holds
- * `maxPending` messages, `keep` commits at once, so a disk that cannot keep up slows the server
- * down (backpressure) rather than losing messages or growing memory. Before a sender is
- * acknowledged (`:ack on`) the recorder calls {@linkcode HistoryStore.durable}, which commits
- * what is queued: an `ACK` is only sent for a message that is in the file.
+ * A batch the recorder hands over (the messages of one read, from one sender to one target) is
+ * one row of the `batches` table, its texts a JSON array; a `messages` view gives one row per
+ * message to whoever reads the file with `sqlite3`. A row per message cost twice as much per
+ * message and half the server's time at 10 receivers (issue 20).
+ *
+ * Writes never run one transaction per message: {@linkcode HistoryStore.keep} inserts the batch's
+ * row at once, while its lines are fresh, into a transaction that stays open, and a timer a few
+ * milliseconds later commits it. Queued and inserted later in one go, the rows of 50 ms took a
+ * third of a millisecond of the main thread at a time, and a message that arrived meanwhile
+ * waited for them (the paced fan-out's p99); the commit alone takes a third of that. A transaction
+ * holds at most `maxPending` messages: then `keep` commits at once, so a disk that cannot keep up
+ * slows the server down (backpressure) rather than losing messages or growing memory. Before a
+ * sender is acknowledged (`:ack on`) the recorder calls {@linkcode HistoryStore.durable}, which
+ * commits: an `ACK` is only sent for a message that is in the file.
  *
  * Durability: WAL mode with `synchronous=NORMAL`. A committed transaction survives the process
  * being killed (it is in the WAL through `write`); after a power loss the last transactions
@@ -58,18 +65,18 @@ export interface HistoryStoreOptions {
   now?: () => number;
   /** Milliseconds between retention passes. @default {10000} */
   retentionInterval?: number;
-  /** Milliseconds a queued batch waits before its transaction when the store was quiet. @default {5} */
+  /** Milliseconds a kept batch waits for its commit when the store was quiet. @default {5} */
   flushDelay?: number;
   /**
-   * Least milliseconds between two timed transactions: under a steady stream the rows of up to
-   * this long share one (the request log's batch is as long). A transaction costs far more than a
-   * row: at 1000 messages/s, one every 5 ms took 3.5 % of the server's main thread (CPU profile of
-   * the paced fan-out), one every 50 ms 1 %.
+   * Least milliseconds between two timed commits: under a steady stream the rows of up to this
+   * long share one transaction (the request log's batch is as long). A commit costs far more than
+   * a row: at 1000 messages/s, one every 5 ms took 3.5 % of the server's main thread (CPU profile
+   * of the paced fan-out), one every 50 ms 1 %.
    * An acknowledged message is committed before its ack whatever this says
    * ({@linkcode HistoryStore.durable}). @default {50}
    */
   flushInterval?: number;
-  /** Messages queued before `keep` commits at once (backpressure). @default {65536} */
+  /** Messages one transaction holds before `keep` commits at once (backpressure). @default {65536} */
   maxPending?: number;
   /** Told about a transaction that failed (the messages in it are lost; counted in `failed`). */
   onError?: (what: string, error: unknown) => void;
@@ -99,20 +106,20 @@ export const HISTORY_FOLDER_MODE = 0o700;
 /** Mode of a history file the store creates (SQLite gives its `-wal` and `-shm` the same). */
 export const HISTORY_FILE_MODE = 0o600;
 
-/** Rows per multi-row `INSERT`: one statement per row costs twice as much. */
-const ROWS_PER_INSERT = 32;
-
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS messages (
-  id INTEGER PRIMARY KEY,
+-- One row per recorded batch (the messages of one read from one sender to one target, which share
+-- their time): a row per message cost 1.25-1.4 us per message, a row per batch ~0.6 (issue 20).
+CREATE TABLE IF NOT EXISTS batches (
+  first_id INTEGER PRIMARY KEY, -- the first message's id; the others follow one by one
+  count INTEGER NOT NULL,
   time INTEGER NOT NULL,
   sender TEXT NOT NULL,
   target TEXT NOT NULL COLLATE NOCASE, -- group names match without regard to case, as in the hub
-  text TEXT NOT NULL
+  texts TEXT NOT NULL -- a JSON array of the texts, in order
 );
 -- Groups only: the lobby, most of the traffic, is read back along the ids without an index, so a
--- lobby message costs one B-tree insert instead of two.
-CREATE INDEX IF NOT EXISTS group_messages ON messages (target, id) WHERE target <> '*';
+-- lobby batch costs one B-tree insert instead of two.
+CREATE INDEX IF NOT EXISTS group_batches ON batches (target, first_id) WHERE target <> '*';
 CREATE TABLE IF NOT EXISTS offline (
   seq INTEGER PRIMARY KEY,
   recipient TEXT NOT NULL,
@@ -125,22 +132,36 @@ CREATE INDEX IF NOT EXISTS offline_by_recipient ON offline (recipient, id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 `;
 
+/** One row per message, for reading with `sqlite3` (docs/install.md). */
+const MESSAGES_VIEW = `
+CREATE VIEW IF NOT EXISTS messages AS
+  SELECT b.first_id + j.key AS id, b.time AS time, b.sender AS sender, b.target AS target,
+    j.value AS text
+  FROM batches AS b, json_each(b.texts) AS j;
+`;
+
+/**
+ * A history written before batches (a \`messages\` table, one row per message) becomes one batch
+ * per message, in one transaction, the first time it is opened.
+ */
+const MIGRATE_MESSAGES_TABLE = `
+BEGIN;
+INSERT OR IGNORE INTO batches (first_id, count, time, sender, target, texts)
+  SELECT id, 1, time, sender, target, json_array(text) FROM messages;
+DROP TABLE messages;
+COMMIT;
+`;
+
 const decoder = new TextDecoder();
 // deno-lint-ignore no-control-regex
 const ASCII = /^[\x00-\x7f]*$/;
-
-/** A message batch waiting for its transaction. */
-type Pending = Pick<RecordedBatch, "firstId" | "count" | "time" | "from" | "target" | "wire"> & {
-  readonly prefixLength: number;
-};
 
 /** See the module comment. */
 export class HistoryStore implements MessageKeeper, Disposable {
   /** The database file. */
   readonly path: string;
   readonly #db: DatabaseSync;
-  readonly #insertOne: StatementSync;
-  readonly #insertMany: StatementSync;
+  readonly #insert: StatementSync;
   readonly #setLastId: StatementSync;
   readonly #lobby: StatementSync;
   readonly #lobbyBefore: StatementSync;
@@ -159,8 +180,12 @@ export class HistoryStore implements MessageKeeper, Disposable {
   readonly #maxPending: number;
   readonly #onError: (what: string, error: unknown) => void;
   readonly #retention: Retention;
-  #pending: Pending[] = [];
+  /** A transaction is open with the rows of the messages kept since the last commit. */
+  #open = false;
   #pendingCount = 0;
+  /** Rows inserted in the open transaction, and the last id among them. */
+  #inserted = 0;
+  #lastStored = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** The largest id seen (stored or not), and the one last written to `meta`. */
   #lastId: number;
@@ -179,26 +204,25 @@ export class HistoryStore implements MessageKeeper, Disposable {
     this.#flushInterval = options.flushInterval ?? 50;
     this.#maxPending = options.maxPending ?? 65536;
     this.#onError = options.onError ?? (() => {});
-    const columns = "(id, time, sender, target, text)";
-    this.#insertOne = db.prepare(`INSERT OR IGNORE INTO messages ${columns} VALUES (?,?,?,?,?)`);
-    this.#insertMany = db.prepare(
-      `INSERT OR IGNORE INTO messages ${columns} VALUES ` +
-        Array(ROWS_PER_INSERT).fill("(?,?,?,?,?)").join(","),
+    this.#insert = db.prepare(
+      "INSERT OR IGNORE INTO batches (first_id, count, time, sender, target, texts) " +
+        "VALUES (?,?,?,?,?,?)",
     );
     this.#setLastId = db.prepare(
       "INSERT INTO meta (key, value) VALUES ('last_id', ?) " +
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     );
-    const select = "SELECT id, time, sender AS 'from', target, text FROM messages";
-    // The lobby's query walks the ids backwards; a group's uses the partial index (its
-    // `target <> '*'` is what lets SQLite pick that index).
+    // The newest batches, as many as messages asked for (each holds at least one). The lobby's
+    // query walks the ids backwards; a group's uses the partial index (its `target <> '*'` is
+    // what lets SQLite pick that index).
+    const select = "SELECT first_id, count, time, sender, target, texts FROM batches";
     const lobby = "WHERE target = '*'";
     const group = "WHERE target = ? AND target <> '*'";
-    const last = "ORDER BY id DESC LIMIT ?";
+    const last = "ORDER BY first_id DESC LIMIT ?";
     this.#lobby = db.prepare(`${select} ${lobby} ${last}`);
-    this.#lobbyBefore = db.prepare(`${select} ${lobby} AND id < ? ${last}`);
+    this.#lobbyBefore = db.prepare(`${select} ${lobby} AND first_id < ? ${last}`);
     this.#group = db.prepare(`${select} ${group} ${last}`);
-    this.#groupBefore = db.prepare(`${select} ${group} AND id < ? ${last}`);
+    this.#groupBefore = db.prepare(`${select} ${group} AND first_id < ? ${last}`);
     this.#offlineInsert = db.prepare(
       "INSERT INTO offline (recipient, id, time, sender, text) VALUES (?,?,?,?,?)",
     );
@@ -210,9 +234,9 @@ export class HistoryStore implements MessageKeeper, Disposable {
     this.#offlineDelete = db.prepare("DELETE FROM offline WHERE recipient = ?");
     const one = (sql: string) =>
       Number((db.prepare(sql).get() as { v: number | null } | undefined)?.v ?? 0);
-    this.#count = one("SELECT count(*) AS v FROM messages");
+    this.#count = one("SELECT sum(count) AS v FROM batches");
     this.#lastId = Math.max(
-      one("SELECT max(id) AS v FROM messages"),
+      one("SELECT first_id + count - 1 AS v FROM batches ORDER BY first_id DESC LIMIT 1"),
       one("SELECT max(id) AS v FROM offline"),
       one("SELECT value AS v FROM meta WHERE key = 'last_id'"),
     );
@@ -228,6 +252,7 @@ export class HistoryStore implements MessageKeeper, Disposable {
       },
       deleted: (n) => this.#count -= n,
       count: () => this.#count,
+      settle: () => this.durable(),
       saveLastId: () => {
         this.#setLastId.run(this.#lastId);
         this.#savedLastId = this.#lastId;
@@ -262,6 +287,9 @@ export class HistoryStore implements MessageKeeper, Disposable {
       db = new DatabaseSync(path);
       db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 1000");
       db.exec(SCHEMA);
+      const old = db.prepare("SELECT type FROM sqlite_schema WHERE name = 'messages'").get();
+      if (old?.type === "table") db.exec(MIGRATE_MESSAGES_TABLE);
+      db.exec(MESSAGES_VIEW);
       return new HistoryStore(path, db, options);
     } catch (error) {
       try {
@@ -276,25 +304,39 @@ export class HistoryStore implements MessageKeeper, Disposable {
     return this.#lastId;
   }
 
-  /** Messages stored now (lobby and groups). */
+  /** Messages stored now (lobby and groups), those of the open transaction included. */
   get count(): number {
     return this.#count;
   }
 
-  /** Batches waiting for their transaction, in messages. */
+  /** Messages in the open transaction, not committed yet. */
   get pendingCount(): number {
     return this.#pendingCount;
   }
 
-  /** Queues a recorded batch: lobby and group messages are stored; every id is remembered. */
+  /** Keeps a recorded batch: lobby and group messages are stored; every id is remembered. */
   keep(batch: RecordedBatch): void {
     if (this.#closed) return;
     const last = batch.firstId + batch.count - 1;
     if (last > this.#lastId) this.#lastId = last;
     if (batch.route.kind === "lobby" || batch.route.kind === "group") {
-      const { firstId, count, time, from, target, wire, prefixLength } = batch;
-      this.#pending.push({ firstId, count, time, from, target, wire, prefixLength });
-      this.#pendingCount += count;
+      if (!this.#open) {
+        try {
+          this.#db.exec("BEGIN");
+        } catch (error) {
+          this.failed += batch.count;
+          return this.#onError(`storing ${batch.count} messages`, error);
+        }
+        this.#open = true;
+      }
+      this.#pendingCount += batch.count;
+      try {
+        const inserted = this.#store(batch);
+        this.#inserted += inserted;
+        this.#count += inserted;
+      } catch (error) {
+        return this.#abort(error);
+      }
       if (this.#pendingCount >= this.#maxPending) return this.flush();
     }
     if (this.#timer === undefined) {
@@ -308,7 +350,7 @@ export class HistoryStore implements MessageKeeper, Disposable {
 
   /** Commits what is queued now: called before a sender is acknowledged. */
   durable(): void {
-    if (this.#pendingCount > 0) this.flush();
+    if (this.#open) this.flush();
   }
 
   /** Writes everything queued in one transaction, trimming to `maxMessages` on the way. */
@@ -318,87 +360,69 @@ export class HistoryStore implements MessageKeeper, Disposable {
       this.#timer = undefined;
     }
     if (this.#closed) return;
-    const pending = this.#pending;
-    const count = this.#pendingCount;
-    if (count === 0 && this.#lastId === this.#savedLastId) return;
-    this.#pending = [];
-    this.#pendingCount = 0;
+    if (!this.#open && this.#lastId === this.#savedLastId) return;
     this.#flushedAt = performance.now();
     const db = this.#db;
+    const inserted = this.#inserted;
     try {
-      db.exec("BEGIN");
-      try {
-        const inserted = this.#insert(pending);
-        this.#count += inserted;
-        this.#retention.trimToCount(inserted);
-        // The largest id is kept in `meta` only when no stored message has it (a private message
-        // came last): one page less per transaction in the common case.
-        const last = pending.at(-1);
-        const lastStored = last === undefined ? 0 : last.firstId + last.count - 1;
-        if (this.#lastId !== this.#savedLastId && this.#lastId !== lastStored) {
-          this.#setLastId.run(this.#lastId);
-        }
-        db.exec("COMMIT");
-        this.#savedLastId = this.#lastId;
-        this.stored += inserted;
-      } catch (error) {
-        db.exec("ROLLBACK");
-        throw error;
+      if (!this.#open) {
+        db.exec("BEGIN");
+        this.#open = true;
       }
+      this.#retention.trimToCount(inserted);
+      // The largest id is kept in `meta` only when no stored message has it (a private message
+      // came last): one page less per transaction in the common case.
+      if (this.#lastId !== this.#savedLastId && this.#lastId !== this.#lastStored) {
+        this.#setLastId.run(this.#lastId);
+      }
+      db.exec("COMMIT");
+      this.#open = false;
+      this.#pendingCount = 0;
+      this.#inserted = 0;
+      this.#savedLastId = this.#lastId;
+      this.stored += inserted;
     } catch (error) {
-      this.#count = this.#countRows();
-      this.failed += count;
-      this.#onError(`storing ${count} messages`, error);
+      this.#abort(error);
     }
   }
 
-  /** Inserts the rows of `pending`, `ROWS_PER_INSERT` per statement; returns how many. */
-  #insert(pending: readonly Pending[]): number {
-    const args: (number | string)[] = [];
-    let rows = 0;
-    let inserted = 0;
-    const put = (id: number, time: number, from: string, target: string, text: string) => {
-      args.push(id, time, from, target, text);
-      if (++rows === ROWS_PER_INSERT) {
-        inserted += Number(this.#insertMany.run(...args).changes);
-        args.length = 0;
-        rows = 0;
-      }
-    };
-    for (const batch of pending) {
-      const { firstId, time, from, target, wire, prefixLength } = batch;
-      if (ASCII.test(from) && ASCII.test(target)) {
-        // Names and group names are ASCII, so the prefix is as many characters as bytes: the
-        // buffer is decoded once and cut, not each text on its own.
-        const lines = decoder.decode(wire).split("\n");
-        for (let i = 0; i < batch.count; i++) {
-          put(firstId + i, time, from, target, (lines[i] ?? "").slice(prefixLength));
-        }
-      } else {
-        let i = 0;
-        for (const text of batchTexts(batch as RecordedBatch)) {
-          put(firstId + i++, time, from, target, decoder.decode(text));
-        }
-      }
+  /** The open transaction failed: its messages are lost, counted and reported. */
+  #abort(error: unknown): void {
+    const count = this.#pendingCount;
+    try {
+      if (this.#open) this.#db.exec("ROLLBACK");
+    } catch { /* no transaction left to roll back */ }
+    this.#open = false;
+    this.#pendingCount = 0;
+    this.#inserted = 0;
+    this.#count = this.#countRows();
+    this.failed += count;
+    this.#onError(`storing ${count} messages`, error);
+  }
+
+  /** Inserts `batch` as one row; returns how many messages were stored. */
+  #store(batch: RecordedBatch): number {
+    const { firstId, count, time, from, target, wire, prefixLength } = batch;
+    const texts: string[] = [];
+    if (ASCII.test(from) && ASCII.test(target)) {
+      // Names and group names are ASCII, so the prefix is as many characters as bytes: the
+      // buffer is decoded once and cut, not each text on its own.
+      const lines = decoder.decode(wire).split("\n");
+      for (let i = 0; i < count; i++) texts.push((lines[i] ?? "").slice(prefixLength));
+    } else {
+      for (const text of batchTexts(batch)) texts.push(decoder.decode(text));
     }
-    for (let i = 0; i < rows; i++) {
-      const at = i * 5;
-      inserted += Number(
-        this.#insertOne.run(
-          args[at] as number,
-          args[at + 1] as number,
-          args[at + 2] as string,
-          args[at + 3] as string,
-          args[at + 4] as string,
-        ).changes,
-      );
-    }
-    return inserted;
+    const changes = Number(
+      this.#insert.run(firstId, count, time, from, target, JSON.stringify(texts)).changes,
+    );
+    this.#lastStored = firstId + count - 1;
+    return changes === 0 ? 0 : count;
   }
 
   #countRows(): number {
     return Number(
-      (this.#db.prepare("SELECT count(*) AS n FROM messages").get() as { n: number }).n,
+      (this.#db.prepare("SELECT coalesce(sum(count), 0) AS n FROM batches").get() as { n: number })
+        .n,
     );
   }
 
@@ -408,12 +432,29 @@ export class HistoryStore implements MessageKeeper, Disposable {
    */
   query(target: string, limit: number, before?: number): HistoryEntry[] {
     this.durable();
+    if (!(limit > 0)) return [];
     const rows = target === "*"
       ? before === undefined ? this.#lobby.all(limit) : this.#lobbyBefore.all(before, limit)
       : before === undefined
       ? this.#group.all(target, limit)
       : this.#groupBefore.all(target, before, limit);
-    return rows.map(entry).reverse();
+    // Newest first, then turned around: the batches' messages from the last one back.
+    const entries: HistoryEntry[] = [];
+    for (const row of rows) {
+      const firstId = Number(row.first_id);
+      const time = Number(row.time);
+      const from = String(row.sender);
+      const to = String(row.target);
+      const texts = JSON.parse(String(row.texts)) as string[];
+      for (let i = texts.length - 1; i >= 0 && entries.length < limit; i--) {
+        const id = firstId + i;
+        if (before === undefined || id < before) {
+          entries.push({ id, time, from, target: to, text: String(texts[i]) });
+        }
+      }
+      if (entries.length >= limit) break;
+    }
+    return entries.reverse();
   }
 
   /**
@@ -423,6 +464,8 @@ export class HistoryStore implements MessageKeeper, Disposable {
    */
   storeOffline(recipient: string, id: number, time: number, from: string, text: string): boolean {
     if (this.#closed) return false;
+    // Its own statement commits it at once: nothing of the lobby's may be in a transaction then.
+    this.durable();
     if (this.offlineCount(recipient) >= this.#retention.limits().offlineMax) return false;
     this.#offlineInsert.run(recipient, id, time, from, text);
     if (id > this.#lastId) this.#lastId = id;
@@ -432,6 +475,7 @@ export class HistoryStore implements MessageKeeper, Disposable {
   /** The private messages waiting for `recipient`, oldest first; they are deleted. */
   takeOffline(recipient: string): HistoryEntry[] {
     if (this.#closed) return [];
+    this.durable();
     const db = this.#db;
     db.exec("BEGIN");
     try {
