@@ -595,3 +595,31 @@ Deno.test("history: a file from before batches (a messages table) is taken over,
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("history: a page gathers its messages from as many batches as it takes, large or small", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    using store = HistoryStore.open(join(dir, "history.db"));
+    // Batches of one message (ids 1–40), then of five (41–140), then of one again (141–160).
+    let id = 1;
+    const keep = (count: number) => {
+      store.keep(lobbyBatch(id, Array.from({ length: count }, (_, i) => `m${id + i}\n`).join("")));
+      id += count;
+    };
+    for (let i = 0; i < 40; i++) keep(1);
+    for (let i = 0; i < 20; i++) keep(5);
+    for (let i = 0; i < 20; i++) keep(1);
+    const ids = (entries: { id: number; text: string }[]) => {
+      for (const entry of entries) assert.equal(entry.text, `m${entry.id}`);
+      return entries.map((entry) => entry.id);
+    };
+    const range = (from: number, to: number) =>
+      Array.from({ length: to - from + 1 }, (_, i) => from + i);
+    assert.deepEqual(ids(store.query("*", 100)), range(61, 160));
+    assert.deepEqual(ids(store.query("*", 37, 143)), range(106, 142));
+    assert.deepEqual(ids(store.query("*", 500)), range(1, 160));
+    assert.deepEqual(ids(store.query("*", 3, 2)), [1]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -152,6 +152,9 @@ DROP TABLE messages;
 COMMIT;
 `;
 
+/** Batches a query reads first; then four times as many at a time, until it has its messages. */
+const FIRST_FETCH = 8;
+
 const decoder = new TextDecoder();
 // deno-lint-ignore no-control-regex
 const ASCII = /^[\x00-\x7f]*$/;
@@ -433,28 +436,36 @@ export class HistoryStore implements MessageKeeper, Disposable {
   query(target: string, limit: number, before?: number): HistoryEntry[] {
     this.durable();
     if (!(limit > 0)) return [];
-    const rows = target === "*"
-      ? before === undefined ? this.#lobby.all(limit) : this.#lobbyBefore.all(before, limit)
-      : before === undefined
-      ? this.#group.all(target, limit)
-      : this.#groupBefore.all(target, before, limit);
-    // Newest first, then turned around: the batches' messages from the last one back.
+    // Newest first, then turned around: the batches' messages from the last one back. A batch
+    // holds one message or hundreds, so batches are fetched a few at first, more if needed:
+    // fetching as many batches as messages asked for parsed a hundred times the texts.
     const entries: HistoryEntry[] = [];
-    for (const row of rows) {
-      const firstId = Number(row.first_id);
-      const time = Number(row.time);
-      const from = String(row.sender);
-      const to = String(row.target);
-      const texts = JSON.parse(String(row.texts)) as string[];
-      for (let i = texts.length - 1; i >= 0 && entries.length < limit; i--) {
-        const id = firstId + i;
-        if (before === undefined || id < before) {
-          entries.push({ id, time, from, target: to, text: String(texts[i]) });
+    let cursor = before;
+    let want = Math.min(limit, FIRST_FETCH);
+    for (;;) {
+      const rows = target === "*"
+        ? cursor === undefined ? this.#lobby.all(want) : this.#lobbyBefore.all(cursor, want)
+        : cursor === undefined
+        ? this.#group.all(target, want)
+        : this.#groupBefore.all(target, cursor, want);
+      for (const row of rows) {
+        const firstId = Number(row.first_id);
+        const time = Number(row.time);
+        const from = String(row.sender);
+        const to = String(row.target);
+        const texts = JSON.parse(String(row.texts)) as string[];
+        for (let i = texts.length - 1; i >= 0 && entries.length < limit; i--) {
+          const id = firstId + i;
+          if (before === undefined || id < before) {
+            entries.push({ id, time, from, target: to, text: String(texts[i]) });
+          }
         }
+        if (entries.length >= limit) return entries.reverse();
       }
-      if (entries.length >= limit) break;
+      if (rows.length < want) return entries.reverse();
+      cursor = Number(rows[rows.length - 1]!.first_id);
+      want = Math.min(limit, want * 4);
     }
-    return entries.reverse();
   }
 
   /**
