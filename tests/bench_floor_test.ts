@@ -8,9 +8,12 @@
 
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { keepingFloorArgs } from "../scripts/bench/peer_floor.ts";
+import {
+  floorCommand,
+  KEEPING_FLOOR_PERMISSIONS,
+  keepingFloorArgs,
+} from "../scripts/bench/peer_floor.ts";
 
-const SCRIPT = new URL("../scripts/bench/floor_server.ts", import.meta.url).pathname;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -28,17 +31,12 @@ async function readBytes(conn: Deno.Conn, bytes: number): Promise<string> {
 
 Deno.test("keeping floor: every relayed line is delivered, logged and stored, also across reads", async () => {
   const dir = await Deno.makeTempDir({ prefix: "floor-keeping-" });
-  const server = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      SCRIPT,
-      "--port",
-      "0",
-      ...keepingFloorArgs("broker", "fanout-100", dir),
-    ],
+  const [command, ...args] = floorCommand(
+    KEEPING_FLOOR_PERMISSIONS,
+    keepingFloorArgs("broker", "fanout-100", dir),
+  );
+  const server = new Deno.Command(command!, {
+    args,
     stdout: "piped",
     stderr: "inherit",
     signal: AbortSignal.timeout(30_000),

@@ -38,6 +38,27 @@ export function keepingFloorArgs(role: Role, scenario: string | undefined, dir: 
   return [...floorArgs(role, scenario), ...log, "--history", `${dir}/floor-history.db`];
 }
 
+/** The floor's permissions: the network only. */
+const FLOOR_PERMISSIONS = ["--allow-net"];
+/** The keeping floor's: also its log and history files. */
+export const KEEPING_FLOOR_PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write"];
+
+/** `deno run <permissions> floor_server.ts --port 0 <args>`, as the benchmark starts a floor. */
+export function floorCommand(permissions: readonly string[], args: readonly string[]): string[] {
+  return [Deno.execPath(), "run", ...permissions, SCRIPT, "--port", "0", ...args];
+}
+
+/** Starts a floor command as a server process named `name`; ready once it says its port. */
+function startFloor(name: string, cmd: string[], ctx: StartContext) {
+  return startServerProcess({
+    name,
+    cmd,
+    pinCpu: ctx.pinCpu,
+    ready: { stdout: /listening on (\d+)/ },
+    outDir: ctx.outDir,
+  });
+}
+
 /** The `floor` adapter. */
 export const FLOOR: System = {
   id: "floor",
@@ -50,21 +71,7 @@ export const FLOOR: System = {
   cpuMeaningful: () => true,
   version: () => Promise.resolve(`Deno ${Deno.version.deno}`),
   start(role: Role, ctx: StartContext) {
-    return startServerProcess({
-      name: "floor",
-      cmd: [
-        Deno.execPath(),
-        "run",
-        "--allow-net",
-        SCRIPT,
-        "--port",
-        "0",
-        ...floorArgs(role, ctx.scenario),
-      ],
-      pinCpu: ctx.pinCpu,
-      ready: { stdout: /listening on (\d+)/ },
-      outDir: ctx.outDir,
-    });
+    return startFloor("floor", floorCommand(FLOOR_PERMISSIONS, floorArgs(role, ctx.scenario)), ctx);
   },
 };
 
@@ -76,22 +83,7 @@ export const FLOOR_KEEPING: System = {
   command:
     "deno run --allow-net --allow-read --allow-write scripts/bench/floor_server.ts --port 0 (fan-out: --raw --history FILE --log FILE; echo: --echo --log FILE; reads of 64 KiB)",
   start(role: Role, ctx: StartContext) {
-    return startServerProcess({
-      name: "floor-keeping",
-      cmd: [
-        Deno.execPath(),
-        "run",
-        "--allow-net",
-        "--allow-read",
-        "--allow-write",
-        SCRIPT,
-        "--port",
-        "0",
-        ...keepingFloorArgs(role, ctx.scenario, ctx.outDir),
-      ],
-      pinCpu: ctx.pinCpu,
-      ready: { stdout: /listening on (\d+)/ },
-      outDir: ctx.outDir,
-    });
+    const args = keepingFloorArgs(role, ctx.scenario, ctx.outDir);
+    return startFloor("floor-keeping", floorCommand(KEEPING_FLOOR_PERMISSIONS, args), ctx);
   },
 };
