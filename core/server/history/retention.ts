@@ -163,11 +163,12 @@ export class Retention {
 
   /** Deletes the `rows` oldest messages; returns how many went. */
   #deleteOldest(rows: number): number {
-    // At most `rows` batches hold them (each holds at least one message).
+    // At most `rows` batches hold them (each holds at least one message); read one by one, since
+    // a few batches of hundreds of messages are the common case.
     let left = rows;
     let keepFrom: number | undefined;
     let trim = 0;
-    for (const row of this.#oldest.all(rows)) {
+    for (const row of this.#oldest.iterate(rows)) {
       const count = Number(row.count);
       if (count > left) {
         keepFrom = Number(row.first_id);
