@@ -367,15 +367,19 @@ browserTest("web page: keyboard first, named controls, and a phone-sized screen"
     assert.equal(await box.inputValue(), "second line");
     // Every button and text field has an accessible name.
     await page.getByRole("button", { name: "Shared files" }).click();
+    // The panel opens once its list has come: wait for it (isVisible() does not), so that the
+    // names below are checked with its controls on the page.
+    const shared = page.locator("#shared");
+    await shared.waitFor({ state: "visible", timeout: 10_000 });
     const tree = await page.locator("body").ariaSnapshot();
     const unnamed = tree.split("\n").filter((line) =>
       /^\s*- (button|textbox|link|checkbox)\b/.test(line) && !/"[^"]+"/.test(line)
     );
     assert.deepEqual(unnamed, [], tree);
     // Esc closes the open panel.
-    assert.ok(await page.locator("#shared").isVisible());
+    assert.ok(await shared.isVisible());
     await page.keyboard.press("Escape");
-    assert.ok(!(await page.locator("#shared").isVisible()));
+    await shared.waitFor({ state: "hidden", timeout: 10_000 });
     // On a phone the side list is a panel behind the Conversations button; Esc closes it.
     await page.setViewportSize({ width: 390, height: 740 });
     const toggle = page.getByRole("button", { name: "Conversations" });
