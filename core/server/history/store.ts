@@ -237,7 +237,7 @@ export class HistoryStore implements MessageKeeper, Disposable {
     this.#offlineDelete = db.prepare("DELETE FROM offline WHERE recipient = ?");
     const one = (sql: string) =>
       Number((db.prepare(sql).get() as { v: number | null } | undefined)?.v ?? 0);
-    this.#count = one("SELECT sum(count) AS v FROM batches");
+    this.#count = this.#countRows();
     this.#lastId = Math.max(
       one("SELECT first_id + count - 1 AS v FROM batches ORDER BY first_id DESC LIMIT 1"),
       one("SELECT max(id) AS v FROM offline"),
@@ -422,11 +422,10 @@ export class HistoryStore implements MessageKeeper, Disposable {
     return changes === 0 ? 0 : count;
   }
 
+  /** Messages in the `batches` table, read from the file. */
   #countRows(): number {
-    return Number(
-      (this.#db.prepare("SELECT coalesce(sum(count), 0) AS n FROM batches").get() as { n: number })
-        .n,
-    );
+    const row = this.#db.prepare("SELECT coalesce(sum(count), 0) AS n FROM batches").get();
+    return Number((row as { n: number }).n);
   }
 
   /**
